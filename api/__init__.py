@@ -1,0 +1,1 @@
+"""REST API: Litestar routes, request/response models and error mapping."""

@@ -1,0 +1,1 @@
+"""Content-addressed storage: CIDs, local cache, IPFS and S3 backends."""

@@ -1,0 +1,1 @@
+"""Effect kernels (numba) over video frames, with an explicit registry of parameters."""

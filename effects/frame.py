@@ -1,0 +1,79 @@
+"""Frame layout shared by every kernel: planar YUV 4:2:0 in one buffer.
+
+A frame is one contiguous ``uint8`` array of shape ``(H * 3 // 2, W)``: the
+layout PyAV's ``VideoFrame.to_ndarray(format="yuv420p")`` returns and
+``VideoFrame.from_numpy_buffer`` accepts, so frames cross the decode/encode
+boundary without copies. ``Y`` is the first ``H`` rows; ``U`` and ``V`` are the
+next ``H // 4`` rows each, reshaped to ``(H // 2, W // 2)``. Width and height
+must be even (H.264 4:2:0 needs that anyway).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["FrameShapeError", "YUVFrame"]
+
+
+class FrameShapeError(ValueError):
+    """A buffer does not hold a yuv420p frame of the stated size."""
+
+
+@dataclass(frozen=True, slots=True)
+class YUVFrame:
+    """A view of one yuv420p frame.
+
+    Attributes:
+        data: The whole frame, shape ``(H * 3 // 2, W)``, dtype uint8.
+        width: Frame width in pixels (even).
+        height: Frame height in pixels (even).
+    """
+
+    data: np.ndarray
+    width: int
+    height: int
+
+    @classmethod
+    def alloc(cls, width: int, height: int) -> YUVFrame:
+        """Allocate an uninitialised frame."""
+        _check_size(width, height)
+        return cls(np.empty((height * 3 // 2, width), dtype=np.uint8), width, height)
+
+    @classmethod
+    def wrap(cls, data: np.ndarray) -> YUVFrame:
+        """Wrap an existing ``(H * 3 // 2, W)`` uint8 buffer without copying."""
+        if data.dtype != np.uint8 or data.ndim != 2 or data.shape[0] % 3:
+            raise FrameShapeError(f"not a yuv420p buffer: shape {data.shape}, dtype {data.dtype}")
+        height = data.shape[0] * 2 // 3
+        _check_size(data.shape[1], height)
+        return cls(data, data.shape[1], height)
+
+    @property
+    def y(self) -> np.ndarray:
+        """Luma plane, ``(H, W)``."""
+        return self.data[: self.height]
+
+    @property
+    def u(self) -> np.ndarray:
+        """Cb plane, ``(H // 2, W // 2)``."""
+        h, w = self.height, self.width
+        n = (h // 2) * (w // 2)
+        return self.data.reshape(-1)[h * w : h * w + n].reshape(h // 2, w // 2)
+
+    @property
+    def v(self) -> np.ndarray:
+        """Cr plane, ``(H // 2, W // 2)``."""
+        h, w = self.height, self.width
+        n = (h // 2) * (w // 2)
+        return self.data.reshape(-1)[h * w + n :].reshape(h // 2, w // 2)
+
+    def copy(self) -> YUVFrame:
+        """A deep copy."""
+        return YUVFrame(self.data.copy(), self.width, self.height)
+
+
+def _check_size(width: int, height: int) -> None:
+    if width <= 0 or height <= 0 or width % 2 or height % 2:
+        raise FrameShapeError(f"frame size must be positive and even, got {width}x{height}")

@@ -1,0 +1,1 @@
+"""Live HLS: pure playlist model, segment encoder and output writers."""

@@ -1,0 +1,1 @@
+"""Recipe language: parser, validation, expressions, planner and the StreamInterpreter."""

@@ -1,0 +1,1 @@
+"""Process wiring: settings, CLI, services, arq worker and the app factory."""

@@ -1,0 +1,1 @@
+"""Web UI: server-rendered pages, templates and the HLS player."""
