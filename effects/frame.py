@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FrameShapeError", "YUVFrame"]
+__all__ = ["AudioFormat", "FrameShapeError", "VideoFormat", "YUVFrame"]
 
 
 class FrameShapeError(ValueError):
@@ -77,3 +77,38 @@ class YUVFrame:
 def _check_size(width: int, height: int) -> None:
     if width <= 0 or height <= 0 or width % 2 or height % 2:
         raise FrameShapeError(f"frame size must be positive and even, got {width}x{height}")
+
+
+@dataclass(frozen=True, slots=True)
+class VideoFormat:
+    """Output video geometry and rate shared by the interpreter and the HLS sink.
+
+    Attributes:
+        width: Even width in pixels.
+        height: Even height in pixels.
+        fps_num: Frame rate numerator (e.g. 30000).
+        fps_den: Frame rate denominator (e.g. 1001).
+    """
+
+    width: int
+    height: int
+    fps_num: int = 30
+    fps_den: int = 1
+
+    @property
+    def fps(self) -> float:
+        """Frames per second as a float."""
+        return self.fps_num / self.fps_den
+
+
+@dataclass(frozen=True, slots=True)
+class AudioFormat:
+    """Audio carried beside the video: float32 planar ``(channels, n)`` samples.
+
+    Attributes:
+        sample_rate: Samples per second per channel.
+        channels: 1 or 2.
+    """
+
+    sample_rate: int = 48000
+    channels: int = 2
