@@ -1,0 +1,78 @@
+"""Encoding and output options for the HLS writers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from hls.errors import HLSError
+
+__all__ = ["HLSOptions"]
+
+_PRESETS = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast",
+    "medium", "slow", "slower", "veryslow",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HLSOptions:
+    """How segments are encoded and published.
+
+    Attributes:
+        segment_duration: Target segment length in seconds; segments are cut at
+            the first frame at or after each multiple of it.
+        container: ``"mpegts"`` (default) or ``"fmp4"`` (CMAF, with an init segment).
+        preset: libx264 preset.
+        crf: Constant rate factor when ``video_bitrate`` is unset.
+        video_bitrate: Target bits/s for video (overrides ``crf``).
+        audio_bitrate: AAC bits/s.
+        tune: Optional x264 tune (e.g. ``"zerolatency"`` trades size for latency).
+        bframes: Maximum consecutive B-frames (``None``: the preset's choice).
+        rc_lookahead: x264 rate-control lookahead frames (``None``: the preset's).
+        queue_size: Finished segments buffered between the pipeline thread and
+            the writer task before ``write()`` blocks (backpressure).
+        upload_timeout: Seconds one IPFS add may take before it counts as failed.
+        upload_retry_base: First retry delay in seconds (doubles, capped).
+        upload_retry_max: Longest delay between retries in seconds.
+        finish_timeout: Seconds ``finish()`` waits for pending uploads.
+        playlist_name: File name of the local playlist.
+    """
+
+    segment_duration: float = 2.0
+    container: Literal["mpegts", "fmp4"] = "mpegts"
+    preset: str = "veryfast"
+    crf: int = 23
+    video_bitrate: int | None = None
+    audio_bitrate: int = 128_000
+    tune: str | None = None
+    bframes: int | None = None
+    rc_lookahead: int | None = None
+    queue_size: int = 8
+    upload_timeout: float = 30.0
+    upload_retry_base: float = 0.5
+    upload_retry_max: float = 10.0
+    finish_timeout: float = 60.0
+    playlist_name: str = "playlist.m3u8"
+
+    def __post_init__(self) -> None:
+        if not 0.1 <= self.segment_duration <= 60:
+            raise HLSError(
+                f"HLSOptions.segment_duration: {self.segment_duration!r} is outside 0.1..60 s"
+            )
+        if self.container not in ("mpegts", "fmp4"):
+            raise HLSError(
+                f"HLSOptions.container: {self.container!r} is not 'mpegts' or 'fmp4'"
+            )
+        if self.preset not in _PRESETS:
+            raise HLSError(f"HLSOptions.preset: {self.preset!r} is not one of {', '.join(_PRESETS)}")
+        if not 0 <= self.crf <= 51:
+            raise HLSError(f"HLSOptions.crf: {self.crf!r} is outside 0..51")
+        if self.queue_size < 1:
+            raise HLSError(f"HLSOptions.queue_size: {self.queue_size!r} must be at least 1")
+        if self.upload_timeout <= 0 or self.finish_timeout < 0:
+            raise HLSError("HLSOptions: upload_timeout must be > 0 and finish_timeout >= 0")
+        if "/" in self.playlist_name or not self.playlist_name.endswith(".m3u8"):
+            raise HLSError(
+                f"HLSOptions.playlist_name: {self.playlist_name!r} must be a bare *.m3u8 name"
+            )
