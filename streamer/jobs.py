@@ -1,0 +1,38 @@
+"""arq job functions. They must live at module level: arq finds them by name.
+
+Each job receives ``ctx`` holding ``settings``, ``db`` (asyncpg pool) and
+``redis`` (``redis.asyncio.Redis``), created in :mod:`streamer.worker`.
+Other engineers add render/analyze/plan/execute_step here and list them in
+:data:`JOB_FUNCTIONS`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["JOB_FUNCTIONS", "ping"]
+
+
+async def ping(ctx: dict[str, Any], message: str = "ping") -> dict[str, Any]:
+    """Round trip through the worker: touches PostgreSQL and Redis and echoes.
+
+    Returns:
+        ``{"pong": message, "database": 1, "redis": True, "worker": "host:pid",
+        "job_id": ..., "try": n}``
+    """
+    database = await ctx["db"].fetchval("SELECT 1")
+    redis_ok = bool(await ctx["redis"].ping())
+    return {
+        "pong": message,
+        "database": database,
+        "redis": redis_ok,
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+        "job_id": ctx.get("job_id"),
+        "try": ctx.get("job_try"),
+    }
+
+
+JOB_FUNCTIONS: list[Callable[..., Any]] = [ping]

@@ -1,0 +1,19 @@
+"""The one place where route handlers are gathered for :func:`streamer.app.create_app`.
+
+API and web engineers: append your handlers (routers, controllers or
+functions) to the list below; ``create_app`` registers exactly this list.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["route_handlers"]
+
+
+def route_handlers() -> list[Any]:
+    """Return every route handler of the application, in registration order."""
+    from api.system import system_router
+
+    handlers: list[Any] = [system_router]
+    return handlers
