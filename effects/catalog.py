@@ -1,0 +1,17 @@
+"""The default effect registry, built from an explicit list of kernel modules."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from effects.kernels import colour, geometric, spatial
+from effects.registry import Registry
+
+__all__ = ["KERNEL_MODULES", "default_registry"]
+
+KERNEL_MODULES: tuple[ModuleType, ...] = (colour, spatial, geometric)
+
+
+def default_registry() -> Registry:
+    """A fresh registry holding every effect of every kernel module (pure data, cheap)."""
+    return Registry([spec for module in KERNEL_MODULES for spec in module.SPECS])

@@ -1,0 +1,1 @@
+"""Numba kernels grouped by category; each module exposes ``SPECS``."""

@@ -1,0 +1,96 @@
+"""Small helpers shared by the kernel modules: plane access and effect wrappers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from effects.frame import YUVFrame
+from effects.registry import EffectSpec, Layout, ParamSpec, ParamValue
+
+__all__ = ["FnEffect", "Params", "fspec", "planes"]
+
+Params = dict[str, Any]
+ApplyFn = Callable[[Sequence[YUVFrame], YUVFrame, Params, int, Any], None]
+
+BLACK_Y = 16  # video-range black; chroma neutral is 128
+NEUTRAL_UV = 128
+
+
+def planes(frame: YUVFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three planes of a frame as C-contiguous views."""
+    return frame.y, frame.u, frame.v
+
+
+class FnEffect:
+    """An Effect built from a function and optional per-instance scratch state.
+
+    Defaults are merged under the given params each frame so callers may pass
+    only what changed.
+    """
+
+    def __init__(
+        self,
+        fn: ApplyFn,
+        defaults: Mapping[str, ParamValue],
+        scratch: Any = None,
+        reset: Callable[[Any], None] | None = None,
+    ) -> None:
+        self._fn = fn
+        self._defaults = dict(defaults)
+        self.scratch = scratch
+        self._reset = reset
+
+    def apply(
+        self,
+        inputs: Sequence[YUVFrame],
+        out: YUVFrame,
+        params: Mapping[str, ParamValue],
+        frame_index: int,
+    ) -> None:
+        """Run the effect for one frame."""
+        p = self._defaults.copy()
+        p.update(params)
+        self._fn(inputs, out, p, frame_index, self.scratch)
+
+    def reset(self) -> None:
+        """Clear temporal state, if any."""
+        if self._reset is not None:
+            self._reset(self.scratch)
+
+
+def fspec(
+    name: str,
+    doc: str,
+    category: str,
+    params: tuple[ParamSpec, ...],
+    fn: ApplyFn,
+    *,
+    scratch: Callable[[int, int], Any] | None = None,
+    reset: Callable[[Any], None] | None = None,
+    layout: Layout = "yuv420p",
+    temporal: bool = False,
+    arity: int = 1,
+    fusable: bool = False,
+    extra: Mapping[str, Any] | None = None,
+) -> EffectSpec:
+    """Build an EffectSpec whose factory wraps ``fn`` in an FnEffect."""
+    defaults = {p.name: p.default for p in params}
+
+    def factory(width: int, height: int) -> FnEffect:
+        return FnEffect(fn, defaults, scratch(width, height) if scratch else None, reset)
+
+    return EffectSpec(
+        name=name,
+        doc=doc,
+        category=category,
+        params=params,
+        factory=factory,
+        layout=layout,
+        temporal=temporal,
+        arity=arity,
+        fusable=fusable,
+        extra=dict(extra or {}),
+    )

@@ -1,0 +1,246 @@
+"""Spatial filters on YUV 4:2:0 planes.
+
+Box and gaussian blurs are separable running sums (O(1) per pixel for any
+radius); the gaussian is three successive box passes with widths chosen so
+their variance matches ``sigma`` (the classic "boxes for gauss"). Chroma is
+filtered at half resolution with half the radius so the blur looks the same
+on every plane. Edges clamp (the border pixel repeats).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from numba import njit
+
+from effects.frame import YUVFrame
+from effects.kernels._base import Params, fspec
+from effects.registry import ParamSpec
+
+__all__ = ["SPECS", "BlurScratch", "box_plane", "gauss_radii"]
+
+
+@njit(nogil=True, cache=True)
+def box_plane(src: np.ndarray, dst: np.ndarray, tmp: np.ndarray, colsum: np.ndarray, r: int) -> None:
+    """Box blur of radius ``r`` (window 2r+1), clamped edges; ``dst`` may be ``src``."""
+    h, w = src.shape
+    if r <= 0:
+        for i in range(h):
+            for j in range(w):
+                dst[i, j] = src[i, j]
+        return
+    for i in range(h):
+        s = 0
+        for k in range(-r, r + 1):
+            s += np.int32(src[i, min(max(k, 0), w - 1)])
+        tmp[i, 0] = s
+        for j in range(1, w):
+            s += np.int32(src[i, min(j + r, w - 1)]) - np.int32(src[i, max(j - r - 1, 0)])
+            tmp[i, j] = s
+    n = (2 * r + 1) * (2 * r + 1)
+    inv = np.int64(round((1 << 24) / n))
+    half = np.int64(1 << 23)
+    for j in range(w):
+        colsum[j] = 0
+    for k in range(-r, r + 1):
+        kk = min(max(k, 0), h - 1)
+        for j in range(w):
+            colsum[j] += tmp[kk, j]
+    for i in range(h):
+        for j in range(w):
+            dst[i, j] = np.uint8((np.int64(colsum[j]) * inv + half) >> 24)
+        add = min(i + r + 1, h - 1)
+        sub = max(i - r, 0)
+        for j in range(w):
+            colsum[j] += tmp[add, j] - tmp[sub, j]
+
+
+class BlurScratch:
+    """Buffers for separable passes, allocated once per frame size."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.tmp = np.empty((height, width), dtype=np.int32)
+        self.colsum = np.empty(width, dtype=np.int32)
+        self.tmp_c = np.empty((height // 2, width // 2), dtype=np.int32)
+        self.colsum_c = np.empty(width // 2, dtype=np.int32)
+        self.plane = np.empty((height, width), dtype=np.uint8)
+
+
+def _box_frame(src: YUVFrame, out: YUVFrame, s: BlurScratch, r: int, rc: int) -> None:
+    box_plane(src.y, out.y, s.tmp, s.colsum, r)
+    box_plane(src.u, out.u, s.tmp_c, s.colsum_c, rc)
+    box_plane(src.v, out.v, s.tmp_c, s.colsum_c, rc)
+
+
+def _blur(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: BlurScratch) -> None:
+    r = round(float(p["radius"]))
+    _box_frame(inputs[0], out, s, r, (r + 1) // 2)
+
+
+def gauss_radii(sigma: float, passes: int = 3) -> list[int]:
+    """Box radii whose successive application approximates a gaussian of ``sigma``."""
+    if sigma <= 0:
+        return [0] * passes
+    ideal = math.sqrt(12.0 * sigma * sigma / passes + 1.0)
+    wl = math.floor(ideal)
+    if wl % 2 == 0:
+        wl -= 1
+    wu = wl + 2
+    m = round((12 * sigma * sigma - passes * wl * wl - 4 * passes * wl - 3 * passes) / (-4 * wl - 4))
+    return [(wl if i < m else wu) // 2 for i in range(passes)]
+
+
+def _gaussian(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: BlurScratch) -> None:
+    sigma = float(p["sigma"])
+    src = inputs[0]
+    for i, (r, rc) in enumerate(zip(gauss_radii(sigma), gauss_radii(sigma / 2), strict=True)):
+        _box_frame(src if i == 0 else out, out, s, r, rc)
+
+
+@njit(nogil=True, cache=True)
+def _unsharp(src: np.ndarray, blurred: np.ndarray, dst: np.ndarray, amount: float) -> None:
+    h, w = src.shape
+    a = np.float32(amount)
+    for i in range(h):
+        for j in range(w):
+            x = np.float32(src[i, j])
+            v = x + a * (x - np.float32(blurred[i, j])) + np.float32(0.5)
+            dst[i, j] = np.uint8(min(max(v, np.float32(0.0)), np.float32(255.0)))
+
+
+def _sharpen(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: BlurScratch) -> None:
+    src = inputs[0]
+    box_plane(src.y, s.plane, s.tmp, s.colsum, round(float(p["radius"])))
+    _unsharp(src.y, s.plane, out.y, float(p["amount"]))
+    if src.data is not out.data:
+        out.u[:, :] = src.u
+        out.v[:, :] = src.v
+
+
+@njit(nogil=True, cache=True)
+def _stencil(src: np.ndarray, dst: np.ndarray, mode: int, strength: float, bias: float) -> None:
+    """3x3 stencils with clamped edges: mode 0 sobel magnitude, 1 emboss."""
+    h, w = src.shape
+    for i in range(h):
+        i0 = max(i - 1, 0)
+        i2 = min(i + 1, h - 1)
+        for j in range(w):
+            j0 = max(j - 1, 0)
+            j2 = min(j + 1, w - 1)
+            a = np.float32(src[i0, j0])
+            b = np.float32(src[i0, j])
+            c = np.float32(src[i0, j2])
+            d = np.float32(src[i, j0])
+            f = np.float32(src[i, j2])
+            g = np.float32(src[i2, j0])
+            hh = np.float32(src[i2, j])
+            k = np.float32(src[i2, j2])
+            if mode == 0:
+                gx = (c + 2 * f + k) - (a + 2 * d + g)
+                gy = (g + 2 * hh + k) - (a + 2 * b + c)
+                v = math.sqrt(gx * gx + gy * gy) * strength + bias
+            else:
+                v = ((k + f + hh) - (a + b + d)) * strength + bias
+            dst[i, j] = np.uint8(min(max(v + np.float32(0.5), np.float32(0.0)), np.float32(255.0)))
+
+
+def _neutral_chroma(out: YUVFrame) -> None:
+    out.u.fill(128)
+    out.v.fill(128)
+
+
+def _edges(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: BlurScratch) -> None:
+    src = inputs[0]
+    _stencil(src.y, s.plane, 0, float(p["strength"]) * 0.25, 0.0)
+    out.y[:, :] = s.plane
+    _neutral_chroma(out)
+
+
+def _emboss(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: BlurScratch) -> None:
+    src = inputs[0]
+    _stencil(src.y, s.plane, 1, float(p["strength"]), 128.0)
+    out.y[:, :] = s.plane
+    _neutral_chroma(out)
+
+
+@njit(nogil=True, cache=True)
+def pixelate_plane(src: np.ndarray, dst: np.ndarray, size: int) -> None:
+    """Replace each size x size block (clipped at edges) by its rounded mean."""
+    h, w = src.shape
+    for bi in range(0, h, size):
+        ie = min(bi + size, h)
+        for bj in range(0, w, size):
+            je = min(bj + size, w)
+            s = 0
+            for i in range(bi, ie):
+                for j in range(bj, je):
+                    s += np.int32(src[i, j])
+            n = (ie - bi) * (je - bj)
+            m = np.uint8((s + n // 2) // n)
+            for i in range(bi, ie):
+                for j in range(bj, je):
+                    dst[i, j] = m
+
+
+def _pixelate(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: object) -> None:
+    size = max(2, 2 * (int(p["size"]) // 2))  # even, so chroma blocks align with luma blocks
+    src = inputs[0]
+    pixelate_plane(src.y, out.y, size)
+    pixelate_plane(src.u, out.u, size // 2)
+    pixelate_plane(src.v, out.v, size // 2)
+
+
+SPECS = (
+    fspec(
+        "blur",
+        "Box blur (mean over a (2r+1) square), any radius at constant cost.",
+        "spatial",
+        (ParamSpec("radius", "float", 2.0, 0.0, 200.0, "px", "blur radius, rounded to whole pixels"),),
+        _blur,
+        scratch=BlurScratch,
+    ),
+    fspec(
+        "gaussian_blur",
+        "Gaussian blur approximated by three box passes, constant cost per pixel.",
+        "spatial",
+        (ParamSpec("sigma", "float", 2.0, 0.0, 100.0, "px", "standard deviation"),),
+        _gaussian,
+        scratch=BlurScratch,
+    ),
+    fspec(
+        "sharpen",
+        "Unsharp mask on luma.",
+        "spatial",
+        (
+            ParamSpec("amount", "float", 1.0, 0.0, 10.0, "x", "how much detail to add back"),
+            ParamSpec("radius", "float", 1.0, 1.0, 20.0, "px", "size of the detail removed by the blur"),
+        ),
+        _sharpen,
+        scratch=BlurScratch,
+    ),
+    fspec(
+        "edges",
+        "Sobel edge magnitude as grey (alias of a sobel filter).",
+        "spatial",
+        (ParamSpec("strength", "float", 1.0, 0.0, 10.0, "x", "gain on the gradient magnitude"),),
+        _edges,
+        scratch=BlurScratch,
+    ),
+    fspec(
+        "emboss",
+        "Emboss relief in grey around mid level.",
+        "spatial",
+        (ParamSpec("strength", "float", 1.0, 0.0, 10.0, "x", "relief depth"),),
+        _emboss,
+        scratch=BlurScratch,
+    ),
+    fspec(
+        "pixelate",
+        "Mosaic of square blocks, each its mean colour.",
+        "spatial",
+        (ParamSpec("size", "int", 16, 2, 512, "px", "block size (rounded down to even)"),),
+        _pixelate,
+    ),
+)
