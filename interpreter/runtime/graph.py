@@ -1,0 +1,516 @@
+"""Compile a validated Recipe into a tree of pull streams evaluated frame by frame.
+
+Every step becomes a :class:`~interpreter.runtime.base.Stream`; the output
+step's stream is read once per output frame. Per-frame parameters are
+evaluated from a shared :class:`Clock` (output frame index, time and analysis
+variables), so expressions see the output timeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from effects.frame import VideoFormat, YUVFrame
+from effects.registry import EffectError, Registry
+from interpreter.nodes import Expr, NodeType, Recipe, Step
+from interpreter.runtime.analysis import AnalysisTrack
+from interpreter.runtime.base import Chunk, Stream, Timing, silence
+from interpreter.runtime.errors import StreamError
+from interpreter.runtime.generators import (
+    ClicksAudio,
+    ColorVideo,
+    GradientVideo,
+    NoiseVideo,
+    SineAudio,
+    TestsrcVideo,
+)
+from interpreter.runtime.sources import FileSource, Fit, probe, scale_frame
+from interpreter.schema import GENERATORS, resolve_fields
+
+__all__ = ["Clock", "Graph", "build_graph", "default_video_format"]
+
+Value = Callable[[], float]
+
+
+class Clock:
+    """The current output frame and the variables expressions read."""
+
+    def __init__(self, timing: Timing, analysis: AnalysisTrack, params: Mapping[str, Any]) -> None:
+        self.timing = timing
+        self.analysis = analysis
+        self.params = dict(params)
+        self.n = 0
+        self._ctx_n = -1
+        self._ctx: Any = None
+
+    def context(self) -> Any:
+        """The FrameContext of the current frame (built once per frame)."""
+        if self._ctx_n != self.n:
+            from interpreter.expr import FrameContext
+
+            t = self.timing.time_of(self.n)
+            a = self.analysis.sample(t)
+            self._ctx = FrameContext(
+                t=t, frame=self.n, beat=int(a["beat"]), beat_phase=a["beat_phase"], since_beat=a["since_beat"],
+                energy=a["energy"], bass=a["bass"], mid=a["mid"], high=a["high"],
+            )  # fmt: skip
+            self._ctx_n = self.n
+        return self._ctx
+
+
+class Graph:
+    """A compiled recipe: the output stream plus what the runner needs to know."""
+
+    def __init__(self, root: Stream, streams: list[Stream], clock: Clock) -> None:
+        self.root = root
+        self.streams = streams
+        self.clock = clock
+
+    def close(self) -> None:
+        """Close every stream (decoder threads, files)."""
+        for s in self.streams:
+            s.close()
+
+
+def _err(recipe: Recipe, step: Step, message: str, key: str | None = None, hint: str = "") -> StreamError:
+    pos = step.where(key)
+    return StreamError(
+        f"step {step.id!r}: {message}", file=recipe.filename, line=pos.line, column=pos.column,
+        text=recipe.line_text(pos.line), hint=hint,
+    )  # fmt: skip
+
+
+def default_video_format(recipe: Recipe, inputs: Mapping[str, Path]) -> VideoFormat:
+    """Size and rate of the first video source reaching the output (file or generator)."""
+    seen: set[str] = set()
+    order = [recipe.output]
+    while order:
+        sid = order.pop(0)
+        if sid in seen:
+            continue
+        seen.add(sid)
+        try:
+            step = recipe.step(sid)
+        except KeyError:
+            continue
+        if step.type == NodeType.RESIZE:
+            return VideoFormat(int(step.config["width"]) & ~1, int(step.config["height"]) & ~1, 30, 1)
+        if step.type == NodeType.SOURCE:
+            cfg = step.config
+            if cfg.get("input") and cfg["input"] in inputs:
+                info = probe(Path(inputs[cfg["input"]]))
+                if info.has_video:
+                    fps = info.fps or 30.0
+                    num, den = (round(fps * 1000), 1000) if abs(fps - round(fps)) > 1e-3 else (round(fps), 1)
+                    return VideoFormat(info.width & ~1, info.height & ~1, num, den)
+            elif cfg.get("generator") and GENERATORS[cfg["generator"]].kind == "video":
+                p = {f.name: f.default for f in GENERATORS[cfg["generator"]].params}
+                p.update(cfg.get("params") or {})
+                return VideoFormat(int(p["width"]) & ~1, int(p["height"]) & ~1, round(float(p["fps"])), 1)
+        order.extend(step.inputs)
+    return VideoFormat(640, 360, 30, 1)
+
+
+def build_graph(
+    recipe: Recipe,
+    inputs: Mapping[str, Path],
+    timing: Timing,
+    *,
+    registry: Registry,
+    params: Mapping[str, Any] | None = None,
+    analysis: Any = None,
+) -> Graph:
+    """Build the stream tree of ``recipe`` for ``timing``'s output format.
+
+    Raises:
+        StreamError: a node cannot run (missing input file, unsupported node,
+            bad parameter), with the step's position.
+    """
+    defaults = {p.name: p.default for p in recipe.params}
+    defaults.update(params or {})
+    clock = Clock(timing, AnalysisTrack(analysis), defaults)
+    built: dict[str, Stream | None] = {}
+    streams: list[Stream] = []
+
+    def value(step: Step, key: str, v: Any) -> Value:
+        if isinstance(v, Expr):
+            from interpreter.expr import compile_expr
+
+            pos = step.where(key)
+            num = {k: float(x) for k, x in clock.params.items() if isinstance(x, int | float)}
+            p = compile_expr(v, pos, num, recipe.filename, recipe.line_text(pos.line))
+            if p.constant:
+                c = float(p.value)
+                return lambda: c
+            return lambda: float(p(clock.context()))
+        if isinstance(v, str) and v in clock.params:
+            c = float(clock.params[v])
+            return lambda: c
+        c = float(v)
+        return lambda: c
+
+    def node(sid: str) -> Stream:
+        if sid in built:
+            s = built[sid]
+            if s is None:
+                raise _err(recipe, recipe.step(sid), "an ANALYZE result is not a media stream")
+            return s
+        step = recipe.step(sid)
+        try:
+            s = make(step)
+        except StreamError:
+            raise
+        except (EffectError, ValueError, KeyError, TypeError) as e:
+            raise _err(recipe, step, str(e)) from e
+        built[sid] = s
+        if s is not None:
+            streams.append(s)
+        return s  # type: ignore[return-value]
+
+    def make(step: Step) -> Stream | None:
+        cfg = resolve_fields(step.type, step.config)
+        t = step.type
+        if t == NodeType.ANALYZE:
+            return None
+        if t == NodeType.SOURCE:
+            return source(step, cfg)
+        if t == NodeType.SEGMENT:
+            start = float(cfg.get("start", 0.0))
+            dur = cfg.get("duration")
+            if dur is None and cfg.get("end") is not None:
+                dur = float(cfg["end"]) - start
+                if dur <= 0:
+                    raise _err(recipe, step, f"end {cfg['end']} is not after start {start}", "end")
+            child = recipe.step(step.inputs[0])
+            if child.type == NodeType.SOURCE and child.config.get("input"):
+                # seek in the file instead of decoding and dropping
+                return file_source(child, start=start, duration=None if dur is None else float(dur))
+            return SegmentStream(node(step.inputs[0]), timing, start, None if dur is None else float(dur))
+        if t == NodeType.RESIZE:
+            return ResizeStream(node(step.inputs[0]), timing, str(cfg.get("mode", "fit")))  # type: ignore[arg-type]
+        if t == NodeType.TRANSFORM:
+            vals = {k: value(step, k, cfg[k]) for k in ("brightness", "contrast", "saturation", "hue", "gamma")}
+            return TransformStream(node(step.inputs[0]), vals)
+        if t == NodeType.EFFECT:
+            return effect(step, cfg)
+        if t == NodeType.SEQUENCE:
+            parts = [node(i) for i in step.inputs]
+            fade = float(cfg["duration"]) if cfg.get("transition") == "crossfade" else 0.0
+            for p, sid in zip(parts, step.inputs, strict=True):
+                if p.frames is None:
+                    raise _err(recipe, step, f"part {sid!r} has no end", hint="give it a SEGMENT or a duration")
+            return SequenceStream(parts, timing, timing.frames_for(fade))
+        if t in (NodeType.BLEND, NodeType.LAYER):
+            srcs = [node(i) for i in step.inputs if recipe.step(i).type != NodeType.ANALYZE]
+            default_op = 0.5 if t == NodeType.BLEND else 1.0
+            op = value(step, "opacity", cfg.get("opacity", default_op))
+            return BlendStream(srcs, str(cfg.get("mode", "normal")), op)
+        if t == NodeType.MUX:
+            return MuxStream(node(step.inputs[0]), node(step.inputs[1]), bool(cfg.get("shortest", True)))
+        raise _err(recipe, step, f"{t} is not supported by the live renderer yet")
+
+    def file_source(step: Step, start: float = 0.0, duration: float | None = None) -> Stream:
+        name = step.config["input"]
+        if name not in inputs:
+            raise _err(recipe, step, f"input {name!r} is not bound to a file", "input",
+                       hint=f"give it with --input {name}=PATH")  # fmt: skip
+        path = Path(inputs[name])
+        if not path.exists():
+            raise _err(recipe, step, f"input {name!r}: {path} does not exist", "input")
+        return FileSource(path, timing, start=start, duration=duration)
+
+    def source(step: Step, cfg: Mapping[str, Any]) -> Stream:
+        if cfg.get("input"):
+            return file_source(step)
+        gen = str(cfg.get("generator"))
+        if gen not in GENERATORS:
+            raise _err(recipe, step, f"unknown generator {gen!r}", "generator")
+        p = {f.name: f.default for f in GENERATORS[gen].params}
+        p.update(step.config.get("params") or {})
+        dur = float(p["duration"])
+        if gen == "testsrc":
+            return TestsrcVideo(timing, dur)
+        if gen == "color":
+            return ColorVideo(timing, dur, p["color"])
+        if gen == "noise":
+            return NoiseVideo(timing, dur, int(p["seed"]))
+        if gen == "gradient":
+            return GradientVideo(timing, dur, p["from_color"], p["to_color"], float(p["angle"]))
+        if timing.audio is None:
+            raise _err(recipe, step, "audio generator in a run without audio")
+        if gen == "sine":
+            return SineAudio(timing, dur, float(p["frequency"]), float(p["amplitude"]))
+        return ClicksAudio(timing, dur, float(p["bpm"]), float(p["amplitude"]))
+
+    def effect(step: Step, cfg: Mapping[str, Any]) -> Stream:
+        spec = registry.get(str(cfg["effect"]))
+        given = dict(cfg.get("params") or {})
+        consts = {k: v for k, v in given.items() if not isinstance(v, Expr)}
+        base = spec.resolve(consts)
+        dyn = {k: (spec.param(k), value(step, f"params.{k}", v)) for k, v in given.items() if isinstance(v, Expr)}
+        video_inputs = [i for i in step.inputs if recipe.step(i).type != NodeType.ANALYZE]
+        srcs = [node(i) for i in video_inputs[: spec.arity]]
+        if len(srcs) != spec.arity:
+            raise _err(recipe, step, f"effect {spec.name!r} takes {spec.arity} video input(s), got {len(srcs)}")
+        inst = spec.factory(timing.video.width, timing.video.height)
+        return EffectStream(srcs, inst, base, dyn, spec.name, clock)
+
+    root = node(recipe.output)
+    return Graph(root, streams, clock)
+
+
+class _OneInput(Stream):
+    def __init__(self, child: Stream) -> None:
+        self.child = child
+        self.frames = child.frames
+        self.has_video = child.has_video
+        self.has_audio = child.has_audio
+
+
+class SegmentStream(_OneInput):
+    """``duration`` seconds of a stream from ``start`` (frames before are read and dropped)."""
+
+    def __init__(self, child: Stream, timing: Timing, start: float, duration: float | None) -> None:
+        super().__init__(child)
+        self.timing = timing
+        self.skip = timing.frames_for(start)
+        if child.frames is not None:
+            avail = max(0, child.frames - self.skip)
+            self.frames = avail if duration is None else min(avail, timing.frames_for(duration))
+        else:
+            self.frames = None if duration is None else timing.frames_for(duration)
+
+    def read(self, nsamples: int) -> Chunk:
+        while self.skip:
+            self.child.read(self.timing.samples_for(self.skip))
+            self.skip -= 1
+        return self.child.read(nsamples)
+
+
+class ResizeStream(_OneInput):
+    """Scale (fit / fill / stretch) back onto the output frame size."""
+
+    def __init__(self, child: Stream, timing: Timing, mode: Fit) -> None:
+        super().__init__(child)
+        self.timing = timing
+        self.mode: Fit = mode
+
+    def read(self, nsamples: int) -> Chunk:
+        import av
+
+        frame, audio = self.child.read(nsamples)
+        if frame is None:
+            return frame, audio
+        vf = self.timing.video
+        if (frame.width, frame.height) == (vf.width, vf.height):
+            return frame, audio
+        src = av.VideoFrame.from_ndarray(frame.data, format="yuv420p")
+        return scale_frame(src, vf.width, vf.height, self.mode), audio
+
+
+class TransformStream(_OneInput):
+    """Brightness, contrast, saturation, hue and gamma on YUV planes."""
+
+    def __init__(self, child: Stream, values: Mapping[str, Value]) -> None:
+        super().__init__(child)
+        self.values = values
+
+    def read(self, nsamples: int) -> Chunk:
+        frame, audio = self.child.read(nsamples)
+        if frame is None:
+            return frame, audio
+        v = {k: f() for k, f in self.values.items()}
+        out = YUVFrame.alloc(frame.width, frame.height)
+        y = (frame.y.astype(np.float32) - 16.0) / 219.0
+        if v["gamma"] != 1.0:
+            y = np.clip(y, 0.0, 1.0) ** (1.0 / v["gamma"])
+        y = (y - 0.5) * v["contrast"] + 0.5 + v["brightness"]
+        out.y[:] = np.clip(y * 219.0 + 16.0, 0, 255)
+        u = frame.u.astype(np.float32) - 128.0
+        w = frame.v.astype(np.float32) - 128.0
+        a = np.deg2rad(v["hue"])
+        c, s = np.cos(a) * v["saturation"], np.sin(a) * v["saturation"]
+        out.u[:] = np.clip(u * c - w * s + 128.0, 0, 255)
+        out.v[:] = np.clip(u * s + w * c + 128.0, 0, 255)
+        return out, audio
+
+
+class EffectStream(Stream):
+    """A registered effect applied per frame with per-frame parameters."""
+
+    def __init__(
+        self,
+        srcs: list[Stream],
+        inst: Any,
+        base: Mapping[str, Any],
+        dyn: Mapping[str, tuple[Any, Value]],
+        name: str,
+        clock: Clock,
+    ) -> None:
+        self.srcs = srcs
+        self.inst = inst
+        self.base = dict(base)
+        self.dyn = dyn
+        self.name = name
+        self.clock = clock
+        self.has_video = True
+        self.has_audio = srcs[0].has_audio
+        counts = [s.frames for s in srcs if s.frames is not None]
+        self.frames = min(counts) if counts else None
+        self.k = 0
+
+    def read(self, nsamples: int) -> Chunk:
+        chunks = [s.read(nsamples if i == 0 else 0) for i, s in enumerate(self.srcs)]
+        frames = [c[0] for c in chunks]
+        if any(f is None for f in frames):
+            raise StreamError(f"effect {self.name!r}: an input has no video")
+        params = self.base
+        if self.dyn:
+            params = dict(self.base)
+            for k, (spec, fn) in self.dyn.items():
+                x = fn()
+                if spec.type == "int":
+                    x = round(x)
+                if spec.min is not None:
+                    x = max(spec.min, x)
+                if spec.max is not None:
+                    x = min(spec.max, x)
+                params[k] = x
+        f0 = frames[0]
+        assert f0 is not None
+        out = YUVFrame.alloc(f0.width, f0.height)
+        self.inst.apply(frames, out, params, self.k)
+        self.k += 1
+        return out, chunks[0][1]
+
+
+class SequenceStream(Stream):
+    """Parts one after another, cut or crossfaded over ``fade`` frames (audio crossfades too)."""
+
+    def __init__(self, parts: list[Stream], timing: Timing, fade: int) -> None:
+        self.parts = parts
+        self.timing = timing
+        lens = [p.frames or 0 for p in parts]
+        self.fade = min([fade, *(n for n in lens)]) if fade else 0
+        self.has_video = any(p.has_video for p in parts)
+        self.has_audio = any(p.has_audio for p in parts)
+        # start frame of each part on the sequence timeline
+        self.starts: list[int] = []
+        pos = 0
+        for n in lens:
+            self.starts.append(pos)
+            pos += n - self.fade
+        self.frames = pos + self.fade
+        self.lens = lens
+        self.k = 0
+        self.channels = timing.audio.channels if timing.audio else 0
+
+    def _read(self, part: int, nsamples: int) -> Chunk:
+        f, a = self.parts[part].read(nsamples)
+        if a is None and self.has_audio:
+            a = silence(self.channels, nsamples)
+        return f, a
+
+    def read(self, nsamples: int) -> Chunk:
+        k = self.k
+        self.k += 1
+        active = [i for i, s in enumerate(self.starts) if s <= k < s + self.lens[i]]
+        if not active:  # past the end: hold the last part's last frame
+            active = [len(self.parts) - 1]
+        if len(active) == 1:
+            return self._read(active[0], nsamples)
+        i, j = active[0], active[-1]
+        fa, aa = self._read(i, nsamples)
+        fb, ab = self._read(j, nsamples)
+        w = (k - self.starts[j] + 1) / (self.fade + 1)
+        frame = _mix(fa, fb, w)
+        audio = None if aa is None or ab is None else (aa * (1 - w) + ab * w).astype(np.float32)
+        return frame, audio
+
+
+def _mix(a: YUVFrame | None, b: YUVFrame | None, w: float) -> YUVFrame | None:
+    if a is None or b is None:
+        return a if b is None else b
+    out = YUVFrame.alloc(a.width, a.height)
+    wi = round(w * 256)
+    tmp = a.data.astype(np.uint16) * (256 - wi) + b.data.astype(np.uint16) * wi + 128
+    np.right_shift(tmp, 8, out=tmp)
+    out.data[:] = tmp
+    return out
+
+
+class BlendStream(Stream):
+    """BLEND / LAYER: composite inputs over the first with a mode and opacity."""
+
+    def __init__(self, srcs: list[Stream], mode: str, opacity: Value) -> None:
+        self.srcs = srcs
+        self.mode = mode
+        self.opacity = opacity
+        self.has_video = True
+        self.has_audio = srcs[0].has_audio
+        counts = [s.frames for s in srcs if s.frames is not None]
+        self.frames = min(counts) if counts else None
+
+    def read(self, nsamples: int) -> Chunk:
+        chunks = [s.read(nsamples if i == 0 else 0) for i, s in enumerate(self.srcs)]
+        base = chunks[0][0]
+        if base is None:
+            raise StreamError("blend: the base input has no video")
+        op = min(1.0, max(0.0, self.opacity()))
+        acc = base.data.astype(np.float32)
+        h = base.height
+        for f, _ in chunks[1:]:
+            if f is None:
+                continue
+            top = f.data.astype(np.float32)
+            y0, y1 = acc[:h], top[:h]
+            m = self.mode
+            if m == "add":
+                ly = np.minimum(235.0, y0 + y1 - 16.0)
+            elif m == "multiply":
+                ly = 16.0 + (y0 - 16.0) * (y1 - 16.0) / 219.0
+            elif m == "screen":
+                ly = 235.0 - (235.0 - y0) * (235.0 - y1) / 219.0
+            elif m == "difference":
+                ly = 16.0 + np.abs(y0 - y1)
+            elif m == "lighten":
+                ly = np.maximum(y0, y1)
+            elif m == "darken":
+                ly = np.minimum(y0, y1)
+            elif m == "overlay":
+                n0, n1 = (y0 - 16.0) / 219.0, (y1 - 16.0) / 219.0
+                ly = 16.0 + 219.0 * np.where(n0 < 0.5, 2 * n0 * n1, 1 - 2 * (1 - n0) * (1 - n1))
+            else:
+                ly = y1
+            mixed = top.copy()
+            mixed[:h] = ly
+            acc = acc * (1.0 - op) + mixed * op
+        out = YUVFrame.alloc(base.width, base.height)
+        np.clip(acc + 0.5, 0, 255, out=acc)
+        out.data[:] = acc
+        return out, chunks[0][1]
+
+
+class MuxStream(Stream):
+    """Video of the first input, audio of the second."""
+
+    def __init__(self, video: Stream, audio: Stream, shortest: bool) -> None:
+        self.video = video
+        self.audio = audio
+        self.has_video = True
+        self.has_audio = audio.has_audio
+        counts = [s.frames for s in (video, audio) if s.frames is not None]
+        if shortest:
+            self.frames = min(counts) if counts else None
+        else:
+            self.frames = video.frames if video.frames is not None else (max(counts) if counts else None)
+        self._vdone = 0
+
+    def read(self, nsamples: int) -> Chunk:
+        frame, _ = self.video.read(0)
+        _, audio = self.audio.read(nsamples)
+        return frame, audio
