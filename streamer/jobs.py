@@ -1,7 +1,7 @@
 """arq job functions. They must live at module level: arq finds them by name.
 
 Each job receives ``ctx`` holding ``settings``, ``db`` (asyncpg pool) and
-``redis`` (``redis.asyncio.Redis``), created in :mod:`streamer.worker`.
+``redis`` (arq's ``ArqRedis``, a ``redis.asyncio.Redis``), see :mod:`streamer.worker`.
 Other engineers add render/analyze/plan/execute_step here and list them in
 :data:`JOB_FUNCTIONS`.
 """

@@ -1,8 +1,8 @@
 """arq worker wiring: settings for ``arq.Worker`` and a runner.
 
 ``worker_settings(settings)`` returns the keyword arguments of
-``arq.worker.Worker``; ``ctx`` gets ``settings``, ``db`` and ``redis`` on
-startup and loses them on shutdown.
+``arq.worker.Worker``. Job ``ctx`` holds ``settings``, ``db`` (asyncpg pool,
+made on startup, closed on shutdown) and ``redis`` (arq's ``ArqRedis``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import redis.asyncio as aioredis
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
@@ -44,15 +43,12 @@ def health_check_key(queue_name: str = QUEUE_NAME) -> str:
 
 async def _on_startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
+    # ctx["redis"] is arq's own pool (an ArqRedis, usable to enqueue follow-ups).
     ctx["db"] = await create_pool(settings.services.database_url, max_size=5)
     await apply_migrations(ctx["db"])
-    ctx["redis"] = aioredis.from_url(settings.services.redis_url)
 
 
 async def _on_shutdown(ctx: dict[str, Any]) -> None:
-    redis = ctx.pop("redis", None)
-    if redis is not None:
-        await redis.aclose()
     db = ctx.pop("db", None)
     if db is not None:
         await db.close()
