@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from effects.kernels import colour, geometric, spatial
+from effects.kernels import colour, composite, geometric, glitch, spatial, temporal
 from effects.registry import Registry
 
 __all__ = ["KERNEL_MODULES", "default_registry"]
 
-KERNEL_MODULES: tuple[ModuleType, ...] = (colour, spatial, geometric)
+KERNEL_MODULES: tuple[ModuleType, ...] = (colour, spatial, geometric, glitch, temporal, composite)
 
 
 def default_registry() -> Registry:

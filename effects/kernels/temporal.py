@@ -1,0 +1,159 @@
+"""Temporal effects that keep state across frames: feedback, echo, strobe.
+
+State lives in the effect instance (one per node and frame size); ``reset``
+clears it, e.g. on a seek or a new stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from numba import njit
+
+from effects.frame import YUVFrame
+from effects.kernels._base import NEUTRAL_UV, FnEffect
+from effects.kernels.geometric import affine_coeffs, warp_affine
+from effects.registry import EffectSpec, ParamSpec, ParamValue
+
+__all__ = ["SPECS", "mix_into"]
+
+
+@njit(nogil=True, cache=True)
+def mix_into(a: np.ndarray, b: np.ndarray, dst: np.ndarray, t: float) -> None:
+    """``dst = a + t * (b - a)`` rounded; buffers of equal shape, any may alias."""
+    h, w = a.shape
+    wt = np.int32(round(t * 256.0))
+    for i in range(h):
+        for j in range(w):
+            x = np.int32(a[i, j])
+            dst[i, j] = np.uint8(x + ((np.int32(b[i, j]) - x) * wt + 128 >> 8))
+
+
+class Feedback:
+    """out = mix(input, transformed previous output, amount)."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.prev = np.empty((height * 3 // 2, width), dtype=np.uint8)
+        self.warped = np.empty_like(self.prev)
+        self.have = False
+        self.defaults: dict[str, ParamValue] = {p.name: p.default for p in _FEEDBACK_PARAMS}
+
+    def apply(self, inputs: Sequence[YUVFrame], out: YUVFrame, params: Mapping[str, ParamValue], frame_index: int) -> None:
+        p = self.defaults | dict(params)
+        src = inputs[0]
+        if not self.have:
+            out.data[:] = src.data
+        else:
+            prev = YUVFrame(self.prev, src.width, src.height)
+            warped = YUVFrame(self.warped, src.width, src.height)
+            z, r = float(p["zoom"]), float(p["rotate"])
+            if z == 1.0 and r == 0.0:
+                warped = prev
+            else:
+                w, h = src.width, src.height
+                warp_affine(prev.y, warped.y, *affine_coeffs(w, h, z, r, 0.0, 0.0), 1, 0)
+                cc = affine_coeffs(w // 2, h // 2, z, r, 0.0, 0.0)
+                warp_affine(prev.u, warped.u, *cc, 1, NEUTRAL_UV)
+                warp_affine(prev.v, warped.v, *cc, 1, NEUTRAL_UV)
+            mix_into(src.data, warped.data, out.data, float(p["amount"]))
+        self.prev[:] = out.data
+        self.have = True
+
+    def reset(self) -> None:
+        self.have = False
+
+
+_FEEDBACK_PARAMS = (
+    ParamSpec("amount", "float", 0.8, 0.0, 0.99, "", "weight of the previous output (trail length)"),
+    ParamSpec("zoom", "float", 1.0, 0.5, 2.0, "x", "zoom applied to the trail each frame"),
+    ParamSpec("rotate", "float", 0.0, -3.2, 3.2, "rad", "rotation applied to the trail each frame"),
+)
+
+
+@njit(nogil=True, cache=True)
+def weighted_sum(ring: np.ndarray, order: np.ndarray, weights: np.ndarray, dst: np.ndarray) -> None:
+    """``dst = sum_k weights[k] * ring[order[k]]`` (weights sum to 1), rounded."""
+    n = order.shape[0]
+    h, w = dst.shape
+    for i in range(h):
+        for j in range(w):
+            acc = 0.0
+            for k in range(n):
+                acc += weights[k] * ring[order[k], i, j]
+            dst[i, j] = np.uint8(min(acc + 0.5, 255.0))
+
+
+MAX_ECHO = 16
+
+
+class Echo:
+    """Weighted average of the last ``frames`` inputs, newest weighted 1, older decay**k."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.shape = (height * 3 // 2, width)
+        self.ring = np.empty((0, *self.shape), dtype=np.uint8)
+        self.count = 0
+        self.head = 0
+        self.defaults: dict[str, ParamValue] = {p.name: p.default for p in _ECHO_PARAMS}
+
+    def apply(self, inputs: Sequence[YUVFrame], out: YUVFrame, params: Mapping[str, ParamValue], frame_index: int) -> None:
+        p = self.defaults | dict(params)
+        n, decay = int(p["frames"]), float(p["decay"])
+        if self.ring.shape[0] == 0:
+            self.ring = np.empty((MAX_ECHO, *self.shape), dtype=np.uint8)
+        self.head = (self.head + 1) % MAX_ECHO
+        self.ring[self.head] = inputs[0].data
+        self.count = min(self.count + 1, MAX_ECHO)
+        k = min(n, self.count)
+        order = np.array([(self.head - i) % MAX_ECHO for i in range(k)], dtype=np.int64)
+        weights = decay ** np.arange(k, dtype=np.float64)
+        weights /= weights.sum()
+        weighted_sum(self.ring, order, weights, out.data)
+
+    def reset(self) -> None:
+        self.count = 0
+
+
+_ECHO_PARAMS = (
+    ParamSpec("frames", "int", 4, 1, MAX_ECHO, "frames", "how many past frames are mixed"),
+    ParamSpec("decay", "float", 0.6, 0.0, 1.0, "", "weight ratio between successive past frames"),
+)
+
+
+def _strobe(inputs: Sequence[YUVFrame], out: YUVFrame, p: dict[str, ParamValue], fi: int, s: object) -> None:
+    period, duty = int(p["period"]), int(p["duty"])
+    src = inputs[0]
+    if fi % period < duty:
+        out.y.fill(int(p["level"]))
+        out.u.fill(NEUTRAL_UV)
+        out.v.fill(NEUTRAL_UV)
+    elif src.data is not out.data:
+        out.data[:] = src.data
+
+
+_STROBE_PARAMS = (
+    ParamSpec("period", "int", 8, 1, 10000, "frames", "frames per strobe cycle"),
+    ParamSpec("duty", "int", 1, 0, 10000, "frames", "flash frames at the start of each cycle"),
+    ParamSpec("level", "int", 235, 0, 255, "", "flash luma (235 video white, 16 black)"),
+)
+
+SPECS = (
+    EffectSpec(
+        "feedback",
+        "Video feedback trails: the previous output, zoomed/rotated, mixed under the input.",
+        "temporal",
+        _FEEDBACK_PARAMS,
+        Feedback,
+        temporal=True,
+    ),
+    EffectSpec("echo", "Average of recent frames with decaying weights.", "temporal", _ECHO_PARAMS, Echo, temporal=True),
+    EffectSpec(
+        "strobe",
+        "Flash a flat frame every period frames (driven by the frame index).",
+        "temporal",
+        _STROBE_PARAMS,
+        lambda w, h: FnEffect(_strobe, {p.name: p.default for p in _STROBE_PARAMS}),
+        temporal=True,
+    ),
+)
