@@ -19,6 +19,7 @@ Everything here is blocking; callers run it off the event loop.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import struct
@@ -341,10 +342,9 @@ class SegmentEncoder:
         if self._closed:
             return
         self._closed = True
-        try:
+        # Aborting: nothing useful to report about a dropped tail.
+        with contextlib.suppress(av.FFmpegError, OSError, ValueError):
             self._mux.close()
-        except (av.FFmpegError, OSError, ValueError):
-            pass  # aborting: nothing useful to report about a dropped tail
 
     def _check_open(self) -> None:
         if self._closed or self._flushed:
