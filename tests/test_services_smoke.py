@@ -1,0 +1,177 @@
+"""Each real service the harness provides answers a real client.
+
+These prove the environment (``scripts/test.sh`` / ``tests/conftest.py``), not
+project code: when one fails, every test that needs that service would too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import uuid
+
+import pytest
+
+
+async def test_postgres_session_database(pg_admin_dsn: str, pg_dsn: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(pg_dsn)
+    try:
+        name = await conn.fetchval("SELECT current_database()")
+        assert name.startswith("artdag_test_")
+        assert pg_dsn.endswith(f"/{name}") or f"/{name}?" in pg_dsn
+        await conn.execute("CREATE TABLE smoke (id int PRIMARY KEY, note text)")
+        await conn.execute("INSERT INTO smoke VALUES (1, 'hello')")
+        assert await conn.fetchval("SELECT note FROM smoke WHERE id = 1") == "hello"
+        version = await conn.fetchval("SHOW server_version_num")
+        assert int(version) >= 150000
+    finally:
+        await conn.close()
+    admin = await asyncpg.connect(pg_admin_dsn)
+    try:
+        assert await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name) == 1
+    finally:
+        await admin.close()
+
+
+async def test_redis_prefixed_keys(redis_url: str, redis_prefix: str) -> None:
+    import redis.asyncio as aioredis
+
+    assert redis_prefix.startswith("artdag-test-") and redis_prefix.endswith(":")
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        key = f"{redis_prefix}smoke"
+        await client.set(key, b"value", ex=60)
+        assert await client.get(key) == b"value"
+        assert await client.ttl(key) > 0
+        found = [k async for k in client.scan_iter(match=f"{redis_prefix}*")]
+        assert found == [key.encode()]
+        info = await client.info("server")
+        assert int(str(info["redis_version"]).split(".")[0]) >= 6
+    finally:
+        await client.aclose()
+
+
+async def test_ipfs_add_cat_pin(ipfs_api: str, ipfs_gateway: str) -> None:
+    import aiohttp
+    import aioipfs
+
+    data = f"artdag smoke {uuid.uuid4()}\n".encode()
+    client = aioipfs.AsyncIPFS(maddr=ipfs_api)
+    try:
+        added = await client.core.add_bytes(data, pin=True)
+        cid = added["Hash"]
+        assert cid.startswith("Qm")  # CIDv0 by default
+        assert await client.cat(cid) == data
+        pins = await client.pin.ls(path=cid)
+        assert cid in pins["Keys"]
+        await client.pin.rm(cid)
+    finally:
+        await client.close()
+
+    async with aiohttp.ClientSession() as session, session.get(f"{ipfs_gateway}/{cid}") as resp:
+        assert resp.status == 200
+        assert await resp.read() == data
+
+
+async def test_s3_bucket_roundtrip(s3_endpoint: str) -> None:
+    from aiobotocore.config import AioConfig
+    from aiobotocore.session import get_session
+
+    bucket = f"artdag-smoke-{uuid.uuid4().hex[:8]}"
+    body = bytes(range(256)) * 64
+    session = get_session()
+    async with session.create_client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=AioConfig(s3={"addressing_style": "path"}),
+    ) as s3:
+        await s3.create_bucket(Bucket=bucket)
+        try:
+            await s3.put_object(Bucket=bucket, Key="seg/000.ts", Body=body)
+            got = await s3.get_object(Bucket=bucket, Key="seg/000.ts", Range="bytes=10-19")
+            async with got["Body"] as stream:
+                assert await stream.read() == body[10:20]
+            listed = await s3.list_objects_v2(Bucket=bucket, Prefix="seg/")
+            assert [o["Key"] for o in listed["Contents"]] == ["seg/000.ts"]
+            assert listed["Contents"][0]["Size"] == len(body)
+        finally:
+            await s3.delete_object(Bucket=bucket, Key="seg/000.ts")
+            listed = await s3.list_objects_v2(Bucket=bucket)
+            assert listed.get("KeyCount", 0) == 0
+            await s3.delete_bucket(Bucket=bucket)
+
+
+def _tone_and_bars(path: str) -> None:
+    """A 1 s test clip (colour bars + 440 Hz tone) made with PyAV."""
+    import av
+    import numpy as np
+
+    with av.open(path, "w") as out:
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = out.add_stream("aac", rate=48000, layout="mono")
+        for i in range(25):
+            img = np.zeros((48, 64, 3), np.uint8)
+            img[:, : 8 * (i % 8 + 1)] = (255, 128, 0)
+            for packet in video.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        t = np.arange(48000, dtype=np.float32) / 48000
+        samples = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32).reshape(1, -1)
+        for start in range(0, 48000, 1024):
+            frame = av.AudioFrame.from_ndarray(
+                samples[:, start : start + 1024], format="fltp", layout="mono"
+            )
+            frame.sample_rate = 48000
+            for packet in audio.encode(frame):
+                out.mux(packet)
+        for stream in (video, audio):
+            for packet in stream.encode(None):
+                out.mux(packet)
+
+
+async def test_ffprobe_reads_synthetic_media(ffprobe: str, tmp_path) -> None:
+    path = str(tmp_path / "bars.mp4")
+    await asyncio.to_thread(_tone_and_bars, path)
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [ffprobe, "-v", "error", "-of", "json", "-show_streams", path],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    streams = {s["codec_type"]: s for s in json.loads(result.stdout)["streams"]}
+    assert streams["video"]["codec_name"] == "h264"
+    assert (streams["video"]["width"], streams["video"]["height"]) == (64, 48)
+    assert streams["audio"]["codec_name"] == "aac"
+
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.mark.timeout(90)
+def test_chromium_runs_javascript_headless(chromium: str, tmp_path) -> None:
+    page = "data:text/html,<p id=out>static</p><script>out.textContent='js-'+(6*7)</script>"
+    result = subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "js-42" in result.stdout, result.stdout[-2000:]
