@@ -10,11 +10,14 @@ from typing import Any
 import numpy as np
 import pytest
 
+# the repository root before tests/ so ``interpreter`` is the package, not the
+# tests/interpreter folder (a namespace package on the path pytest adds)
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from media import make_clip  # noqa: E402
+from media import make_clip
 
-from effects.frame import AudioFormat, VideoFormat, YUVFrame  # noqa: E402
+from effects.frame import AudioFormat, VideoFormat, YUVFrame
 
 
 class RecordingSink:

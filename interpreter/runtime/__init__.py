@@ -1,0 +1,1 @@
+"""Frame-level execution of recipes: sources, generators, audio and graph evaluation."""
