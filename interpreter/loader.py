@@ -1,0 +1,73 @@
+"""Load a recipe from text or a file, whichever syntax it is written in.
+
+``load_recipe`` detects the syntax (an S-expression starts with ``(`` after
+comments and blank lines), parses with positions and normalises values.
+Whatever the text, it either returns a :class:`~interpreter.nodes.Recipe` or
+raises an :class:`~interpreter.errors.InterpreterError`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from effects.registry import Registry
+from interpreter.errors import InterpreterError, RecipeSyntaxError
+from interpreter.nodes import Recipe, Syntax
+from interpreter.normalise import normalise
+from interpreter.parser_sexp import parse_sexp
+from interpreter.parser_yaml import parse_yaml
+from interpreter.validate import default_registry
+
+__all__ = ["detect_syntax", "load_file", "load_recipe"]
+
+
+def detect_syntax(text: str) -> Syntax:
+    """``"sexp"`` if the first meaningful character is ``(``, else ``"yaml"``."""
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s.startswith(";"):
+            continue
+        return "sexp" if s.startswith("(") else "yaml"
+    return "yaml"
+
+
+def load_recipe(text: str, filename: str = "<recipe>", registry: Registry | None = None) -> Recipe:
+    """Parse and normalise a recipe (not yet validated: see :func:`interpreter.validate.validate`).
+
+    Args:
+        text: Recipe text, YAML or S-expression.
+        filename: Used in error messages.
+        registry: Effect registry used to type effect parameters (default: the catalog).
+
+    Raises:
+        InterpreterError: A subclass for any malformed input; nothing else escapes.
+    """
+    try:
+        syntax = detect_syntax(text)
+        raw = parse_sexp(text, filename) if syntax == "sexp" else parse_yaml(text, filename)
+        return normalise(raw, registry if registry is not None else default_registry())
+    except InterpreterError:
+        raise
+    except RecursionError:
+        raise RecipeSyntaxError(
+            "recipe nested too deeply", file=filename, line=1, column=1
+        ) from None
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        # a parser bug must still surface as a recipe error, never a crash
+        raise RecipeSyntaxError(
+            f"cannot read recipe: {exc}", file=filename, line=1, column=1
+        ) from exc
+
+
+def load_file(path: str | Path, registry: Registry | None = None) -> Recipe:
+    """Read and load a recipe file (UTF-8).
+
+    Raises:
+        RecipeSyntaxError: The file cannot be read or decoded, or is malformed.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeSyntaxError(f"cannot read {p}: {exc}", file=str(p)) from None
+    return load_recipe(text, str(p), registry)

@@ -1,0 +1,354 @@
+"""S-expression recipes.
+
+::
+
+    ; comments run to the end of the line
+    (recipe "beat-sync" :version "1.0" :description "..."
+      (input video :type video :description "Source video")
+      (input audio :type audio)
+      (param intensity 1.0 :min 0 :max 2 :description "...")
+      (def beats (analyze audio :features [beats energy]))
+      (def sync (beat-sync video beats :mode stretch))
+      sync)                         ; the last form is the output (or (output NAME))
+
+Node forms are ``(type inputs... :key value ...)`` with the type written in
+lower case (``beat-sync`` / ``beat_sync``, ``map`` or ``slice-on-beats``);
+``(effect NAME inputs... :param value)`` names the effect first;
+``(source :input "video")`` / ``(source :generator testsrc :duration 5)``.
+Inputs are symbols (a ``def`` name or a recipe input) or nested node forms.
+``(-> x (effect invert) (effect blur :radius 2))`` threads ``x`` through the
+forms as their first input. Keyword values are literals, ``[vectors]``,
+symbols, or expressions like ``(* 90 t)``. A nested node gets the id
+``<type>_<n>`` (type in lower case, ``n`` counting from 1 per type in the
+order the nodes are completed), or the ``def`` name for the outermost node of
+a ``def``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from typing import Any
+
+from interpreter.errors import InterpreterError, RecipeSyntaxError, UnknownParamError
+from interpreter.expr import FUNCTIONS, expr_from_datum
+from interpreter.nodes import InputDecl, NodeType, ParamDecl, Pos, Recipe, Step
+from interpreter.parser_yaml import nest_params
+from interpreter.sexp import Atom, Datum, Keyword, SList, Symbol, Vector, read_all
+
+__all__ = ["parse_sexp"]
+
+_FORMS: dict[str, NodeType] = {t.value.lower().replace("_", "-"): t for t in NodeType}
+_FORMS.update({t.value.lower(): t for t in NodeType})
+_FORMS["slice-on-beats"] = NodeType.MAP
+
+
+class _Builder:
+    def __init__(self, text: str, filename: str) -> None:
+        self.text = text
+        self.filename = filename
+        self.lines = text.splitlines()
+        self.steps: list[Step] = []
+        self.ids: set[str] = set()
+        self.counters: dict[str, int] = {}
+
+    def err(
+        self, cls: Callable[..., InterpreterError], message: str, pos: Pos, hint: str = ""
+    ) -> InterpreterError:
+        text = self.lines[pos.line - 1] if 0 < pos.line <= len(self.lines) else ""
+        return cls(
+            message, file=self.filename, line=pos.line, column=pos.column, text=text, hint=hint
+        )
+
+    def syntax(self, message: str, pos: Pos, hint: str = "") -> InterpreterError:
+        return self.err(RecipeSyntaxError, message, pos, hint)
+
+    def build(self) -> Recipe:
+        data = read_all(self.text, self.filename)
+        if not data:
+            raise self.syntax("empty recipe", Pos(1, 1), 'write (recipe "name" ...)')
+        if len(data) > 1:
+            raise self.syntax(
+                "text after the recipe", data[1].pos, "a file holds one (recipe ...) form"
+            )
+        form = data[0]
+        if not (
+            isinstance(form, SList)
+            and form.items
+            and isinstance(form.items[0], Symbol)
+            and form.items[0].name == "recipe"
+        ):
+            raise self.syntax('expected (recipe "name" ...)', form.pos)
+        items = list(form.items[1:])
+        if not items or not (isinstance(items[0], Atom) and isinstance(items[0].value, str)):
+            raise self.syntax(
+                "the recipe needs a name string",
+                items[0].pos if items else form.pos,
+                '(recipe "name" ...)',
+            )
+        name = items.pop(0).value  # type: ignore[union-attr]
+        meta = {"version": "1.0", "description": ""}
+        while len(items) >= 1 and isinstance(items[0], Keyword):
+            kw = items.pop(0)
+            assert isinstance(kw, Keyword)
+            if kw.name not in meta:
+                raise self.err(
+                    UnknownParamError,
+                    f"unknown recipe option :{kw.name}",
+                    kw.pos,
+                    "accepted: :version, :description",
+                )
+            if not items or not isinstance(items[0], Atom):
+                raise self.syntax(f":{kw.name} needs a value", kw.pos)
+            meta[kw.name] = str(items.pop(0).value)  # type: ignore[union-attr]
+        inputs: list[InputDecl] = []
+        params: list[ParamDecl] = []
+        self.input_names: set[str] = set()
+        output: str | None = None
+        output_pos = form.pos
+        body = [d for d in items]
+        for i, d in enumerate(body):
+            last = i == len(body) - 1
+            head = (
+                d.items[0].name
+                if isinstance(d, SList) and d.items and isinstance(d.items[0], Symbol)
+                else None
+            )
+            if head == "input":
+                inputs.append(self.input_decl(d))  # type: ignore[arg-type]
+                self.input_names.add(inputs[-1].name)
+            elif head == "param":
+                params.append(self.param_decl(d))  # type: ignore[arg-type]
+            elif head == "def":
+                self.define(d)  # type: ignore[arg-type]
+            elif head == "output":
+                assert isinstance(d, SList)
+                if len(d.items) != 2 or not isinstance(d.items[1], Symbol):
+                    raise self.syntax("(output NAME) takes one step name", d.pos)
+                output, output_pos = d.items[1].name, d.items[1].pos
+            elif last and output is None:
+                output_pos = d.pos
+                output = self.ref(d)
+            else:
+                raise self.syntax(
+                    "only the last form may be a bare node",
+                    d.pos,
+                    "bind it with (def NAME ...) or move it last",
+                )
+        if output is None:
+            raise self.syntax(
+                "the recipe has no output", form.pos, "end it with the output node or (output NAME)"
+            )
+        return Recipe(
+            name=name,
+            version=meta["version"],
+            description=meta["description"],
+            inputs=tuple(inputs),
+            params=tuple(params),
+            steps=tuple(self.steps),
+            output=output,
+            source=self.text,
+            filename=self.filename,
+            syntax="sexp",
+            output_pos=output_pos,
+        )
+
+    def keywords(
+        self, items: list[Datum], where: str
+    ) -> tuple[list[Datum], dict[str, tuple[Datum, Pos]]]:
+        positional: list[Datum] = []
+        kws: dict[str, tuple[Datum, Pos]] = {}
+        i = 0
+        while i < len(items):
+            d = items[i]
+            if isinstance(d, Keyword):
+                if i + 1 >= len(items) or isinstance(items[i + 1], Keyword):
+                    raise self.syntax(f":{d.name} needs a value", d.pos, f"write :{d.name} VALUE")
+                if d.name in kws:
+                    raise self.syntax(f"duplicate :{d.name} in {where}", d.pos)
+                kws[d.name] = (items[i + 1], items[i + 1].pos)
+                i += 2
+            else:
+                if kws:
+                    raise self.syntax("inputs must come before :keywords", d.pos)
+                positional.append(d)
+                i += 1
+        return positional, kws
+
+    def literal(self, d: Datum, depth: int = 0) -> Any:
+        if isinstance(d, Atom):
+            return d.value
+        if isinstance(d, Symbol):
+            return d.name
+        if isinstance(d, Vector):
+            return [self.literal(x, depth + 1) for x in d.items]
+        raise self.syntax("expected a literal value", d.pos)
+
+    def config_value(self, d: Datum) -> Any:
+        if isinstance(d, Atom):
+            return d.value
+        if isinstance(d, Vector):
+            return [self.literal(x) for x in d.items]
+        if isinstance(d, Symbol | SList):
+            if (
+                isinstance(d, SList)
+                and d.items
+                and isinstance(d.items[0], Symbol)
+                and d.items[0].name in _FORMS
+                and d.items[0].name not in FUNCTIONS
+            ):
+                raise self.syntax(
+                    "a node cannot be a parameter value", d.pos, "pass it as an input instead"
+                )
+            return expr_from_datum(d, self.filename)
+        raise self.syntax("a keyword is not a value", d.pos)
+
+    def input_decl(self, d: SList) -> InputDecl:
+        pos_args, kws = self.keywords(list(d.items[1:]), "input")
+        if len(pos_args) != 1 or not isinstance(pos_args[0], Symbol | Atom):
+            raise self.syntax("(input NAME :type TYPE) takes one name", d.pos)
+        name = pos_args[0].name if isinstance(pos_args[0], Symbol) else str(pos_args[0].value)
+        for k, (_, p) in kws.items():
+            if k not in ("type", "description"):
+                raise self.err(
+                    UnknownParamError,
+                    f"unknown input option :{k}",
+                    p,
+                    "accepted: :type, :description",
+                )
+        if "type" not in kws:
+            raise self.syntax(
+                f"input {name!r} has no :type", d.pos, "add :type video or :type audio"
+            )
+        return InputDecl(
+            name,
+            str(self.literal(kws["type"][0])),
+            str(self.literal(kws["description"][0])) if "description" in kws else "",
+            pos_args[0].pos,
+        )
+
+    def param_decl(self, d: SList) -> ParamDecl:
+        pos_args, kws = self.keywords(list(d.items[1:]), "param")
+        if len(pos_args) != 2 or not isinstance(pos_args[0], Symbol):
+            raise self.syntax("(param NAME DEFAULT ...) takes a name and a default", d.pos)
+        for k, (_, p) in kws.items():
+            if k not in ("min", "max", "description"):
+                raise self.err(
+                    UnknownParamError,
+                    f"unknown param option :{k}",
+                    p,
+                    "accepted: :min, :max, :description",
+                )
+        bounds: dict[str, float | None] = {}
+        for key in ("min", "max"):
+            v = self.literal(kws[key][0]) if key in kws else None
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+                raise self.syntax(f":{key} must be a number", kws[key][1])
+            bounds[key] = v
+        return ParamDecl(
+            pos_args[0].name,
+            self.literal(pos_args[1]),
+            str(self.literal(kws["description"][0])) if "description" in kws else "",
+            bounds["min"],
+            bounds["max"],
+            pos_args[0].pos,
+        )
+
+    def define(self, d: SList) -> None:
+        if len(d.items) != 3 or not isinstance(d.items[1], Symbol):
+            raise self.syntax("(def NAME NODE) takes a name and a node", d.pos)
+        name = d.items[1].name
+        if name in self.ids:
+            raise self.syntax(f"{name!r} is defined twice", d.items[1].pos)
+        value = d.items[2]
+        if isinstance(value, Symbol):
+            raise self.syntax("def of a bare name", value.pos, f"use {value.name!r} directly")
+        self.node(value, want_id=name, id_pos=d.items[1].pos)
+
+    def ref(self, d: Datum, threaded: str | None = None) -> str:
+        """Step id for an input position: a symbol, or a nested node (built now)."""
+        if isinstance(d, Symbol):
+            if threaded is not None:
+                raise self.syntax("-> needs node forms after the first", d.pos)
+            return d.name
+        return self.node(d, threaded=threaded)
+
+    def node(
+        self,
+        d: Datum,
+        want_id: str | None = None,
+        id_pos: Pos | None = None,
+        threaded: str | None = None,
+    ) -> str:
+        if not (isinstance(d, SList) and d.items and isinstance(d.items[0], Symbol)):
+            raise self.syntax("expected a node form like (effect NAME ...)", d.pos)
+        head = d.items[0]
+        assert isinstance(head, Symbol)
+        if head.name == "->":
+            if len(d.items) < 2:
+                raise self.syntax("(-> x forms...) needs a start", d.pos)
+            if threaded is not None:
+                raise self.syntax("-> cannot be threaded into", d.pos)
+            forms = list(d.items[1:])
+            cur = self.ref(forms[0])
+            for i, f in enumerate(forms[1:]):
+                cur = self.node(f, want_id if i == len(forms) - 2 else None, id_pos, threaded=cur)
+            if len(forms) == 1 and want_id is not None:
+                raise self.syntax("(-> x) with nothing to thread", d.pos)
+            return cur
+        if head.name not in _FORMS:
+            close = difflib.get_close_matches(head.name, list(_FORMS), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "forms: " + ", ".join(sorted(_FORMS))
+            raise self.err(UnknownParamError, f"unknown node form {head.name!r}", head.pos, hint)
+        ntype = _FORMS[head.name]
+        args = list(d.items[1:])
+        config: dict[str, Any] = {}
+        config_pos: dict[str, Pos] = {}
+        if ntype is NodeType.EFFECT:
+            first = args.pop(0) if args else None
+            if isinstance(first, Symbol):
+                config["effect"] = first.name
+            elif isinstance(first, Atom) and isinstance(first.value, str):
+                config["effect"] = first.value
+            else:
+                raise self.syntax("(effect NAME ...) needs an effect name", d.pos)
+            config_pos["effect"] = first.pos
+        positional, kws = self.keywords(args, head.name)
+        inputs: list[str] = []
+        input_pos: list[Pos] = []
+        if threaded is not None:
+            inputs.append(threaded)
+            input_pos.append(d.pos)
+        for a in positional:
+            inputs.append(self.ref(a))
+            input_pos.append(a.pos)
+        for k, (v, p) in kws.items():
+            config[k] = self.config_value(v)
+            config_pos[k] = p
+        config, config_pos = nest_params(ntype, config, config_pos)
+        sid = want_id or self.fresh(ntype)
+        self.ids.add(sid)
+        self.steps.append(
+            Step(sid, ntype, tuple(inputs), config, id_pos or d.pos, config_pos, tuple(input_pos))
+        )
+        return sid
+
+    def fresh(self, ntype: NodeType) -> str:
+        base = ntype.value.lower()
+        while True:
+            n = self.counters.get(base, 0) + 1
+            self.counters[base] = n
+            sid = f"{base}_{n}"
+            if sid not in self.ids:
+                return sid
+
+
+def parse_sexp(text: str, filename: str = "<recipe>") -> Recipe:
+    """Parse an S-expression recipe into the graph model (values raw, not yet normalised).
+
+    Raises:
+        RecipeSyntaxError: Unbalanced brackets, bad literals, malformed forms.
+        UnknownParamError: Unknown node forms or options (with a suggestion).
+        ExpressionError: A malformed expression value.
+    """
+    return _Builder(text, filename).build()
