@@ -136,12 +136,19 @@ class StreamInterpreter:
         vf = self.video_format or default_video_format(self.recipe, self.inputs)
         timing = Timing(vf, self.audio_format or AudioFormat(), self._cancel)
         graph = build_graph(
-            self.recipe, self.inputs, timing, registry=registry, params=self.params, analysis=self.analysis
+            self.recipe,
+            self.inputs,
+            timing,
+            registry=registry,
+            params=self.params,
+            analysis=self.analysis,
         )
         root = graph.root
         if not root.has_video:
             graph.close()
-            raise StreamError(f"output {self.recipe.output!r} has no video", file=self.recipe.filename)
+            raise StreamError(
+                f"output {self.recipe.output!r} has no video", file=self.recipe.filename
+            )
         if self.duration is not None:
             total = timing.frames_for(self.duration)
         elif root.frames is not None:
@@ -213,7 +220,9 @@ class StreamInterpreter:
                         if audio is None:
                             audio = silence(channels, ns)
                         elif audio.shape != (channels, ns):
-                            raise StreamError(f"frame {n}: audio shape {audio.shape}, expected {(channels, ns)}")
+                            raise StreamError(
+                                f"frame {n}: audio shape {audio.shape}, expected {(channels, ns)}"
+                            )
                         audio = np.ascontiguousarray(audio, dtype=np.float32)
                     else:
                         audio = None
@@ -246,7 +255,8 @@ class StreamInterpreter:
                     if n % every == 0 and n < total:
                         elapsed = time.perf_counter() - started
                         loop.call_soon_threadsafe(
-                            emit, Progress(n, total, n / timing.fps, n / elapsed if elapsed else 0.0)
+                            emit,
+                            Progress(n, total, n / timing.fps, n / elapsed if elapsed else 0.0),
                         )
             except BaseException as e:
                 errors.append(e)
@@ -280,8 +290,15 @@ class StreamInterpreter:
                 await self.sink.abort()
             if errors:
                 raise errors[0]
-            raise Cancelled(f"cancelled after {self.frames_written} of {total} frames", file=self.recipe.filename)
+            raise Cancelled(
+                f"cancelled after {self.frames_written} of {total} frames",
+                file=self.recipe.filename,
+            )
         result = await self.sink.finish()
         elapsed = time.perf_counter() - started
-        emit(Progress(total, total, total / timing.fps, total / elapsed if elapsed else 0.0, done=True))
+        emit(
+            Progress(
+                total, total, total / timing.fps, total / elapsed if elapsed else 0.0, done=True
+            )
+        )
         return result

@@ -66,7 +66,9 @@ class _VideoGen(Stream):
 class ColorVideo(_VideoGen):
     """A solid colour."""
 
-    def __init__(self, timing: Timing, duration: float | None, color: Sequence[float] = (0, 0, 0)) -> None:
+    def __init__(
+        self, timing: Timing, duration: float | None, color: Sequence[float] = (0, 0, 0)
+    ) -> None:
         super().__init__(timing, duration)
         self._frame = _solid(timing.video.width, timing.video.height, rgb_to_yuv(color))
 
@@ -119,7 +121,15 @@ class NoiseVideo(_VideoGen):
         return YUVFrame.wrap(rng.integers(0, 256, size=(h * 3 // 2, w), dtype=np.uint8))
 
 
-_BARS = ((235, 235, 235), (235, 235, 16), (16, 235, 235), (16, 235, 16), (235, 16, 235), (235, 16, 16), (16, 16, 235))
+_BARS = (
+    (235, 235, 235),
+    (235, 235, 16),
+    (16, 235, 235),
+    (16, 235, 16),
+    (235, 16, 235),
+    (235, 16, 16),
+    (16, 16, 235),
+)
 
 
 class TestsrcVideo(_VideoGen):
@@ -191,7 +201,13 @@ class AudioGenerator(Stream):
 class SineAudio(AudioGenerator):
     """A sine tone."""
 
-    def __init__(self, timing: Timing, duration: float | None, frequency: float = 440.0, amplitude: float = 0.5) -> None:
+    def __init__(
+        self,
+        timing: Timing,
+        duration: float | None,
+        frequency: float = 440.0,
+        amplitude: float = 0.5,
+    ) -> None:
         super().__init__(timing, duration)
         self.frequency = float(frequency)
         self.amplitude = float(amplitude)
@@ -204,7 +220,9 @@ class SineAudio(AudioGenerator):
 class ClicksAudio(AudioGenerator):
     """A click (20 ms decaying 1 kHz burst) on every beat at ``bpm``."""
 
-    def __init__(self, timing: Timing, duration: float | None, bpm: float = 120.0, amplitude: float = 0.8) -> None:
+    def __init__(
+        self, timing: Timing, duration: float | None, bpm: float = 120.0, amplitude: float = 0.8
+    ) -> None:
         super().__init__(timing, duration)
         self.period = self.rate * 60.0 / float(bpm)
         self.amplitude = float(amplitude)

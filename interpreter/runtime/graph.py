@@ -76,7 +76,9 @@ class Graph:
             s.close()
 
 
-def _err(recipe: Recipe, step: Step, message: str, key: str | None = None, hint: str = "") -> StreamError:
+def _err(
+    recipe: Recipe, step: Step, message: str, key: str | None = None, hint: str = ""
+) -> StreamError:
     pos = step.where(key)
     return StreamError(
         f"step {step.id!r}: {message}", file=recipe.filename, line=pos.line, column=pos.column,
@@ -98,19 +100,27 @@ def default_video_format(recipe: Recipe, inputs: Mapping[str, Path]) -> VideoFor
         except KeyError:
             continue
         if step.type == NodeType.RESIZE:
-            return VideoFormat(int(step.config["width"]) & ~1, int(step.config["height"]) & ~1, 30, 1)
+            return VideoFormat(
+                int(step.config["width"]) & ~1, int(step.config["height"]) & ~1, 30, 1
+            )
         if step.type == NodeType.SOURCE:
             cfg = step.config
             if cfg.get("input") and cfg["input"] in inputs:
                 info = probe(Path(inputs[cfg["input"]]))
                 if info.has_video:
                     fps = info.fps or 30.0
-                    num, den = (round(fps * 1000), 1000) if abs(fps - round(fps)) > 1e-3 else (round(fps), 1)
+                    num, den = (
+                        (round(fps * 1000), 1000)
+                        if abs(fps - round(fps)) > 1e-3
+                        else (round(fps), 1)
+                    )
                     return VideoFormat(info.width & ~1, info.height & ~1, num, den)
             elif cfg.get("generator") and GENERATORS[cfg["generator"]].kind == "video":
                 p = {f.name: f.default for f in GENERATORS[cfg["generator"]].params}
                 p.update(cfg.get("params") or {})
-                return VideoFormat(int(p["width"]) & ~1, int(p["height"]) & ~1, round(float(p["fps"])), 1)
+                return VideoFormat(
+                    int(p["width"]) & ~1, int(p["height"]) & ~1, round(float(p["fps"])), 1
+                )
         order.extend(step.inputs)
     return VideoFormat(640, 360, 30, 1)
 
@@ -189,11 +199,16 @@ def build_graph(
             if child.type == NodeType.SOURCE and child.config.get("input"):
                 # seek in the file instead of decoding and dropping
                 return file_source(child, start=start, duration=None if dur is None else float(dur))
-            return SegmentStream(node(step.inputs[0]), timing, start, None if dur is None else float(dur))
+            return SegmentStream(
+                node(step.inputs[0]), timing, start, None if dur is None else float(dur)
+            )
         if t == NodeType.RESIZE:
             return ResizeStream(node(step.inputs[0]), timing, str(cfg.get("mode", "fit")))  # type: ignore[arg-type]
         if t == NodeType.TRANSFORM:
-            vals = {k: value(step, k, cfg[k]) for k in ("brightness", "contrast", "saturation", "hue", "gamma")}
+            vals = {
+                k: value(step, k, cfg[k])
+                for k in ("brightness", "contrast", "saturation", "hue", "gamma")
+            }
             return TransformStream(node(step.inputs[0]), vals)
         if t == NodeType.EFFECT:
             return effect(step, cfg)
@@ -202,7 +217,12 @@ def build_graph(
             fade = float(cfg["duration"]) if cfg.get("transition") == "crossfade" else 0.0
             for p, sid in zip(parts, step.inputs, strict=True):
                 if p.frames is None:
-                    raise _err(recipe, step, f"part {sid!r} has no end", hint="give it a SEGMENT or a duration")
+                    raise _err(
+                        recipe,
+                        step,
+                        f"part {sid!r} has no end",
+                        hint="give it a SEGMENT or a duration",
+                    )
             return SequenceStream(parts, timing, timing.frames_for(fade))
         if t in (NodeType.BLEND, NodeType.LAYER):
             srcs = [node(i) for i in step.inputs if recipe.step(i).type != NodeType.ANALYZE]
@@ -210,7 +230,9 @@ def build_graph(
             op = value(step, "opacity", cfg.get("opacity", default_op))
             return BlendStream(srcs, str(cfg.get("mode", "normal")), op)
         if t == NodeType.MUX:
-            return MuxStream(node(step.inputs[0]), node(step.inputs[1]), bool(cfg.get("shortest", True)))
+            return MuxStream(
+                node(step.inputs[0]), node(step.inputs[1]), bool(cfg.get("shortest", True))
+            )
         raise _err(recipe, step, f"{t} is not supported by the live renderer yet")
 
     def file_source(step: Step, start: float = 0.0, duration: float | None = None) -> Stream:
@@ -251,11 +273,19 @@ def build_graph(
         given = dict(cfg.get("params") or {})
         consts = {k: v for k, v in given.items() if not isinstance(v, Expr)}
         base = spec.resolve(consts)
-        dyn = {k: (spec.param(k), value(step, f"params.{k}", v)) for k, v in given.items() if isinstance(v, Expr)}
+        dyn = {
+            k: (spec.param(k), value(step, f"params.{k}", v))
+            for k, v in given.items()
+            if isinstance(v, Expr)
+        }
         video_inputs = [i for i in step.inputs if recipe.step(i).type != NodeType.ANALYZE]
         srcs = [node(i) for i in video_inputs[: spec.arity]]
         if len(srcs) != spec.arity:
-            raise _err(recipe, step, f"effect {spec.name!r} takes {spec.arity} video input(s), got {len(srcs)}")
+            raise _err(
+                recipe,
+                step,
+                f"effect {spec.name!r} takes {spec.arity} video input(s), got {len(srcs)}",
+            )
         inst = spec.factory(timing.video.width, timing.video.height)
         return EffectStream(srcs, inst, base, dyn, spec.name, clock)
 
@@ -507,7 +537,9 @@ class MuxStream(Stream):
         if shortest:
             self.frames = min(counts) if counts else None
         else:
-            self.frames = video.frames if video.frames is not None else (max(counts) if counts else None)
+            self.frames = (
+                video.frames if video.frames is not None else (max(counts) if counts else None)
+            )
         self._vdone = 0
 
     def read(self, nsamples: int) -> Chunk:

@@ -111,7 +111,9 @@ class AudioReader:
     Reads past the end give silence (or wrap around when ``loop``).
     """
 
-    def __init__(self, path: Path, fmt: AudioFormat, start: float = 0.0, loop: bool = False) -> None:
+    def __init__(
+        self, path: Path, fmt: AudioFormat, start: float = 0.0, loop: bool = False
+    ) -> None:
         self.path = path
         self.fmt = fmt
         self.start = start
@@ -140,7 +142,9 @@ class AudioReader:
         self._t0 = t0
         self._skip: int | None = None  # samples to drop before start, known at the first frame
         self._resampler = av.AudioResampler(
-            format="fltp", layout="stereo" if self.fmt.channels == 2 else "mono", rate=self.fmt.sample_rate
+            format="fltp",
+            layout="stereo" if self.fmt.channels == 2 else "mono",
+            rate=self.fmt.sample_rate,
         )
         self._iter = c.decode(s)
         self._eof = False
@@ -159,7 +163,11 @@ class AudioReader:
         except av.FFmpegError as e:
             raise SourceError(f"{self.path}: audio decode failed: {e}") from e
         if self._skip is None:
-            ft = float(frame.pts * frame.time_base) - self._t0 if frame.pts is not None else self.start
+            ft = (
+                float(frame.pts * frame.time_base) - self._t0
+                if frame.pts is not None
+                else self.start
+            )
             self._skip = max(0, round((self.start - ft) * self.fmt.sample_rate))
         self._append(self._resampler.resample(frame))
         return True
@@ -230,7 +238,9 @@ class FileSource(Stream):
         if start < 0:
             raise SourceError(f"{path}: start {start} is negative")
         if self.info.duration and start >= self.info.duration and not loop:
-            raise SourceError(f"{path}: start {start:g} s is past the end ({self.info.duration:.3f} s)")
+            raise SourceError(
+                f"{path}: start {start:g} s is past the end ({self.info.duration:.3f} s)"
+            )
         self.start = start
         self.fit: Fit = fit
         self.loop = loop
@@ -239,14 +249,20 @@ class FileSource(Stream):
         if duration is None and not loop:
             duration = max(0.0, self.info.duration - start)
         self.frames = None if duration is None else timing.frames_for(duration)
-        self._audio = AudioReader(self.path, timing.audio, start, loop) if self.has_audio and timing.audio else None
+        self._audio = (
+            AudioReader(self.path, timing.audio, start, loop)
+            if self.has_audio and timing.audio
+            else None
+        )
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max(1, prefetch))
         self._stop = threading.Event()
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._last: YUVFrame | None = None
         if self.has_video:
-            self._thread = threading.Thread(target=self._decode, name=f"decode:{self.path.name}", daemon=True)
+            self._thread = threading.Thread(
+                target=self._decode, name=f"decode:{self.path.name}", daemon=True
+            )
             self._thread.start()
 
     # -- decode thread -------------------------------------------------
@@ -290,7 +306,9 @@ class FileSource(Stream):
                         continue
                     ft = float(f.pts * tb) - t0
                     # every grid time before this frame shows the previous frame
-                    while (total is None or k < total) and self.start + (k - base) / fps < ft - _EPS:
+                    while (total is None or k < total) and self.start + (
+                        k - base
+                    ) / fps < ft - _EPS:
                         if prev_raw is None:  # seek landed after start: show the first frame
                             prev_raw = f
                         if prev is None:

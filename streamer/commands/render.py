@@ -45,7 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--segment", type=float, default=2.0, help="segment duration in seconds")
     p.add_argument("--preset", default="veryfast", help="x264 preset")
     p.add_argument("--server", help="L1 server URL (server mode; not available yet)")
-    p.add_argument("--sync", action="store_true", help="wait and print the output and playlist CIDs")
+    p.add_argument(
+        "--sync", action="store_true", help="wait and print the output and playlist CIDs"
+    )
     p.set_defaults(func=run)
 
 
@@ -74,7 +76,9 @@ def _value(v: str) -> Any:
     return v
 
 
-def quick_recipe(inputs: list[Path], effects: list[tuple[str, dict[str, Any]]]) -> tuple[Recipe, dict[str, Path]]:
+def quick_recipe(
+    inputs: list[Path], effects: list[tuple[str, dict[str, Any]]]
+) -> tuple[Recipe, dict[str, Path]]:
     """A recipe playing ``inputs`` in order through ``effects`` (a linear chain)."""
     steps: list[Step] = []
     names = [f"input{i}" for i in range(len(inputs))]
@@ -96,8 +100,18 @@ def quick_recipe(inputs: list[Path], effects: list[tuple[str, dict[str, Any]]]) 
 def demo_recipe(duration: float, effects: list[tuple[str, dict[str, Any]]] = ()) -> Recipe:  # type: ignore[assignment]
     """Test pattern with a click track at 120 BPM, through ``effects``."""
     steps = [
-        Step("pattern", NodeType.SOURCE, (), {"generator": "testsrc", "params": {"duration": duration}}),
-        Step("clicks", NodeType.SOURCE, (), {"generator": "clicks", "params": {"duration": duration, "bpm": 120.0}}),
+        Step(
+            "pattern",
+            NodeType.SOURCE,
+            (),
+            {"generator": "testsrc", "params": {"duration": duration}},
+        ),
+        Step(
+            "clicks",
+            NodeType.SOURCE,
+            (),
+            {"generator": "clicks", "params": {"duration": duration, "bpm": 120.0}},
+        ),
     ]
     last = "pattern"
     for i, (name, params) in enumerate(effects):
@@ -139,11 +153,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _render_local(args: argparse.Namespace, effects: list[tuple[str, dict[str, Any]]]) -> int:
+    from cache.cid import cid_of_bytes
     from hls.options import HLSOptions
     from hls.output import LocalHLSOutput
     from interpreter.stream import Progress, StreamInterpreter
-
-    from cache.cid import cid_of_bytes
 
     def cid_fn(data: bytes) -> str:
         return cid_of_bytes(data)
@@ -173,14 +186,18 @@ async def _render_local(args: argparse.Namespace, effects: list[tuple[str, dict[
     vf = _video_format(args, default_vf)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    sink = LocalHLSOutput(out, HLSOptions(segment_duration=args.segment, preset=args.preset), cid_fn)
+    sink = LocalHLSOutput(
+        out, HLSOptions(segment_duration=args.segment, preset=args.preset), cid_fn
+    )
     started = time.perf_counter()
 
     def progress(p: Progress) -> None:
         print(f"\r{p.frames}/{p.total_frames} frames  {p.seconds:7.2f} s  {p.fps:6.1f} fps",
               end="\n" if p.done else "", file=sys.stderr, flush=True)  # fmt: skip
 
-    interp = StreamInterpreter(recipe, bound, sink, on_progress=progress, video_format=vf, duration=duration)
+    interp = StreamInterpreter(
+        recipe, bound, sink, on_progress=progress, video_format=vf, duration=duration
+    )
     result = await interp.run()
     elapsed = time.perf_counter() - started
     playlist = getattr(result, "playlist_path", out / "playlist.m3u8")

@@ -15,7 +15,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from media import make_clip
+from stream_media import make_clip
 
 from effects.frame import AudioFormat, VideoFormat, YUVFrame
 
@@ -36,7 +36,9 @@ class RecordingSink:
         self.threads: set[str] = set()
         self.first_write = threading.Event()
 
-    async def start(self, video: VideoFormat, audio: AudioFormat | None, on_playlist_update: Any) -> None:
+    async def start(
+        self, video: VideoFormat, audio: AudioFormat | None, on_playlist_update: Any
+    ) -> None:
         self.video, self.audio, self.callback = video, audio, on_playlist_update
 
     def write(self, frame: YUVFrame, audio: np.ndarray | None) -> None:
@@ -66,4 +68,6 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def silent_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """1 s, 64x48, 30 fps, no audio."""
-    return make_clip(tmp_path_factory.mktemp("media") / "silent.mp4", fps=30, seconds=1.0, audio=False)
+    return make_clip(
+        tmp_path_factory.mktemp("media") / "silent.mp4", fps=30, seconds=1.0, audio=False
+    )

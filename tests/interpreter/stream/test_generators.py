@@ -54,7 +54,7 @@ def test_color_and_gradient_values() -> None:
 def test_sine_is_continuous_across_reads() -> None:
     s = SineAudio(T, 1.0, frequency=1000.0, amplitude=0.5)
     parts = [s.read(T.samples_for(n))[1] for n in range(30)]
-    whole = np.concatenate(parts, axis=1)  # type: ignore[arg-type]
+    whole: np.ndarray = np.concatenate([p for p in parts if p is not None], axis=1)
     assert whole.shape == (2, 48000)
     expected = 0.5 * np.sin(2 * np.pi * 1000.0 * np.arange(48000) / 48000)
     np.testing.assert_allclose(whole[0], expected, atol=1e-6)
@@ -65,7 +65,9 @@ def test_clicks_land_on_the_beat() -> None:
     _, a = s.read(96000)
     assert a is not None
     loud = np.abs(a[0]) > 0.05
-    onsets = [i for i in range(1, len(loud)) if loud[i] and not loud[i - 1]] + ([0] if loud[0] else [])
+    onsets = [i for i in range(1, len(loud)) if loud[i] and not loud[i - 1]] + (
+        [0] if loud[0] else []
+    )
     beats = sorted({round(i / 24000) for i in onsets})
     assert beats == [0, 1, 2, 3]  # every 0.5 s
     assert not loud[int(0.1 * 48000) : int(0.45 * 48000)].any()

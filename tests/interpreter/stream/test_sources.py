@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from media import frame_number
+from stream_media import frame_number
 
 from effects.frame import AudioFormat, VideoFormat
 from interpreter.runtime.base import Timing
@@ -94,5 +94,5 @@ def test_start_past_end_is_an_error(clip: Path) -> None:
 def test_unreadable_file_is_an_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"not media")
-    with pytest.raises(SourceError, match="bad.mp4"):
+    with pytest.raises(SourceError, match=r"bad\.mp4"):
         probe(bad)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import RecordingSink
-from media import frame_number
-from recipes import generator, recipe, step
+from stream_media import frame_number
+from stream_recipes import generator, recipe, step
 
 from effects.frame import AudioFormat, VideoFormat
 from interpreter.errors import InterpreterError
-from interpreter.nodes import Expr, Pos, Step
+from interpreter.nodes import Expr, NodeType, Pos, Step
 from interpreter.runtime.errors import Cancelled, StreamError
 from interpreter.stream import Progress, StreamInterpreter
 
@@ -58,7 +59,7 @@ async def test_crossfade_sequence_frame_count_and_mix(clip: Path) -> None:
     assert len(sink.lumas) == 40
     assert sink.lumas[0] == pytest.approx(16, abs=1) and sink.lumas[-1] == pytest.approx(235, abs=1)
     fade = sink.lumas[15:25]
-    assert all(b > a for a, b in zip(fade, fade[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(fade))
     assert sum(a.shape[1] for a in sink.samples) == round(40 / 25 * 48000)
 
 
@@ -81,7 +82,7 @@ async def test_expression_parameter_follows_time() -> None:
     ramp = Expr("*", (Expr("var", ("t",)), Expr("num", (0.5,))))
     r = recipe(
         generator("g", "color", duration=1.0, color=[0, 0, 0]),
-        Step("tr", __import__("interpreter.nodes").nodes.NodeType.TRANSFORM, ("g",), {"brightness": ramp}),
+        Step("tr", NodeType.TRANSFORM, ("g",), {"brightness": ramp}),
         output="tr",
     )  # fmt: skip
     sink = RecordingSink()
@@ -137,12 +138,20 @@ async def test_task_cancellation_joins_and_aborts(clip: Path) -> None:
 
 
 async def test_missing_input_has_position_and_hint() -> None:
-    src = Step("src", __import__("interpreter.nodes").nodes.NodeType.SOURCE, (), {"input": "video"}, Pos(3, 5))
+    src = Step(
+        "src",
+        NodeType.SOURCE,
+        (),
+        {"input": "video"},
+        Pos(3, 5),
+    )
     r = recipe(src, output="src", inputs=("video",))
     with pytest.raises(StreamError) as e:
         await StreamInterpreter(r, {}, RecordingSink(), video_format=VF).run()
     assert isinstance(e.value, InterpreterError)
-    assert e.value.line == 3 and "not bound" in str(e.value) and "--input video=PATH" in str(e.value)
+    assert (
+        e.value.line == 3 and "not bound" in str(e.value) and "--input video=PATH" in str(e.value)
+    )
 
 
 async def test_unbounded_output_needs_a_duration(silent_clip: Path) -> None:
@@ -168,7 +177,11 @@ async def test_stage_errors_propagate_and_abort() -> None:
 
 
 def test_frames_handed_over_are_not_reused() -> None:
-    r = recipe(generator("v", "noise", duration=0.4, seed=1), step("fx", "EFFECT", ("v",), effect="invert", params={}), output="fx")
+    r = recipe(
+        generator("v", "noise", duration=0.4, seed=1),
+        step("fx", "EFFECT", ("v",), effect="invert", params={}),
+        output="fx",
+    )
     sink = RecordingSink()
     asyncio.run(StreamInterpreter(r, {}, sink, video_format=VF).run())
     ids = {id(f.data) for f in sink.frames}

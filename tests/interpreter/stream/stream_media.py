@@ -42,7 +42,9 @@ def make_clip(
             tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
             for i in range(0, total, 1024):
                 chunk = np.stack([tone[i : i + 1024]] * 2)
-                af = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout="stereo")
+                af = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(chunk), format="fltp", layout="stereo"
+                )
                 af.sample_rate = rate
                 af.pts = i
                 af.time_base = Fraction(1, rate)
