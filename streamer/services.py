@@ -91,6 +91,8 @@ def free_port(avoid: frozenset[int] = frozenset({5432, 6379})) -> int:
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # as the servers do: TIME_WAIT leftovers of a just-stopped server don't count
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

@@ -1,0 +1,160 @@
+"""EmbeddedStack: real PostgreSQL + Redis under a temporary directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from streamer.services import EmbeddedStack, ServiceError, free_port
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def stack_dir() -> Iterator[Path]:
+    # Not under pytest's basetemp: concurrent pytest sessions reset
+    # /tmp/pytest-of-<user> to 0700, which would lock the postgres user out.
+    path = Path(tempfile.mkdtemp(prefix="artdag-stack-", dir="/tmp"))
+    try:
+        yield path
+    finally:
+        # never leave servers behind, whatever the test did
+        EmbeddedStack(path).down()
+        shutil.rmtree(path, ignore_errors=True)
+
+
+async def _use(database_url: str, redis_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await conn.fetchval("SELECT current_user") == "artdag"
+        assert await conn.fetchval("SELECT current_database()") == "artdag"
+    finally:
+        await conn.close()
+    client = aioredis.from_url(redis_url)
+    try:
+        await client.set("k", "v")
+        assert await client.get("k") == b"v"
+    finally:
+        await client.aclose()
+
+
+async def test_up_reuse_down(stack_dir: Path, pid_alive: Callable[[int], bool]) -> None:
+    stack = EmbeddedStack(stack_dir, fsync=False)
+    urls = stack.up()
+    assert stack.started
+    assert ":5432/" not in urls.database_url and ":6379/" not in urls.redis_url
+    await _use(urls.database_url, urls.redis_url)
+    status = stack.status()
+    assert status["postgres"]["running"] and status["redis"]["running"]
+    pg_pid, redis_pid = status["postgres"]["pid"], status["redis"]["pid"]
+    assert pid_alive(pg_pid) and pid_alive(redis_pid)
+    state = json.loads((stack_dir / "state.json").read_text())
+    assert state["owner_pid"] == os.getpid()
+
+    again = EmbeddedStack(stack_dir, fsync=False)
+    assert again.up() == urls
+    assert not again.started  # reused, not restarted
+    assert again.status()["postgres"]["pid"] == pg_pid
+
+    stack.down()
+    assert not pid_alive(pg_pid)
+    assert not pid_alive(redis_pid)
+    status = stack.status()
+    assert not status["postgres"]["running"] and not status["redis"]["running"]
+    assert not (stack_dir / "pg" / "data" / "postmaster.pid").exists()
+
+    # data survives a restart, on the remembered ports
+    restarted = EmbeddedStack(stack_dir, fsync=False)
+    assert restarted.up() == urls
+    client = aioredis.from_url(urls.redis_url)
+    try:
+        assert await client.get("k") == b"v"  # appendonly kept it
+    finally:
+        await client.aclose()
+    restarted.down()
+
+
+def test_fixed_ports_and_port_in_use(stack_dir: Path) -> None:
+    pg_port, redis_port = free_port(), free_port()
+    stack = EmbeddedStack(stack_dir, pg_port=pg_port, redis_port=redis_port, fsync=False)
+    urls = stack.up()
+    assert f":{pg_port}/" in urls.database_url
+    assert f":{redis_port}/" in urls.redis_url
+    stack.down()
+    other = EmbeddedStack(stack_dir / "other", pg_port=pg_port, redis_port=redis_port)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", pg_port))
+        busy.listen()
+        with pytest.raises(ServiceError, match=f"port {pg_port}"):
+            other.up()
+
+
+async def test_recovers_after_parent_is_killed(
+    stack_dir: Path, pid_alive: Callable[[int], bool]
+) -> None:
+    script = textwrap.dedent(
+        f"""
+        import json, sys, time
+        from pathlib import Path
+        from streamer.services import EmbeddedStack
+        stack = EmbeddedStack(Path({str(stack_dir)!r}), fsync=False)
+        stack.up()
+        print(json.dumps(stack.status()), flush=True)
+        time.sleep(600)
+        """
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert parent.stdout is not None
+        line = parent.stdout.readline()
+        assert line, "the parent process printed no status"
+        orphan = json.loads(line)
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+    old_pg, old_redis = orphan["postgres"]["pid"], orphan["redis"]["pid"]
+    assert pid_alive(old_pg) and pid_alive(old_redis)  # orphans keep running
+
+    stack = EmbeddedStack(stack_dir, fsync=False)
+    urls = stack.up()
+    assert stack.started
+    assert not pid_alive(old_pg), "the orphaned postgres was not stopped"
+    assert not pid_alive(old_redis), "the orphaned redis was not stopped"
+    status = stack.status()
+    assert status["postgres"]["pid"] not in (None, old_pg)
+    await _use(urls.database_url, urls.redis_url)
+    stack.down()
+    assert not pid_alive(status["postgres"]["pid"])
+    assert not pid_alive(status["redis"]["pid"])
+
+
+def test_stale_pid_files_are_cleaned(stack_dir: Path) -> None:
+    stack = EmbeddedStack(stack_dir, fsync=False)
+    stack.up()
+    stack.down()
+    # pid files pointing at a process that is not ours (this test process)
+    pidfile = stack_dir / "pg" / "data" / "postmaster.pid"
+    pidfile.write_text(f"{os.getpid()}\n{stack_dir}/pg/data\n")
+    (stack_dir / "redis" / "redis.pid").write_text(f"{os.getpid()}\n")
+    assert not stack.status()["postgres"]["running"]
+    stack.up()
+    status = stack.status()
+    assert status["postgres"]["running"] and status["redis"]["running"]
+    assert status["postgres"]["pid"] != os.getpid()
+    stack.down()
+
