@@ -52,18 +52,19 @@ class AudioFeatures:
 
 
 def _attack_envelope(y: np.ndarray) -> np.ndarray:
-    """Positive log-energy rise per 64-sample block: where attacks start."""
+    """Positive amplitude rise per 64-sample block: where attacks start."""
     n = len(y) // _FINE
     if n < 2:
         return np.zeros(max(n, 0), dtype=np.float32)
     e = np.square(y[: n * _FINE].astype(np.float32)).reshape(n, _FINE).sum(axis=1)
     # smooth over ~3 blocks so one noisy block is not an attack
     e = np.convolve(e, np.ones(3, np.float32) / 3, mode="same")
-    floor = max(float(np.median(e)), 1e-10)
-    loge = np.log(e + floor)
+    # amplitude (not log energy): a log rise out of silence is as big for a ghost
+    # note as for an accent, which lets the tracker lock onto off-beats
+    amp = np.sqrt(e)
     d = np.zeros(n, dtype=np.float32)
     # compare with two blocks earlier: a click's attack spans the smoothing
-    d[2:] = np.maximum(loge[2:] - loge[:-2], 0.0)
+    d[2:] = np.maximum(amp[2:] - amp[:-2], 0.0)
     return d
 
 
@@ -105,13 +106,49 @@ def _fit_line(beats: np.ndarray) -> tuple[float, float, np.ndarray]:
     return float(t0), float(period), idx
 
 
-def _track_beats(y: np.ndarray, rate: int, onset_env: np.ndarray) -> tuple[float | None, np.ndarray]:
+def _acf_tempo(attack: np.ndarray, rate: int) -> float | None:
+    """Tempo prior: autocorrelation peak of the attack envelope, 50-220 BPM.
+
+    Weighted by a log-normal prior around 120 BPM (one octave wide), as
+    librosa's tempo estimator does, to settle octave ambiguity.
+    """
+    block = _FINE / rate
+    x = attack.astype(np.float64) - float(attack.mean())
+    n = len(x)
+    lo, hi = int(60 / 220 / block), int(60 / 50 / block)
+    if n <= hi + 1 or not np.any(x):
+        return None
+    spec = np.fft.rfft(x, 2 * n)
+    ac = np.fft.irfft(spec * np.conj(spec))[: hi + 2]
+    lags = np.arange(lo, hi + 1) * block
+    prior = np.exp(-0.5 * np.log2(60.0 / lags / 120.0) ** 2)
+    weighted = ac[lo : hi + 1] * prior
+    k = int(np.argmax(weighted))
+    if weighted[k] <= 0:
+        return None
+    return float(60.0 / lags[k])
+
+
+def _onset_frames(attack: np.ndarray) -> np.ndarray:
+    """The attack envelope max-pooled onto librosa's hop grid."""
+    per = _HOP // _FINE
+    n = len(attack) // per
+    pooled = attack[: n * per].reshape(n, per).max(axis=1)
+    # frame f of librosa is centred on sample f * hop: shift by half a hop of blocks
+    return np.concatenate([[0.0], pooled]).astype(np.float32)
+
+
+def _track_beats(y: np.ndarray, rate: int) -> tuple[float | None, np.ndarray]:
+    attack = _attack_envelope(y)
+    prior = _acf_tempo(attack, rate)
+    if prior is None:
+        return None, np.zeros(0)
+    onset_env = _onset_frames(attack)
     _, frames = librosa.beat.beat_track(onset_envelope=onset_env, sr=rate, hop_length=_HOP,
-                                        units="frames")
+                                        bpm=prior, units="frames")
     beats = librosa.frames_to_time(frames, sr=rate, hop_length=_HOP)
     if len(beats) < 2:
         return None, beats
-    attack = _attack_envelope(y)
     # the onset envelope peaks ~1 hop after the attack, so look mostly earlier
     beats = _snap(beats, attack, rate, before=0.07, after=0.03)
     t0, period, _ = _fit_line(beats)
@@ -125,7 +162,7 @@ def _track_beats(y: np.ndarray, rate: int, onset_env: np.ndarray) -> tuple[float
     # steady: the tracker's beats sit on the grid; then trust the grid
     near = np.min(np.abs(beats[:, None] - grid[None, :]), axis=1) <= 0.04
     if near.mean() >= 0.8 and typical > 0:
-        keep = on_grid & (strength >= 0.3 * typical)
+        keep = on_grid & (strength >= 0.5 * typical)
         if keep.sum() >= 2:
             # keep the span between the first and last strong grid beat
             first, last = np.flatnonzero(keep)[[0, -1]]
@@ -168,10 +205,7 @@ def analyse_audio(y: np.ndarray, rate: int, features: frozenset[str]) -> AudioFe
     spec = np.abs(librosa.stft(y, n_fft=_N_FFT, hop_length=_HOP)) ** 2
     frame_times = librosa.frames_to_time(np.arange(spec.shape[1]), sr=rate, hop_length=_HOP)
     if features & {"tempo", "beats", "downbeats"}:
-        mel = librosa.feature.melspectrogram(S=spec, sr=rate)
-        onset_env = librosa.onset.onset_strength(S=librosa.power_to_db(mel), sr=rate,
-                                                 hop_length=_HOP)
-        tempo, beats = _track_beats(y, rate, onset_env)
+        tempo, beats = _track_beats(y, rate)
         out.tempo = tempo
         out.beats = beats
         if "downbeats" in features:
