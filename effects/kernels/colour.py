@@ -9,7 +9,8 @@ values to a ``ColourOp``.
 
 How the YUV definitions relate to the RGB ones (BT.601):
 
-* ``invert``: exact RGB negation (``255 - x`` on every plane).
+* ``invert``: ``255 - x`` on every plane (exact RGB negation for full-range
+  video; for limited range, luma ends up 4 levels off the RGB definition).
 * ``brightness``: adds ``amount * 255`` to Y only (RGB add scaled to luma).
 * ``contrast``: scales Y and chroma about 128, the RGB ``(x-128)*c+128``.
 * ``saturation``: scales chroma; RGB saturation about luma, up to rounding.
@@ -255,10 +256,7 @@ def _plane_lut(src: np.ndarray, dst: np.ndarray, lut: np.ndarray) -> None:
 def posterize_lut(levels: int, centre: float) -> np.ndarray:
     """Quantise 0..255 to ``levels`` steps; chroma keeps its neutral level."""
     step = 255.0 / (levels - 1)
-    if centre:
-        out = np.rint(np.rint((_LEVELS - centre) / step) * step + centre)
-    else:
-        out = np.rint(np.rint(_LEVELS / step) * step)
+    out = np.floor(np.rint((_LEVELS - centre) / step) * step + centre + 0.5)
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
