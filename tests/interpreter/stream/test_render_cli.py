@@ -1,0 +1,54 @@
+"""``artdag render`` (streamer/commands/render.py) in local mode."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from streamer.commands import render
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    render.register(parser.add_subparsers())
+    return parser.parse_args(["render", *argv])
+
+
+def test_parse_effect() -> None:
+    assert render.parse_effect("hue:degrees=90,flag=true,mode=x") == (
+        "hue", {"degrees": 90, "flag": True, "mode": "x"}
+    )  # fmt: skip
+    assert render.parse_effect("invert") == ("invert", {})
+    with pytest.raises(ValueError, match="expected k=v"):
+        render.parse_effect("hue:90")
+
+
+def test_demo_renders_locally(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "demo"
+    args = _parse(["--out", str(out), "--duration", "2", "--size", "96x64", "--segment", "1",
+                   "--preset", "ultrafast", "--effect", "invert", "--sync"])  # fmt: skip
+    assert args.func(args) == 0
+    text = (out / "playlist.m3u8").read_text()
+    assert text.count("#EXTINF") == 2 and "#EXT-X-ENDLIST" in text
+    printed = capsys.readouterr().out
+    assert "playlist_cid: Qm" in printed and printed.count("segment: ") == 2
+
+
+def test_file_inputs_and_bad_effect(
+    clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = _parse([str(clip), str(clip), "--out", str(tmp_path / "o"), "--preset", "ultrafast",
+                   "--effect", "hue:degrees=45"])  # fmt: skip
+    assert args.func(args) == 0
+    assert "duration: 4.000 s" in capsys.readouterr().out
+    bad = _parse([str(clip), "--out", str(tmp_path / "b"), "--effect", "invrt"])
+    assert bad.func(bad) == 1
+    assert "invert" in capsys.readouterr().err  # the suggestion
+
+
+def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = _parse([str(tmp_path / "nope.mp4"), "--out", str(tmp_path / "o")])
+    assert args.func(args) == 1
+    assert "no such file" in capsys.readouterr().err
