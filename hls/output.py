@@ -461,7 +461,9 @@ class IPFSHLSOutput(LocalHLSOutput):
             data = await asyncio.to_thread(path.read_bytes)
             cid = await self._add_with_retry(data, name)
             assert cid is not None
-            self._ipfs_uri[name] = f"/ipfs/{cid}"
+            # ?filename= keeps an extension visible to clients that check it
+            # (FFmpeg's allowed_segment_extensions); gateways ignore or honour it.
+            self._ipfs_uri[name] = f"/ipfs/{cid}?filename={name}"
             if kind == "init":
                 continue
             self._uploaded += 1

@@ -30,7 +30,7 @@ def _encode(
 def _demux(data: bytes) -> tuple[list[tuple[bool, float]], list[float]]:
     """(keyframe, pts seconds) of video packets in decode order, and audio pts."""
     video, audio = [], []
-    with av.open(io.BytesIO(data)) as c:
+    with av.open(io.BytesIO(data), "r") as c:
         for p in c.demux():
             if p.pts is None:
                 continue
