@@ -52,6 +52,7 @@ def write_audio(path: Path, samples: np.ndarray, rate: int = RATE) -> Path:
     pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1)
     with av.open(str(path), "w") as out:
         stream = out.add_stream(codec, rate=rate, layout="mono")
+        assert isinstance(stream, av.AudioStream)
         step = 4096
         for i in range(0, pcm.shape[1], step):
             frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm[:, i : i + step]),

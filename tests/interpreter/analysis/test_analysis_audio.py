@@ -55,7 +55,7 @@ def test_energy_follows_the_envelope() -> None:
     feats = analyse_audio(y, RATE, frozenset({"energy"}))
     assert feats.energy is not None
     assert len(feats.energy) == int(dur * ENVELOPE_RATE)
-    assert 0.0 <= feats.energy.min() and feats.energy.max() == pytest.approx(1.0)
+    assert feats.energy.min() >= 0.0 and feats.energy.max() == pytest.approx(1.0)
     grid_env = np.interp(np.arange(len(feats.energy)) / ENVELOPE_RATE, t, env)
     assert _corr(feats.energy, grid_env) > 0.97
     # quiet at the trough (t=2 s), loud at the crest (t=1 s)

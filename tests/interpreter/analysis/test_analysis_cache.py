@@ -1,0 +1,76 @@
+"""AnalysisCache: a repeated request is a cache hit that decodes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import click_track, write_audio
+
+from interpreter.analysis import AnalysisCache, AnalysisResult, analyze_file
+from interpreter.analysis import analyze as analyze_mod
+from interpreter.ids import analysis_id
+
+
+@pytest.fixture
+def track(tmp_path: Path) -> Path:
+    y, _ = click_track(120, 5.0)
+    return write_audio(tmp_path / "t.wav", y)
+
+
+@pytest.fixture
+def decode_counter(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = analyze_mod.decode_audio
+
+    def counting(path: Path, rate: int = 22050) -> np.ndarray:
+        calls.append(1)
+        return real(path, rate)
+
+    monkeypatch.setattr(analyze_mod, "decode_audio", counting)
+    return calls
+
+
+async def test_second_request_decodes_nothing(tmp_path: Path, track: Path,
+                                              decode_counter: list[int]) -> None:
+    cache = AnalysisCache(tmp_path / "cache")
+    first = await cache.get_or_compute("QmTrack", track, "beats,energy")
+    assert decode_counter == [1] and cache.computed == 1 and cache.hits == 0
+    stored = tmp_path / "cache" / "analysis" / f"{analysis_id('QmTrack', ['beats', 'energy'])}.json"
+    assert stored.is_file()
+    assert AnalysisResult.from_json(stored.read_text()).analysis_id == first.analysis_id
+    # a fresh instance (another worker) on the same dir, features in another order
+    again = AnalysisCache(tmp_path / "cache")
+    second = await again.get_or_compute("QmTrack", track, ["energy", "beats"])
+    assert decode_counter == [1] and again.computed == 0 and again.hits == 1
+    assert np.allclose(second.beat_times, first.beat_times, atol=1e-5)
+    # other features = another id = computed
+    await again.get_or_compute("QmTrack", track, "tempo")
+    assert decode_counter == [1, 1] and again.computed == 1
+
+
+async def test_concurrent_requests_compute_once(tmp_path: Path, track: Path,
+                                                decode_counter: list[int]) -> None:
+    published: list[bytes] = []
+
+    async def publish(data: bytes) -> str:
+        published.append(data)
+        return "QmPublished"
+
+    cache = AnalysisCache(tmp_path, publish=publish)
+    results = await asyncio.gather(*(cache.get_or_compute("QmT", track, "beats")
+                                     for _ in range(3)))
+    assert decode_counter == [1] and cache.computed == 1 and cache.hits == 2
+    assert len({r.analysis_id for r in results}) == 1
+    assert len(published) == 1
+    assert AnalysisResult.from_json(published[0]).analysis_id == results[0].analysis_id
+    assert cache.published_cid(results[0].analysis_id) == "QmPublished"
+
+
+def test_analyze_file_ids_and_fallback_cid(track: Path) -> None:
+    r = analyze_file(track, "energy")
+    assert r.input_cid.startswith("sha256:")
+    assert r.analysis_id == analysis_id(r.input_cid, ["energy"])
+    assert r.audio is not None and len(r.audio.beats) == 0 and len(r.audio.energy) == 500
