@@ -1,0 +1,139 @@
+"""Storage backends behind one small Protocol, for the storage-providers API.
+
+Every backend addresses content by its IPFS CID (computed locally where the
+backend does not compute it), so the same bytes get the same id everywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, Protocol, runtime_checkable
+
+from cache.cid import cid_of_bytes, cid_to_bytes, normalise_cid
+from cache.errors import StorageError
+from cache.ipfs import IPFSStore
+from cache.local import LocalStore
+from cache.s3 import S3Store
+
+__all__ = ["IPFSBackend", "LocalBackend", "S3Backend", "StorageBackend"]
+
+
+@runtime_checkable
+class StorageBackend(Protocol):
+    """Where content can be put, fetched and deleted by CID."""
+
+    name: str
+
+    async def put(self, data: bytes) -> str:
+        """Store ``data``; returns its CID."""
+        ...
+
+    async def get(self, cid: str) -> bytes:
+        """Bytes stored under ``cid``; raises ``NotFoundError``."""
+        ...
+
+    async def delete(self, cid: str) -> bool:
+        """Remove ``cid``; returns whether something was removed (or unpinned)."""
+        ...
+
+    async def test(self) -> dict[str, Any]:
+        """Check the backend works: ``{"ok": bool, "latency_ms": float, "detail": str}``."""
+        ...
+
+
+async def _round_trip(backend: StorageBackend, detail: str) -> dict[str, Any]:
+    """Put, read back and delete a small probe; report instead of raising."""
+    start = time.perf_counter()
+    probe = f"artdag storage test {time.time_ns()}".encode()
+    try:
+        cid = await backend.put(probe)
+        ok = await backend.get(cid) == probe
+        await backend.delete(cid)
+    except StorageError as exc:
+        return {"ok": False, "latency_ms": _ms(start), "detail": f"{detail}: {exc}"}
+    return {
+        "ok": ok,
+        "latency_ms": _ms(start),
+        "detail": detail if ok else f"{detail}: read back different bytes",
+    }
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)
+
+
+class LocalBackend:
+    """The local content-addressed cache."""
+
+    def __init__(self, store: LocalStore, name: str = "local"):
+        self.store = store
+        self.name = name
+
+    async def put(self, data: bytes) -> str:
+        return (await self.store.aput_bytes(data)).cid
+
+    async def get(self, cid: str) -> bytes:
+        return await self.store.aread(cid)
+
+    async def delete(self, cid: str) -> bool:
+        return await self.store.adelete(cid)
+
+    async def test(self) -> dict[str, Any]:
+        return await _round_trip(self, f"local cache at {self.store.root}")
+
+
+class IPFSBackend:
+    """An IPFS node: put adds and pins, delete unpins (the node collects garbage later)."""
+
+    def __init__(self, store: IPFSStore, name: str = "ipfs", *, cid_version: int = 0):
+        self.store = store
+        self.name = name
+        self.cid_version = cid_version
+
+    async def put(self, data: bytes) -> str:
+        return await self.store.add_bytes(data, pin=True, cid_version=self.cid_version)
+
+    async def get(self, cid: str) -> bytes:
+        return await self.store.cat(cid)
+
+    async def delete(self, cid: str) -> bool:
+        return await self.store.unpin(cid)
+
+    async def test(self) -> dict[str, Any]:
+        try:
+            info = await self.store.ping()
+        except StorageError as exc:
+            return {"ok": False, "latency_ms": 0.0, "detail": str(exc)}
+        return await _round_trip(self, f"IPFS node {info.get('AgentVersion', '?')} {info['ID']}")
+
+
+class S3Backend:
+    """An S3 bucket; objects are stored under ``prefix + cid``."""
+
+    def __init__(self, store: S3Store, name: str = "s3", *, prefix: str = "", cid_version: int = 0):
+        self.store = store
+        self.name = name
+        self.prefix = prefix
+        self.cid_version = cid_version
+
+    def _key(self, cid: str) -> str:
+        cid_to_bytes(cid)  # a key is always a valid CID: raises InvalidCIDError
+        return self.prefix + normalise_cid(cid)
+
+    async def put(self, data: bytes) -> str:
+        cid = await asyncio.to_thread(cid_of_bytes, data, self.cid_version)
+        await self.store.put_bytes(self._key(cid), data)
+        return cid
+
+    async def get(self, cid: str) -> bytes:
+        return await self.store.get(self._key(cid))
+
+    async def delete(self, cid: str) -> bool:
+        key = self._key(cid)
+        existed = await self.store.exists(key)
+        await self.store.delete(key)
+        return existed
+
+    async def test(self) -> dict[str, Any]:
+        return await _round_trip(self, f"S3 bucket {self.store.bucket}")
