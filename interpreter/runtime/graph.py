@@ -8,7 +8,7 @@ variables), so expressions see the output timeline.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -268,7 +268,53 @@ def build_graph(
             return SineAudio(timing, dur, float(p["frequency"]), float(p["amplitude"]))
         return ClicksAudio(timing, dur, float(p["bpm"]), float(p["amplitude"]))
 
+    consumers: dict[str, int] = {}
+    for st in recipe.steps:
+        for i in st.inputs:
+            consumers[i] = consumers.get(i, 0) + 1
+
+    def chainable(step: Step) -> bool:
+        if step.type != NodeType.EFFECT or len(step.inputs) != 1:
+            return False
+        name = str(step.config.get("effect"))
+        return name in registry and registry.get(name).arity == 1
+
+    def chain(step: Step) -> Stream:
+        # fold a linear run of single-input effects into one EffectChain (fusion,
+        # buffers allocated once); inner steps must feed nothing else
+        steps = [step]
+        while True:
+            prev = recipe.step(steps[-1].inputs[0])
+            if chainable(prev) and consumers.get(prev.id, 0) == 1 and prev.id != recipe.output:
+                steps.append(prev)
+            else:
+                break
+        steps.reverse()
+        nodes = []
+        dyns = []
+        for st in steps:
+            spec = registry.get(str(st.config["effect"]))
+            given = dict(st.config.get("params") or {})
+            try:
+                consts = spec.resolve({k: v for k, v in given.items() if not isinstance(v, Expr)})
+            except EffectError as e:
+                raise _err(recipe, st, str(e), "params") from e
+            nodes.append((spec, consts))
+            dyns.append(
+                {
+                    k: (spec.param(k), value(st, f"params.{k}", v))
+                    for k, v in given.items()
+                    if isinstance(v, Expr)
+                }
+            )
+        from effects.chain import EffectChain
+
+        ch = EffectChain(nodes, timing.video.width, timing.video.height)
+        return ChainStream(node(steps[0].inputs[0]), ch, dyns, clock)
+
     def effect(step: Step, cfg: Mapping[str, Any]) -> Stream:
+        if chainable(step):
+            return chain(step)
         spec = registry.get(str(cfg["effect"]))
         given = dict(cfg.get("params") or {})
         consts = {k: v for k, v in given.items() if not isinstance(v, Expr)}
@@ -402,20 +448,51 @@ class EffectStream(Stream):
         if self.dyn:
             params = dict(self.base)
             for k, (spec, fn) in self.dyn.items():
-                x = fn()
-                if spec.type == "int":
-                    x = round(x)
-                if spec.min is not None:
-                    x = max(spec.min, x)
-                if spec.max is not None:
-                    x = min(spec.max, x)
-                params[k] = x
+                params[k] = _clamp(spec, fn())
         f0 = frames[0]
         assert f0 is not None
         out = YUVFrame.alloc(f0.width, f0.height)
         self.inst.apply(frames, out, params, self.k)
         self.k += 1
         return out, chunks[0][1]
+
+
+def _clamp(spec: Any, x: float) -> float | int:
+    if spec.type == "int":
+        x = round(x)
+    if spec.min is not None:
+        x = max(spec.min, x)
+    if spec.max is not None:
+        x = min(spec.max, x)
+    return x
+
+
+class ChainStream(_OneInput):
+    """A fused linear chain of single-input effects (``effects.chain.EffectChain``)."""
+
+    def __init__(
+        self, child: Stream, chain: Any, dyns: Sequence[Mapping[str, tuple[Any, Value]]], clock: Clock
+    ) -> None:
+        super().__init__(child)
+        self.has_video = True
+        self.chain = chain
+        self.dyns = dyns
+        self.any_dyn = any(dyns)
+        self.k = 0
+
+    def read(self, nsamples: int) -> Chunk:
+        frame, audio = self.child.read(nsamples)
+        if frame is None:
+            raise StreamError("effect chain: the input has no video")
+        params = (
+            [{k: _clamp(spec, fn()) for k, (spec, fn) in d.items()} for d in self.dyns]
+            if self.any_dyn
+            else ()
+        )
+        res = self.chain.apply(frame, params, self.k)
+        self.k += 1
+        # the chain reuses its buffers; hand a copy the sink may keep
+        return res.copy(), audio
 
 
 class SequenceStream(Stream):

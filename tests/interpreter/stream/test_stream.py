@@ -187,3 +187,20 @@ def test_frames_handed_over_are_not_reused() -> None:
     ids = {id(f.data) for f in sink.frames}
     assert len(ids) == len(sink.frames) == 10
     assert not np.array_equal(sink.frames[0].data, sink.frames[1].data)
+
+
+async def test_fused_chain_with_a_per_frame_parameter() -> None:
+    # invert amount ramps 0 -> ~1 over the clip: mid-grey rises or falls smoothly,
+    # black (Y=16) moves toward white frame by frame
+    amount = Expr("*", (Expr("var", ("t",)), Expr("num", (1.0,))))
+    r = recipe(
+        generator("g", "color", duration=1.0, color=[0, 0, 0]),
+        step("inv", "EFFECT", ("g",), effect="invert", params={"amount": amount}),
+        step("hue", "EFFECT", ("inv",), effect="hue", params={"degrees": 0.0}),
+        output="hue",
+    )  # fmt: skip
+    sink = RecordingSink()
+    await StreamInterpreter(r, {}, sink, video_format=VF).run()
+    assert sink.lumas[0] == pytest.approx(16, abs=1)
+    assert all(b > a for a, b in itertools.pairwise(sink.lumas))
+    assert len({id(f.data) for f in sink.frames}) == 25  # chain buffers are not handed out
