@@ -1,0 +1,130 @@
+"""Geometric kernels against numpy references.
+
+Tolerances: ``transform`` 2 levels against float bilinear sampling (the
+kernel uses 16.16 coordinates and 8-bit weights) and exact for the identity
+geometry; mirror and tile exact; kaleidoscope and wave 1 level except at a
+tiny fraction of pixels where float32/float64 differences flip a fold or a
+sample to the neighbouring pixel.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from fx_reference import affine, bilinear, diff, make, planes, run
+
+from effects.frame import YUVFrame
+from effects.kernels.geometric import EDGE_MODES
+
+
+def test_transform_identity_is_exact(noisy: YUVFrame) -> None:
+    assert diff(run("transform", noisy), noisy) == 0
+    assert diff(run("transform", noisy, edge="wrap"), noisy) == 0
+
+
+@pytest.mark.parametrize("edge", EDGE_MODES)
+@pytest.mark.parametrize(
+    ("zoom", "rot", "x", "y"),
+    [(1.0, 0.1, 0.0, 0.0), (0.6, -1.2, 13.5, -7.25), (2.5, 3.0, -40.0, 22.0), (0.01, 0.3, 0.0, 0.0), (100.0, 0.0, 3.0, 1.0)],
+)
+def test_transform(frame: YUVFrame, edge: str, zoom: float, rot: float, x: float, y: float) -> None:
+    py, pu, pv = planes(frame)
+    ref = make(
+        affine(py, zoom, rot, x, y, edge, 16),
+        affine(pu, zoom, rot, x / 2, y / 2, edge, 128),
+        affine(pv, zoom, rot, x / 2, y / 2, edge, 128),
+    )
+    out = run("transform", frame, zoom=zoom, rotate=rot, x=x, y=y, edge=edge)
+    assert diff(out, ref) <= 2
+
+
+def test_transform_in_place(frame: YUVFrame) -> None:
+    from effects.catalog import default_registry
+
+    spec = default_registry().get("transform")
+    work = frame.copy()
+    spec.factory(frame.width, frame.height).apply([work], work, {"rotate": 0.5}, 0)
+    assert diff(work, run("transform", frame, rotate=0.5)) == 0
+
+
+
+
+@pytest.mark.parametrize("axis", ["horizontal", "vertical", "both"])
+def test_mirror(noisy: YUVFrame, axis: str) -> None:
+    y, u, v = planes(noisy)
+    w = y.shape[1]
+    # Reference by explicit index maps (works for odd chroma sizes too).
+    def ref(p: np.ndarray) -> np.ndarray:
+        hh, ww = p.shape
+        ii = np.arange(hh)
+        jj = np.arange(ww)
+        si = np.where((axis == "horizontal") | (ii < hh // 2), ii, hh - 1 - ii)
+        sj = np.where((axis == "vertical") | (jj < ww // 2), jj, ww - 1 - jj)
+        return p[np.ix_(si, sj)]
+
+    out = run("mirror", noisy, axis=axis)
+    assert diff(out, make(ref(y), ref(u), ref(v))) == 0
+    if axis == "horizontal":
+        assert np.array_equal(out.y[:, : w // 2], out.y[:, w - w // 2 :][:, ::-1])
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 32])
+def test_tile(noisy: YUVFrame, count: int) -> None:
+    def ref(p: np.ndarray) -> np.ndarray:
+        hh, ww = p.shape
+        return p[np.ix_((np.arange(hh) * count) % hh, (np.arange(ww) * count) % ww)]
+
+    y, u, v = planes(noisy)
+    assert diff(run("tile", noisy, count=count), make(ref(y), ref(u), ref(v))) == 0
+
+
+def _kaleido(p: np.ndarray, n: int, ang: float) -> np.ndarray:
+    h, w = p.shape
+    cx, cy = w / 2, h / 2
+    jj, ii = np.meshgrid(np.arange(w), np.arange(h))
+    dx, dy = jj + 0.5 - cx, ii + 0.5 - cy
+    r = np.hypot(dx, dy)
+    wedge = math.pi / n
+    t = np.mod(np.arctan2(dy, dx), 2 * wedge)
+    t = np.where(t > wedge, 2 * wedge - t, t) + ang
+    return bilinear(p, cx + r * np.cos(t) - 0.5, cy + r * np.sin(t) - 0.5, "mirror", 0)
+
+
+@pytest.mark.parametrize(("n", "ang"), [(1, 0.0), (6, 0.0), (7, 0.4), (64, -2.0)])
+def test_kaleidoscope(frame: YUVFrame, n: int, ang: float) -> None:
+    y, u, v = planes(frame)
+    out = run("kaleidoscope", frame, segments=n, rotate=ang)
+    ref = make(_kaleido(y, n, ang), _kaleido(u, n, ang), _kaleido(v, n, ang))
+    d = np.abs(out.data.astype(int) - ref.data.astype(int))
+    assert (d > 1).mean() < 0.001
+
+
+def _wave(p: np.ndarray, amp: float, wl: float, ph: float, vertical: bool, edge: str, fill: float) -> np.ndarray:
+    h, w = p.shape
+    jj, ii = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    k = 2 * math.pi / wl
+    if vertical:
+        return bilinear(p, jj, ii + amp * np.sin(k * jj + ph), edge, fill)
+    return bilinear(p, jj + amp * np.sin(k * ii + ph), ii, edge, fill)
+
+
+@pytest.mark.parametrize("direction", ["horizontal", "vertical"])
+@pytest.mark.parametrize("edge", EDGE_MODES)
+def test_wave(frame: YUVFrame, direction: str, edge: str) -> None:
+    y, u, v = planes(frame)
+    vert = direction == "vertical"
+    amp, wl, ph = 17.0, 45.0, 0.7
+    ref = make(
+        _wave(y, amp, wl, ph, vert, edge, 16),
+        _wave(u, amp / 2, wl / 2, ph, vert, edge, 128),
+        _wave(v, amp / 2, wl / 2, ph, vert, edge, 128),
+    )
+    out = run("wave", frame, amplitude=amp, wavelength=wl, phase=ph, direction=direction, edge=edge)
+    d = np.abs(out.data.astype(int) - ref.data.astype(int))
+    assert d.max() <= 1
+
+
+def test_wave_zero_amplitude_is_identity(frame: YUVFrame) -> None:
+    assert diff(run("wave", frame, amplitude=0.0), frame) == 0
