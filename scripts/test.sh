@@ -62,6 +62,22 @@ stop_pidfile() {
   return 0
 }
 
+# Services run in their own session (setsid) so that a Ctrl-C meant for the
+# tests does not stop them behind our back; cleanup stops them in order.
+SETSID=()
+command -v setsid >/dev/null 2>&1 && SETSID=(setsid)
+
+# Run a service start script in the background and wait for it, so that
+# Ctrl-C interrupts the wait at once (bash defers traps for foreground children).
+start_service() {
+  local out=$1 pid
+  shift
+  "${SETSID[@]}" "$@" >"$out" &
+  pid=$!
+  STOPS+=("stop_pid $pid")  # a start script still running at exit is stopped first
+  wait "$pid"
+}
+
 probe() { "${TESTENV[@]}" probe "$@" 2>>"$STATE/probe.log"; }
 
 # The value of the first KEY=value line in a file (what the start scripts print).
@@ -75,7 +91,7 @@ if probe pg "$PG_URL"; then
   SUMMARY+=("postgresql: reused $PG_URL")
 else
   log "PostgreSQL not reachable at $PG_URL; starting the embedded stack"
-  "${TESTENV[@]}" embedded "$STATE/stack" "$STATE/stack.env" >"$STATE/stack.log" 2>&1 &
+  "${SETSID[@]}" "${TESTENV[@]}" embedded "$STATE/stack" "$STATE/stack.env" >"$STATE/stack.log" 2>&1 &
   holder=$!
   STOPS+=("stop_pid $holder")
   for ((n = 0; n < 1800; n++)); do
@@ -104,7 +120,7 @@ else
   redis_bin="$(command -v redis-server || echo "$ROOT/.venv/bin/redis-server")"
   port="$("${TESTENV[@]}" freeport)"
   mkdir -p "$STATE/redis"
-  "$redis_bin" --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+  "${SETSID[@]}" "$redis_bin" --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
     --daemonize yes --pidfile "$STATE/redis/redis.pid" --dir "$STATE/redis" \
     --logfile "$STATE/redis/redis.log" >/dev/null
   STOPS+=("stop_pidfile '$STATE/redis/redis.pid'")
@@ -122,7 +138,7 @@ if [[ -n "$IPFS_API" ]] && probe ipfs "$IPFS_API"; then
 elif [[ -x scripts/services/ipfs.sh || -f scripts/services/ipfs.sh ]]; then
   log "starting a throwaway IPFS node (scripts/services/ipfs.sh)"
   STOPS+=("bash scripts/services/ipfs.sh stop '$STATE/ipfs' >/dev/null")
-  bash scripts/services/ipfs.sh start "$STATE/ipfs" >"$STATE/ipfs.out" \
+  start_service "$STATE/ipfs.out" bash scripts/services/ipfs.sh start "$STATE/ipfs" \
     || { cat "$STATE/ipfs.out" >&2; log "scripts/services/ipfs.sh start failed"; exit 1; }
   IPFS_API="$(value_of API "$STATE/ipfs.out")"
   IPFS_GATEWAY="$(value_of GATEWAY "$STATE/ipfs.out")"
@@ -139,7 +155,7 @@ if [[ -n "$S3_ENDPOINT" ]] && probe s3 "$S3_ENDPOINT"; then
 elif [[ -f scripts/services/s3.sh ]]; then
   log "starting a throwaway S3 endpoint (scripts/services/s3.sh)"
   STOPS+=("bash scripts/services/s3.sh stop '$STATE/s3' >/dev/null")
-  bash scripts/services/s3.sh start "$STATE/s3" >"$STATE/s3.out" \
+  start_service "$STATE/s3.out" bash scripts/services/s3.sh start "$STATE/s3" \
     || { cat "$STATE/s3.out" >&2; log "scripts/services/s3.sh start failed"; exit 1; }
   S3_ENDPOINT="$(value_of ENDPOINT "$STATE/s3.out")"
   [[ -n "$S3_ENDPOINT" ]] || { cat "$STATE/s3.out" >&2; log "s3.sh printed no ENDPOINT= line"; exit 1; }

@@ -108,9 +108,11 @@ def hold_embedded(data_dir: Path, out: Path) -> int:
         print(f"streamer.services.EmbeddedStack is not available: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda *_: stop.set())
-    stack = EmbeddedStack(data_dir)
+    # Ctrl-C is for the tests; test.sh stops the stack (SIGTERM) when it exits.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stack = EmbeddedStack(data_dir, fsync=False)  # throwaway test cluster
     try:
         urls = stack.up()
         tmp = out.with_suffix(".tmp")
