@@ -157,8 +157,12 @@ class SegmentEncoder:
                 self._sink,
                 "w",
                 format="mp4",
+                # cmaf (negative CTS offsets) + frag_discont: each track's tfdt is
+                # its absolute decode time, so tfdt-based players (hls.js, Safari)
+                # see video frame 0 and audio sample 0 at the same instant.
                 options={
-                    "movflags": "frag_keyframe+empty_moov+default_base_moof+cmaf",
+                    "movflags": "frag_keyframe+empty_moov+default_base_moof+cmaf+frag_discont",
+                    "use_editlist": "0",
                     "flush_packets": "1",
                 },
             )

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import io
 import math
+import struct
 import subprocess
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 from hls_media import make_frames, tone_for_frame
 
@@ -152,3 +155,71 @@ def test_bad_input_is_rejected(small_video: VideoFormat, stereo: AudioFormat) ->
     enc.close()
     with pytest.raises(EncoderError, match="closed"):
         enc.write(make_frames(small_video, 1)[0])
+
+
+def _boxes(data: bytes, pos: int, end: int) -> Iterator[tuple[str, int, int]]:
+    while pos < end:
+        size, kind = struct.unpack_from(">I4s", data, pos)
+        yield kind.decode(), pos, size
+        if kind in (b"moov", b"trak", b"mdia", b"moof", b"traf"):
+            yield from _boxes(data, pos + 8, pos + size)
+        pos += size
+
+
+def _timescales(init: bytes) -> list[int]:
+    out = []
+    for kind, pos, _ in _boxes(init, 0, len(init)):
+        if kind == "mdhd":
+            version = init[pos + 8]
+            out.append(struct.unpack_from(">I", init, pos + 12 + (16 if version else 8))[0])
+    return out
+
+
+def _tfdts(fragment: bytes) -> list[int]:
+    out = []
+    for kind, pos, _ in _boxes(fragment, 0, len(fragment)):
+        if kind == "tfdt":
+            fmt = ">Q" if fragment[pos + 8] == 1 else ">I"
+            out.append(struct.unpack_from(fmt, fragment, pos + 12)[0])
+    return out
+
+
+def test_fmp4_tfdt_is_absolute_and_in_sync(small_video: VideoFormat, stereo: AudioFormat) -> None:
+    """What hls.js reads: video tfdt = segment start, audio tfdt + AAC priming = same instant."""
+    enc, segs = _encode(small_video, stereo, 150, container="fmp4")
+    assert enc.init_segment is not None
+    v_scale, a_scale = _timescales(enc.init_segment)
+    assert a_scale == 48000
+    base_v = _tfdts(segs[0].data)[0] / v_scale
+    for s in segs:
+        v_tfdt, a_tfdt = _tfdts(s.data)
+        assert math.isclose(v_tfdt / v_scale - base_v, s.start_time, abs_tol=1e-6)
+        if s.index == 0:
+            # first audio sample plays after the 1024-sample priming frame
+            assert math.isclose((a_tfdt + 1024) / a_scale, base_v, abs_tol=1 / 48000)
+
+
+def test_mpegts_flash_and_click_decode_at_the_same_time() -> None:
+    """A white frame and a click pushed together come out of the decoder together."""
+    video, audio = VideoFormat(192, 108, 30, 1), AudioFormat(48000, 2)
+    enc = SegmentEncoder(video, audio, HLSOptions())
+    data = b""
+    for i in range(120):
+        f = YUVFrame.alloc(192, 108)
+        f.data[:108] = 235 if i == 75 else 16
+        f.data[108:] = 128
+        s = np.zeros((2, 1600), np.float32)
+        if i == 75:
+            s[:, :480] = 0.9
+        data += b"".join(x.data for x in enc.write(f, s))
+    data += b"".join(x.data for x in enc.flush())
+    with av.open(io.BytesIO(data), "r") as c:
+        flash = next(fr.time for fr in c.decode(video=0) if fr.to_ndarray()[:108].mean() > 128)
+    with av.open(io.BytesIO(data), "r") as c:
+        for fr in c.decode(audio=0):
+            hits = np.nonzero(np.abs(fr.to_ndarray()[0]) > 0.3)[0]
+            if len(hits):
+                click = fr.time + hits[0] / 48000
+                break
+    assert flash is not None
+    assert abs(click - flash) < 0.005, (flash, click)
