@@ -169,13 +169,15 @@ class S3Store:
                     return
                 yield bytes(piece)
 
-    async def list(self, prefix: str = "") -> list[dict[str, Any]]:
+    async def list(self, prefix: str = "", *, page_size: int = 1000) -> list[dict[str, Any]]:
         """Every object under ``prefix`` (all pages): dicts with ``key``, ``size``, ``etag``."""
 
         async def collect() -> list[dict[str, Any]]:
             out = []
             paginator = self.client.get_paginator("list_objects_v2")
-            async for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            async for page in paginator.paginate(
+                Bucket=self.bucket, Prefix=prefix, PaginationConfig={"PageSize": page_size}
+            ):
                 for obj in page.get("Contents", []):
                     out.append({"key": obj["Key"], "size": obj["Size"], "etag": obj.get("ETag")})
             return out
