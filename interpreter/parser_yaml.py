@@ -17,6 +17,7 @@ import yaml
 
 from interpreter.errors import InterpreterError, RecipeSyntaxError, UnknownParamError
 from interpreter.nodes import InputDecl, NodeType, ParamDecl, Pos, Recipe, Step
+from interpreter.schema import SCHEMAS
 
 __all__ = ["parse_yaml"]
 
@@ -259,15 +260,17 @@ class _Builder:
 def nest_params(
     ntype: NodeType, config: dict[str, Any], config_pos: dict[str, Pos]
 ) -> tuple[dict[str, Any], dict[str, Pos]]:
-    """Move the flat parameters of EFFECT / generator SOURCE configs under ``params``.
+    """Move the flat parameters of EFFECT / generator SOURCE / MAP-with-effect configs under ``params``.
 
     ``{effect: blur, radius: 3}`` becomes ``{effect: blur, params: {radius: 3}}``
     and the position of ``radius`` is kept as ``params.radius``.
     """
     if ntype is NodeType.EFFECT:
-        keep = ("effect",)
+        keep: tuple[str, ...] = ("effect",)
     elif ntype is NodeType.SOURCE and "generator" in config:
         keep = ("generator",)
+    elif ntype is NodeType.MAP and "effect" in config:
+        keep = tuple(f.name for f in SCHEMAS[NodeType.MAP].fields if f.name != "params")
     else:
         return config, config_pos
     params = dict(config.get("params") or {}) if isinstance(config.get("params"), dict) else {}

@@ -9,6 +9,11 @@ fills defaults.
 Kinds of data flowing along edges: ``video`` (frames), ``audio`` (samples),
 ``av`` (muxed video + audio: accepted wherever ``video`` or ``audio`` is, the
 other part is ignored), ``analysis`` (an ANALYZE result: beats, energy, ...).
+
+Expressions reading audio variables (``beat``, ``beat_phase``, ``since_beat``,
+``energy``, ``bass``, ``mid``, ``high``, ``decay(...)``) need an ``analysis``
+input on their step (EFFECT, TRANSFORM, BLEND take an optional one; MAP and
+BEAT_SYNC always have one); ``t`` and ``frame`` are always available.
 """
 
 from __future__ import annotations
@@ -251,7 +256,7 @@ SCHEMAS: Mapping[NodeType, NodeSchema] = {
                 FieldSpec("hue", "float", 0.0, "rotation in degrees", min=-360.0, max=360.0, animatable=True),
                 FieldSpec("gamma", "float", 1.0, "gamma, 0.1..5", min=0.1, max=5.0, animatable=True),
             ),
-            (PortSpec("video", _VIDEO),),
+            (PortSpec("video", _VIDEO), PortSpec("analysis", ("analysis",), optional=True)),
             "video",
         ),
         NodeSchema(
@@ -283,7 +288,7 @@ SCHEMAS: Mapping[NodeType, NodeSchema] = {
                 FieldSpec("mode", "enum", "normal", "blend mode", choices=BLEND_MODES),
                 FieldSpec("opacity", "float", 0.5, "weight of the second input 0..1", min=0.0, max=1.0, animatable=True),
             ),
-            (PortSpec("a", _VIDEO), PortSpec("b", _VIDEO)),
+            (PortSpec("a", _VIDEO), PortSpec("b", _VIDEO), PortSpec("analysis", ("analysis",), optional=True)),
             "video",
         ),
         NodeSchema(

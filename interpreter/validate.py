@@ -24,7 +24,7 @@ from interpreter.errors import (
     UnknownParamError,
     UnusedInputError,
 )
-from interpreter.expr import compile_expr
+from interpreter.expr import compile_expr, expr_vars
 from interpreter.nodes import Expr, NodeType, Pos, Recipe, Step
 from interpreter.schema import GENERATORS, INPUT_TYPES, SCHEMAS, FieldSpec, Kind
 
@@ -397,6 +397,24 @@ class _Validator:
             return GENERATORS[step.config["generator"]].kind
         return schema.output
 
+    def audio_vars(self, step: Step, kinds: Mapping[str, Kind]) -> None:
+        """Expressions reading beat / audio variables need an analysis input on their step."""
+        if any(kinds[i] == "analysis" for i in step.inputs):
+            return
+        flat = [(k, v) for k, v in step.config.items() if k != "params"]
+        flat += [(f"params.{k}", v) for k, v in (step.config.get("params") or {}).items()]
+        for key, value in flat:
+            if isinstance(value, Expr):
+                used = sorted((expr_vars(value) | _calls(value)) & AUDIO_VARS)
+                if used:
+                    raise self.err(
+                        RecipeValidationError,
+                        f"{step.id}: {key.removeprefix('params.')} reads {used[0]!r} but the step has no analysis input",
+                        step.where(key),
+                        "add an ANALYZE step to its inputs" if step.type in _ANALYSIS_OPTIONAL
+                        else f"{step.type.value} has no analysis input; only t and frame are available",
+                    )  # fmt: skip
+
     def run(self) -> dict[str, Kind]:
         r = self.recipe
         seen_inputs: set[str] = set()
@@ -452,6 +470,7 @@ class _Validator:
         kinds: dict[str, Kind] = {}
         for s in order:
             kinds[s.id] = self.ports(s, kinds, specs[s.id])
+            self.audio_vars(s, kinds)
         # everything must reach the output
         reach: set[str] = set()
         todo = [r.output]
@@ -481,6 +500,21 @@ class _Validator:
                     "remove it or use it",
                 )
         return kinds
+
+
+AUDIO_VARS = frozenset(
+    {"beat", "beat_phase", "since_beat", "energy", "bass", "mid", "high", "decay"}
+)
+_ANALYSIS_OPTIONAL = (NodeType.EFFECT, NodeType.TRANSFORM, NodeType.BLEND)
+
+
+def _calls(e: Expr) -> set[str]:
+    if e.op in ("num", "var"):
+        return set()
+    out = {e.op}
+    for a in e.args:
+        out |= _calls(a)
+    return out
 
 
 def _num(v: Any) -> float:
