@@ -175,3 +175,39 @@ def test_chromium_runs_javascript_headless(chromium: str, tmp_path) -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "js-42" in result.stdout, result.stdout[-2000:]
+
+
+async def test_ipfs_through_ipfs_store(ipfs_api: str) -> None:
+    from cache.ipfs import IPFSStore, open_ipfs_client
+
+    data = f"artdag store smoke {uuid.uuid4()}\n".encode()
+    client = open_ipfs_client(ipfs_api)
+    try:
+        store = IPFSStore(client, timeout=30)
+        assert await store.ping()
+        cid = await store.add_bytes(data)
+        assert await store.cat(cid) == data
+        assert b"".join([piece async for piece in store.stream(cid)]) == data
+        assert await store.is_pinned(cid)
+        assert await store.unpin(cid)
+        assert not await store.is_pinned(cid)
+    finally:
+        await client.close()
+
+
+async def test_s3_through_s3_store(s3_endpoint: str) -> None:
+    from aiobotocore.session import get_session
+
+    from cache.s3 import S3Store, open_s3_client
+
+    body = bytes(range(256)) * 16
+    async with open_s3_client(get_session(), s3_endpoint, keys=("testing", "testing")) as client:
+        store = S3Store(client, f"artdag-store-{uuid.uuid4().hex[:8]}")
+        await store.ensure_bucket()
+        await store.put_bytes("hls/seg0.ts", body)
+        assert await store.exists("hls/seg0.ts")
+        assert await store.get("hls/seg0.ts", range=(100, 199)) == body[100:200]
+        assert [o["key"] for o in await store.list("hls/")] == ["hls/seg0.ts"]
+        await store.delete("hls/seg0.ts")
+        assert not await store.exists("hls/seg0.ts")
+        await client.delete_bucket(Bucket=store.bucket)
