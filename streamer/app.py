@@ -63,9 +63,7 @@ def create_app(settings: Settings | None = None, *, embedded_services: bool = Fa
     app = Litestar(
         route_handlers=route_handlers(),
         lifespan=[lifespan],
-        openapi_config=OpenAPIConfig(
-            title="artdag L1", version="0.1.0", path="/docs"
-        ),
+        openapi_config=OpenAPIConfig(title="artdag L1", version="0.1.0", path="/docs"),
     )
     app.state.settings = settings
     app.state.embedded_services = embedded_services

@@ -32,8 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(f"{commands.__name__}.{info.name}")
         except Exception as exc:  # one broken command must not take down the others
-            print(f"artdag: warning: command module {info.name!r} failed to load: {exc}",
-                  file=sys.stderr)
+            print(
+                f"artdag: warning: command module {info.name!r} failed to load: {exc}",
+                file=sys.stderr,
+            )
             continue
         register = getattr(module, "register", None)
         if callable(register):

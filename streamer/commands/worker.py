@@ -71,15 +71,15 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_with_stack_urls(Settings.from_env())
     if args.action == "status":
         status = asyncio.run(queue_status(settings.services.redis_url, args.queue))
-        print(f"queue {status['queue']}: {status['queued']} queued, "
-              f"{status['in_progress']} in progress")
+        print(
+            f"queue {status['queue']}: {status['queued']} queued, "
+            f"{status['in_progress']} in progress"
+        )
         if status["healthy"]:
             print(f"worker: {status['worker_health']}")
             return 0
         print(f"worker: none reported in the last {HEALTH_CHECK_INTERVAL} s")
         return 1
     configure_logging()
-    failed = run_worker(
-        settings, burst=args.burst, queue=args.queue, concurrency=args.concurrency
-    )
+    failed = run_worker(settings, burst=args.burst, queue=args.queue, concurrency=args.concurrency)
     return 1 if failed else 0

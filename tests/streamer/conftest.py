@@ -37,10 +37,10 @@ async def fresh_dsn(pg_admin_dsn: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def service_settings(pg_dsn: str, redis_url: str, tmp_path: Path) -> Settings:
+def service_settings(fresh_dsn: str, redis_url: str, tmp_path: Path) -> Settings:
     """Settings whose PostgreSQL/Redis are the harness services (not embedded)."""
     env = {
-        "DATABASE_URL": pg_dsn,
+        "DATABASE_URL": fresh_dsn,
         "REDIS_URL": redis_url,
         "ARTDAG_DATA_DIR": str(tmp_path / "data"),
     }

@@ -110,9 +110,7 @@ async def test_constraints_reject_bad_values(fresh_dsn: str) -> None:
         await conn.close()
 
 
-async def test_failing_migration_rolls_back_and_names_file(
-    fresh_dsn: str, tmp_path: Path
-) -> None:
+async def test_failing_migration_rolls_back_and_names_file(fresh_dsn: str, tmp_path: Path) -> None:
     (tmp_path / "0001_good.sql").write_text("CREATE TABLE good (id int);")
     broken = tmp_path / "0002_broken.sql"
     broken.write_text("CREATE TABLE half (id int);\nSELECT no_such_column FROM good;")

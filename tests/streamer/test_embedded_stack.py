@@ -116,9 +116,7 @@ async def test_recovers_after_parent_is_killed(
         time.sleep(600)
         """
     )
-    parent = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
-    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         assert parent.stdout is not None
         line = parent.stdout.readline()
@@ -157,4 +155,3 @@ def test_stale_pid_files_are_cleaned(stack_dir: Path) -> None:
     assert status["postgres"]["running"] and status["redis"]["running"]
     assert status["postgres"]["pid"] != os.getpid()
     stack.down()
-

@@ -1,0 +1,55 @@
+"""The arq worker runs the ping job against real Redis and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+from arq import create_pool
+from arq.connections import RedisSettings
+
+from streamer.commands.worker import queue_status
+from streamer.jobs import JOB_FUNCTIONS, ping
+from streamer.settings import Settings
+from streamer.worker import create_worker, health_check_key, worker_settings
+
+
+def test_worker_settings_shape(service_settings: Settings) -> None:
+    ws = worker_settings(service_settings, queue_name="q", burst=True, max_jobs=2)
+    assert ws["functions"] == JOB_FUNCTIONS and ping in ws["functions"]
+    assert ws["queue_name"] == "q"
+    assert ws["burst"] is True and ws["max_jobs"] == 2
+    assert ws["ctx"]["settings"] is service_settings
+    assert ws["max_tries"] >= 1 and ws["job_timeout"] > 0
+    assert callable(ws["on_startup"]) and callable(ws["on_shutdown"])
+
+
+async def test_ping_round_trip(service_settings: Settings, redis_prefix: str) -> None:
+    queue = f"{redis_prefix}queue"
+    pool = await create_pool(
+        RedisSettings.from_dsn(service_settings.services.redis_url), default_queue_name=queue
+    )
+    try:
+        job = await pool.enqueue_job("ping", "hello")
+        assert job is not None
+        before = await queue_status(service_settings.services.redis_url, queue)
+        assert before["queued"] == 1
+        assert before["healthy"] is False
+
+        worker = create_worker(service_settings, handle_signals=False, queue_name=queue, burst=True)
+        try:
+            await asyncio.wait_for(worker.main(), 60)
+            assert await pool.get(health_check_key(queue)) is not None  # health line written
+        finally:
+            await worker.close()
+        result = await job.result(timeout=10)
+        assert result["pong"] == "hello"
+        assert result["database"] == 1
+        assert result["redis"] is True
+        assert result["try"] == 1
+        assert worker.jobs_complete == 1 and worker.jobs_failed == 0
+
+        after = await queue_status(service_settings.services.redis_url, queue)
+        assert after["queued"] == 0
+    finally:
+        await pool.delete(f"arq:result:{job.job_id}" if job else "none")
+        await pool.aclose()
