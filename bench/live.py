@@ -182,16 +182,17 @@ def main() -> int:
         print("ffmpeg not found", file=sys.stderr)
         return 2
     print(f"load average at start: {os.getloadavg()}")
-    results = []
+    results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as d:
         for size in (int(s) for s in args.sizes.split(",")):
             clip = Path(d) / f"clip{size}.mp4"
             make_clip(clip, size, args.seconds)
             for _ in range(args.repeat):
                 for kind in ("ffmpeg", "ours"):
-                    r = _child(kind, clip)
-                    r.update(size=size, kind=kind, load=os.getloadavg()[0])
-                    results.append(r)
+                    res = _child(kind, clip)
+                    res.update(size=size, kind=kind, load=os.getloadavg()[0])
+                    r = res
+                    results.append(res)
                     print(f"{size}p {kind:6s} {r['fps']:6.1f} fps  wall {r['wall']:6.2f} s  "
                           f"first segment {r['first_segment']:5.2f} s  peak RSS {r['peak_rss_mb']:6.0f} MB  "
                           f"load {r['load']:.1f}", flush=True)  # fmt: skip

@@ -20,8 +20,9 @@ from typing import Any
 from effects.frame import VideoFormat
 from interpreter.errors import InterpreterError
 from interpreter.nodes import InputDecl, NodeType, Recipe, Step
+from streamer.demo import DEMO_EFFECTS, demo_recipe
 
-__all__ = ["demo_recipe", "parse_effect", "quick_recipe", "register", "run"]
+__all__ = ["parse_effect", "quick_recipe", "register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -97,31 +98,6 @@ def quick_recipe(
     return recipe, dict(zip(names, inputs, strict=True))
 
 
-def demo_recipe(duration: float, effects: list[tuple[str, dict[str, Any]]] = ()) -> Recipe:  # type: ignore[assignment]
-    """Test pattern with a click track at 120 BPM, through ``effects``."""
-    steps = [
-        Step(
-            "pattern",
-            NodeType.SOURCE,
-            (),
-            {"generator": "testsrc", "params": {"duration": duration}},
-        ),
-        Step(
-            "clicks",
-            NodeType.SOURCE,
-            (),
-            {"generator": "clicks", "params": {"duration": duration, "bpm": 120.0}},
-        ),
-    ]
-    last = "pattern"
-    for i, (name, params) in enumerate(effects):
-        sid = f"fx{i}_{name}"
-        steps.append(Step(sid, NodeType.EFFECT, (last,), {"effect": name, "params": params}))
-        last = sid
-    steps.append(Step("out", NodeType.MUX, (last, "clicks"), {}))
-    return Recipe("demo", "1.0", "generated demo", (), (), tuple(steps), "out")
-
-
 def _video_format(args: argparse.Namespace, default: VideoFormat | None) -> VideoFormat | None:
     if not args.size and not args.fps:
         return default
@@ -181,7 +157,7 @@ async def _render_local(args: argparse.Namespace, effects: list[tuple[str, dict[
         recipe, bound = quick_recipe(inputs, effects)
     else:
         duration = duration or 10.0
-        recipe, bound = demo_recipe(duration, effects), {}
+        recipe, bound = demo_recipe(duration, effects or DEMO_EFFECTS), {}
         default_vf = VideoFormat(1280, 720, 30, 1)
     vf = _video_format(args, default_vf)
     out = args.out

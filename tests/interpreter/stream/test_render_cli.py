@@ -52,3 +52,21 @@ def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     args = _parse([str(tmp_path / "nope.mp4"), "--out", str(tmp_path / "o")])
     assert args.func(args) == 1
     assert "no such file" in capsys.readouterr().err
+
+
+async def test_render_demo_core(tmp_path: Path) -> None:
+    from effects.frame import VideoFormat
+    from streamer.demo import render_demo
+
+    updates: list[object] = []
+
+    async def on_update(u: object) -> None:
+        updates.append(u)
+
+    result = await render_demo(
+        tmp_path / "d", 2.0, video_format=VideoFormat(96, 64, 25, 1), preset="ultrafast",
+        segment_duration=1.0, on_playlist_update=on_update,
+    )  # fmt: skip
+    assert result.duration == pytest.approx(2.0)
+    assert len(result.segments) == 2
+    assert updates and getattr(updates[-1], "ended", False)
