@@ -10,7 +10,7 @@ Spellings:
 - S-expression recipes write them natively: ``(* 90 t)``, ``(if (> bass 0.5) 1 0)``.
 - YAML: a string value. Infix ``"90 * t + sin(t)"`` (``+ - * / % **``,
   comparisons, ``and or not``, calls ``f(a, b)``), or an S-expression string
-  when it starts with ``(``.
+  when it starts with ``(`` + a known operator + a space (``"(* 90 t)"``).
 
 Operators and functions: ``+ - * / % ** < <= > >= == != and or not neg``,
 ``if(cond, then, else)``, ``clamp(x, lo, hi)``, ``lerp(a, b, u)``,
@@ -67,6 +67,7 @@ FUNCTIONS: Mapping[str, tuple[int, int]] = {
     "sin": (1, 1), "cos": (1, 1), "lfo": (1, 2), "decay": (1, 1),
 }  # fmt: skip
 
+_IMPLICIT = {"decay": ("since_beat",), "lfo": ("t",)}
 _FOLD = {"+", "*", "-", "/", "and", "or", "min", "max"}
 
 
@@ -284,10 +285,14 @@ class _Infix:
         raise self.error(f"unexpected {text!r}", off, "an operand is missing?")
 
 
+# "(op arg ..." with a known operator is an S-expression; "(1 + 2) * 3" is infix
+_SEXP_HEAD = re.compile(r"\(\s*([^\s()\[\]]+)\s")
+
+
 def parse_expr_text(
     text: str, pos: Pos = Pos(0, 0), file: str = "<recipe>", line_text: str = ""
 ) -> Expr:
-    """Parse an expression written as a string (infix, or S-expression if it starts with ``(``).
+    """Parse an expression written as a string (infix, or an S-expression ``(op arg ...)``).
 
     Args:
         text: The expression.
@@ -301,7 +306,8 @@ def parse_expr_text(
     from interpreter.errors import RecipeSyntaxError
 
     stripped = text.lstrip()
-    if stripped.startswith("("):
+    head = _SEXP_HEAD.match(stripped)
+    if head and head.group(1) in FUNCTIONS:
         lead = len(text) - len(stripped)
         try:
             data = read_all(text[lead:], file, pos.line or 1, (pos.column or 1) + lead)
@@ -324,12 +330,12 @@ def parse_expr_text(
 
 
 def expr_vars(e: Expr) -> set[str]:
-    """Every variable name the expression reads."""
+    """Every variable name the expression reads (``decay`` reads ``since_beat``, ``lfo`` reads ``t``)."""
     if e.op == "var":
         return {e.args[0]}
     if e.op == "num":
         return set()
-    out: set[str] = set()
+    out: set[str] = set(_IMPLICIT.get(e.op, ()))
     for a in e.args:
         out |= expr_vars(a)
     return out
