@@ -4,6 +4,7 @@ Used by ``artdag serve`` when REDIS_URL/DATABASE_URL are unset and by
 ``artdag services``. Layout under ``data_dir`` (default ``~/.artdag/services``)::
 
     state.json      ports, pids and the owner pid of the running stack
+    .lock           flock held during up/down (concurrent starts are serialised)
     pg/data         PostgreSQL cluster (owned by the server user)
     pg/run          PostgreSQL unix socket directory
     pg/postgres.log
@@ -31,6 +32,7 @@ fresh. Stale ``postmaster.pid`` and ``redis.pid`` files are removed.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import glob
 import importlib.util
@@ -45,6 +47,7 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -278,6 +281,17 @@ class EmbeddedStack:
 
     # -- public API ----------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Serialise up/down of one data dir across processes (flock)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.data_dir / ".lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def up(self, *, detached: bool = False) -> StackURLs:
         """Start both servers (or reuse running ones) and return their URLs.
 
@@ -290,7 +304,10 @@ class EmbeddedStack:
         Raises:
             ServiceError: a server failed to start (its log tail is included).
         """
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with self._locked():
+            return self._up(detached)
+
+    def _up(self, detached: bool) -> StackURLs:
         state = self._read_state()
         owner = state.get("owner_pid")
         pg_pid, redis_pid = self._postmaster_pid(), self._redis_pid()
@@ -330,11 +347,14 @@ class EmbeddedStack:
 
     def down(self) -> None:
         """Stop both servers cleanly (``pg_ctl stop -m fast``, Redis SHUTDOWN)."""
-        self._stop_all()
-        state = self._read_state()
-        if state:
-            state.update(owner_pid=None, pg_pid=None, redis_pid=None)
-            self._write_state(state)
+        if not self.data_dir.exists():
+            return
+        with self._locked():
+            self._stop_all()
+            state = self._read_state()
+            if state:
+                state.update(owner_pid=None, pg_pid=None, redis_pid=None)
+                self._write_state(state)
 
     def status(self) -> dict[str, Any]:
         """Report whether each server runs, with its pid, port and URL."""

@@ -155,3 +155,15 @@ def test_stale_pid_files_are_cleaned(stack_dir: Path) -> None:
     assert status["postgres"]["running"] and status["redis"]["running"]
     assert status["postgres"]["pid"] != os.getpid()
     stack.down()
+
+
+def test_concurrent_up_starts_one_stack(stack_dir: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    stacks = [EmbeddedStack(stack_dir, fsync=False) for _ in range(3)]
+    with ThreadPoolExecutor(3) as pool:
+        urls = list(pool.map(lambda s: s.up(), stacks))
+    assert urls[0] == urls[1] == urls[2]
+    assert sum(s.started for s in stacks) == 1
+    stacks[0].down()
+    assert not stacks[0].status()["postgres"]["running"]
