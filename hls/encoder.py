@@ -253,6 +253,11 @@ class SegmentEncoder:
     # -- input ----------------------------------------------------------------
 
     @property
+    def max_segment_duration(self) -> float:
+        """Longest possible segment in seconds (for EXT-X-TARGETDURATION)."""
+        return float(self._max_frames / self._fps)
+
+    @property
     def frames_written(self) -> int:
         """Video frames accepted so far."""
         return self._frame_index

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from effects.frame import AudioFormat, VideoFormat, YUVFrame
-from hls.encoder import EncodedSegment, SegmentEncoder, segment_start_frame
+from hls.encoder import EncodedSegment, SegmentEncoder
 from hls.errors import HLSError, OutputStateError
 from hls.options import HLSOptions
 from hls.playlist import MediaPlaylist, Segment
@@ -200,13 +200,7 @@ class LocalHLSOutput:
             self._callback = on_playlist_update
         await asyncio.to_thread(self.directory.mkdir, parents=True, exist_ok=True)
         self._encoder = await asyncio.to_thread(SegmentEncoder, video, audio, self.options)
-        fps = video.fps_num / video.fps_den
-        longest = max(
-            segment_start_frame(i + 1, self.options.segment_duration, self._encoder._fps)
-            - segment_start_frame(i, self.options.segment_duration, self._encoder._fps)
-            for i in range(64)
-        )
-        self._playlist = MediaPlaylist(longest / fps, datetime.now(UTC))
+        self._playlist = MediaPlaylist(self._encoder.max_segment_duration, datetime.now(UTC))
         if self._encoder.init_segment is not None:
             init = self._encoder.init_segment
             name = self.cid_fn(init) + ".mp4"
@@ -268,6 +262,10 @@ class LocalHLSOutput:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._writer
+        if self._queue is not None:
+            # Free the slots so a pipeline thread blocked on backpressure returns.
+            while not self._queue.empty():
+                self._queue.get_nowait()
         if self._encoder is not None:
             await asyncio.to_thread(self._encoder.close)
         await self._abort_extra()
@@ -294,6 +292,8 @@ class LocalHLSOutput:
 
     async def _put(self, seg: EncodedSegment) -> None:
         assert self._queue is not None
+        if self._state == "aborted":
+            return  # nobody will write it; never block the pipeline thread
         await self._queue.put(seg)
         self.stats.queue_high_water = max(self.stats.queue_high_water, self._queue.qsize())
 

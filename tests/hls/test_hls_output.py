@@ -273,3 +273,27 @@ async def test_abort_stops_tasks(tmp_path: Path, small_video: VideoFormat) -> No
     await asyncio.wait_for(out.abort(), 10)
     assert out._uploader is not None and out._uploader.done()
     assert out._writer is not None and out._writer.done()
+
+
+async def test_abort_releases_a_pipeline_thread_blocked_on_backpressure(
+    tmp_path: Path, small_video: VideoFormat
+) -> None:
+    out = LocalHLSOutput(tmp_path, HLSOptions(segment_duration=0.1, queue_size=1), sha256_cid)
+    await out.start(small_video, None)
+    stall = asyncio.Event()
+
+    async def stuck(seg: object) -> None:
+        await stall.wait()
+
+    out._store_segment = stuck  # type: ignore[method-assign]
+    feeding = asyncio.create_task(_feed(out, small_video, None, 120))
+    for _ in range(200):
+        if out.stats.backpressure_waits:
+            break
+        await asyncio.sleep(0.02)
+    assert out.stats.backpressure_waits >= 1 and not feeding.done()
+    await asyncio.wait_for(out.abort(), 10)
+    # the blocked pipeline thread is released; its next write() is refused
+    with pytest.raises(OutputStateError, match="aborted"):
+        await asyncio.wait_for(feeding, 30)
+    assert out.stats.frames < 120
