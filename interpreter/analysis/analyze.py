@@ -25,7 +25,7 @@ __all__ = [
 ]
 
 #: Audio feature names (``bands`` = bass, mid and high envelopes).
-AUDIO_FEATURES = ("beats", "bands", "downbeats", "energy", "tempo")
+AUDIO_FEATURES = ("bands", "beats", "downbeats", "energy", "onsets", "tempo")
 #: Video feature names (``metadata`` = duration, fps, size, codec).
 VIDEO_FEATURES = ("cuts", "metadata", "motion", "motion_tempo")
 FEATURES = tuple(sorted(AUDIO_FEATURES + VIDEO_FEATURES))
@@ -125,6 +125,7 @@ def analyze_file(path: str | Path, features: Iterable[str] | str | None = None, 
             tempo=feats.tempo if "tempo" in wanted else None,
             beats=feats.beats if "beats" in wanted and feats.beats is not None else empty,
             downbeats=feats.downbeats if feats.downbeats is not None else empty,
+            onsets=feats.onsets if feats.onsets is not None else empty,
             envelope_rate=ENVELOPE_RATE,
             energy=feats.energy if feats.energy is not None else empty,
             bass=feats.bass if feats.bass is not None else empty,

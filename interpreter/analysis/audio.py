@@ -12,6 +12,8 @@ tracker, STFT); this module adds what the tracker lacks for our use:
 * When the beats fit that line (a steady tempo), beats the tracker put on an
   off-beat are moved back onto the grid, and the grid is extended to the
   first and last attacks the tracker trimmed.
+* Onsets: librosa's peak picking over the same attack envelope, snapped to
+  the attack like the beats.
 * Downbeats: every 4th beat, the phase (0..3) whose beats carry the most
   onset energy in total (accented bar starts), assuming 4/4.
 
@@ -45,6 +47,7 @@ class AudioFeatures:
     tempo: float | None = None
     beats: np.ndarray | None = None
     downbeats: np.ndarray | None = None
+    onsets: np.ndarray | None = None
     energy: np.ndarray | None = None
     bass: np.ndarray | None = None
     mid: np.ndarray | None = None
@@ -138,8 +141,7 @@ def _onset_frames(attack: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], pooled]).astype(np.float32)
 
 
-def _track_beats(y: np.ndarray, rate: int) -> tuple[float | None, np.ndarray]:
-    attack = _attack_envelope(y)
+def _track_beats(y: np.ndarray, rate: int, attack: np.ndarray) -> tuple[float | None, np.ndarray]:
     prior = _acf_tempo(attack, rate)
     if prior is None:
         return None, np.zeros(0)
@@ -174,6 +176,18 @@ def _track_beats(y: np.ndarray, rate: int) -> tuple[float | None, np.ndarray]:
     return 60.0 / period, beats
 
 
+def _onsets(attack: np.ndarray, rate: int) -> np.ndarray:
+    """librosa's peak picking on the attack envelope, snapped to the attack."""
+    env = _onset_frames(attack)
+    if not np.any(env):
+        return np.zeros(0)
+    times = librosa.onset.onset_detect(onset_envelope=env, sr=rate, hop_length=_HOP,
+                                       units="time")
+    times = np.unique(np.round(_snap(np.asarray(times), attack, rate, 0.05, 0.02), 4))
+    # two picks on one attack collapse to one
+    return times[np.concatenate([[True], np.diff(times) > 0.03])] if len(times) else times
+
+
 def _downbeats(beats: np.ndarray, strength: np.ndarray) -> np.ndarray:
     if len(beats) == 0:
         return beats
@@ -196,7 +210,7 @@ def analyse_audio(y: np.ndarray, rate: int, features: frozenset[str]) -> AudioFe
     Args:
         y: Mono samples.
         rate: Their sample rate.
-        features: Names from ``{"tempo", "beats", "downbeats", "energy", "bands"}``.
+        features: Names from ``{"tempo", "beats", "downbeats", "onsets", "energy", "bands"}``.
     """
     duration = len(y) / rate
     out = AudioFeatures(duration=duration)
@@ -204,13 +218,16 @@ def analyse_audio(y: np.ndarray, rate: int, features: frozenset[str]) -> AudioFe
         y = np.pad(y, (0, _N_FFT - len(y)))
     spec = np.abs(librosa.stft(y, n_fft=_N_FFT, hop_length=_HOP)) ** 2
     frame_times = librosa.frames_to_time(np.arange(spec.shape[1]), sr=rate, hop_length=_HOP)
-    if features & {"tempo", "beats", "downbeats"}:
-        tempo, beats = _track_beats(y, rate)
+    attack = _attack_envelope(y) if features & {"tempo", "beats", "downbeats", "onsets"} else None
+    if attack is not None and features & {"tempo", "beats", "downbeats"}:
+        tempo, beats = _track_beats(y, rate, attack)
         out.tempo = tempo
         out.beats = beats
         if "downbeats" in features:
-            strength = _strength_at(beats, _attack_envelope(y), rate) if len(beats) else beats
+            strength = _strength_at(beats, attack, rate) if len(beats) else beats
             out.downbeats = _downbeats(beats, strength)
+    if attack is not None and "onsets" in features:
+        out.onsets = _onsets(attack, rate)
     if "energy" in features:
         rms = np.sqrt(spec.sum(axis=0) * 2 / (_N_FFT * np.sum(np.hanning(_N_FFT) ** 2)))
         out.energy = _to_grid(rms, frame_times, duration)

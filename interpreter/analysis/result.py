@@ -10,6 +10,7 @@ JSON (``schema`` = ``"artdag.analysis"``, ``version`` = :data:`SCHEMA_VERSION`):
         "tempo": 120.0,               # BPM, null if not analysed / not found
         "beats": [0.25, ...],         # seconds
         "downbeats": [0.25, ...],     # seconds, a subset of beats
+        "onsets": [0.25, ...],        # seconds, every note attack
         "envelope_rate": 100,         # Hz; envelope[i] is at t = i / envelope_rate
         "energy": [...], "bass": [...], "mid": [...], "high": [...]   # 0..1
       },
@@ -61,6 +62,7 @@ class AudioAnalysis:
     tempo: float | None = None
     beats: np.ndarray = field(default_factory=lambda: _EMPTY)
     downbeats: np.ndarray = field(default_factory=lambda: _EMPTY)
+    onsets: np.ndarray = field(default_factory=lambda: _EMPTY)
     envelope_rate: int = 100
     energy: np.ndarray = field(default_factory=lambda: _EMPTY)
     bass: np.ndarray = field(default_factory=lambda: _EMPTY)
@@ -75,6 +77,7 @@ class AudioAnalysis:
             "tempo": None if self.tempo is None else round(self.tempo, 4),
             "beats": _list(self.beats, 5),
             "downbeats": _list(self.downbeats, 5),
+            "onsets": _list(self.onsets, 5),
             "envelope_rate": self.envelope_rate,
             "energy": _list(self.energy, 4),
             "bass": _list(self.bass, 4),
@@ -91,6 +94,7 @@ class AudioAnalysis:
             tempo=None if d.get("tempo") is None else float(d["tempo"]),
             beats=_arr(d.get("beats")),
             downbeats=_arr(d.get("downbeats")),
+            onsets=_arr(d.get("onsets")),
             envelope_rate=int(d.get("envelope_rate", 100)),
             energy=_arr(d.get("energy"), np.float32),
             bass=_arr(d.get("bass"), np.float32),
@@ -234,6 +238,11 @@ class AnalysisResult:
     def downbeat_times(self) -> np.ndarray:
         """Downbeat (bar start) times in seconds."""
         return _EMPTY if self.audio is None else self.audio.downbeats
+
+    @property
+    def onset_times(self) -> np.ndarray:
+        """Onset (attack) times in seconds."""
+        return _EMPTY if self.audio is None else self.audio.onsets
 
     def _period(self) -> float:
         beats = self.beat_times

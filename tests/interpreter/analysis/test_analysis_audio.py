@@ -89,3 +89,14 @@ def test_silence_has_no_beats() -> None:
     assert feats.beats is not None and len(feats.beats) == 0
     assert feats.tempo is None
     assert feats.energy is not None and not feats.energy.any()
+
+
+def test_onsets_include_off_beats() -> None:
+    y, truth = click_track(100, 8.0, swing=True, noise=0.03)
+    period = 60.0 / 100
+    every = np.sort(np.concatenate([truth, truth + period * 2 / 3]))
+    every = every[every < 8.0 - 0.05]
+    feats = analyse_audio(y, RATE, frozenset({"onsets"}))
+    assert feats.onsets is not None and feats.beats is None
+    assert np.all(_match(feats.onsets, every) < 0.030)
+    assert len(feats.onsets) >= len(every) - 1
