@@ -1,0 +1,76 @@
+"""Storage backends: one Protocol, same CID for the same bytes everywhere."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import aioipfs
+import pytest
+
+from cache.cid import cid_of_bytes
+from cache.errors import InvalidCIDError, NotFoundError
+from cache.ipfs import IPFSStore, open_ipfs_client
+from cache.local import LocalStore
+from cache.providers import IPFSBackend, LocalBackend, S3Backend, StorageBackend
+from cache.s3 import S3Store
+
+
+@pytest.fixture
+def backends(tmp_path: Path, ipfs_store: IPFSStore, s3_store: S3Store) -> list[StorageBackend]:
+    return [
+        LocalBackend(LocalStore(tmp_path)),
+        IPFSBackend(ipfs_store),
+        S3Backend(s3_store, prefix="content/"),
+    ]
+
+
+async def test_round_trip_and_same_cid(backends: list[StorageBackend]) -> None:
+    data = os.urandom(300_000)
+    expected = cid_of_bytes(data)
+    for backend in backends:
+        assert isinstance(backend, StorageBackend)
+        cid = await backend.put(data)
+        assert cid == expected, backend.name
+        assert await backend.get(cid) == data, backend.name
+        assert await backend.delete(cid) is True, backend.name
+
+
+async def test_delete_then_get_is_not_found(backends: list[StorageBackend]) -> None:
+    local, _, s3 = backends
+    for backend in (local, s3):
+        cid = await backend.put(b"gone soon")
+        await backend.delete(cid)
+        with pytest.raises(NotFoundError):
+            await backend.get(cid)
+        assert await backend.delete(cid) is False
+
+
+async def test_s3_keys_are_cids(s3_store: S3Store) -> None:
+    backend = S3Backend(s3_store, prefix="p/")
+    cid = await backend.put(b"abc")
+    assert await s3_store.exists(f"p/{cid}")
+    with pytest.raises(InvalidCIDError):
+        await backend.get("../../secret")
+
+
+async def test_backend_self_tests(backends: list[StorageBackend]) -> None:
+    for backend in backends:
+        report = await backend.test()
+        assert report["ok"] is True, report
+        assert report["latency_ms"] >= 0
+        assert report["detail"]
+
+
+async def test_ipfs_self_test_reports_unreachable_node() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client: aioipfs.AsyncIPFS = open_ipfs_client(f"/ip4/127.0.0.1/tcp/{port}")
+    try:
+        report = await IPFSBackend(IPFSStore(client, timeout=3)).test()
+    finally:
+        await client.close()
+    assert report["ok"] is False
+    assert "unreachable" in report["detail"]
