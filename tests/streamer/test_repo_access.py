@@ -1,0 +1,95 @@
+"""streamer.repo against a real, freshly migrated PostgreSQL database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from streamer import repo
+from streamer.db import apply_migrations, create_pool
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def db(fresh_dsn: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(fresh_dsn, max_size=2)
+    await apply_migrations(pool)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def test_recipes(db: asyncpg.Pool) -> None:
+    kwargs: dict[str, Any] = dict(
+        recipe_id="r1",
+        name="beat-sync",
+        source="name: beat-sync\n",
+        syntax="yaml",
+        canonical={"name": "beat-sync"},
+        version="1.0",
+    )
+    assert await repo.put_recipe(db, **kwargs) is True
+    assert await repo.put_recipe(db, **kwargs) is False  # same id: kept
+    row = await repo.get_recipe(db, "r1")
+    assert row is not None
+    assert row["canonical"] == {"name": "beat-sync"} and row["version"] == "1.0"
+    assert [r["id"] for r in await repo.list_recipes(db)] == ["r1"]
+    assert await repo.get_recipe(db, "nope") is None
+
+
+async def test_run_lifecycle(db: asyncpg.Pool) -> None:
+    await repo.put_recipe(
+        db, recipe_id="r2", name="n", source="s", syntax="sexp", canonical={"a": 1}
+    )
+    run = await repo.create_run(db, recipe_id="r2", inputs={"video": "Qm1"}, params={"x": 2})
+    assert run["status"] == "pending" and run["started_at"] is None
+    assert run["inputs"] == {"video": "Qm1"} and run["params"] == {"x": 2}
+
+    running = await repo.update_run(db, run["id"], status="running", task_id="t1")
+    assert running is not None
+    assert running["status"] == "running" and running["started_at"] is not None
+    started = running["started_at"]
+
+    progressed = await repo.update_run(db, run["id"], progress=0.5, segment_count=3)
+    assert progressed is not None
+    assert progressed["progress"] == 0.5 and progressed["segment_count"] == 3
+    assert progressed["started_at"] == started
+
+    done = await repo.update_run(
+        db, run["id"], status="completed", progress=1.0, output_cid="Qm2", plan={"steps": []}
+    )
+    assert done is not None
+    assert done["finished_at"] is not None and done["plan"] == {"steps": []}
+    assert [r["id"] for r in await repo.list_runs(db, status="completed")] == [run["id"]]
+    assert await repo.list_runs(db, status="failed") == []
+    assert await repo.update_run(db, "missing", status="failed") is None
+
+    with pytest.raises(ValueError, match="cannot update run field"):
+        await repo.update_run(db, run["id"], id="hijack")
+    with pytest.raises(ValueError, match="status='bogus'"):
+        await repo.update_run(db, run["id"], status="bogus")
+    with pytest.raises(ValueError, match="status='bogus'"):
+        await repo.list_runs(db, status="bogus")
+
+    pid = await repo.record_provenance(db, run_id=run["id"], cid="Qm2", record={"task_id": "t1"})
+    records = await repo.list_provenance(db, run["id"])
+    assert [(r["id"], r["record"]) for r in records] == [(pid, {"task_id": "t1"})]
+
+
+async def test_cache_items_and_step_cache(db: asyncpg.Pool) -> None:
+    item = await repo.put_cache_item(db, cid="QmA", size=10, kind="video", media_type="video/mp4")
+    assert item["kind"] == "video"
+    again = await repo.put_cache_item(db, cid="QmA", size=10, kind="video", path="/c/QmA")
+    assert again["path"] == "/c/QmA"
+    got = await repo.get_cache_item(db, "QmA")
+    assert got is not None and got["tags"] == [] and got["title"] is None
+    assert await repo.get_cache_item(db, "QmZ") is None
+
+    assert await repo.get_step_cache(db, "step-1") is None
+    await repo.put_step_cache(db, cache_id="step-1", cid="QmB", step_type="effect")
+    await repo.put_step_cache(db, cache_id="step-1", cid="QmC", step_type="effect")
+    assert await repo.get_step_cache(db, "step-1") == "QmB"
