@@ -434,16 +434,13 @@ class SegmentEncoder:
                 self._open_seg += 1
                 self._open_key = False
                 self._open_video = []
-            if not self._open_video and not (self._fmp4 and self._open_key):
+            if not self._open_video:
                 self._open_key = p.is_keyframe
             self._shift(p, self._v_off)
+            self._open_video.append(p)
             if self._fmp4:
-                self._open_key = self._open_key or p.is_keyframe
-                self._open_video.append(p)  # counted only; already muxed below
                 p.stream = self._vstream
                 self._mux_fmp4(p)
-            else:
-                self._open_video.append(p)
         if self._fmp4:
             out += self._drain_fragments()
         return out
