@@ -64,7 +64,9 @@ def test_params_fold_to_constants() -> None:
 
 
 def test_vector_path_matches_scalar_path() -> None:
-    e = parse_expr_text("if(bass > 0.5, 90 * t + decay(3), lerp(0, 1, beat_phase)) / (1 + frame % 3)")
+    e = parse_expr_text(
+        "if(bass > 0.5, 90 * t + decay(3), lerp(0, 1, beat_phase)) / (1 + frame % 3)"
+    )
     p = compile_expr(e)
     rng = np.random.default_rng(1)
     n = 50
@@ -95,7 +97,15 @@ def test_unknown_variable_points_at_it_with_suggestion() -> None:
 
 @pytest.mark.parametrize(
     ("text", "column"),
-    [("3 * * 2", 5), ("sinn(t)", 1), ("(1 + 2", 7), ("1 $ 2", 3), ("lerp(1, 2)", 1), ("", 1), ("(+ 1", 1)],
+    [
+        ("3 * * 2", 5),
+        ("sinn(t)", 1),
+        ("(1 + 2", 7),
+        ("1 $ 2", 3),
+        ("lerp(1, 2)", 1),
+        ("", 1),
+        ("(+ 1", 1),
+    ],
 )
 def test_malformed_expressions_raise_positioned_errors(text: str, column: int) -> None:
     with pytest.raises(ExpressionError) as ei:

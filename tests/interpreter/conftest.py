@@ -1,6 +1,8 @@
-"""Shared test helpers: a small effect registry independent of the catalog."""
+"""Fixtures of the recipe-language tests: a small effect registry independent of the catalog."""
 
 from __future__ import annotations
+
+import pytest
 
 from effects.registry import EffectSpec, ParamSpec, Registry
 from interpreter.loader import load_recipe
@@ -44,6 +46,17 @@ def small_registry() -> Registry:
     )  # fmt: skip
 
 
-def load(text: str, filename: str = "t.yaml") -> Recipe:
-    """Load with the small registry."""
-    return load_recipe(text, filename, small_registry())
+@pytest.fixture
+def registry() -> Registry:
+    """The small registry."""
+    return small_registry()
+
+
+@pytest.fixture
+def load(registry: Registry):  # type: ignore[no-untyped-def]
+    """``load(text, filename="t.yaml") -> Recipe`` with the small registry."""
+
+    def _load(text: str, filename: str = "t.yaml") -> Recipe:
+        return load_recipe(text, filename, registry)
+
+    return _load

@@ -1,0 +1,3 @@
+(recipe "broken"
+  (input video :type video)
+  (-> video (effect invert)

@@ -1,0 +1,3 @@
+(recipe "typo"
+  (input video :type video)
+  (effect invertt video))

@@ -1,0 +1,4 @@
+(recipe "expr"
+  (input video :type video)
+  (def spin (effect hue video :degrees (* 90 tt)))
+  spin)
