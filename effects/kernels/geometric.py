@@ -50,6 +50,36 @@ def _tap(src: np.ndarray, y: int, x: int, edge: int, fill: int) -> int:
     return np.int64(src[yi, xi])
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _span(start: int, step: int, limit: int, w: int) -> tuple[int, int]:
+    """Columns j in [lo, hi) with 0 <= start + j*step < limit (all 16.16 fixed point)."""
+    if step == 0:
+        return (0, w) if 0 <= start < limit else (0, 0)
+    if step > 0:
+        lo = (-start + step - 1) // step  # ceil(-start / step)
+        hi = (limit - start + step - 1) // step
+    else:
+        s = -step
+        lo = (start - limit) // s + 1
+        hi = start // s + 1
+    return max(lo, 0), min(hi, w)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _edge_pixel(src: np.ndarray, sx: int, sy: int, edge: int, fill: int) -> np.uint8:
+    x0 = sx >> 16
+    y0 = sy >> 16
+    fx = (sx >> 8) & 255
+    fy = (sy >> 8) & 255
+    p00 = _tap(src, y0, x0, edge, fill)
+    p01 = _tap(src, y0, x0 + 1, edge, fill)
+    p10 = _tap(src, y0 + 1, x0, edge, fill)
+    p11 = _tap(src, y0 + 1, x0 + 1, edge, fill)
+    top = p00 * (256 - fx) + p01 * fx
+    bot = p10 * (256 - fx) + p11 * fx
+    return np.uint8((top * (256 - fy) + bot * fy + 32768) >> 16)
+
+
 @njit(nogil=True, cache=True)
 def warp_affine(
     src: np.ndarray,
@@ -63,35 +93,43 @@ def warp_affine(
     edge: int,
     fill: int,
 ) -> None:
-    """``dst[i, j] = bilinear(src, x=a*j + b*i + c, y=d*j + e*i + f)``; src is not dst."""
+    """``dst[i, j] = bilinear(src, x=a*j + b*i + c, y=d*j + e*i + f)``; src is not dst.
+
+    Per row, the columns whose 2x2 footprint lies inside the source form one
+    interval (coordinates are linear in j); that interval runs a branch-free
+    loop over the flat buffer, the rest goes through the edge mode.
+    """
     h, w = dst.shape
     sh, sw = src.shape
+    flat = src.reshape(-1)
     one = 65536.0
     ia = np.int64(round(a * one))
     idd = np.int64(round(d * one))
+    xlim = np.int64(sw - 1) << 16
+    ylim = np.int64(sh - 1) << 16
     for i in range(h):
-        sx = np.int64(round((b * i + c) * one))
-        sy = np.int64(round((e * i + f) * one))
-        for j in range(w):
-            x0 = sx >> 16
-            y0 = sy >> 16
+        sx0 = np.int64(round((b * i + c) * one))
+        sy0 = np.int64(round((e * i + f) * one))
+        xl, xh = _span(sx0, ia, xlim, w)
+        yl, yh = _span(sy0, idd, ylim, w)
+        lo = max(xl, yl)
+        hi = min(xh, yh)
+        if hi < lo:
+            hi = lo
+        for j in range(0, lo):
+            dst[i, j] = _edge_pixel(src, sx0 + j * ia, sy0 + j * idd, edge, fill)
+        row = dst[i]
+        for j in range(lo, hi):
+            sx = sx0 + j * ia
+            sy = sy0 + j * idd
             fx = (sx >> 8) & 255
             fy = (sy >> 8) & 255
-            if 0 <= x0 < sw - 1 and 0 <= y0 < sh - 1:
-                p00 = np.int64(src[y0, x0])
-                p01 = np.int64(src[y0, x0 + 1])
-                p10 = np.int64(src[y0 + 1, x0])
-                p11 = np.int64(src[y0 + 1, x0 + 1])
-            else:
-                p00 = _tap(src, y0, x0, edge, fill)
-                p01 = _tap(src, y0, x0 + 1, edge, fill)
-                p10 = _tap(src, y0 + 1, x0, edge, fill)
-                p11 = _tap(src, y0 + 1, x0 + 1, edge, fill)
-            top = p00 * (256 - fx) + p01 * fx
-            bot = p10 * (256 - fx) + p11 * fx
-            dst[i, j] = np.uint8((top * (256 - fy) + bot * fy + 32768) >> 16)
-            sx += ia
-            sy += idd
+            k = (sy >> 16) * sw + (sx >> 16)
+            top = np.int32(flat[k]) * (256 - fx) + np.int32(flat[k + 1]) * fx
+            bot = np.int32(flat[k + sw]) * (256 - fx) + np.int32(flat[k + sw + 1]) * fx
+            row[j] = np.uint8((top * (256 - fy) + bot * fy + 32768) >> 16)
+        for j in range(hi, w):
+            dst[i, j] = _edge_pixel(src, sx0 + j * ia, sy0 + j * idd, edge, fill)
 
 
 def affine_coeffs(
