@@ -399,6 +399,7 @@ class IPFSHLSOutput(LocalHLSOutput):
         self._uploaded = 0
         self._ipfs_playlist_cid: str | None = None
         self._final = False
+        self._ended_published = False
 
     @property
     def ipfs_playlist_path(self) -> Path:
@@ -482,6 +483,7 @@ class IPFSHLSOutput(LocalHLSOutput):
         if pl_cid is None:
             return
         self._ipfs_playlist_cid = pl_cid
+        self._ended_published = ended
         await asyncio.to_thread(_atomic_write, self.ipfs_playlist_path, text.encode())
         seg = written.segment
         await self._notify(
@@ -492,26 +494,24 @@ class IPFSHLSOutput(LocalHLSOutput):
         self._final = True
         total = len(self._written)
         assert self._uploader is not None
-        complete = False
-        if total and self._uploaded == total:
-            # Everything already went up: publish the ENDLIST version now.
-            last = self._written[-1]
-            await self._publish(last, self._ipfs_cid[last.segment.uri], True)
-            self._uploads.put_nowait(_END)
-            await self._uploader
-            complete = True
-        else:
-            self._uploads.put_nowait(_END)
-            try:
-                await asyncio.wait_for(asyncio.shield(self._uploader), self.options.finish_timeout)
-                complete = self._uploaded == total
-            except TimeoutError:
-                log.warning(
-                    "IPFS upload incomplete at finish: %d of %d segments", self._uploaded, total
+        self._uploads.put_nowait(_END)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.options.finish_timeout
+        try:
+            await asyncio.wait_for(asyncio.shield(self._uploader), self.options.finish_timeout)
+            if total and self._uploaded == total and not self._ended_published:
+                # Everything went up before finish(): publish the ENDLIST version now.
+                last = self._written[-1]
+                await asyncio.wait_for(
+                    self._publish(last, self._ipfs_cid[last.segment.uri], True),
+                    max(0.0, deadline - loop.time()),
                 )
-                self._uploader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._uploader
+        except TimeoutError:
+            log.warning("IPFS upload incomplete at finish: %d of %d segments", self._uploaded, total)
+            self._uploader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._uploader
+        complete = self._ended_published
         return HLSResult(
             self.playlist_path,
             self.playlist.segments,
