@@ -82,6 +82,15 @@ class _Server(uvicorn.Server):
         yield
 
 
+async def _serve_http(server: _Server) -> None:
+    # uvicorn calls sys.exit(1) when it cannot bind; keep that a task failure
+    # instead of a SystemExit tearing through the event loop.
+    try:
+        await server.serve()
+    except SystemExit as exc:
+        raise RuntimeError(f"the HTTP server exited during startup (code {exc.code})") from None
+
+
 def _demo_hook() -> Any:
     try:
         module = importlib.import_module("streamer.demo")
@@ -125,13 +134,14 @@ async def serve(
                 lifespan="on",
             )
         )
-        http_task = asyncio.create_task(http.serve(), name="http")
+        http_task = asyncio.create_task(_serve_http(http), name="http")
         while not http.started and not http_task.done() and not stop.is_set():
             await asyncio.sleep(0.05)
         if http_task.done():
             # startup failed (port in use, database unreachable, ...); uvicorn logged why
-            http_task.result()
-            print("artdag serve: the HTTP server failed to start", file=sys.stderr)
+            exc = None if http_task.cancelled() else http_task.exception()
+            why = exc or "application startup failed (see the log above)"
+            print(f"artdag serve: the HTTP server failed to start: {why}", file=sys.stderr)
             return 1
         if stop.is_set():
             return 0
@@ -178,7 +188,9 @@ async def serve(
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await worker_task
         if stack is not None and stack.started:
-            await asyncio.to_thread(stack.down)
+            # Synchronously, on purpose: nothing else runs any more, and this
+            # must finish even if the task is being cancelled.
+            stack.down()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     return code

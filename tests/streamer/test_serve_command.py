@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -150,3 +151,21 @@ def test_serve_with_urls_set_starts_nothing(data_dir: Path, fresh_dsn: str, redi
     finally:
         assert _stop(proc) == 0
     assert not (data_dir / "services").exists()
+
+
+def test_serve_fails_cleanly_when_the_port_is_taken(
+    data_dir: Path, pid_alive: Callable[[int], bool]
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            _artdag("serve"), env=_env(data_dir, port), capture_output=True, text=True, timeout=120
+        )
+    assert done.returncode == 1, done.stderr
+    assert "failed to start" in done.stderr and "address already in use" in done.stderr
+    state = json.loads((data_dir / "services" / "state.json").read_text())
+    status = EmbeddedStack(data_dir / "services").status()
+    assert not status["postgres"]["running"] and not status["redis"]["running"]
+    assert state["pg_pid"] is None or not pid_alive(state["pg_pid"])
