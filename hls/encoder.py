@@ -122,11 +122,11 @@ class SegmentEncoder:
     stream and returns the rest. Not thread-safe: use from one thread.
     """
 
-    def __init__(
-        self, video: VideoFormat, audio: AudioFormat | None, options: HLSOptions
-    ) -> None:
+    def __init__(self, video: VideoFormat, audio: AudioFormat | None, options: HLSOptions) -> None:
         if video.width % 2 or video.height % 2 or video.width <= 0 or video.height <= 0:
-            raise EncoderError(f"video size must be positive and even, got {video.width}x{video.height}")
+            raise EncoderError(
+                f"video size must be positive and even, got {video.width}x{video.height}"
+            )
         if video.fps_num <= 0 or video.fps_den <= 0:
             raise EncoderError(f"bad frame rate {video.fps_num}/{video.fps_den}")
         if audio is not None and audio.channels not in (1, 2):
@@ -144,9 +144,7 @@ class SegmentEncoder:
         )
         # ~1 s shift keeps B-frame DTS and AAC priming positive.
         self._v_off = math.ceil(self._fps)
-        self._a_off = (
-            round(self._v_off / self._fps * audio.sample_rate) if audio is not None else 0
-        )
+        self._a_off = round(self._v_off / self._fps * audio.sample_rate) if audio is not None else 0
         self._from_buffer = video.height % 4 == 0
 
         self._sink: _BoxSplitter | None = None
@@ -332,7 +330,9 @@ class SegmentEncoder:
             # Pad to the video's end so the last segment carries its audio.
             end = round(self._frame_index / self._fps * self.audio.sample_rate)
             if end > self._audio_pushed:
-                self.push_audio(np.zeros((self.audio.channels, end - self._audio_pushed), np.float32))
+                self.push_audio(
+                    np.zeros((self.audio.channels, end - self._audio_pushed), np.float32)
+                )
             self._encode_audio(final=True)
         try:
             packets = self._vstream.codec_context.encode(None)
@@ -468,9 +468,7 @@ class SegmentEncoder:
         packets: list[tuple[av.Packet, bool]] = [(p, True) for p in self._open_video]
         if self.audio is not None:
             limit = round(end / self._fps * self.audio.sample_rate) + self._a_off
-            while self._audio_packets and (
-                final or (self._audio_packets[0].pts or 0) < limit
-            ):
+            while self._audio_packets and (final or (self._audio_packets[0].pts or 0) < limit):
                 packets.append((self._audio_packets.popleft(), False))
         buf = io.BytesIO()
         try:

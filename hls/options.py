@@ -10,8 +10,15 @@ from hls.errors import HLSError
 __all__ = ["HLSOptions"]
 
 _PRESETS = (
-    "ultrafast", "superfast", "veryfast", "faster", "fast",
-    "medium", "slow", "slower", "veryslow",
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
 )
 
 
@@ -61,11 +68,11 @@ class HLSOptions:
                 f"HLSOptions.segment_duration: {self.segment_duration!r} is outside 0.1..60 s"
             )
         if self.container not in ("mpegts", "fmp4"):
-            raise HLSError(
-                f"HLSOptions.container: {self.container!r} is not 'mpegts' or 'fmp4'"
-            )
+            raise HLSError(f"HLSOptions.container: {self.container!r} is not 'mpegts' or 'fmp4'")
         if self.preset not in _PRESETS:
-            raise HLSError(f"HLSOptions.preset: {self.preset!r} is not one of {', '.join(_PRESETS)}")
+            raise HLSError(
+                f"HLSOptions.preset: {self.preset!r} is not one of {', '.join(_PRESETS)}"
+            )
         if not 0 <= self.crf <= 51:
             raise HLSError(f"HLSOptions.crf: {self.crf!r} is outside 0..51")
         if self.queue_size < 1:

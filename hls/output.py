@@ -155,7 +155,9 @@ class LocalHLSOutput:
         cid_fn: Content id of a segment's bytes; file names are ``<cid><ext>``.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], options: HLSOptions, cid_fn: CidFn) -> None:
+    def __init__(
+        self, directory: str | os.PathLike[str], options: HLSOptions, cid_fn: CidFn
+    ) -> None:
         self.directory = Path(directory)
         self.options = options
         self.cid_fn = cid_fn
@@ -316,7 +318,9 @@ class LocalHLSOutput:
     async def _store_segment(self, seg: EncodedSegment) -> None:
         assert self._loop is not None
         cid, path = await asyncio.to_thread(self._save, seg)
-        entry = Segment(uri=path.name, duration=seg.duration, index=seg.index, start_time=seg.start_time)
+        entry = Segment(
+            uri=path.name, duration=seg.duration, index=seg.index, start_time=seg.start_time
+        )
         self.playlist.add(entry)
         text = self.playlist.render()
         await asyncio.to_thread(_atomic_write, self.playlist_path, text.encode())
@@ -359,11 +363,17 @@ class LocalHLSOutput:
             pl_cid = await asyncio.to_thread(self.cid_fn, text.encode())
             await self._notify(
                 PlaylistUpdate(
-                    pl_cid, last.cid, last.segment.index, last.segment.duration,
-                    len(self._written), True,
+                    pl_cid,
+                    last.cid,
+                    last.segment.index,
+                    last.segment.duration,
+                    len(self._written),
+                    True,
                 )
             )
-        return HLSResult(self.playlist_path, self.playlist.segments, self.playlist.duration, self.stats)
+        return HLSResult(
+            self.playlist_path, self.playlist.segments, self.playlist.duration, self.stats
+        )
 
     async def _abort_extra(self) -> None:
         return None
@@ -507,7 +517,9 @@ class IPFSHLSOutput(LocalHLSOutput):
                     max(0.0, deadline - loop.time()),
                 )
         except TimeoutError:
-            log.warning("IPFS upload incomplete at finish: %d of %d segments", self._uploaded, total)
+            log.warning(
+                "IPFS upload incomplete at finish: %d of %d segments", self._uploaded, total
+            )
             self._uploader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._uploader
