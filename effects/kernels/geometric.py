@@ -62,7 +62,7 @@ def _span(start: int, step: int, limit: int, w: int) -> tuple[int, int]:
         s = -step
         lo = (start - limit) // s + 1
         hi = start // s + 1
-    return max(lo, 0), min(hi, w)
+    return min(max(lo, 0), w), max(min(hi, w), 0)
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -112,10 +112,8 @@ def warp_affine(
         sy0 = np.int64(round((e * i + f) * one))
         xl, xh = _span(sx0, ia, xlim, w)
         yl, yh = _span(sy0, idd, ylim, w)
-        lo = max(xl, yl)
-        hi = min(xh, yh)
-        if hi < lo:
-            hi = lo
+        lo = min(max(xl, yl), w)
+        hi = max(min(xh, yh), lo)
         for j in range(0, lo):
             dst[i, j] = _edge_pixel(src, sx0 + j * ia, sy0 + j * idd, edge, fill)
         row = dst[i]
