@@ -268,7 +268,7 @@ def nest_params(
     if ntype is NodeType.EFFECT:
         keep: tuple[str, ...] = ("effect",)
     elif ntype is NodeType.SOURCE and "generator" in config:
-        keep = ("generator",)
+        keep = ("generator", "input")
     elif ntype is NodeType.MAP and "effect" in config:
         keep = tuple(f.name for f in SCHEMAS[NodeType.MAP].fields if f.name != "params")
     else:
