@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import sys
 from fractions import Fraction
 from pathlib import Path
 
-import av
-import numpy as np
+# pytest puts tests/ on sys.path, where tests/interpreter is a namespace package
+# that can shadow the real ``interpreter``; put the repository root first and
+# drop a shadow import (same workaround as tests/interpreter/stream/conftest.py)
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+_ns = sys.modules.get("interpreter")
+if _ns is not None and getattr(_ns, "__file__", None) is None:
+    for _name in [m for m in sys.modules if m == "interpreter" or m.startswith("interpreter.")]:
+        del sys.modules[_name]
+
+import av  # noqa: E402
+import numpy as np  # noqa: E402
 
 RATE = 22050
 
