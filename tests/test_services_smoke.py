@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
+import sys
 import uuid
 
 import pytest
@@ -211,3 +213,35 @@ async def test_s3_through_s3_store(s3_endpoint: str) -> None:
         await store.delete("hls/seg0.ts")
         assert not await store.exists("hls/seg0.ts")
         await client.delete_bucket(Bucket=store.bucket)
+
+
+def _nested_pytest(test_id: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run one test of this file in a child pytest with ``env`` overriding."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs", test_id],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        cwd=root,
+        env={**os.environ, **env},
+    )
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("required", ["", "1"])
+def test_missing_service_skips_or_fails(required: str) -> None:
+    # Port 1 on loopback: nothing listens there, so Redis is unreachable.
+    result = _nested_pytest(
+        "tests/test_services_smoke.py::test_redis_prefixed_keys",
+        ARTDAG_TEST_REDIS_URL="redis://127.0.0.1:1/0",
+        ARTDAG_REQUIRE_SERVICES=required,
+    )
+    out = result.stdout + result.stderr
+    assert "Redis not reachable at redis://127.0.0.1:1/" in out, out
+    if required:
+        assert result.returncode == 1, out
+        assert "1 error" in out and "ARTDAG_REQUIRE_SERVICES=1" in out, out
+    else:
+        assert result.returncode == 0, out
+        assert "1 skipped" in out, out
