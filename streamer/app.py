@@ -20,6 +20,7 @@ from arq.connections import RedisSettings
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
+from api.errors import exception_handlers
 from streamer.db import apply_migrations, create_pool
 from streamer.routes import route_handlers
 from streamer.settings import Settings
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, embedded_services: bool = Fa
     app = Litestar(
         route_handlers=route_handlers(),
         lifespan=[lifespan],
+        exception_handlers=exception_handlers(),
         openapi_config=OpenAPIConfig(title="artdag L1", version="0.1.0", path="/docs"),
     )
     app.state.settings = settings

@@ -1,0 +1,222 @@
+"""The one JSON error shape of the API and the exception handlers producing it.
+
+Every 4xx/5xx answer of the application is a JSON object::
+
+    {"status": 422, "title": "Unprocessable Entity", "detail": "unknown effect 'blurr'",
+     "field": "recipe",                                   # optional
+     "position": {"file": "<recipe>", "line": 12, "column": 15,
+                  "text": "    effect: blurr"},          # optional
+     "hint": "did you mean 'blur'?"}                      # optional
+
+Handlers raise the layer exceptions (or :class:`ApiError` subclasses) and
+:func:`exception_handlers` maps them:
+
+- :class:`ApiError` (:class:`BadRequest`, :class:`NotFound`, :class:`Conflict`,
+  :class:`Unprocessable`, ...) -> its own status
+- ``InterpreterError`` -> 422 with the recipe position
+- ``cache`` errors: not found 404, invalid CID 400, too large 413, backend
+  unreachable 503, any other storage failure 502
+- Litestar's ``HTTPException`` (routing 404/405, body validation 400) -> its status
+- anything else -> 500 with a generic detail; the traceback is logged, never sent.
+
+Usage in ``create_app``: ``Litestar(..., exception_handlers=exception_handlers())``.
+"""
+
+from __future__ import annotations
+
+import http
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from cache.errors import (
+    InvalidCIDError,
+    NotFoundError,
+    StorageError,
+    StorageUnavailableError,
+    TooLargeError,
+)
+from interpreter.errors import InterpreterError
+
+__all__ = [
+    "ApiError",
+    "BadRequest",
+    "Conflict",
+    "NotFound",
+    "ServiceUnavailable",
+    "Unprocessable",
+    "error_body",
+    "error_response",
+    "exception_handlers",
+]
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error the API answers with a given status.
+
+    Args:
+        detail: human-readable explanation of this occurrence.
+        field: the request field at fault (``"inputs.video"``, ``"cid"``...).
+        status: overrides the class default status.
+        headers: extra response headers.
+    """
+
+    status: int = 400
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        status: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        if status is not None:
+            self.status = status
+        self.headers = dict(headers or {})
+
+
+class BadRequest(ApiError):
+    """400: the request is malformed (bad JSON, bad CID, bad parameter)."""
+
+    status = 400
+
+
+class NotFound(ApiError):
+    """404: the addressed resource (run, recipe, CID, segment) does not exist."""
+
+    status = 404
+
+
+class Conflict(ApiError):
+    """409: the request conflicts with the resource's state."""
+
+    status = 409
+
+
+class Unprocessable(ApiError):
+    """422: well-formed but semantically invalid (e.g. unknown input name)."""
+
+    status = 422
+
+
+class ServiceUnavailable(ApiError):
+    """503: a backing service (IPFS, S3, worker queue) is not available."""
+
+    status = 503
+
+
+def _title(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def error_body(
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    field: str | None = None,
+    position: Mapping[str, Any] | None = None,
+    hint: str | None = None,
+) -> dict[str, Any]:
+    """Build the error JSON object (optional keys only when set)."""
+    body: dict[str, Any] = {"status": status, "title": title or _title(status), "detail": detail}
+    if field:
+        body["field"] = field
+    if position:
+        body["position"] = dict(position)
+    if hint:
+        body["hint"] = hint
+    return body
+
+
+def error_response(
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    field: str | None = None,
+    position: Mapping[str, Any] | None = None,
+    hint: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    """A JSON error :class:`Response` in the API's one shape."""
+    return Response(
+        error_body(status, detail, title=title, field=field, position=position, hint=hint),
+        status_code=status,
+        media_type=MediaType.JSON,
+        headers=dict(headers or {}),
+    )
+
+
+def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, Any]]:
+    return error_response(exc.status, exc.detail, field=exc.field, headers=exc.headers)
+
+
+def _interpreter_error(_: Request[Any, Any, Any], exc: InterpreterError) -> Response[Any]:
+    position: dict[str, Any] | None = None
+    if exc.line > 0:
+        position = {"file": exc.file, "line": exc.line, "column": max(exc.column, 1)}
+        if exc.text:
+            position["text"] = exc.text.rstrip("\n")
+    detail = f"{exc.location}: {exc.message}"
+    return error_response(
+        422, detail, title=type(exc).__name__, field="recipe", position=position, hint=exc.hint
+    )
+
+
+def _storage_error(_: Request[Any, Any, Any], exc: StorageError) -> Response[Any]:
+    if isinstance(exc, NotFoundError):
+        status = 404
+    elif isinstance(exc, InvalidCIDError):
+        return error_response(400, str(exc) or "invalid CID", field="cid")
+    elif isinstance(exc, TooLargeError):
+        status = 413
+    elif isinstance(exc, StorageUnavailableError):
+        status = 503
+    else:
+        status = 502
+    return error_response(status, str(exc) or type(exc).__name__)
+
+
+def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    detail = exc.detail or _title(status)
+    field: str | None = None
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
+        first = exc.extra[0]
+        if isinstance(first, dict):
+            field = str(first.get("key") or "") or None
+            message = first.get("message")
+            if message:
+                detail = f"{detail}: {message}" if field is None else f"{field}: {message}"
+    return error_response(status, detail, field=field, headers=exc.headers)
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal server error")
+
+
+def exception_handlers() -> dict[
+    int | type[Exception], Callable[[Request[Any, Any, Any], Any], Response[Any]]
+]:
+    """The mapping to pass as ``Litestar(exception_handlers=...)``."""
+    return {
+        ApiError: _api_error,
+        InterpreterError: _interpreter_error,
+        StorageError: _storage_error,
+        HTTPException: _http_exception,
+        Exception: _unexpected,
+    }
