@@ -20,7 +20,7 @@ from effects.frame import YUVFrame
 from effects.kernels._base import BLACK_Y, NEUTRAL_UV, Params, fspec
 from effects.registry import ParamSpec
 
-__all__ = ["EDGE_MODES", "SPECS", "affine_coeffs", "edge_index", "warp_affine"]
+__all__ = ["EDGE_MODES", "SPECS", "affine_coeffs", "edge_index", "warp_affine", "warp_affine2"]
 
 EDGE_MODES = ("black", "clamp", "wrap", "mirror")
 
@@ -69,6 +69,9 @@ def _span(start: int, step: int, limit: int, w: int) -> tuple[int, int]:
 def _edge_pixel(src: np.ndarray, sx: int, sy: int, edge: int, fill: int) -> np.uint8:
     x0 = sx >> 16
     y0 = sy >> 16
+    sh, sw = src.shape
+    if edge == 0 and (x0 < -1 or y0 < -1 or x0 >= sw or y0 >= sh):
+        return np.uint8(fill)  # whole footprint outside: no taps needed
     fx = (sx >> 8) & 255
     fy = (sy >> 8) & 255
     p00 = _tap(src, y0, x0, edge, fill)
@@ -78,6 +81,14 @@ def _edge_pixel(src: np.ndarray, sx: int, sy: int, edge: int, fill: int) -> np.u
     top = p00 * (256 - fx) + p01 * fx
     bot = p10 * (256 - fx) + p11 * fx
     return np.uint8((top * (256 - fy) + bot * fy + 32768) >> 16)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _row_span(sx0: int, sy0: int, ia: int, idd: int, sw: int, sh: int, w: int) -> tuple[int, int]:
+    xl, xh = _span(sx0, ia, np.int64(sw - 1) << 16, w)
+    yl, yh = _span(sy0, idd, np.int64(sh - 1) << 16, w)
+    lo = min(max(xl, yl), w)
+    return lo, max(min(xh, yh), lo)
 
 
 @njit(nogil=True, cache=True)
@@ -102,32 +113,76 @@ def warp_affine(
     h, w = dst.shape
     sh, sw = src.shape
     flat = src.reshape(-1)
-    one = 65536.0
-    ia = np.int64(round(a * one))
-    idd = np.int64(round(d * one))
-    xlim = np.int64(sw - 1) << 16
-    ylim = np.int64(sh - 1) << 16
+    ia = np.int64(round(a * 65536.0))
+    idd = np.int64(round(d * 65536.0))
     for i in range(h):
-        sx0 = np.int64(round((b * i + c) * one))
-        sy0 = np.int64(round((e * i + f) * one))
-        xl, xh = _span(sx0, ia, xlim, w)
-        yl, yh = _span(sy0, idd, ylim, w)
-        lo = min(max(xl, yl), w)
-        hi = max(min(xh, yh), lo)
-        for j in range(0, lo):
-            dst[i, j] = _edge_pixel(src, sx0 + j * ia, sy0 + j * idd, edge, fill)
+        sx0 = np.int64(round((b * i + c) * 65536.0))
+        sy0 = np.int64(round((e * i + f) * 65536.0))
+        lo, hi = _row_span(sx0, sy0, ia, idd, sw, sh, w)
         row = dst[i]
+        for j in range(0, lo):
+            row[j] = _edge_pixel(src, sx0 + j * ia, sy0 + j * idd, edge, fill)
         for j in range(lo, hi):
             sx = sx0 + j * ia
             sy = sy0 + j * idd
-            fx = (sx >> 8) & 255
-            fy = (sy >> 8) & 255
+            fx = np.int32((sx >> 8) & 255)
+            fy = np.int32((sy >> 8) & 255)
             k = (sy >> 16) * sw + (sx >> 16)
             top = np.int32(flat[k]) * (256 - fx) + np.int32(flat[k + 1]) * fx
             bot = np.int32(flat[k + sw]) * (256 - fx) + np.int32(flat[k + sw + 1]) * fx
             row[j] = np.uint8((top * (256 - fy) + bot * fy + 32768) >> 16)
         for j in range(hi, w):
-            dst[i, j] = _edge_pixel(src, sx0 + j * ia, sy0 + j * idd, edge, fill)
+            row[j] = _edge_pixel(src, sx0 + j * ia, sy0 + j * idd, edge, fill)
+
+
+@njit(nogil=True, cache=True)
+def warp_affine2(
+    su: np.ndarray,
+    sv: np.ndarray,
+    du: np.ndarray,
+    dv: np.ndarray,
+    a: float,
+    b: float,
+    c: float,
+    d: float,
+    e: float,
+    f: float,
+    edge: int,
+    fill: int,
+) -> None:
+    """``warp_affine`` of two same-size planes (U and V) sharing the coordinate work."""
+    h, w = du.shape
+    sh, sw = su.shape
+    fu = su.reshape(-1)
+    fv = sv.reshape(-1)
+    ia = np.int64(round(a * 65536.0))
+    idd = np.int64(round(d * 65536.0))
+    for i in range(h):
+        sx0 = np.int64(round((b * i + c) * 65536.0))
+        sy0 = np.int64(round((e * i + f) * 65536.0))
+        lo, hi = _row_span(sx0, sy0, ia, idd, sw, sh, w)
+        ru = du[i]
+        rv = dv[i]
+        for j in range(0, lo):
+            ru[j] = _edge_pixel(su, sx0 + j * ia, sy0 + j * idd, edge, fill)
+            rv[j] = _edge_pixel(sv, sx0 + j * ia, sy0 + j * idd, edge, fill)
+        for j in range(lo, hi):
+            sx = sx0 + j * ia
+            sy = sy0 + j * idd
+            fx = np.int32((sx >> 8) & 255)
+            fy = np.int32((sy >> 8) & 255)
+            gx = 256 - fx
+            gy = 256 - fy
+            k = (sy >> 16) * sw + (sx >> 16)
+            top = np.int32(fu[k]) * gx + np.int32(fu[k + 1]) * fx
+            bot = np.int32(fu[k + sw]) * gx + np.int32(fu[k + sw + 1]) * fx
+            ru[j] = np.uint8((top * gy + bot * fy + 32768) >> 16)
+            top = np.int32(fv[k]) * gx + np.int32(fv[k + 1]) * fx
+            bot = np.int32(fv[k + sw]) * gx + np.int32(fv[k + sw + 1]) * fx
+            rv[j] = np.uint8((top * gy + bot * fy + 32768) >> 16)
+        for j in range(hi, w):
+            ru[j] = _edge_pixel(su, sx0 + j * ia, sy0 + j * idd, edge, fill)
+            rv[j] = _edge_pixel(sv, sx0 + j * ia, sy0 + j * idd, edge, fill)
 
 
 def affine_coeffs(
@@ -174,8 +229,7 @@ def _transform(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s:
     w, h = src.width, src.height
     warp_affine(src.y, out.y, *affine_coeffs(w, h, z, r, x, y), edge, BLACK_Y)
     cc = affine_coeffs(w // 2, h // 2, z, r, x / 2, y / 2)
-    warp_affine(src.u, out.u, *cc, edge, NEUTRAL_UV)
-    warp_affine(src.v, out.v, *cc, edge, NEUTRAL_UV)
+    warp_affine2(src.u, src.v, out.u, out.v, *cc, edge, NEUTRAL_UV)
 
 
 @njit(nogil=True, cache=True)

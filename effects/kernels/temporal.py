@@ -13,7 +13,7 @@ from numba import njit
 
 from effects.frame import YUVFrame
 from effects.kernels._base import NEUTRAL_UV, FnEffect
-from effects.kernels.geometric import affine_coeffs, warp_affine
+from effects.kernels.geometric import affine_coeffs, warp_affine, warp_affine2
 from effects.registry import EffectSpec, ParamSpec, ParamValue
 
 __all__ = ["SPECS", "mix_into"]
@@ -54,8 +54,7 @@ class Feedback:
                 w, h = src.width, src.height
                 warp_affine(prev.y, warped.y, *affine_coeffs(w, h, z, r, 0.0, 0.0), 1, 0)
                 cc = affine_coeffs(w // 2, h // 2, z, r, 0.0, 0.0)
-                warp_affine(prev.u, warped.u, *cc, 1, NEUTRAL_UV)
-                warp_affine(prev.v, warped.v, *cc, 1, NEUTRAL_UV)
+                warp_affine2(prev.u, prev.v, warped.u, warped.v, *cc, 1, NEUTRAL_UV)
             mix_into(src.data, warped.data, out.data, float(p["amount"]))
         self.prev[:] = out.data
         self.have = True
