@@ -54,10 +54,33 @@ def make_track(path: Path, seconds: float, bpm: float = 128.0) -> None:
             out.mux(p)
 
 
+def make_video(path: Path, seconds: float, fps: int = 30, size: tuple[int, int] = (720, 1280)) -> None:
+    """Write an H.264 720p clip: drifting noise texture with a cut every 2 s."""
+    h, w = size
+    rng = np.random.default_rng(1)
+    texture = rng.integers(0, 60, (h, w + 256), dtype=np.uint8)
+    chroma = np.full((h // 2, w), 128, np.uint8)
+    with av.open(str(path), "w") as out:
+        vs = out.add_stream("libx264", rate=fps)
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"  # type: ignore[union-attr]
+        vs.options = {"preset": "ultrafast"}
+        for i in range(int(seconds * fps)):
+            level = 40 + 50 * ((i // (2 * fps)) % 3)
+            y = texture[:, i % 256 : i % 256 + w] + np.uint8(level)
+            frame = av.VideoFrame.from_ndarray(np.concatenate([y, chroma]), format="yuv420p")
+            frame.pts = i
+            for p in vs.encode(frame):  # type: ignore[union-attr]
+                out.mux(p)
+        for p in vs.encode(None):  # type: ignore[union-attr]
+            out.mux(p)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--seconds", type=float, default=180.0)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--video-seconds", type=float, default=20.0,
+                    help="also time video analysis of a 720p30 clip this long (0: skip)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "track.flac"
@@ -77,8 +100,19 @@ def main() -> None:
     print(f"track: {args.seconds:.0f} s, 44.1 kHz stereo FLAC, 128 BPM")
     print(f"tempo found: {result.tempo:.2f} BPM, {len(result.beat_times)} beats")
     print(f"decode+resample: {d:.3f} s  ({args.seconds / d:.0f}x real time)")
-    print(f"full audio analysis (decode, beats, downbeats, energy, bands): {a:.3f} s "
+    print(f"full audio analysis (decode, beats, downbeats, onsets, energy, bands): {a:.3f} s "
           f"({args.seconds / a:.0f}x real time), median of {args.repeat}")
+    if args.video_seconds > 0:
+        with tempfile.TemporaryDirectory() as tmp:
+            vpath = Path(tmp) / "clip.mp4"
+            make_video(vpath, args.video_seconds)
+            t0 = time.perf_counter()
+            vres = analyze_file(vpath, ["metadata", "motion", "cuts", "motion_tempo"])
+            v = time.perf_counter() - t0
+        assert vres.video is not None
+        print(f"video analysis (720p30 H.264, motion + cuts): {v:.3f} s for "
+              f"{args.video_seconds:.0f} s ({args.video_seconds / v:.1f}x real time, "
+              f"{vres.video.frame_count / v:.0f} fps), {len(vres.video.cuts)} cuts found")
 
 
 if __name__ == "__main__":

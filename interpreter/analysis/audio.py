@@ -97,15 +97,17 @@ def _strength_at(times: np.ndarray, attack: np.ndarray, rate: int) -> np.ndarray
 
 def _fit_line(beats: np.ndarray) -> tuple[float, float, np.ndarray]:
     """Robust (t0, period, index) so that beats ≈ t0 + period * index."""
-    period = float(np.median(np.diff(beats)))
-    idx = np.round((beats - beats[0]) / period).astype(int)
-    for _ in range(3):
-        period, t0 = np.polyfit(idx, beats, 1)
-        resid = np.abs(beats - (t0 + period * idx))
-        keep = resid <= max(0.04, 3 * float(np.median(resid)))
-        if keep.sum() >= 2:
-            period, t0 = np.polyfit(idx[keep], beats[keep], 1)
-        idx = np.round((beats - t0) / period).astype(int)
+    diffs = np.diff(beats)
+    period = float(np.median(diffs))
+    # count beats interval by interval (a gap of two periods = one missed beat): an
+    # index from (t - t0) / period would drift by whole beats over a long track
+    # because the tracker's period is quantised to its hop
+    idx = np.concatenate([[0], np.cumsum(np.maximum(np.round(diffs / period), 1))]).astype(int)
+    period, t0 = np.polyfit(idx, beats, 1)
+    resid = np.abs(beats - (t0 + period * idx))
+    keep = resid <= max(0.04, 3 * float(np.median(resid)))
+    if 2 <= keep.sum() < len(beats):
+        period, t0 = np.polyfit(idx[keep], beats[keep], 1)
     return float(t0), float(period), idx
 
 

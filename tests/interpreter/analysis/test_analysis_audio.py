@@ -100,3 +100,14 @@ def test_onsets_include_off_beats() -> None:
     assert feats.onsets is not None and feats.beats is None
     assert np.all(_match(feats.onsets, every) < 0.030)
     assert len(feats.onsets) >= len(every) - 1
+
+
+def test_long_track_tempo_does_not_drift() -> None:
+    # the tracker's period is quantised to its 23 ms hop; over 3 minutes a naive
+    # (t - t0) / period beat index slips by whole beats and skews the tempo
+    y, truth = click_track(128, 180.0, noise=0.05, seed=11)
+    feats = analyse_audio(y, RATE, frozenset({"beats", "tempo"}))
+    assert feats.tempo is not None and feats.beats is not None
+    assert abs(feats.tempo - 128) < 0.05
+    assert len(feats.beats) == len(truth)
+    assert np.all(_match(feats.beats, truth) < 0.030)
