@@ -8,17 +8,28 @@ raises an :class:`~interpreter.errors.InterpreterError`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from effects.registry import Registry
-from interpreter.errors import InterpreterError, RecipeSyntaxError
+from interpreter.canonical import canonical, recipe_id
+from interpreter.errors import InterpreterError, MissingInputError, RecipeSyntaxError
 from interpreter.nodes import Recipe, Syntax
 from interpreter.normalise import normalise
 from interpreter.parser_sexp import parse_sexp
 from interpreter.parser_yaml import parse_yaml
-from interpreter.validate import default_registry
+from interpreter.validate import default_registry, validate
 
-__all__ = ["detect_syntax", "load_file", "load_recipe"]
+# validate, canonical and recipe_id are re-exported: the architecture contract names them here
+__all__ = [
+    "canonical",
+    "detect_syntax",
+    "load_file",
+    "load_recipe",
+    "recipe_id",
+    "require_inputs",
+    "validate",
+]
 
 
 def detect_syntax(text: str) -> Syntax:
@@ -71,3 +82,21 @@ def load_file(path: str | Path, registry: Registry | None = None) -> Recipe:
     except (OSError, UnicodeDecodeError) as exc:
         raise RecipeSyntaxError(f"cannot read {p}: {exc}", file=str(p)) from None
     return load_recipe(text, str(p), registry)
+
+
+def require_inputs(recipe: Recipe, bound: Iterable[str]) -> None:
+    """Raise MissingInputError (at the declaration) for the first declared input not in ``bound``.
+
+    The planner and the StreamInterpreter call this before doing any work.
+    """
+    names = set(bound)
+    for decl in recipe.inputs:
+        if decl.name not in names:
+            raise MissingInputError(
+                f"recipe input {decl.name!r} is not bound",
+                file=recipe.filename,
+                line=decl.pos.line,
+                column=decl.pos.column,
+                text=recipe.line_text(decl.pos.line),
+                hint=f"pass -i {decl.name}=FILE_OR_CID",
+            )

@@ -293,7 +293,9 @@ class _Builder:
             cur = self.ref(forms[0])
             for i, f in enumerate(forms[1:]):
                 last = i == len(forms) - 2
-                cur = self.node(f, want_id if last else None, id_pos if last else None, threaded=cur)
+                cur = self.node(
+                    f, want_id if last else None, id_pos if last else None, threaded=cur
+                )
             if len(forms) == 1 and want_id is not None:
                 raise self.syntax("(-> x) with nothing to thread", d.pos)
             return cur

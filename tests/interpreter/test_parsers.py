@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from interpreter.canonical import canonical, format_sexp, format_yaml, recipe_id
-from interpreter.errors import RecipeSyntaxError, UnknownParamError
+from interpreter.errors import InterpreterError, RecipeSyntaxError, UnknownParamError
 from interpreter.loader import detect_syntax
 from interpreter.nodes import Expr, NodeType, Pos, Recipe
 from interpreter.validate import validate
@@ -182,7 +182,7 @@ def test_detect_syntax() -> None:
     ],
 )
 def test_shape_errors_are_positioned(
-    load: Load, text: str, cls: type, pos: tuple[int, int]
+    load: Load, text: str, cls: type[InterpreterError], pos: tuple[int, int]
 ) -> None:
     with pytest.raises(cls) as ei:
         load(text)

@@ -99,3 +99,13 @@ def test_valid_recipe_returns_kinds(load: Load, registry: Registry) -> None:
         "t": "video",
         "x": "av",
     }
+
+
+def test_require_inputs_names_the_missing_one(load: Load) -> None:
+    from interpreter.loader import require_inputs
+
+    recipe = load(HEAD + "  - {id: x, type: MUX, inputs: [video, audio]}\noutput: x\n")
+    require_inputs(recipe, ["video", "audio", "extra"])
+    with pytest.raises(E.MissingInputError) as ei:
+        require_inputs(recipe, {"video": "Qm"})
+    assert (ei.value.line, ei.value.column) == (4, 3) and "'audio'" in ei.value.message
