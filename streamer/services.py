@@ -338,16 +338,28 @@ class EmbeddedStack:
         pg_running = _is_our_postgres(pg_pid, self.pgdata)
         redis_running = _is_our_redis(redis_pid, self.redis_conf)
         orphaned = owner is not None and owner != os.getpid() and not _alive(owner)
-        if (pg_running or redis_running) and orphaned:
-            log.warning("embedded services left by dead process %s: restarting them", owner)
+        pg_port, redis_port = state.get("pg_port"), state.get("redis_port")
+        reusable = (
+            pg_running
+            and redis_running
+            and not orphaned
+            and isinstance(pg_port, int)
+            and isinstance(redis_port, int)
+            and self._pg_port in (None, pg_port)
+            and self._redis_port in (None, redis_port)
+            and _port_open(pg_port)
+            and self._redis_ping(redis_port)
+        )
+        if reusable:
+            assert isinstance(pg_port, int) and isinstance(redis_port, int)
+            return self._urls(pg_port, redis_port)
+        if pg_running or redis_running:
+            # orphans of a dead owner, half a stack, or not on the wanted ports
+            why = f"left by dead process {owner}" if orphaned else "not reusable as they are"
+            log.warning("embedded services %s: restarting them", why)
             self._stop_all()
-            pg_running = redis_running = False
-        if pg_running and redis_running and state.get("pg_port") and state.get("redis_port"):
-            pg_port, redis_port = int(state["pg_port"]), int(state["redis_port"])
-            if _port_open(pg_port) and self._redis_ping(redis_port):
-                return self._urls(pg_port, redis_port)
-        pg_port = self._choose_port(self._pg_port, state.get("pg_port"), pg_running)
-        redis_port = self._choose_port(self._redis_port, state.get("redis_port"), redis_running)
+        pg_port = self._choose_port(self._pg_port, pg_port)
+        redis_port = self._choose_port(self._redis_port, redis_port)
         new_state = {
             "pg_port": pg_port,
             "redis_port": redis_port,
@@ -356,10 +368,8 @@ class EmbeddedStack:
         }
         self._write_state(new_state)
         try:
-            if not pg_running:
-                self._start_postgres(pg_port)
-            if not redis_running:
-                self._start_redis(redis_port)
+            self._start_postgres(pg_port)
+            self._start_redis(redis_port)
         except BaseException:
             self._stop_all()
             raise
@@ -408,15 +418,15 @@ class EmbeddedStack:
     # -- ports -----------------------------------------------------------------
 
     @staticmethod
-    def _choose_port(fixed: int | None, remembered: Any, running: bool) -> int:
+    def _choose_port(fixed: int | None, remembered: Any) -> int:
         if fixed:
-            if not running and not _port_free(fixed):
+            if not _port_free(fixed):
                 raise ServiceError(f"port {fixed} on 127.0.0.1 is already in use")
             return fixed
         if (
             isinstance(remembered, int)
             and remembered not in (5432, 6379)
-            and (running or _port_free(remembered))
+            and _port_free(remembered)
         ):
             return remembered
         return free_port()

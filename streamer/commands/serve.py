@@ -157,9 +157,12 @@ async def serve(
             if start_demo is None:
                 log.warning("--demo: no streamer.demo.start_demo available; skipping")
             else:
-                result = start_demo(app.state)
-                if asyncio.iscoroutine(result):
-                    await result
+                try:
+                    result = start_demo(app.state)
+                    if asyncio.iscoroutine(result):
+                        await result
+                except Exception:  # the demo is optional: keep serving without it
+                    log.exception("--demo: start_demo failed")
         stop_task = asyncio.create_task(stop.wait(), name="stop")
         waiters: list[asyncio.Task[Any]] = [stop_task, http_task]
         if worker_task is not None:

@@ -196,3 +196,19 @@ async def test_pip_bundled_binaries(stack_dir: Path, pid_alive: Callable[[int], 
     finally:
         stack.down()
     assert not pid_alive(status["postgres"]["pid"])
+
+
+def test_lost_state_file_restarts_without_leaking(
+    stack_dir: Path, pid_alive: Callable[[int], bool]
+) -> None:
+    stack = EmbeddedStack(stack_dir, fsync=False)
+    stack.up()
+    old = stack.status()
+    (stack_dir / "state.json").unlink()  # ports unknown: the running pair cannot be reused
+    again = EmbeddedStack(stack_dir, fsync=False)
+    again.up()
+    assert again.started
+    assert not pid_alive(old["postgres"]["pid"]) and not pid_alive(old["redis"]["pid"])
+    new = again.status()
+    assert new["postgres"]["running"] and new["redis"]["running"]
+    again.down()
