@@ -74,3 +74,19 @@ def test_analyze_file_ids_and_fallback_cid(track: Path) -> None:
     assert r.input_cid.startswith("sha256:")
     assert r.analysis_id == analysis_id(r.input_cid, ["energy"])
     assert r.audio is not None and len(r.audio.beats) == 0 and len(r.audio.energy) == 500
+
+
+def test_not_media_and_tiny_audio(tmp_path: Path) -> None:
+    from interpreter.analysis import AnalysisError
+
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(b"this is not audio at all" * 10)
+    with pytest.raises(AnalysisError, match="cannot open media") as info:
+        analyze_file(junk, "energy")
+    assert info.value.file == str(junk)
+    with pytest.raises(AnalysisError, match="not found"):
+        analyze_file(tmp_path / "missing.wav", "energy")
+    tiny = write_audio(tmp_path / "tiny.wav", np.full(300, 0.1, np.float32))
+    r = analyze_file(tiny, "beats,tempo,energy,bands,onsets,downbeats")
+    assert r.audio is not None and r.tempo is None and len(r.beat_times) == 0
+    assert len(r.audio.energy) == 2  # ceil(300 / 22050 * 100)
