@@ -125,7 +125,12 @@ def _plain(value: Any) -> Any:
 
 def _flat_config(step: Step) -> dict[str, Any]:
     cfg = dict(step.config)
-    if step.type is NodeType.EFFECT or (step.type is NodeType.SOURCE and "generator" in cfg):
+    if (
+        step.type is NodeType.EFFECT
+        or (step.type is NodeType.SOURCE and "generator" in cfg)
+        or (step.type is NodeType.MAP and cfg.get("effect"))
+        or ("params" in cfg and not cfg["params"])
+    ):
         params = cfg.pop("params", {}) or {}
         cfg.update(params)
     return cfg

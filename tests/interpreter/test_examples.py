@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from interpreter.canonical import recipe_id
+from interpreter.canonical import format_sexp, format_yaml, recipe_id
 from interpreter.loader import load_file
 from interpreter.planner import plan_recipe
 from interpreter.validate import validate
@@ -46,6 +46,17 @@ def test_twins_have_the_same_recipe_and_plan_id(stem: str) -> None:
     assert recipe_id(a) == recipe_id(b)
     cids = _cids(RECIPES / f"{stem}.yaml")
     assert plan_recipe(a, cids).plan_id == plan_recipe(b, cids).plan_id
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("syntax", ["yaml", "sexp"])
+def test_example_fmt_round_trip(path: Path, syntax: str, tmp_path: Path) -> None:
+    recipe = load_file(path)
+    out = tmp_path / f"fmt.{syntax}"
+    out.write_text(format_sexp(recipe) if syntax == "sexp" else format_yaml(recipe))
+    again = load_file(out)
+    assert again.syntax == syntax
+    assert recipe_id(again) == recipe_id(recipe)
 
 
 def test_live_demo_needs_no_inputs_and_reacts_to_audio() -> None:
