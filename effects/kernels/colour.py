@@ -1,3 +1,5 @@
+# mypy: disable-error-code="arg-type,assignment,return-value"
+# (numba kernels mix numpy scalar types with Python ints/floats by design)
 """Colour effects on YUV 4:2:0 planes.
 
 Most colour effects here are defined directly in YUV and have the form
@@ -335,6 +337,13 @@ def load_cube(path: str | Path) -> CubeLUT:
     return CubeLUT(table, size, dmin, dmax)
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _lut_coord(x: float, dmin: float, dscale: float, n: int) -> tuple[int, float]:
+    t = min(max((x / 255.0 - dmin) * dscale * (n - 1), 0.0), n - 1.0)
+    i0 = min(int(t), n - 2)
+    return i0, t - i0
+
+
 @njit(nogil=True, cache=True)
 def _lut3d_kernel(
     sy: np.ndarray,
@@ -352,42 +361,41 @@ def _lut3d_kernel(
     hc, wc = su.shape
     for ci in range(hc):
         for cj in range(wc):
-            cu = np.float32(su[ci, cj]) - 128.0
-            cv = np.float32(sv[ci, cj]) - 128.0
-            acc_u = np.float32(0.0)
-            acc_v = np.float32(0.0)
+            cu = su[ci, cj] - 128.0
+            cv = sv[ci, cj] - 128.0
+            acc_u = 0.0
+            acc_v = 0.0
             for k in range(4):
                 i = 2 * ci + (k >> 1)
                 j = 2 * cj + (k & 1)
-                yy = 1.164 * (np.float32(sy[i, j]) - 16.0)
-                rgb = np.empty(3, dtype=np.float32)
-                rgb[0] = yy + 1.596 * cv
-                rgb[1] = yy - 0.392 * cu - 0.813 * cv
-                rgb[2] = yy + 2.017 * cu
-                idx = np.empty(3, dtype=np.int64)
-                frac = np.empty(3, dtype=np.float32)
-                for c in range(3):
-                    x = (rgb[c] / 255.0 - dmin[c]) * dscale[c] * (n - 1)
-                    x = min(max(x, 0.0), n - 1.0)
-                    i0 = min(int(x), n - 2)
-                    idx[c] = i0
-                    frac[c] = x - i0
-                res = np.zeros(3, dtype=np.float32)
+                yy = 1.164 * (sy[i, j] - 16.0)
+                r = yy + 1.596 * cv
+                g = yy - 0.392 * cu - 0.813 * cv
+                b = yy + 2.017 * cu
+                ri, rf = _lut_coord(r, dmin[0], dscale[0], n)
+                gi, gf = _lut_coord(g, dmin[1], dscale[1], n)
+                bi, bf = _lut_coord(b, dmin[2], dscale[2], n)
+                o0 = 0.0
+                o1 = 0.0
+                o2 = 0.0
                 for corner in range(8):
-                    wr = frac[0] if corner & 1 else 1.0 - frac[0]
-                    wg = frac[1] if corner & 2 else 1.0 - frac[1]
-                    wb = frac[2] if corner & 4 else 1.0 - frac[2]
+                    wr = rf if corner & 1 else 1.0 - rf
+                    wg = gf if corner & 2 else 1.0 - gf
+                    wb = bf if corner & 4 else 1.0 - bf
                     wgt = wr * wg * wb
-                    e = table[idx[2] + (corner >> 2 & 1), idx[1] + (corner >> 1 & 1), idx[0] + (corner & 1)]
-                    for c in range(3):
-                        res[c] += wgt * e[c]
-                out = np.empty(3, dtype=np.float32)
-                for c in range(3):
-                    out[c] = (1.0 - amount) * rgb[c] + amount * res[c] * 255.0
-                ny = 0.257 * out[0] + 0.504 * out[1] + 0.098 * out[2] + 16.5
+                    bb = bi + (corner >> 2 & 1)
+                    gg = gi + (corner >> 1 & 1)
+                    rr = ri + (corner & 1)
+                    o0 += wgt * table[bb, gg, rr, 0]
+                    o1 += wgt * table[bb, gg, rr, 1]
+                    o2 += wgt * table[bb, gg, rr, 2]
+                r = (1.0 - amount) * r + amount * o0 * 255.0
+                g = (1.0 - amount) * g + amount * o1 * 255.0
+                b = (1.0 - amount) * b + amount * o2 * 255.0
+                ny = 0.257 * r + 0.504 * g + 0.098 * b + 16.5
                 dy[i, j] = np.uint8(min(max(ny, 0.0), 255.0))
-                acc_u += -0.148 * out[0] - 0.291 * out[1] + 0.439 * out[2]
-                acc_v += 0.439 * out[0] - 0.368 * out[1] - 0.071 * out[2]
+                acc_u += -0.148 * r - 0.291 * g + 0.439 * b
+                acc_v += 0.439 * r - 0.368 * g - 0.071 * b
             du[ci, cj] = np.uint8(min(max(acc_u * 0.25 + 128.5, 0.0), 255.0))
             dv[ci, cj] = np.uint8(min(max(acc_v * 0.25 + 128.5, 0.0), 255.0))
 

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="arg-type,assignment,return-value"
+# (numba kernels mix numpy scalar types with Python ints/floats by design)
 """Composite effects: blend modes, crossfade, chroma key (two inputs) and vignette.
 
 Blend modes act on luma with the usual formulas on values normalised to

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="arg-type,assignment,return-value"
+# (numba kernels mix numpy scalar types with Python ints/floats by design)
 """Geometric effects: affine transform, mirror, kaleidoscope, tile, wave.
 
 Luma is resampled at full resolution and chroma at half with the same

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="arg-type,assignment,return-value"
+# (numba kernels mix numpy scalar types with Python ints/floats by design)
 """Spatial filters on YUV 4:2:0 planes.
 
 Box and gaussian blurs are separable running sums (O(1) per pixel for any

@@ -7,6 +7,7 @@ clears it, e.g. on a seek or a new stream.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -40,7 +41,7 @@ class Feedback:
         self.defaults: dict[str, ParamValue] = {p.name: p.default for p in _FEEDBACK_PARAMS}
 
     def apply(self, inputs: Sequence[YUVFrame], out: YUVFrame, params: Mapping[str, ParamValue], frame_index: int) -> None:
-        p = self.defaults | dict(params)
+        p: dict[str, Any] = self.defaults | dict(params)
         src = inputs[0]
         if not self.have:
             out.data[:] = src.data
@@ -97,7 +98,7 @@ class Echo:
         self.defaults: dict[str, ParamValue] = {p.name: p.default for p in _ECHO_PARAMS}
 
     def apply(self, inputs: Sequence[YUVFrame], out: YUVFrame, params: Mapping[str, ParamValue], frame_index: int) -> None:
-        p = self.defaults | dict(params)
+        p: dict[str, Any] = self.defaults | dict(params)
         n, decay = int(p["frames"]), float(p["decay"])
         if self.ring.shape[0] == 0:
             self.ring = np.empty((MAX_ECHO, *self.shape), dtype=np.uint8)
@@ -120,7 +121,7 @@ _ECHO_PARAMS = (
 )
 
 
-def _strobe(inputs: Sequence[YUVFrame], out: YUVFrame, p: dict[str, ParamValue], fi: int, s: object) -> None:
+def _strobe(inputs: Sequence[YUVFrame], out: YUVFrame, p: dict[str, Any], fi: int, s: object) -> None:
     period, duty = int(p["period"]), int(p["duty"])
     src = inputs[0]
     if fi % period < duty:

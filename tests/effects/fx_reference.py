@@ -83,7 +83,7 @@ def bilinear(p: np.ndarray, x: np.ndarray, y: np.ndarray, edge: str, fill: float
     h, w = p.shape
     x0, y0 = np.floor(x).astype(np.int64), np.floor(y).astype(np.int64)
     fx, fy = x - x0, y - y0
-    out = 0.0
+    out = np.zeros(np.shape(x))
     for dy, wy in ((0, 1 - fy), (1, fy)):
         for dx, wx in ((0, 1 - fx), (1, fx)):
             yi, ym = edge_idx(y0 + dy, h, edge)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from fx_reference import diff, make, planes, run
@@ -10,7 +12,7 @@ from effects.frame import YUVFrame
 from effects.kernels.colour import rgb_to_yuv
 from effects.kernels.composite import BLEND_MODES
 
-_MODES = {
+_MODES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "normal": lambda a, b: b,
     "add": lambda a, b: np.minimum(a + b, 1),
     "multiply": lambda a, b: a * b,
