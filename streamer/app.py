@@ -6,6 +6,9 @@ Resources live in ``app.state`` for the handlers:
 - ``db``: asyncpg pool (migrations applied at startup)
 - ``redis``: ``redis.asyncio.Redis``
 - ``arq``: ``arq.ArqRedis`` pool for enqueuing jobs on :data:`streamer.worker.QUEUE_NAME`
+  (``queue_name`` in ``app.state`` overrides the queue, e.g. per test session)
+- ``stores``: :class:`streamer.stores.Stores`; also ``local_store`` (LocalStore under
+  CACHE_DIR), ``ipfs`` (IPFSStore; the node may be down) and ``s3`` (S3Store or None)
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from api.errors import exception_handlers
 from streamer.db import apply_migrations, create_pool
 from streamer.routes import route_handlers
 from streamer.settings import Settings
+from streamer.stores import open_stores
 from streamer.worker import QUEUE_NAME
 
 __all__ = ["create_app"]
@@ -59,6 +63,11 @@ def create_app(settings: Settings | None = None, *, embedded_services: bool = Fa
             app.state.db = pool
             app.state.redis = redis
             app.state.arq = arq
+            stores = await open_stores(settings, stack)
+            app.state.stores = stores
+            app.state.local_store = stores.local
+            app.state.ipfs = stores.ipfs
+            app.state.s3 = stores.s3
             yield
 
     app = Litestar(

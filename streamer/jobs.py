@@ -13,7 +13,9 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["JOB_FUNCTIONS", "ping"]
+from streamer.jobs_render import render_run
+
+__all__ = ["JOB_FUNCTIONS", "ping", "render_run"]
 
 
 async def ping(ctx: dict[str, Any], message: str = "ping") -> dict[str, Any]:
@@ -35,4 +37,4 @@ async def ping(ctx: dict[str, Any], message: str = "ping") -> dict[str, Any]:
     }
 
 
-JOB_FUNCTIONS: list[Callable[..., Any]] = [ping]
+JOB_FUNCTIONS: list[Callable[..., Any]] = [ping, render_run]

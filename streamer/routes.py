@@ -13,7 +13,11 @@ __all__ = ["route_handlers"]
 
 def route_handlers() -> list[Any]:
     """Return every route handler of the application, in registration order."""
+    from api.auth import auth_router
+    from api.ipfs import ipfs_router
+    from api.runs import runs_router
     from api.system import system_router
 
-    handlers: list[Any] = [system_router]
+    handlers: list[Any] = [system_router, runs_router, ipfs_router]
+    handlers += [auth_router]
     return handlers

@@ -2,11 +2,13 @@
 
 ``worker_settings(settings)`` returns the keyword arguments of
 ``arq.worker.Worker``. Job ``ctx`` holds ``settings``, ``db`` (asyncpg pool,
-made on startup, closed on shutdown) and ``redis`` (arq's ``ArqRedis``).
+made on startup, closed on shutdown), ``redis`` (arq's ``ArqRedis``) and
+``stores`` (:class:`streamer.stores.Stores`: local cache, IPFS, S3).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -16,6 +18,7 @@ from arq.worker import Worker
 from streamer.db import apply_migrations, create_pool
 from streamer.jobs import JOB_FUNCTIONS
 from streamer.settings import Settings
+from streamer.stores import open_stores
 
 __all__ = [
     "HEALTH_CHECK_INTERVAL",
@@ -46,9 +49,15 @@ async def _on_startup(ctx: dict[str, Any]) -> None:
     # ctx["redis"] is arq's own pool (an ArqRedis, usable to enqueue follow-ups).
     ctx["db"] = await create_pool(settings.services.database_url, max_size=5)
     await apply_migrations(ctx["db"])
+    # storage clients (LocalStore, IPFSStore, S3Store) close with this stack
+    ctx["resources"] = contextlib.AsyncExitStack()
+    ctx["stores"] = await open_stores(settings, ctx["resources"])
 
 
 async def _on_shutdown(ctx: dict[str, Any]) -> None:
+    resources = ctx.pop("resources", None)
+    if resources is not None:
+        await resources.aclose()
     db = ctx.pop("db", None)
     if db is not None:
         await db.close()

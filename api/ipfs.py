@@ -1,0 +1,81 @@
+"""IPFS: ``GET /ipfs/{cid}`` redirects to the gateway, ``GET /ipfs/{cid}/raw`` streams from the node.
+
+The redirect keeps the query (HLS segment URIs carry ``?filename=<name>``).
+A malformed CID is a 400; content the node does not have is a 404; a node
+that cannot be reached is a 503 (all in the API's JSON error shape).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Request, Router, get
+from litestar.datastructures import State
+from litestar.params import FromPath
+from litestar.response import Redirect, Stream
+
+from api.errors import NotFound, ServiceUnavailable
+from api.models import check_cid
+from cache.ipfs import IPFSStore
+
+__all__ = ["RAW_FIRST_BYTE_TIMEOUT", "gateway_url", "ipfs_router"]
+
+RAW_FIRST_BYTE_TIMEOUT = 10.0
+
+
+def gateway_url(gateway: str, cid: str, query: str = "") -> str:
+    """``<gateway>/<cid>[?query]``."""
+    url = f"{gateway.rstrip('/')}/{cid}"
+    return f"{url}?{query}" if query else url
+
+
+@get("/ipfs/{cid:str}", summary="Redirect to the IPFS gateway")
+async def ipfs_redirect(
+    state: State, request: Request[Any, Any, Any], cid: FromPath[str]
+) -> Redirect:
+    """302 to ``IPFS_GATEWAY_URL/<cid>`` with the same query string."""
+    check_cid(cid)
+    target = gateway_url(state.settings.ipfs.gateway_url, cid, request.url.query)
+    return Redirect(target, status_code=302, headers={"Access-Control-Allow-Origin": "*"})
+
+
+@get("/ipfs/{cid:str}/raw", summary="Raw content from the IPFS node")
+async def ipfs_raw(state: State, cid: FromPath[str]) -> Stream:
+    """The bytes of ``cid`` streamed from the node (404 unknown, 503 node down)."""
+    check_cid(cid)
+    store: IPFSStore | None = state.get("ipfs")
+    if store is None:
+        raise ServiceUnavailable("no IPFS node is configured")
+    chunks = store.stream(cid)
+    # fetch the first piece now so node errors become JSON errors, not a broken stream
+    wait = float(state.get("ipfs_raw_timeout") or RAW_FIRST_BYTE_TIMEOUT)
+    try:
+        first = await asyncio.wait_for(chunks.__anext__(), wait)
+    except StopAsyncIteration:
+        first = b""
+    except TimeoutError:
+        await chunks.aclose()  # type: ignore[attr-defined]
+        # an offline node waits forever for content it does not hold
+        raise NotFound(
+            f"{cid} is not available from the IPFS node (no data within {wait:g} s)", field="cid"
+        ) from None
+
+    async def body() -> AsyncIterator[bytes]:
+        if first:
+            yield first
+        async for piece in chunks:
+            yield piece
+
+    return Stream(
+        body(),
+        media_type="application/octet-stream",
+        headers={
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "Access-Control-Allow-Origin": "*",
+        },
+    )
+
+
+ipfs_router = Router(path="/", route_handlers=[ipfs_redirect, ipfs_raw], tags=["ipfs"])

@@ -1,0 +1,401 @@
+"""Runs: start, list, inspect, cancel and delete renders; serve their live HLS.
+
+- ``POST /runs`` -> 201 ``{"run_id"}``: validates the recipe (422 with
+  line/column), stores it, creates the run row and enqueues ``render_run``.
+- ``GET /runs`` (``limit``, ``offset``, ``status``, ``recipe``), ``GET /runs/{id}``,
+  ``DELETE /runs/{id}`` (cancels first), ``POST /runs/{id}/cancel``.
+- ``GET /api/run/{id}`` (+ ``/plan``, ``/analysis``, ``/provenance``).
+- ``GET /runs/{id}/playlist.m3u8`` and ``GET /runs/{id}/{segment}``: the live
+  local HLS; ``GET /runs/{id}/ipfs``: 302 to the current IPFS playlist on the
+  gateway; ``GET /runs/{id}/events``: Server-Sent Events of progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from litestar import Request, Response, Router, delete, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.response import File, Redirect, ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
+
+from api.auth import current_user
+from api.errors import BadRequest, NotFound, ServiceUnavailable, Unprocessable
+from api.models import RunRequest, parse_run_request, run_json
+from interpreter.canonical import canonical
+from interpreter.canonical import recipe_id as compute_recipe_id
+from interpreter.loader import detect_syntax, load_recipe
+from interpreter.nodes import Recipe
+from interpreter.planner import plan_recipe
+from streamer import repo
+from streamer.live import publish_event, request_cancel, subscribe_events
+from streamer.settings import Settings
+from streamer.stores import hls_dir
+from streamer.worker import QUEUE_NAME
+
+__all__ = [
+    "CANCEL_WAIT_SECONDS",
+    "PLAYLIST_MEDIA_TYPE",
+    "cancel_run",
+    "runs_router",
+    "start_run",
+]
+
+PLAYLIST_MEDIA_TYPE = "application/vnd.apple.mpegurl"
+CANCEL_WAIT_SECONDS = 15.0
+MAX_LIMIT = 200
+_SEGMENT_NAME = re.compile(r"^[A-Za-z0-9]{8,128}\.(ts|m4s|mp4|aac)$")
+_SEGMENT_TYPES = {".ts": "video/mp2t", ".m4s": "video/iso.segment", ".mp4": "video/mp4",
+                  ".aac": "audio/aac"}  # fmt: skip
+_IMMUTABLE = "public, max-age=31536000, immutable"
+_CORS = {"Access-Control-Allow-Origin": "*"}
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _settings(state: State) -> Settings:
+    return state.settings  # type: ignore[no-any-return]
+
+
+async def _run_or_404(state: State, run_id: str) -> dict[str, Any]:
+    run = await repo.get_run(state.db, run_id)
+    if run is None:
+        raise NotFound(f"run {run_id!r} not found", field="run_id")
+    return run
+
+
+def _check_recipe(text: str, filename: str) -> Recipe:
+    # load_recipe + plan_recipe raise positioned InterpreterErrors -> 422
+    return load_recipe(text, filename=filename)
+
+
+async def start_run(state: State, req: RunRequest, *, owner: str | None = None) -> dict[str, Any]:
+    """Validate ``req``, store its recipe, create the run row and enqueue the render.
+
+    Used by ``POST /runs`` and by :func:`streamer.demo.start_demo`.
+
+    Returns:
+        The new run row.
+
+    Raises:
+        NotFound: unknown ``recipe_id``.
+        InterpreterError: the recipe is invalid (position in the error).
+        Unprocessable: inputs do not match the recipe's declared inputs.
+    """
+    db = state.db
+    if req.recipe_id is not None:
+        row = await repo.get_recipe(db, req.recipe_id)
+        if row is None:
+            raise NotFound(f"recipe {req.recipe_id!r} not found", field="recipe_id")
+        text, filename = row["source"], f"recipe {req.recipe_id[:12]}"
+    else:
+        assert req.recipe is not None
+        text, filename = req.recipe, "recipe"
+    recipe = await asyncio.to_thread(_check_recipe, text, filename)
+    declared = {d.name for d in recipe.inputs}
+    for name in sorted(set(req.inputs) - declared):
+        raise Unprocessable(
+            f"inputs.{name}: the recipe declares no input {name!r}"
+            + (f" (declared: {', '.join(sorted(declared))})" if declared else ""),
+            field=f"inputs.{name}",
+        )
+    for name in sorted(declared - set(req.inputs)):
+        raise Unprocessable(
+            f"inputs.{name}: recipe input {name!r} needs a CID", field=f"inputs.{name}"
+        )
+    plan = await asyncio.to_thread(plan_recipe, recipe, req.inputs, params=req.params)
+    rid = plan.recipe_id or compute_recipe_id(recipe)
+    if req.recipe_id is None:
+        await repo.put_recipe(
+            db,
+            recipe_id=rid,
+            name=recipe.name,
+            source=text,
+            syntax=detect_syntax(text),
+            canonical=canonical(recipe),
+            version=recipe.version,
+            description=recipe.description,
+            owner=owner,
+        )
+    else:
+        rid = req.recipe_id
+    run = await repo.create_run(
+        db, recipe_id=rid, inputs=req.inputs, params=req.params, owner=owner
+    )
+    fields: dict[str, Any] = {"plan": plan.to_dict(), "plan_id": plan.plan_id}
+    if req.analysis is not None:
+        fields["analysis"] = req.analysis
+    run = await repo.update_run(db, run["id"], **fields) or run
+    queue = state.get("queue_name") or QUEUE_NAME
+    job = await state.arq.enqueue_job(
+        "render_run",
+        run["id"],
+        pace=req.pace,
+        duration=req.duration,
+        _job_id=f"render:{run['id']}",
+        _queue_name=queue,
+    )
+    if job is None:  # a job with that id exists already; cannot happen for a fresh uuid
+        raise ServiceUnavailable("the render job could not be queued")
+    return run
+
+
+async def cancel_run(
+    state: State, run_id: str, *, wait: float = CANCEL_WAIT_SECONDS
+) -> dict[str, Any]:
+    """Ask the render of ``run_id`` to stop and wait (up to ``wait`` s) for a final status.
+
+    A pending run is cancelled directly (the job skips it when it comes).
+    Returns the run row as it is afterwards.
+    """
+    run = await _run_or_404(state, run_id)
+    if run["status"] in repo.TERMINAL_STATUSES:
+        return run
+    await request_cancel(state.redis, run_id)
+    pending = await state.db.fetchrow(
+        "UPDATE runs SET status = 'cancelled', finished_at = now(), updated_at = now() "
+        "WHERE id = $1 AND status = 'pending' RETURNING *",
+        run_id,
+    )
+    if pending is not None:
+        await publish_event(state.redis, run_id, {"type": "status", "status": "cancelled"})
+        return dict(pending)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while loop.time() < deadline:
+        run = await _run_or_404(state, run_id)
+        if run["status"] in repo.TERMINAL_STATUSES:
+            return run
+        await asyncio.sleep(0.1)
+    return run
+
+
+# --- runs ---------------------------------------------------------------------------------
+
+
+@post("/runs", status_code=201, summary="Start a rendering run")
+async def create_run(
+    state: State, request: Request[Any, Any, Any], data: JSONBody[Any]
+) -> dict[str, Any]:
+    """Body: ``{"recipe_id": ID} | {"recipe": TEXT}``, ``"inputs": {NAME: CID}``,
+    optional ``"params"``, ``"analysis"``, ``"pace"`` (x real time), ``"duration"`` (s)."""
+    req = parse_run_request(data)
+    run = await start_run(state, req, owner=current_user(request))
+    return {"run_id": run["id"], "status": run["status"], "links": run_json(run)["links"]}
+
+
+@get("/runs", summary="List runs (paginated)")
+async def list_runs(
+    state: State,
+    limit: FromQuery[int] = 50,
+    offset: FromQuery[int] = 0,
+    status: FromQuery[str | None] = None,
+    recipe: FromQuery[str | None] = None,
+) -> dict[str, Any]:
+    """Newest first; ``status`` and ``recipe`` (recipe id) filter."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadRequest(f"limit: {limit} is outside 1..{MAX_LIMIT}", field="limit")
+    if offset < 0:
+        raise BadRequest(f"offset: {offset} is negative", field="offset")
+    if status is not None and status not in repo.RUN_STATUSES:
+        raise BadRequest(
+            f"status: {status!r} is not one of {', '.join(repo.RUN_STATUSES)}", field="status"
+        )
+    where = "($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR recipe_id = $2)"
+    total = await state.db.fetchval(f"SELECT count(*) FROM runs WHERE {where}", status, recipe)
+    rows = await state.db.fetch(
+        f"SELECT * FROM runs WHERE {where} ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
+        status,
+        recipe,
+        limit,
+        offset,
+    )
+    return {
+        "runs": [run_json(dict(r), full=False) for r in rows],
+        "total": int(total),
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+@get("/runs/{run_id:str}", summary="Run status")
+async def get_run(state: State, run_id: FromPath[str]) -> dict[str, Any]:
+    """The run as JSON (same as ``/api/run/{id}``)."""
+    return run_json(await _run_or_404(state, run_id))
+
+
+@post("/runs/{run_id:str}/cancel", status_code=200, summary="Cancel a run")
+async def cancel(state: State, run_id: FromPath[str]) -> dict[str, Any]:
+    """Stop a pending or running render; answers the run afterwards."""
+    return run_json(await cancel_run(state, run_id))
+
+
+@delete("/runs/{run_id:str}", status_code=200, summary="Delete a run")
+async def delete_run(state: State, run_id: FromPath[str]) -> dict[str, Any]:
+    """Cancel the run if active, then delete its row and local HLS files."""
+    run = await cancel_run(state, run_id)
+    if run["status"] not in repo.TERMINAL_STATUSES:
+        raise ServiceUnavailable(
+            f"run {run_id!r} did not stop within {CANCEL_WAIT_SECONDS:g} s; try again"
+        )
+    await state.db.execute("DELETE FROM runs WHERE id = $1", run_id)
+    await asyncio.to_thread(shutil.rmtree, hls_dir(_settings(state), run_id), True)
+    return {"run_id": run_id, "deleted": True, "status": run["status"]}
+
+
+# --- JSON views --------------------------------------------------------------------------
+
+
+@get("/api/run/{run_id:str}", summary="Run as JSON")
+async def api_run(state: State, run_id: FromPath[str]) -> dict[str, Any]:
+    """Status, playlist CID, segment count, progress and links."""
+    return run_json(await _run_or_404(state, run_id))
+
+
+@get("/api/run/{run_id:str}/plan", summary="Execution plan JSON")
+async def api_run_plan(state: State, run_id: FromPath[str]) -> dict[str, Any]:
+    """The plan made when the run was created."""
+    run = await _run_or_404(state, run_id)
+    if run.get("plan") is None:
+        raise NotFound(f"run {run_id!r} has no plan", field="run_id")
+    return dict(run["plan"])
+
+
+@get("/api/run/{run_id:str}/analysis", summary="Analysis data JSON")
+async def api_run_analysis(state: State, run_id: FromPath[str]) -> dict[str, Any]:
+    """The analysis given with the run (404 when none)."""
+    run = await _run_or_404(state, run_id)
+    if run.get("analysis") is None:
+        raise NotFound(f"run {run_id!r} has no analysis data", field="run_id")
+    return dict(run["analysis"])
+
+
+@get("/api/run/{run_id:str}/provenance", summary="Provenance records")
+async def api_run_provenance(state: State, run_id: FromPath[str]) -> dict[str, Any]:
+    """Provenance records of the run (one per completed render)."""
+    await _run_or_404(state, run_id)
+    rows = await repo.list_provenance(state.db, run_id)
+    return {
+        "run_id": run_id,
+        "records": [{"cid": r["cid"], "record": r["record"]} for r in rows],
+    }
+
+
+# --- live HLS -----------------------------------------------------------------------------
+
+
+@get("/runs/{run_id:str}/playlist.m3u8", summary="Live HLS playlist", include_in_schema=True)
+async def playlist(state: State, run_id: FromPath[str]) -> Response[bytes]:
+    """The local playlist; ``no-cache`` while live, CORS open."""
+    await _run_or_404(state, run_id)
+    path = hls_dir(_settings(state), run_id) / "playlist.m3u8"
+    try:
+        body = await asyncio.to_thread(path.read_bytes)
+    except FileNotFoundError:
+        raise NotFound(
+            f"run {run_id!r} has no playlist yet (no segment rendered)", field="run_id"
+        ) from None
+    ended = b"#EXT-X-ENDLIST" in body
+    return Response(
+        body,
+        media_type=PLAYLIST_MEDIA_TYPE,
+        headers={**_CORS, "Cache-Control": "public, max-age=60" if ended else "no-cache"},
+    )
+
+
+@get("/runs/{run_id:str}/ipfs", summary="Redirect to the run's current IPFS playlist")
+async def run_ipfs(state: State, run_id: FromPath[str]) -> Redirect:
+    """302 to ``IPFS_GATEWAY_URL/<current playlist CID>``, also while rendering."""
+    run = await _run_or_404(state, run_id)
+    cid = run.get("playlist_cid")
+    if not cid:
+        raise NotFound(
+            f"run {run_id!r} has no IPFS playlist yet (status {run['status']})", field="run_id"
+        )
+    gateway = _settings(state).ipfs.gateway_url.rstrip("/")
+    return Redirect(
+        f"{gateway}/{cid}", status_code=302, headers={**_CORS, "Cache-Control": "no-cache"}
+    )
+
+
+@get("/runs/{run_id:str}/events", summary="Run progress as Server-Sent Events")
+async def run_events(
+    state: State, request: Request[Any, Any, Any], run_id: FromPath[str]
+) -> ServerSentEvent:
+    """``status`` first, then ``playlist``/``progress``/``status`` events until the run ends."""
+    run = await _run_or_404(state, run_id)
+
+    async def stream() -> AsyncIterator[ServerSentEventMessage]:
+        current = run_json(run, full=False)
+        yield ServerSentEventMessage(data=json.dumps(current), event="status")
+        if current["status"] in repo.TERMINAL_STATUSES:
+            return
+        async for event in subscribe_events(state.redis, run_id):
+            if event is None:
+                if not request.is_connected:
+                    return
+                row = await repo.get_run(state.db, run_id)
+                if row is None or row["status"] in repo.TERMINAL_STATUSES:
+                    if row is not None:
+                        yield ServerSentEventMessage(
+                            data=json.dumps(run_json(row, full=False)), event="status"
+                        )
+                    return
+                continue
+            kind = str(event.get("type", "message"))
+            yield ServerSentEventMessage(data=json.dumps(event), event=kind)
+            if kind == "status" and event.get("status") in repo.TERMINAL_STATUSES:
+                return
+
+    return ServerSentEvent(stream(), headers={**_CORS, "Cache-Control": "no-cache"})
+
+
+@get("/runs/{run_id:str}/{segment:str}", summary="Live HLS segment")
+async def segment(state: State, run_id: FromPath[str], segment: FromPath[str]) -> File:
+    """A segment (or fMP4 init) of the run: immutable, content-named."""
+    if not _SEGMENT_NAME.match(segment):
+        raise NotFound(f"{segment!r} is not a segment of run {run_id!r}", field="segment")
+    await _run_or_404(state, run_id)
+    directory = hls_dir(_settings(state), run_id)
+    path = directory / segment
+    # names are checked above; resolving again guards against symlinks out of the directory
+    resolved = await asyncio.to_thread(Path.resolve, path)
+    if resolved.parent != await asyncio.to_thread(Path.resolve, directory):
+        raise NotFound(f"{segment!r} is not a segment of run {run_id!r}", field="segment")
+    if not await asyncio.to_thread(resolved.is_file):
+        raise NotFound(f"{segment!r} is not a segment of run {run_id!r}", field="segment")
+    return File(
+        resolved,
+        media_type=_SEGMENT_TYPES[resolved.suffix],
+        content_disposition_type="inline",
+        headers={**_CORS, "Cache-Control": _IMMUTABLE},
+    )
+
+
+runs_router = Router(
+    path="/",
+    route_handlers=[
+        create_run,
+        list_runs,
+        get_run,
+        cancel,
+        delete_run,
+        api_run,
+        api_run_plan,
+        api_run_analysis,
+        api_run_provenance,
+        playlist,
+        run_ipfs,
+        run_events,
+        segment,
+    ],
+    tags=["runs"],
+)

@@ -1,0 +1,314 @@
+"""The live render job: ``render_run(ctx, run_id, ...)`` on an arq worker.
+
+It loads the run's recipe and inputs, renders with
+:class:`interpreter.stream.StreamInterpreter` into
+:class:`hls.output.IPFSHLSOutput` (or :class:`hls.output.LocalHLSOutput` when
+the IPFS node does not answer at start) under ``CACHE_DIR/hls/<run_id>``, and
+after every playlist update writes the run row (playlist CID, segment count,
+status) and publishes an event (:mod:`streamer.live`). A Redis cancel flag,
+polled while rendering, stops the interpreter within a frame.
+
+``ctx`` needs ``settings``, ``db``, ``redis`` and ``stores`` (see
+:mod:`streamer.worker`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cache.cid import cid_of_bytes
+from cache.errors import StorageError
+from effects.frame import AudioFormat, VideoFormat, YUVFrame
+from hls.options import HLSOptions
+from hls.output import HLSResult, IPFSHLSOutput, LocalHLSOutput, PlaylistUpdate
+from interpreter.errors import InterpreterError
+from interpreter.loader import load_recipe
+from interpreter.nodes import Recipe
+from interpreter.runtime.errors import Cancelled
+from interpreter.stream import Progress, StreamInterpreter
+from interpreter.validate import validate
+from streamer import repo
+from streamer.live import cancel_requested, publish_event
+from streamer.settings import Settings
+from streamer.stores import Stores, hls_dir
+
+__all__ = ["CANCEL_POLL_SECONDS", "InputError", "PacedSink", "hls_options", "render_run"]
+
+log = logging.getLogger(__name__)
+
+CANCEL_POLL_SECONDS = 0.2
+
+
+class InputError(Exception):
+    """A run input cannot be made available locally (the run fails with this text)."""
+
+
+def hls_options(settings: Settings) -> HLSOptions:
+    """HLS encoder options from the settings."""
+    return HLSOptions(
+        segment_duration=settings.hls.segment_seconds,
+        container="fmp4" if settings.hls.container == "fmp4" else "mpegts",
+        preset=settings.hls.x264_preset,
+    )
+
+
+class PacedSink:
+    """A FrameSink wrapper that writes no faster than ``pace`` times real time.
+
+    Live streams are consumed in real time; pacing keeps a long render from
+    racing ahead of its viewers (and gives tests a window mid-render). The
+    sleep happens in the pipeline thread, in slices short enough for a cancel
+    to be noticed within a frame.
+    """
+
+    def __init__(self, inner: Any, pace: float) -> None:
+        if pace <= 0:
+            raise ValueError(f"pace must be > 0, got {pace!r}")
+        self.inner = inner
+        self.pace = pace
+        self._frame_seconds = 0.0
+        self._t0: float | None = None
+        self._n = 0
+
+    async def start(
+        self, video: VideoFormat, audio: AudioFormat | None, on_playlist_update: Any
+    ) -> None:
+        self._frame_seconds = video.fps_den / video.fps_num / self.pace
+        await self.inner.start(video, audio, on_playlist_update)
+
+    def write(self, frame: YUVFrame, audio: np.ndarray | None) -> None:
+        now = time.monotonic()
+        if self._t0 is None:
+            self._t0 = now
+        due = self._t0 + self._n * self._frame_seconds
+        if due > now:
+            time.sleep(due - now)
+        self._n += 1
+        self.inner.write(frame, audio)
+
+    async def finish(self) -> Any:
+        return await self.inner.finish()
+
+    async def abort(self) -> None:
+        await self.inner.abort()
+
+
+async def _resolve_inputs(
+    stores: Stores, ipfs_ok: bool, inputs: Mapping[str, str]
+) -> dict[str, Path]:
+    """Input name -> local file, fetching missing CIDs from IPFS into the local cache."""
+    out: dict[str, Path] = {}
+    for name, cid in inputs.items():
+        if await asyncio.to_thread(stores.local.has, cid):
+            out[name] = await asyncio.to_thread(stores.local.path, cid)
+            continue
+        if not ipfs_ok or stores.ipfs is None:
+            raise InputError(
+                f"input {name!r}: {cid} is not in the local cache and no IPFS node is reachable"
+            )
+        try:
+            data = await stores.ipfs.cat(cid)
+        except StorageError as exc:
+            raise InputError(
+                f"input {name!r}: {cid} could not be fetched from IPFS: {exc}"
+            ) from exc
+        item = await stores.local.aput_bytes(data)
+        out[name] = item.path
+    return out
+
+
+def _load(source: str, recipe_id: str) -> Recipe:
+    recipe = load_recipe(source, filename=f"recipe {recipe_id[:12]}")
+    validate(recipe)
+    return recipe
+
+
+async def render_run(
+    ctx: dict[str, Any],
+    run_id: str,
+    *,
+    pace: float | None = None,
+    duration: float | None = None,
+) -> dict[str, Any]:
+    """Render run ``run_id`` live; returns ``{"run_id", "status", ...}``.
+
+    Args:
+        ctx: arq context (``settings``, ``db``, ``redis``, ``stores``).
+        run_id: The run row to render (status ``pending``; a retried job restarts it).
+        pace: Render no faster than this multiple of real time (None: as fast as possible).
+        duration: Seconds to render (needed when the recipe's output never ends).
+    """
+    settings: Settings = ctx["settings"]
+    db = ctx["db"]
+    redis = ctx["redis"]
+    stores: Stores = ctx["stores"]
+
+    run = await repo.get_run(db, run_id)
+    if run is None:
+        log.warning("render_run: run %s does not exist", run_id)
+        return {"run_id": run_id, "status": "missing"}
+    if run["status"] in repo.TERMINAL_STATUSES:
+        return {"run_id": run_id, "status": run["status"]}
+
+    async def finish(status: str, **fields: Any) -> dict[str, Any]:
+        await repo.update_run(db, run_id, status=status, **fields)
+        event = {"type": "status", "status": status}
+        event.update({k: v for k, v in fields.items() if k in ("error", "output_cid")})
+        with contextlib.suppress(Exception):
+            await publish_event(redis, run_id, event)
+        return {"run_id": run_id, "status": status, **fields}
+
+    if await cancel_requested(redis, run_id):
+        return await finish("cancelled")
+
+    out_dir = hls_dir(settings, run_id)
+    try:
+        recipe_row = await repo.get_recipe(db, run["recipe_id"]) if run["recipe_id"] else None
+        if recipe_row is None:
+            raise InputError(f"the run's recipe {run['recipe_id']!r} no longer exists")
+        recipe = await asyncio.to_thread(_load, recipe_row["source"], recipe_row["id"])
+        ipfs = await stores.reachable_ipfs()
+        inputs = await _resolve_inputs(stores, ipfs is not None, run["inputs"] or {})
+        # a retried job starts over: stale segments must not mix into the new playlist
+        await asyncio.to_thread(shutil.rmtree, out_dir, True)
+    except (InputError, InterpreterError, StorageError, OSError) as exc:
+        log.warning("run %s cannot start: %s", run_id, exc)
+        return await finish("failed", error=str(exc))
+
+    options = hls_options(settings)
+    inner: LocalHLSOutput
+    if ipfs is not None:
+        inner = IPFSHLSOutput(ipfs, out_dir, options, cid_of_bytes)
+    else:
+        log.info("run %s: IPFS not reachable; rendering to local HLS only", run_id)
+        inner = LocalHLSOutput(out_dir, options, cid_of_bytes)
+    sink: Any = inner if pace is None else PacedSink(inner, pace)
+
+    lock = asyncio.Lock()  # row updates from progress and playlist callbacks stay ordered
+    state: dict[str, Any] = {"running": False}
+
+    async def mark_running(**fields: Any) -> None:
+        async with lock:
+            if not state["running"]:
+                state["running"] = True
+                fields["status"] = "running"
+            await repo.update_run(db, run_id, **fields)
+
+    async def on_playlist_update(update: PlaylistUpdate) -> None:
+        fields: dict[str, Any] = {"segment_count": update.segment_count}
+        if ipfs is not None:  # a local-only playlist CID names nothing on IPFS
+            fields["playlist_cid"] = update.playlist_cid
+        await mark_running(**fields)
+        await publish_event(
+            redis,
+            run_id,
+            {
+                "type": "playlist",
+                "playlist_cid": fields.get("playlist_cid"),
+                "segment_cid": update.segment_cid,
+                "index": update.index,
+                "duration": update.duration,
+                "segment_count": update.segment_count,
+                "ended": update.ended,
+                "ipfs": ipfs is not None,
+            },
+        )
+
+    async def on_progress(p: Progress) -> None:
+        fraction = min(max(p.fraction, 0.0), 1.0)
+        fields: dict[str, Any] = {"progress": fraction}
+        if ipfs is None:
+            fields["segment_count"] = inner.stats.segments_local
+        await mark_running(**fields)
+        await publish_event(
+            redis,
+            run_id,
+            {
+                "type": "progress",
+                "frames": p.frames,
+                "total_frames": p.total_frames,
+                "progress": fraction,
+                "fps": round(p.fps, 2),
+            },
+        )
+
+    interp = StreamInterpreter(
+        recipe,
+        inputs,
+        sink,
+        params=run["params"] or {},
+        analysis=run["analysis"],
+        on_progress=on_progress,
+        on_playlist_update=on_playlist_update,
+        duration=duration,
+    )
+    stop_polling = threading.Event()
+
+    async def poll_cancel() -> None:
+        while not stop_polling.is_set():
+            try:
+                if await cancel_requested(redis, run_id):
+                    interp.cancel()
+                    return
+            except Exception as exc:  # a Redis hiccup must not kill the render
+                log.warning("run %s: cancel poll failed: %s", run_id, exc)
+            await asyncio.sleep(CANCEL_POLL_SECONDS)
+
+    await mark_running(task_id=str(ctx.get("job_id") or ""))
+    started = dt.datetime.now(dt.UTC)
+    poller = asyncio.create_task(poll_cancel(), name=f"cancel-poll-{run_id}")
+    try:
+        result: HLSResult = await interp.run()
+    except Cancelled:
+        return await finish("cancelled", segment_count=inner.stats.segments_local)
+    except (InterpreterError, StorageError, OSError, Exception) as exc:
+        log.exception("run %s failed", run_id)
+        return await finish("failed", error=f"{type(exc).__name__}: {exc}"[:4000])
+    finally:
+        stop_polling.set()
+        poller.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poller
+
+    playlist_bytes = await asyncio.to_thread(result.playlist_path.read_bytes)
+    local_item = await stores.local.aput_bytes(playlist_bytes, suffix=".m3u8")
+    output_cid = result.ipfs_playlist_cid or local_item.cid
+    fields: dict[str, Any] = {
+        "output_cid": output_cid,
+        "progress": 1.0,
+        "segment_count": len(result.segments),
+    }
+    if result.ipfs_playlist_cid:
+        fields["playlist_cid"] = result.ipfs_playlist_cid
+    with contextlib.suppress(Exception):
+        await repo.record_provenance(
+            db,
+            run_id=run_id,
+            cid=output_cid,
+            record={
+                "task_id": str(ctx.get("job_id") or ""),
+                "rendered_at": started.isoformat(),
+                "rendered_by": socket.gethostname(),
+                "output": {"name": f"{recipe.name}.m3u8", "cid": output_cid},
+                "inputs": [{"name": k, "cid": v} for k, v in (run["inputs"] or {}).items()],
+                "effects": sorted(
+                    {str(s.config.get("effect")) for s in recipe.steps if "effect" in s.config}
+                ),
+                "recipe_id": recipe_row["id"],
+                "duration": result.duration,
+                "ipfs_complete": result.ipfs_complete,
+            },
+        )
+    return await finish("completed", **fields)

@@ -1,0 +1,177 @@
+"""Shared API fixtures: the real app on the harness PostgreSQL/Redis, an in-process
+arq worker and a live uvicorn server on a free port (for ffprobe and Chromium).
+
+- ``live_factory``: ``async with live_factory(ipfs_api=None, **env) as live``
+  starts one stack; ``live`` is a :class:`LiveServer` (``url``, ``client`` an
+  ``httpx.AsyncClient`` on that URL sending a Bearer ``token`` for ``user``,
+  ``app``, ``settings``, ``db`` pool, ``redis``).
+- ``live_server``: one stack per test module without IPFS (the IPFS API points
+  at a closed port, so runs render to local HLS).
+- ``live_server_ipfs``: one stack per test module with the harness IPFS node.
+
+Each stack uses the session database (``pg_dsn``), the session Redis and its
+own arq queue name, so parallel sessions never take each other's jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+from litestar import Litestar
+
+from streamer import tokens
+from streamer.app import create_app
+from streamer.settings import Settings
+from streamer.worker import create_worker
+
+__all__ = ["LiveServer", "free_port"]
+
+#: Fast, small HLS settings for tests.
+TEST_ENV = {"HLS_SEGMENT_SECONDS": "1", "HLS_X264_PRESET": "ultrafast"}
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    """A running app + worker + HTTP server."""
+
+    url: str
+    client: httpx.AsyncClient
+    app: Litestar
+    settings: Settings
+    queue_name: str
+    worker: Any
+    token: str
+
+    @property
+    def db(self) -> Any:
+        """The app's asyncpg pool."""
+        return self.app.state.db
+
+    @property
+    def redis(self) -> Any:
+        """The app's Redis client."""
+        return self.app.state.redis
+
+    @property
+    def cache_dir(self) -> Path:
+        """CACHE_DIR of this stack."""
+        return self.settings.storage.cache_dir
+
+    async def wait_run(
+        self, run_id: str, until: Callable[[dict[str, Any]], bool], timeout: float = 90.0
+    ) -> dict[str, Any]:
+        """Poll ``GET /api/run/{id}`` until ``until(run)``; fail after ``timeout`` s."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        run: dict[str, Any] = {}
+        while loop.time() < deadline:
+            resp = await self.client.get(f"/api/run/{run_id}")
+            assert resp.status_code == 200, resp.text
+            run = resp.json()
+            if until(run):
+                return run
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"run {run_id} did not reach the condition in {timeout}s: {run}")
+
+
+@pytest.fixture(scope="session")
+def live_factory(
+    pg_dsn: str, redis_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., contextlib.AbstractAsyncContextManager[LiveServer]]:
+    """``live_factory(ipfs_api=None, gateway="http://gateway.invalid/ipfs", user="tester", **env)``."""
+
+    @contextlib.asynccontextmanager
+    async def make(
+        ipfs_api: str | None = None,
+        gateway: str = "http://gateway.invalid/ipfs",
+        user: str = "tester",
+        **env: str,
+    ) -> AsyncIterator[LiveServer]:
+        root = tmp_path_factory.mktemp("live")
+        full_env = {
+            "DATABASE_URL": pg_dsn,
+            "REDIS_URL": redis_url,
+            "ARTDAG_DATA_DIR": str(root / "data"),
+            "CACHE_DIR": str(root / "cache"),
+            "IPFS_API": ipfs_api or f"/ip4/127.0.0.1/tcp/{free_port()}",
+            "IPFS_GATEWAY_URL": gateway,
+            **TEST_ENV,
+            **env,
+        }
+        settings = Settings.from_env(full_env)
+        queue = f"{redis_prefix}queue:{uuid.uuid4().hex[:8]}"
+        app = create_app(settings)
+        app.state.queue_name = queue
+        app.state.redis_key_prefix = redis_prefix
+        token, _ = tokens.mint_token(tokens.cluster_key(settings), user, ttl=3600)
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        )
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        http_task = asyncio.create_task(server.serve(), name="test-http")
+        for _ in range(300):
+            if server.started or http_task.done():
+                break
+            await asyncio.sleep(0.05)
+        if not server.started:
+            http_task.cancel()
+            raise RuntimeError("the test HTTP server did not start")
+        worker = create_worker(settings, handle_signals=False, queue_name=queue, max_jobs=2)
+        worker_task = asyncio.create_task(worker.main(), name="test-worker")
+        url = f"http://127.0.0.1:{port}"
+        client = httpx.AsyncClient(
+            base_url=url, timeout=30.0, headers={"Authorization": f"Bearer {token}"}
+        )
+        try:
+            yield LiveServer(url, client, app, settings, queue, worker, token)
+        finally:
+            await client.aclose()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(worker.close(), 30)
+            worker_task.cancel()
+            with contextlib.suppress(BaseException):
+                await worker_task
+            server.should_exit = True
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(http_task, 30)
+
+    return make
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def live_server(
+    live_factory: Callable[..., contextlib.AbstractAsyncContextManager[LiveServer]],
+) -> AsyncIterator[LiveServer]:
+    """App + worker + HTTP server without IPFS (runs render to local HLS)."""
+    async with live_factory() as live:
+        yield live
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def live_server_ipfs(
+    live_factory: Callable[..., contextlib.AbstractAsyncContextManager[LiveServer]],
+    ipfs_api: str,
+    ipfs_gateway: str,
+) -> AsyncIterator[LiveServer]:
+    """App + worker + HTTP server with the harness IPFS node and its gateway."""
+    async with live_factory(ipfs_api=ipfs_api, gateway=ipfs_gateway) as live:
+        yield live
