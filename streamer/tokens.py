@@ -1,0 +1,245 @@
+"""API tokens: HMAC-SHA256 signing, verification and revocation through Redis.
+
+A token is ``<base64url(claims JSON)>.<base64url(HMAC-SHA256(key, first part))>``
+with the claims ``user``, ``iat`` (issued, unix seconds), ``exp`` (expiry) and
+``jti`` (random id). The key is ``ARTDAG_CLUSTER_KEY`` or, when unset, a random
+key generated once into ``ARTDAG_DATA_DIR/cluster.key`` (mode 0600), so every
+process of one installation (server, workers, CLI) signs with the same key.
+
+Revocation lives in Redis (``prefix`` defaults to ``artdag:``):
+
+- ``<prefix>revoked:<sha256 of the token>``: present = revoked; kept 30 days.
+- ``<prefix>user_tokens:<user>``: sorted set of the user's token hashes
+  (score: expiry), so ``revoke_user`` can revoke each one.
+- ``<prefix>user_revoked_at:<user>``: unix time of the last ``revoke_user``;
+  tokens issued before it are refused too (covers tokens that were
+  never tracked, e.g. minted while Redis was down).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from streamer.settings import Settings
+
+__all__ = [
+    "DEFAULT_PREFIX",
+    "DEFAULT_TTL",
+    "MAX_TTL",
+    "REVOKED_TTL",
+    "TokenClaims",
+    "TokenError",
+    "check_not_revoked",
+    "check_user",
+    "cluster_key",
+    "is_revoked",
+    "mint_token",
+    "revoke_token",
+    "revoke_user",
+    "token_hash",
+    "track_token",
+    "verify_token",
+]
+
+DEFAULT_PREFIX = "artdag:"
+DEFAULT_TTL = 30 * 24 * 3600
+MAX_TTL = 366 * 24 * 3600
+REVOKED_TTL = 30 * 24 * 3600
+KEY_FILE = "cluster.key"
+_USER_RE = re.compile(r"^@?[A-Za-z0-9_.@-]{1,200}$")
+_CLOCK_SKEW = 60
+
+
+class TokenError(ValueError):
+    """A token is malformed, badly signed, expired or revoked (``reason`` says which)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """The verified claims of a token."""
+
+    user: str
+    issued: int
+    expiry: int
+    jti: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The claims as the token carries them."""
+        return {"user": self.user, "iat": self.issued, "exp": self.expiry, "jti": self.jti}
+
+
+def check_user(user: str) -> str:
+    """Return ``user`` if it is a plausible user name (``alice``, ``@alice@l2.example``)."""
+    if not isinstance(user, str) or not _USER_RE.match(user):
+        raise TokenError(f"bad user name {user!r}: letters, digits and _ . @ - (1-200)")
+    return user
+
+
+def cluster_key(settings: Settings) -> bytes:
+    """The signing key: ``ARTDAG_CLUSTER_KEY`` or the data folder's ``cluster.key``.
+
+    The key file is created (0600, 32 random bytes hex) on first use; blocking
+    file I/O, so async callers run this in a thread once and keep the result.
+    """
+    if settings.federation.cluster_key:
+        return settings.federation.cluster_key.encode()
+    path = Path(settings.storage.data_dir) / KEY_FILE
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race: use its key
+        return _read_key(path)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key.encode()
+
+
+def _read_key(path: Path) -> bytes:
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise TokenError(f"{path}: key too short ({len(key)} characters, need 32+)")
+    return key.encode()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _sign(key: bytes, payload: str) -> str:
+    return _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest())
+
+
+def mint_token(
+    key: bytes, user: str, *, ttl: int = DEFAULT_TTL, now: float | None = None
+) -> tuple[str, TokenClaims]:
+    """Sign a new token for ``user`` valid ``ttl`` seconds.
+
+    Raises:
+        TokenError: bad user name or ttl outside 1 s .. 366 days.
+    """
+    check_user(user)
+    if not 0 < ttl <= MAX_TTL:
+        raise TokenError(f"ttl {ttl}: expected 1..{MAX_TTL} seconds")
+    issued = int(now if now is not None else time.time())
+    claims = TokenClaims(user, issued, issued + ttl, secrets.token_hex(12))
+    payload = _b64(json.dumps(claims.to_json(), separators=(",", ":"), sort_keys=True).encode())
+    return f"{payload}.{_sign(key, payload)}", claims
+
+
+def verify_token(key: bytes, token: str, *, now: float | None = None) -> TokenClaims:
+    """Check the signature and expiry of ``token`` (not revocation: see :func:`is_revoked`).
+
+    Raises:
+        TokenError: malformed, bad signature, bad claims or expired.
+    """
+    if not isinstance(token, str) or token.count(".") != 1 or len(token) > 4096:
+        raise TokenError("malformed token")
+    payload, signature = token.split(".")
+    if not hmac.compare_digest(_sign(key, payload), signature):
+        raise TokenError("bad token signature")
+    try:
+        doc = json.loads(_unb64(payload))
+    except (binascii.Error, ValueError):
+        raise TokenError("malformed token claims") from None
+    if not isinstance(doc, dict):
+        raise TokenError("malformed token claims")
+    user, iat, exp, jti = doc.get("user"), doc.get("iat"), doc.get("exp"), doc.get("jti")
+    if not (isinstance(user, str) and isinstance(iat, int) and isinstance(exp, int)):
+        raise TokenError("token claims lack user/iat/exp")
+    if not isinstance(jti, str) or not jti:
+        raise TokenError("token claims lack jti")
+    current = now if now is not None else time.time()
+    if exp <= current:
+        raise TokenError("token expired")
+    if iat > current + _CLOCK_SKEW:
+        raise TokenError("token issued in the future")
+    return TokenClaims(user, iat, exp, jti)
+
+
+def token_hash(token: str) -> str:
+    """SHA-256 hex of the token text (what Redis stores; never the token itself)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _keys(prefix: str) -> tuple[str, str, str]:
+    return f"{prefix}revoked:", f"{prefix}user_tokens:", f"{prefix}user_revoked_at:"
+
+
+async def track_token(
+    redis: Any, user: str, token: str, expiry: int, *, prefix: str = DEFAULT_PREFIX
+) -> None:
+    """Record ``token`` under its user so :func:`revoke_user` can revoke it."""
+    _, user_tokens, _ = _keys(prefix)
+    key = user_tokens + user
+    await redis.zadd(key, {token_hash(token): expiry})
+    await redis.zremrangebyscore(key, "-inf", time.time() - REVOKED_TTL)
+    ttl = max(int(expiry - time.time()), 1) + REVOKED_TTL
+    if await redis.ttl(key) < ttl:  # keep the set as long as its longest-lived token
+        await redis.expire(key, ttl)
+
+
+async def revoke_token(redis: Any, token: str, *, prefix: str = DEFAULT_PREFIX) -> str:
+    """Revoke one token (kept 30 days); returns its hash."""
+    return await _revoke_hash(redis, token_hash(token), prefix)
+
+
+async def _revoke_hash(redis: Any, digest: str, prefix: str) -> str:
+    revoked, _, _ = _keys(prefix)
+    await redis.set(revoked + digest, str(int(time.time())), ex=REVOKED_TTL)
+    return digest
+
+
+async def revoke_user(redis: Any, user: str, *, prefix: str = DEFAULT_PREFIX) -> int:
+    """Revoke every token of ``user`` issued until now; returns how many were tracked."""
+    _, user_tokens, revoked_at = _keys(prefix)
+    await redis.set(revoked_at + user, str(int(time.time())))
+    digests = await redis.zrange(user_tokens + user, 0, -1)
+    for digest in digests:
+        await _revoke_hash(redis, digest.decode() if isinstance(digest, bytes) else digest, prefix)
+    return len(digests)
+
+
+async def is_revoked(
+    redis: Any, token: str, claims: TokenClaims, *, prefix: str = DEFAULT_PREFIX
+) -> bool:
+    """Whether ``token`` was revoked, alone or with all of its user's tokens."""
+    revoked, _, revoked_at = _keys(prefix)
+    if await redis.exists(revoked + token_hash(token)):
+        return True
+    cutoff = await redis.get(revoked_at + claims.user)
+    # strictly before: a token minted in the same second after a revoke-user stays valid
+    # (tokens minted earlier in that second were tracked and revoked by hash)
+    return cutoff is not None and claims.issued < int(cutoff)
+
+
+async def check_not_revoked(
+    redis: Any, token: str, claims: TokenClaims, *, prefix: str = DEFAULT_PREFIX
+) -> TokenClaims:
+    """Return ``claims``, or raise :class:`TokenError` when the token is revoked."""
+    if await is_revoked(redis, token, claims, prefix=prefix):
+        raise TokenError("token revoked")
+    return claims

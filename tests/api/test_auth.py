@@ -1,0 +1,169 @@
+"""The write guard and the /auth routes on the real app (PostgreSQL + Redis)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from litestar.testing import AsyncTestClient
+
+from api.auth import SESSION_COOKIE
+from streamer import tokens
+from streamer.app import create_app
+from streamer.settings import Settings
+
+
+@pytest.fixture
+def settings(pg_dsn: str, redis_url: str, tmp_path: Path) -> Settings:
+    return Settings.from_env(
+        {
+            "DATABASE_URL": pg_dsn,
+            "REDIS_URL": redis_url,
+            "ARTDAG_DATA_DIR": str(tmp_path / "data"),
+            "IPFS_API": "/ip4/127.0.0.1/tcp/1",
+        }
+    )
+
+
+@pytest.fixture
+async def client(settings: Settings, redis_prefix: str) -> AsyncIterator[Any]:
+    app = create_app(settings)
+    app.state.redis_key_prefix = f"{redis_prefix}artdag:"
+    app.state.queue_name = f"{redis_prefix}queue"
+    async with AsyncTestClient(app=app) as c:
+        yield c
+
+
+@pytest.fixture
+def key(settings: Settings) -> bytes:
+    return tokens.cluster_key(settings)
+
+
+def _user() -> str:
+    return f"user-{uuid.uuid4().hex[:8]}"
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _error(resp: Any, status: int) -> dict[str, Any]:
+    assert resp.status_code == status, resp.text
+    doc = resp.json()
+    assert doc["status"] == status and doc["detail"]
+    return doc
+
+
+async def test_mutating_route_needs_a_token(client: Any) -> None:
+    resp = await client.post("/auth/revoke", json={"token": "x"})
+    doc = _error(resp, 401)
+    assert resp.headers["www-authenticate"] == "Bearer"
+    assert "Bearer" in doc["detail"]
+    # other engineers' mutating routes are guarded too; reads stay open
+    _error(await client.post("/runs", json={}), 401)
+    _error(await client.delete("/runs/nope"), 401)
+    assert (await client.get("/health")).status_code == 200
+
+
+async def test_bad_tokens_are_refused(client: Any, key: bytes) -> None:
+    _error(await client.post("/auth/revoke", headers=_bearer("garbage")), 401)
+    token, _ = tokens.mint_token(b"another-key-of-32-characters-long!!", "alice")
+    doc = _error(await client.post("/auth/revoke", headers=_bearer(token)), 401)
+    assert "signature" in doc["detail"]
+    expired, _ = tokens.mint_token(key, "alice", ttl=10, now=1_000_000)
+    assert (
+        "expired"
+        in _error(await client.post("/auth/revoke", headers=_bearer(expired)), 401)["detail"]
+    )
+    _error(await client.post("/auth/revoke", headers={"Authorization": "Basic abc"}), 401)
+
+
+async def test_valid_token_then_revoked(
+    client: Any, key: bytes, redis_url: str, redis_prefix: str
+) -> None:
+    token, _ = tokens.mint_token(key, _user())
+    other, _ = tokens.mint_token(key, "someone-else")
+    # valid token passes the guard; revoking someone else's token is forbidden
+    _error(await client.post("/auth/revoke", json={"token": other}, headers=_bearer(token)), 403)
+    resp = await client.post("/auth/revoke", headers=_bearer(token))
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["token_hash"] == tokens.token_hash(token)
+    # the revocation is in Redis under the app's prefix, with a 30-day expiry
+    r = aioredis.from_url(redis_url)
+    try:
+        ttl = await r.ttl(f"{redis_prefix}artdag:revoked:{tokens.token_hash(token)}")
+    finally:
+        await r.aclose()
+    assert 0 < ttl <= tokens.REVOKED_TTL
+    doc = _error(await client.post("/auth/revoke", headers=_bearer(token)), 401)
+    assert "revoked" in doc["detail"]
+
+
+async def test_revoke_user_revokes_every_token(
+    client: Any, key: bytes, redis_url: str, redis_prefix: str
+) -> None:
+    user = _user()
+    first, c1 = tokens.mint_token(key, user)
+    second, c2 = tokens.mint_token(key, user)
+    r = aioredis.from_url(redis_url)
+    try:
+        await tokens.track_token(r, user, first, c1.expiry, prefix=f"{redis_prefix}artdag:")
+    finally:
+        await r.aclose()
+    _error(
+        await client.post("/auth/revoke-user", json={"user": "root"}, headers=_bearer(first)), 403
+    )
+    resp = await client.post("/auth/revoke-user", json={"user": user}, headers=_bearer(first))
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"revoked_user": user, "tracked_tokens": 1}
+    _error(await client.post("/auth/revoke", headers=_bearer(first)), 401)
+    # ``second`` was never tracked: the per-user cutoff still refuses it
+    # (it was issued in the same second as the cutoff at the latest, so push the cutoff)
+    r = aioredis.from_url(redis_url)
+    try:
+        await r.set(f"{redis_prefix}artdag:user_revoked_at:{user}", str(c2.issued + 1))
+    finally:
+        await r.aclose()
+    _error(await client.post("/auth/revoke", headers=_bearer(second)), 401)
+
+
+async def test_cookie_flow(client: Any, key: bytes) -> None:
+    user = _user()
+    token, _ = tokens.mint_token(key, user)
+    _error(await client.get("/auth"), 400)
+    _error(await client.get("/auth", params={"auth_token": "forged.token"}), 401)
+    resp = await client.get(
+        "/auth", params={"auth_token": token, "next": "//evil.example/x"}, follow_redirects=False
+    )
+    assert resp.status_code == 303
+    assert resp.headers["location"] == "/"  # off-site next refused
+    set_cookie = resp.headers["set-cookie"]
+    assert SESSION_COOKIE in set_cookie and "HttpOnly" in set_cookie
+    session = client.cookies.get(SESSION_COOKIE)
+    assert session and session != token
+    assert tokens.verify_token(key, session).user == user
+    # the cookie alone authorises a mutating request
+    other, _ = tokens.mint_token(key, user)
+    resp = await client.post("/auth/revoke", json={"token": other})
+    assert resp.status_code == 200, resp.text
+    # logout revokes the session and clears the cookie
+    resp = await client.get("/logout", follow_redirects=False)
+    assert resp.status_code == 303 and resp.headers["location"] == "/"
+    assert client.cookies.get(SESSION_COOKIE) is None
+    client.cookies.set(SESSION_COOKIE, session)
+    doc = _error(await client.post("/auth/revoke", json={"token": other}), 401)
+    assert "revoked" in doc["detail"]
+    client.cookies.clear()
+
+
+async def test_auth_with_next_path(client: Any, key: bytes) -> None:
+    token, _ = tokens.mint_token(key, _user())
+    resp = await client.get(
+        "/auth", params={"auth_token": token, "next": "/runs"}, follow_redirects=False
+    )
+    assert resp.status_code == 303 and resp.headers["location"] == "/runs"
+    client.cookies.clear()

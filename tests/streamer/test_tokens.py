@@ -1,0 +1,108 @@
+"""Token signing, verification, key file and Redis revocation (real Redis)."""
+
+from __future__ import annotations
+
+import stat
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from streamer import tokens
+from streamer.settings import Settings
+from streamer.tokens import TokenError
+
+KEY = b"k" * 64
+
+
+def test_round_trip_claims() -> None:
+    token, claims = tokens.mint_token(KEY, "@alice@l2.example", ttl=60, now=1_000_000)
+    got = tokens.verify_token(KEY, token, now=1_000_030)
+    assert got == claims
+    assert (got.user, got.issued, got.expiry) == ("@alice@l2.example", 1_000_000, 1_000_060)
+    assert len(got.jti) == 24
+    other, _ = tokens.mint_token(KEY, "@alice@l2.example", ttl=60, now=1_000_000)
+    assert other != token  # a fresh jti every time
+
+
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        (lambda t: t + "x", "signature"),
+        (lambda t: "e30" + t[3:], "signature"),
+        (lambda t: t.replace(".", ""), "malformed"),
+        (lambda t: "", "malformed"),
+    ],
+)
+def test_tampered_tokens_fail(mutate: Any, reason: str) -> None:
+    token, _ = tokens.mint_token(KEY, "alice")
+    with pytest.raises(TokenError, match=reason):
+        tokens.verify_token(KEY, mutate(token))
+
+
+def test_wrong_key_and_expiry() -> None:
+    token, _ = tokens.mint_token(KEY, "alice", ttl=10, now=1_000_000)
+    with pytest.raises(TokenError, match="signature"):
+        tokens.verify_token(b"x" * 64, token, now=1_000_001)
+    with pytest.raises(TokenError, match="expired"):
+        tokens.verify_token(KEY, token, now=1_000_010)
+    with pytest.raises(TokenError, match="future"):
+        tokens.verify_token(KEY, token, now=900_000)
+
+
+def test_bad_user_and_ttl() -> None:
+    with pytest.raises(TokenError, match="user"):
+        tokens.mint_token(KEY, "bad user; drop")
+    with pytest.raises(TokenError, match="ttl"):
+        tokens.mint_token(KEY, "alice", ttl=0)
+    with pytest.raises(TokenError, match="ttl"):
+        tokens.mint_token(KEY, "alice", ttl=tokens.MAX_TTL + 1)
+
+
+def test_cluster_key_env_then_file(tmp_path: Path) -> None:
+    env = {"ARTDAG_DATA_DIR": str(tmp_path / "data")}
+    with_env = Settings.from_env({**env, "ARTDAG_CLUSTER_KEY": "shared-secret-of-the-cluster"})
+    assert tokens.cluster_key(with_env) == b"shared-secret-of-the-cluster"
+    settings = Settings.from_env(env)
+    key = tokens.cluster_key(settings)
+    path = tmp_path / "data" / "cluster.key"
+    assert path.is_file() and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(key) == 64 and tokens.cluster_key(settings) == key  # stable across calls
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Any]:
+    client = aioredis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+async def test_revoke_token_and_user(redis: Any, redis_prefix: str) -> None:
+    prefix = f"{redis_prefix}artdag:"
+    user = f"u{uuid.uuid4().hex[:8]}"
+    earlier = time.time() - 60
+    a, ca = tokens.mint_token(KEY, user, now=earlier)
+    b, cb = tokens.mint_token(KEY, user, now=earlier)
+    c, cc = tokens.mint_token(KEY, "bystander", now=earlier)
+    for tok, cl in ((a, ca), (b, cb)):
+        await tokens.track_token(redis, user, tok, cl.expiry, prefix=prefix)
+    assert not await tokens.is_revoked(redis, a, ca, prefix=prefix)
+    digest = await tokens.revoke_token(redis, a, prefix=prefix)
+    assert digest == tokens.token_hash(a) and len(digest) == 64
+    assert await tokens.is_revoked(redis, a, ca, prefix=prefix)
+    assert not await tokens.is_revoked(redis, b, cb, prefix=prefix)
+    ttl = await redis.ttl(f"{prefix}revoked:{digest}")
+    assert tokens.REVOKED_TTL - 5 < ttl <= tokens.REVOKED_TTL
+    assert await tokens.revoke_user(redis, user, prefix=prefix) == 2
+    assert await tokens.is_revoked(redis, b, cb, prefix=prefix)
+    with pytest.raises(TokenError, match="revoked"):
+        await tokens.check_not_revoked(redis, b, cb, prefix=prefix)
+    # an untracked older token of that user is refused through the per-user cutoff
+    d, cd = tokens.mint_token(KEY, user, now=earlier)
+    assert await tokens.is_revoked(redis, d, cd, prefix=prefix)
+    # other users are untouched
+    assert not await tokens.is_revoked(redis, c, cc, prefix=prefix)
