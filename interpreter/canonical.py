@@ -143,7 +143,9 @@ def format_yaml(recipe: Recipe) -> str:
         doc["description"] = recipe.description
     canon = canonical(recipe)
     if recipe.inputs:
-        doc["inputs"] = canon["inputs"]
+        doc["inputs"] = {
+            k: {f: v for f, v in d.items() if v != ""} for k, d in canon["inputs"].items()
+        }
     if recipe.params:
         doc["params"] = canon["params"]
     implicit = {i.name for i in recipe.inputs}

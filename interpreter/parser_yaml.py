@@ -57,8 +57,10 @@ class _Builder:
             return str(node.value)
         return value
 
-    def string(self, node: yaml.Node, what: str) -> str:
+    def string(self, node: yaml.Node, what: str, allow_empty: bool = False) -> str:
         v = self.scalar(node)
+        if allow_empty and v in ("", None):
+            return ""
         if not isinstance(v, str) or not v:
             if isinstance(v, int | float) and not isinstance(v, bool):
                 return str(node.value)
@@ -138,7 +140,9 @@ class _Builder:
         name = self.string(top["name"][1], "name")
         version = self.string(top["version"][1], "version") if "version" in top else "1.0"
         description = (
-            self.string(top["description"][1], "description") if "description" in top else ""
+            self.string(top["description"][1], "description", allow_empty=True)
+            if "description" in top
+            else ""
         )
         inputs = self.inputs(top["inputs"][1]) if "inputs" in top else ()
         params = self.params(top["params"][1]) if "params" in top else ()
@@ -175,7 +179,7 @@ class _Builder:
                 )
             typ = self.string(fields["type"][1], "input type")
             desc = (
-                self.string(fields["description"][1], "description")
+                self.string(fields["description"][1], "description", allow_empty=True)
                 if "description" in fields
                 else ""
             )
@@ -202,7 +206,7 @@ class _Builder:
                 ):
                     raise self.syntax(f"param {name!r}: {key} must be a number", fields[key][1])
             desc = (
-                self.string(fields["description"][1], "description")
+                self.string(fields["description"][1], "description", allow_empty=True)
                 if "description" in fields
                 else ""
             )
