@@ -23,6 +23,7 @@ from arq.connections import RedisSettings
 from litestar import Litestar
 from litestar.openapi import OpenAPIConfig
 
+from api.auth import require_auth
 from api.errors import exception_handlers
 from streamer.db import apply_migrations, create_pool
 from streamer.routes import route_handlers
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, *, embedded_services: bool = Fa
         route_handlers=route_handlers(),
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),
+        guards=[require_auth],  # mutating methods need a token; reads are open
         openapi_config=OpenAPIConfig(title="artdag L1", version="0.1.0", path="/docs"),
     )
     app.state.settings = settings
