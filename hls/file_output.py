@@ -133,7 +133,7 @@ class FileOutput:
             self._vstream = vs
             if audio is not None:
                 layout = "mono" if audio.channels == 1 else "stereo"
-                st = out.add_stream(self.audio_codec, rate=audio.sample_rate, layout=layout)
+                st: Any = out.add_stream(self.audio_codec, rate=audio.sample_rate, layout=layout)
                 if self.audio_codec == "aac":
                     st.bit_rate = self.audio_bitrate
                 self._astream = st
