@@ -106,3 +106,34 @@ async def test_revoke_token_and_user(redis: Any, redis_prefix: str) -> None:
     assert await tokens.is_revoked(redis, d, cd, prefix=prefix)
     # other users are untouched
     assert not await tokens.is_revoked(redis, c, cc, prefix=prefix)
+
+
+def test_cli_create_and_revoke(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    redis_url: str,
+    redis_prefix: str,
+) -> None:
+    from streamer.cli import main
+
+    monkeypatch.setenv("ARTDAG_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    monkeypatch.delenv("ARTDAG_CLUSTER_KEY", raising=False)
+    prefix = ["--key-prefix", f"{redis_prefix}artdag:"]
+    user = f"cli{uuid.uuid4().hex[:8]}"
+    assert main(["token", "create", "--user", user, "--ttl", "2h", *prefix]) == 0
+    out = capsys.readouterr()
+    token = out.out.strip()
+    assert "warning" not in out.err
+    settings = Settings.from_env({"ARTDAG_DATA_DIR": str(tmp_path / "data")})
+    claims = tokens.verify_token(tokens.cluster_key(settings), token)
+    assert claims.user == user and claims.expiry - claims.issued == 7200
+    assert main(["token", "revoke", "--user", user, *prefix]) == 0
+    assert "1 tracked" in capsys.readouterr().out
+    assert main(["token", "revoke", token, *prefix]) == 0
+    assert "revoked token" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["token", "create", "--user", user, "--ttl", "400d"])
+    assert main(["token", "create", "--user", "bad name!"]) == 2
