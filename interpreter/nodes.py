@@ -146,8 +146,9 @@ class Step:
             with the same id by the parsers, so inputs always name steps.
         config: Normalised config (see the module doc and :mod:`interpreter.schema`).
         pos: Position of the step (its ``id`` / opening parenthesis).
-        config_pos: Position of each config key as written (``"params.radius"``
-            for nested effect / generator parameters).
+        config_pos: Position of each config value as written (``"params.radius"``
+            for nested effect / generator parameters); ``"key:<name>"`` holds
+            the position of the key itself.
         input_pos: Position of each entry of ``inputs``.
     """
 
@@ -164,6 +165,10 @@ class Step:
         if key is not None and key in self.config_pos:
             return self.config_pos[key]
         return self.pos
+
+    def key_where(self, key: str) -> Pos:
+        """Position of a config key itself (falls back to its value, then the step)."""
+        return self.config_pos.get("key:" + key) or self.where(key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,6 +158,7 @@ class _Builder:
     ) -> tuple[list[Datum], dict[str, tuple[Datum, Pos]]]:
         positional: list[Datum] = []
         kws: dict[str, tuple[Datum, Pos]] = {}
+        self.key_pos: dict[str, Pos] = {}
         i = 0
         while i < len(items):
             d = items[i]
@@ -167,6 +168,7 @@ class _Builder:
                 if d.name in kws:
                     raise self.syntax(f"duplicate :{d.name} in {where}", d.pos)
                 kws[d.name] = (items[i + 1], items[i + 1].pos)
+                self.key_pos[d.name] = d.pos
                 i += 2
             else:
                 if kws:
@@ -317,6 +319,7 @@ class _Builder:
                 raise self.syntax("(effect NAME ...) needs an effect name", d.pos)
             config_pos["effect"] = first.pos
         positional, kws = self.keywords(args, head.name)
+        key_pos = self.key_pos
         inputs: list[str] = []
         input_pos: list[Pos] = []
         if threaded is not None:
@@ -328,6 +331,7 @@ class _Builder:
         for k, (v, p) in kws.items():
             config[k] = self.config_value(v)
             config_pos[k] = p
+            config_pos["key:" + k] = key_pos[k]
         config, config_pos = nest_params(ntype, config, config_pos)
         sid = want_id or self.fresh(ntype)
         self.ids.add(sid)

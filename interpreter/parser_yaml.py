@@ -255,6 +255,7 @@ class _Builder:
                     key = self.key(k)
                     config[key] = self.value(v)
                     config_pos[key] = _pos(v)
+                    config_pos["key:" + key] = _pos(k)
         config, config_pos = nest_params(ntype, config, config_pos)
         return Step(
             sid, ntype, tuple(inputs), config, _pos(f["id"][1]), config_pos, tuple(input_pos)
@@ -267,7 +268,8 @@ def nest_params(
     """Move the flat parameters of EFFECT / generator SOURCE / MAP-with-effect configs under ``params``.
 
     ``{effect: blur, radius: 3}`` becomes ``{effect: blur, params: {radius: 3}}``
-    and the position of ``radius`` is kept as ``params.radius``.
+    and the position of ``radius`` is kept as ``params.radius`` (``key:params.radius``
+    for the key itself).
     """
     if ntype is NodeType.EFFECT:
         keep: tuple[str, ...] = ("effect",)
@@ -279,20 +281,22 @@ def nest_params(
         return config, config_pos
     params = dict(config.get("params") or {}) if isinstance(config.get("params"), dict) else {}
     out: dict[str, Any] = {}
-    pos: dict[str, Pos] = {}
     for k, v in config.items():
         if k in keep:
             out[k] = v
-            if k in config_pos:
-                pos[k] = config_pos[k]
-        elif k == "params" and isinstance(v, dict):
-            for pk in v:
-                if "params" in config_pos:
-                    pos[f"params.{pk}"] = config_pos["params"]
-        else:
+        elif not (k == "params" and isinstance(v, dict)):
             params[k] = v
-            if k in config_pos:
-                pos[f"params.{k}"] = config_pos[k]
+    pos: dict[str, Pos] = {}
+    for k, p in config_pos.items():
+        prefix = "key:" if k.startswith("key:") else ""
+        base = k.removeprefix("key:")
+        if base in keep or base.startswith("params."):
+            pos[k] = p
+        elif base == "params":
+            for pk in config.get("params") or {}:
+                pos.setdefault(f"{prefix}params.{pk}", p)
+        else:
+            pos[f"{prefix}params.{base}"] = p
     out["params"] = params
     return out, pos
 

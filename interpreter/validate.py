@@ -196,7 +196,7 @@ class _Validator:
             if k not in names:
                 raise self.err(
                     UnknownParamError, f"{step.id}: unknown {step.type.value} field {k!r}",
-                    step.where(prefix + k), _hint_close(k, names, "fields"),
+                    step.key_where(prefix + k), _hint_close(k, names, "fields"),
                 )  # fmt: skip
         for f in fields:
             if f.name not in config or config[f.name] is None:
@@ -236,7 +236,10 @@ class _Validator:
                 p = spec.param(k)
             except EffectParamError as exc:
                 raise self.err(
-                    UnknownParamError, f"{name}: unknown parameter {k!r}", pos, exc.hint
+                    UnknownParamError,
+                    f"{name}: unknown parameter {k!r}",
+                    step.key_where(f"params.{k}"),
+                    exc.hint,
                 ) from None
             if p.type in ("float", "int"):
                 self.number(name, k, v, pos, p.min, p.max, p.animatable, p.type == "int")
@@ -287,7 +290,9 @@ class _Validator:
             for k in cfg:
                 if k not in ("effect", "params"):
                     raise self.err(
-                        UnknownParamError, f"{step.id}: unknown EFFECT field {k!r}", step.where(k)
+                        UnknownParamError,
+                        f"{step.id}: unknown EFFECT field {k!r}",
+                        step.key_where(k),
                     )
             if "effect" not in cfg:
                 raise self.err(
