@@ -137,6 +137,10 @@ def live_factory(
             raise RuntimeError("the test HTTP server did not start")
         worker = create_worker(settings, handle_signals=False, queue_name=queue, max_jobs=2)
         worker_task = asyncio.create_task(worker.main(), name="test-worker")
+        # one round trip through the queue: the worker's ctx (stores...) is ready after it
+        ping = await app.state.arq.enqueue_job("ping", "ready", _queue_name=queue)
+        assert ping is not None
+        await ping.result(timeout=60, poll_delay=0.05)
         url = f"http://127.0.0.1:{port}"
         client = httpx.AsyncClient(
             base_url=url, timeout=30.0, headers={"Authorization": f"Bearer {token}"}

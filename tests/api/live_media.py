@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["ffprobe_json", "live_recipe", "parse_playlist"]
+__all__ = ["INPUT_RECIPE", "ffprobe_json", "live_recipe", "make_clip_bytes", "parse_playlist"]
 
 
 def live_recipe(duration: float = 4.0, fps: int = 25, name: str = "test-live") -> str:
@@ -37,7 +37,8 @@ def parse_playlist(text: str) -> dict[str, Any]:
     """Tags and segments of a media playlist (enough for the assertions here)."""
     lines = text.splitlines()
     assert lines[0] == "#EXTM3U", text[:200]
-    out: dict[str, Any] = {"segments": [], "endlist": "#EXT-X-ENDLIST" in lines}
+    # EXT-X-MEDIA-SEQUENCE absent means 0 (RFC 8216 4.3.3.2)
+    out: dict[str, Any] = {"segments": [], "endlist": "#EXT-X-ENDLIST" in lines, "sequence": 0}
     duration = None
     for line in lines:
         if line.startswith("#EXT-X-TARGETDURATION:"):
@@ -64,3 +65,45 @@ async def ffprobe_json(ffprobe: str, url: str, *args: str, timeout: float = 60.0
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     assert proc.returncode == 0, f"ffprobe {url} failed: {err.decode()[-2000:]}"
     return json.loads(out)
+
+
+def make_clip_bytes(
+    seconds: float = 2.0, width: int = 160, height: int = 120, fps: int = 25
+) -> bytes:
+    """A small H.264 MP4 (moving gradient) made with PyAV, as bytes."""
+    import io
+    from fractions import Fraction
+
+    import av
+    import numpy as np
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as c:
+        vs = c.add_stream("libx264", rate=fps)
+        vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
+        vs.options = {"preset": "ultrafast"}
+        ramp = np.arange(width, dtype=np.uint16)[None, :]
+        for n in range(round(seconds * fps)):
+            data = np.full((height * 3 // 2, width), 128, dtype=np.uint8)
+            data[:height] = ((ramp + 3 * n) % 220 + 16).astype(np.uint8)
+            f = av.VideoFrame.from_ndarray(data, format="yuv420p")
+            f.pts, f.time_base = n, Fraction(1, fps)
+            for p in vs.encode(f):
+                c.mux(p)
+        for p in vs.encode(None):
+            c.mux(p)
+    return buf.getvalue()
+
+
+INPUT_RECIPE = """\
+name: test-input
+version: '1.0'
+inputs:
+  video: {type: video, description: a clip}
+steps:
+- id: fx
+  type: EFFECT
+  inputs: [video]
+  config: {effect: invert}
+output: fx
+"""
