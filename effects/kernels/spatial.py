@@ -33,14 +33,26 @@ def box_plane(src: np.ndarray, dst: np.ndarray, tmp: np.ndarray, colsum: np.ndar
             for j in range(w):
                 dst[i, j] = src[i, j]
         return
+    mid_lo = min(r + 1, w)
+    mid_hi = max(w - r, mid_lo)
     for i in range(h):
+        row = src[i]
+        t = tmp[i]
         s = 0
         for k in range(-r, r + 1):
-            s += np.int32(src[i, min(max(k, 0), w - 1)])
-        tmp[i, 0] = s
-        for j in range(1, w):
-            s += np.int32(src[i, min(j + r, w - 1)]) - np.int32(src[i, max(j - r - 1, 0)])
-            tmp[i, j] = s
+            s += np.int32(row[min(max(k, 0), w - 1)])
+        t[0] = s
+        for j in range(1, mid_lo):
+            s += np.int32(row[min(j + r, w - 1)]) - np.int32(row[max(j - r - 1, 0)])
+            t[j] = s
+        # Interior: no clamping; unsigned indices skip numba's wraparound branch.
+        for j in range(mid_lo, mid_hi):
+            uj = np.uint64(j)
+            s += np.int32(row[uj + np.uint64(r)]) - np.int32(row[uj - np.uint64(r + 1)])
+            t[uj] = s
+        for j in range(mid_hi, w):
+            s += np.int32(row[min(j + r, w - 1)]) - np.int32(row[max(j - r - 1, 0)])
+            t[j] = s
     n = (2 * r + 1) * (2 * r + 1)
     inv = np.int64(round((1 << 24) / n))
     half = np.int64(1 << 23)
