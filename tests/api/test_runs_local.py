@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import Any
 
+from cache.cid import cid_of_bytes
 from streamer.live import events_channel
+from streamer.stores import hls_dir
 from tests.api.conftest import LiveServer
-from tests.api.live_media import live_recipe, parse_playlist
+from tests.api.live_media import INPUT_RECIPE, live_recipe, make_clip_bytes, parse_playlist
 
 
 async def test_run_renders_and_serves_local_hls(live_server: LiveServer) -> None:
@@ -89,3 +93,95 @@ async def test_malformed_requests_get_the_json_error_shape(live_server: LiveServ
     _error(await c.get("/runs", params={"status": "weird"}), 400)
     _error(await c.get("/ipfs/not-a-cid"), 400)
     _error(await c.get("/ipfs/not-a-cid/raw"), 400)
+
+
+async def test_cancel_stops_a_running_render_then_delete(live_server: LiveServer) -> None:
+    live = live_server
+    resp = await live.client.post("/runs", json={"recipe": live_recipe(60.0), "pace": 1.0})
+    run_id = resp.json()["run_id"]
+    await live.wait_run(run_id, lambda r: r["segment_count"] >= 1)
+    t0 = asyncio.get_running_loop().time()
+    resp = await live.client.post(f"/runs/{run_id}/cancel")
+    assert resp.status_code == 200, resp.text
+    run = resp.json()
+    assert run["status"] == "cancelled", run
+    assert asyncio.get_running_loop().time() - t0 < 5.0
+    assert 1 <= run["segment_count"] < 60
+    # the aborted playlist is closed so players stop waiting
+    pl = parse_playlist((await live.client.get(f"/runs/{run_id}/playlist.m3u8")).text)
+    assert pl["endlist"] and len(pl["segments"]) < 60
+    await asyncio.sleep(0.5)
+    assert (await live.client.get(f"/api/run/{run_id}")).json()["status"] == "cancelled"
+    resp = await live.client.delete(f"/runs/{run_id}")
+    assert resp.status_code == 200 and resp.json()["deleted"] is True
+    assert (await live.client.get(f"/runs/{run_id}")).status_code == 404
+    assert not hls_dir(live.settings, run_id).exists()
+
+
+async def test_delete_cancels_a_running_render_first(live_server: LiveServer) -> None:
+    live = live_server
+    resp = await live.client.post("/runs", json={"recipe": live_recipe(60.0), "pace": 1.0})
+    run_id = resp.json()["run_id"]
+    await live.wait_run(run_id, lambda r: r["status"] == "running")
+    resp = await live.client.delete(f"/runs/{run_id}")
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["status"] == "cancelled"
+    assert (await live.client.get(f"/api/run/{run_id}")).status_code == 404
+
+
+async def test_missing_input_fails_the_run_clearly(live_server: LiveServer) -> None:
+    live = live_server
+    cid = cid_of_bytes(b"a clip nobody has")
+    resp = await live.client.post("/runs", json={"recipe": INPUT_RECIPE, "inputs": {"video": cid}})
+    assert resp.status_code == 201, resp.text
+    run = await live.wait_run(
+        resp.json()["run_id"], lambda r: r["status"] not in ("pending", "running")
+    )
+    assert run["status"] == "failed"
+    assert "input 'video'" in run["error"] and cid in run["error"]
+
+
+async def test_input_from_local_cache_and_sse_progress(live_server: LiveServer) -> None:
+    live = live_server
+    item = live.app.state.local_store.put_bytes(make_clip_bytes(2.0), suffix=".mp4")
+    resp = await live.client.post(
+        "/runs", json={"recipe": INPUT_RECIPE, "inputs": {"video": item.cid}, "pace": 2.0}
+    )
+    run_id = resp.json()["run_id"]
+    events: list[tuple[str, dict[str, Any]]] = []
+    async with live.client.stream("GET", f"/runs/{run_id}/events") as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        kind = None
+        async for line in stream.aiter_lines():
+            if line.startswith("event:"):
+                kind = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and kind:
+                events.append((kind, json.loads(line.split(":", 1)[1])))
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "status" and "playlist" in kinds and "progress" in kinds
+    assert events[-1][0] == "status" and events[-1][1]["status"] == "completed"
+    counts = [e["segment_count"] for k, e in events if k == "playlist"]
+    assert counts == sorted(counts) and counts[-1] >= 2
+    run = (await live.client.get(f"/api/run/{run_id}")).json()
+    assert run["status"] == "completed" and run["segment_count"] == counts[-1]
+
+
+async def test_ipfs_raw_with_the_node_down_is_503(live_server: LiveServer) -> None:
+    cid = cid_of_bytes(b"x")
+    resp = await live_server.client.get(f"/ipfs/{cid}/raw")
+    assert resp.status_code == 503 and resp.json()["status"] == 503
+    redirect = await live_server.client.get(f"/ipfs/{cid}", follow_redirects=False)
+    assert redirect.status_code == 302  # the redirect needs no node
+
+
+async def test_analysis_endpoint(live_server: LiveServer) -> None:
+    live = live_server
+    analysis = {"version": 1, "tempo": 120.0}
+    resp = await live.client.post("/runs", json={"recipe": live_recipe(1.0), "analysis": analysis})
+    run_id = resp.json()["run_id"]
+    assert (await live.client.get(f"/api/run/{run_id}/analysis")).json() == analysis
+    await live.wait_run(run_id, lambda r: r["status"] not in ("pending", "running"))
+    other = await live.client.post("/runs", json={"recipe": live_recipe(1.0)})
+    doc = await live.client.get(f"/api/run/{other.json()['run_id']}/analysis")
+    assert doc.status_code == 404 and doc.json()["status"] == 404
+    await live.wait_run(other.json()["run_id"], lambda r: r["status"] not in ("pending", "running"))
