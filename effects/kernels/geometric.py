@@ -282,9 +282,8 @@ def sample_bilinear(src: np.ndarray, x: float, y: float, edge: int, fill: int) -
 
 
 @njit(nogil=True, cache=True)
-def kaleido_plane(src: np.ndarray, dst: np.ndarray, segments: int, angle: float) -> None:
-    """Fold the polar angle into one wedge of ``pi/segments`` and reflect it around."""
-    h, w = dst.shape
+def kaleido_map(h: int, w: int, segments: int, angle: float, mx: np.ndarray, my: np.ndarray) -> None:
+    """Source positions for a kaleidoscope: the polar angle folded into one wedge of pi/segments."""
     cx = w / 2.0
     cy = h / 2.0
     wedge = math.pi / segments
@@ -297,14 +296,42 @@ def kaleido_plane(src: np.ndarray, dst: np.ndarray, segments: int, angle: float)
             if t > wedge:
                 t = 2.0 * wedge - t
             t += angle
-            dst[i, j] = sample_bilinear(src, cx + r * math.cos(t) - 0.5, cy + r * math.sin(t) - 0.5, 3, 0)
+            mx[i, j] = cx + r * math.cos(t) - 0.5
+            my[i, j] = cy + r * math.sin(t) - 0.5
 
 
-def _kaleidoscope(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: _Scratch) -> None:
+@njit(nogil=True, cache=True)
+def remap_bilinear(src: np.ndarray, dst: np.ndarray, mx: np.ndarray, my: np.ndarray, edge: int, fill: int) -> None:
+    """``dst[i, j] = bilinear(src, mx[i, j], my[i, j])`` with an edge mode."""
+    h, w = dst.shape
+    for i in range(h):
+        for j in range(w):
+            dst[i, j] = sample_bilinear(src, mx[i, j], my[i, j], edge, fill)
+
+
+class _KaleidoScratch(_Scratch):
+    """Coordinate maps cached while segments and rotate stay the same."""
+
+    def __init__(self, width: int, height: int) -> None:
+        super().__init__(width, height)
+        self.key: tuple[int, float] | None = None
+        self.maps = [np.empty((height, width)), np.empty((height, width)), np.empty((height // 2, width // 2)), np.empty((height // 2, width // 2))]
+
+    def maps_for(self, n: int, angle: float) -> list[np.ndarray]:
+        if self.key != (n, angle):
+            h, w = self.maps[0].shape
+            kaleido_map(h, w, n, angle, self.maps[0], self.maps[1])
+            kaleido_map(h // 2, w // 2, n, angle, self.maps[2], self.maps[3])
+            self.key = (n, angle)
+        return self.maps
+
+
+def _kaleidoscope(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: _KaleidoScratch) -> None:
     src = s.source(inputs[0], out)
-    n, a = int(p["segments"]), float(p["rotate"])
-    for x, y in zip((src.y, src.u, src.v), (out.y, out.u, out.v), strict=True):
-        kaleido_plane(x, y, n, a)
+    mx, my, cmx, cmy = s.maps_for(int(p["segments"]), float(p["rotate"]))
+    remap_bilinear(src.y, out.y, mx, my, 3, 0)
+    remap_bilinear(src.u, out.u, cmx, cmy, 3, 0)
+    remap_bilinear(src.v, out.v, cmx, cmy, 3, 0)
 
 
 @njit(nogil=True, cache=True)
@@ -376,14 +403,14 @@ SPECS = (
     ),
     fspec(
         "kaleidoscope",
-        "Mirror wedges around the centre.",
+        "Mirror wedges around the centre (coordinate map cached while parameters hold).",
         "geometric",
         (
             ParamSpec("segments", "int", 6, 1, 64, "", "number of mirrored wedge pairs"),
             ParamSpec("rotate", "float", 0.0, None, None, "rad", "rotation of the sampled wedge"),
         ),
         _kaleidoscope,
-        scratch=_Scratch,
+        scratch=_KaleidoScratch,
     ),
     fspec(
         "tile",
