@@ -13,6 +13,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+from streamer.jobs_exec import EXEC_FUNCTIONS
 from streamer.jobs_render import render_run
 
 __all__ = ["JOB_FUNCTIONS", "ping", "render_run"]
@@ -37,4 +38,5 @@ async def ping(ctx: dict[str, Any], message: str = "ping") -> dict[str, Any]:
     }
 
 
-JOB_FUNCTIONS: list[Callable[..., Any]] = [ping, render_run]
+# plain coroutines, or arq ``func(...)`` wrappers carrying a timeout / max_tries
+JOB_FUNCTIONS: list[Callable[..., Any] | Any] = [ping, render_run, *EXEC_FUNCTIONS]
