@@ -14,6 +14,7 @@ __all__ = ["route_handlers"]
 def route_handlers() -> list[Any]:
     """Return every route handler of the application, in registration order."""
     from api.auth import auth_router
+    from api.cache import cache_router
     from api.ipfs import ipfs_router
     from api.phases import phases_router
     from api.recipes import recipes_router
@@ -21,6 +22,6 @@ def route_handlers() -> list[Any]:
     from api.system import system_router
 
     handlers: list[Any] = [system_router, runs_router, ipfs_router]
-    handlers += [auth_router, recipes_router]
+    handlers += [auth_router, recipes_router, cache_router]
     handlers += [phases_router]
     return handlers
