@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,14 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its signal capture: Ctrl-C stays pytest's."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
 
 
 @dataclass
@@ -123,10 +131,9 @@ def live_factory(
         app.state.redis_key_prefix = redis_prefix
         token, _ = tokens.mint_token(tokens.cluster_key(settings), user, ttl=3600)
         port = free_port()
-        server = uvicorn.Server(
+        server = _QuietServer(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
         )
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         http_task = asyncio.create_task(server.serve(), name="test-http")
         for _ in range(300):
             if server.started or http_task.done():

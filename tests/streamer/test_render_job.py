@@ -1,0 +1,147 @@
+"""The render job outside HTTP: pacing, early exits, failures, retries, options."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import numpy as np
+import pytest
+import pytest_asyncio
+import redis.asyncio as aioredis
+
+from effects.frame import VideoFormat, YUVFrame
+from interpreter.canonical import canonical, recipe_id
+from interpreter.loader import load_recipe
+from streamer import repo
+from streamer.db import apply_migrations, create_pool
+from streamer.jobs_render import PacedSink, hls_options, render_run
+from streamer.live import request_cancel
+from streamer.settings import HLSSettings, Settings
+from streamer.stores import hls_dir, open_stores
+
+RECIPE = """\
+name: job-test
+version: '1.0'
+steps:
+- id: video
+  type: SOURCE
+  config: {generator: testsrc, duration: 1, width: 160, height: 120, fps: 25}
+output: video
+"""
+
+
+class _NullSink:
+    def __init__(self) -> None:
+        self.frames = 0
+
+    async def start(self, video: Any, audio: Any, cb: Any) -> None:
+        return None
+
+    def write(self, frame: Any, audio: Any) -> None:
+        self.frames += 1
+
+    async def finish(self) -> str:
+        return "done"
+
+    async def abort(self) -> None:
+        return None
+
+
+async def test_paced_sink_holds_real_time() -> None:
+    inner = _NullSink()
+    sink = PacedSink(inner, pace=5.0)  # 25 fps at 5x: one frame per 8 ms
+    await sink.start(VideoFormat(16, 16, 25, 1), None, None)
+    frame = YUVFrame(np.zeros((24, 16), np.uint8), 16, 16)
+    t0 = time.monotonic()
+    for _ in range(26):
+        sink.write(frame, None)
+    elapsed = time.monotonic() - t0
+    assert inner.frames == 26
+    assert elapsed >= 25 / 125 - 0.01
+    assert await sink.finish() == "done"
+    with pytest.raises(ValueError):
+        PacedSink(inner, 0)
+
+
+def test_hls_options_follow_settings() -> None:
+    s = Settings(hls=HLSSettings(segment_seconds=1.5, container="fmp4", x264_preset="ultrafast"))
+    opts = hls_options(s)
+    assert (opts.segment_duration, opts.container, opts.preset) == (1.5, "fmp4", "ultrafast")
+    assert hls_options(Settings()).container == "mpegts"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def ctx(service_settings: Settings, tmp_path: Any) -> AsyncIterator[dict[str, Any]]:
+    settings = dataclasses.replace(
+        service_settings,
+        storage=dataclasses.replace(service_settings.storage, cache_dir=tmp_path / "cache"),
+    )
+    pool = await create_pool(settings.services.database_url)
+    await apply_migrations(pool)
+    redis = aioredis.from_url(settings.services.redis_url)
+    async with contextlib.AsyncExitStack() as stack:
+        stores = await open_stores(settings, stack)
+        stores.ipfs = None  # local output only
+        yield {"settings": settings, "db": pool, "redis": redis, "stores": stores, "job_id": "j1"}
+    await redis.aclose()
+    await pool.close()
+
+
+async def _new_run(db: Any, text: str = RECIPE) -> str:
+    recipe = load_recipe(text)
+    rid = recipe_id(recipe)
+    await repo.put_recipe(
+        db, recipe_id=rid, name=recipe.name, source=text, syntax="yaml", canonical=canonical(recipe)
+    )
+    return str((await repo.create_run(db, recipe_id=rid, inputs={}))["id"])
+
+
+async def test_missing_run_is_reported(ctx: dict[str, Any]) -> None:
+    assert (await render_run(ctx, "no-such-run"))["status"] == "missing"
+
+
+async def test_cancel_before_start_renders_nothing(ctx: dict[str, Any]) -> None:
+    run_id = await _new_run(ctx["db"])
+    await request_cancel(ctx["redis"], run_id)
+    assert (await render_run(ctx, run_id))["status"] == "cancelled"
+    row = await repo.get_run(ctx["db"], run_id)
+    assert row is not None and row["status"] == "cancelled" and row["finished_at"] is not None
+    assert not hls_dir(ctx["settings"], run_id).exists()
+    # a terminal run is never rendered again (e.g. a duplicate delivery)
+    assert (await render_run(ctx, run_id))["status"] == "cancelled"
+
+
+async def test_vanished_recipe_fails_with_a_message(ctx: dict[str, Any]) -> None:
+    run_id = await _new_run(ctx["db"])
+    await ctx["db"].execute("UPDATE runs SET recipe_id = NULL WHERE id = $1", run_id)
+    result = await render_run(ctx, run_id)
+    assert result["status"] == "failed" and "recipe" in result["error"]
+
+
+async def test_duration_argument_overrides_the_recipe_length(ctx: dict[str, Any]) -> None:
+    run_id = await _new_run(ctx["db"])
+    result = await render_run(ctx, run_id, duration=0.4)
+    assert result["status"] == "completed", result
+    text = (hls_dir(ctx["settings"], run_id) / "playlist.m3u8").read_text()
+    total = sum(float(x.split(",")[0]) for x in text.split("#EXTINF:")[1:])
+    assert abs(total - 0.4) < 1e-3
+
+
+async def test_retried_job_starts_over(ctx: dict[str, Any]) -> None:
+    run_id = await _new_run(ctx["db"])
+    stale = hls_dir(ctx["settings"], run_id)
+    stale.mkdir(parents=True)
+    (stale / "Qmstale.ts").write_bytes(b"old")
+    await repo.update_run(ctx["db"], run_id, status="running")  # worker died mid-render
+    result = await render_run(ctx, run_id)
+    assert result["status"] == "completed", result
+    assert not (stale / "Qmstale.ts").exists()
+    row = await repo.get_run(ctx["db"], run_id)
+    assert row is not None and row["progress"] == 1.0 and row["segment_count"] >= 1
+    assert ctx["stores"].local.has(row["output_cid"])  # the final playlist is cached by CID
+    records = await repo.list_provenance(ctx["db"], run_id)
+    assert records and records[0]["record"]["output"]["cid"] == row["output_cid"]
