@@ -90,7 +90,7 @@ EMBEDDED_REDIS=""
 if probe pg "$PG_URL"; then
   SUMMARY+=("postgresql: reused $PG_URL")
 else
-  log "PostgreSQL not reachable at $PG_URL; starting the embedded stack"
+  log "PostgreSQL not reachable ($(tail -n1 "$STATE/probe.log")); starting the embedded stack"
   "${SETSID[@]}" "${TESTENV[@]}" embedded "$STATE/stack" "$STATE/stack.env" >"$STATE/stack.log" 2>&1 &
   holder=$!
   STOPS+=("stop_pid $holder")
@@ -116,7 +116,7 @@ elif [[ -n "$EMBEDDED_REDIS" ]]; then
   REDIS_URL_="$EMBEDDED_REDIS"
   SUMMARY+=("redis: started (embedded stack) $REDIS_URL_")
 else
-  log "Redis not reachable at $REDIS_URL_; starting a throwaway redis-server"
+  log "Redis not reachable ($(tail -n1 "$STATE/probe.log")); starting a throwaway redis-server"
   redis_bin="$(command -v redis-server || echo "$ROOT/.venv/bin/redis-server")"
   port="$("${TESTENV[@]}" freeport)"
   mkdir -p "$STATE/redis"
