@@ -95,6 +95,11 @@ if [[ -f web/package-lock.json ]]; then
       (cd web && npm ci --include=dev --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci in web/ failed"
       echo "$web_hash" >"$web_stamp"
     fi
+    # the UI's Tailwind stylesheet is a build output (web/build/, gitignored)
+    if [[ ! -f web/build/app.css || -n "$(find web/templates web/static web/src web/tailwind.config.js -newer web/build/app.css -print -quit)" ]]; then
+      log "building web/build/app.css (npm run build:css)"
+      (cd web && npm run --silent build:css >/dev/null 2>&1) || die "npm run build:css in web/ failed"
+    fi
   fi
 fi
 

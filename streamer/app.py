@@ -30,6 +30,7 @@ from streamer.routes import route_handlers
 from streamer.settings import Settings
 from streamer.stores import open_stores
 from streamer.worker import QUEUE_NAME
+from web.templating import template_config
 
 __all__ = ["create_app"]
 
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, *, embedded_services: bool = Fa
         exception_handlers=exception_handlers(),
         guards=[require_auth],  # mutating methods need a token; reads are open
         openapi_config=OpenAPIConfig(title="artdag L1", version="0.1.0", path="/docs"),
+        template_config=template_config(),  # web UI pages (web/templates)
     )
     app.state.settings = settings
     app.state.embedded_services = embedded_services

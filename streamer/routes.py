@@ -24,4 +24,7 @@ def route_handlers() -> list[Any]:
     handlers: list[Any] = [system_router, runs_router, ipfs_router]
     handlers += [auth_router, recipes_router, cache_router]
     handlers += [phases_router]
-    return handlers
+    # browsers get HTML pages at the API's list paths (/, /runs, /recipes); UI pages follow
+    from web.routes import with_web_ui
+
+    return with_web_ui(handlers)

@@ -1,0 +1,257 @@
+// artdag L1 web UI: the live HLS player with run status, and DAG interactions.
+// Plain browser JS, no build step; components start on htmx:load so pages
+// swapped in by hx-boost get them too.
+(function () {
+  "use strict";
+
+  var TERMINAL = { completed: true, failed: true, cancelled: true };
+
+  function field(root, name) { return root.querySelector('[data-field="' + name + '"]'); }
+
+  function shortId(text, keep) {
+    return text.length <= keep + 2 ? text : text.slice(0, keep) + "\u2026";
+  }
+
+  // --- run status (SSE with a polling fallback) -----------------------------------------
+
+  function RunStatus(page, runId, onTerminal) {
+    this.page = page;
+    this.runId = runId;
+    this.onTerminal = onTerminal;
+    this.source = null;
+    this.timer = null;
+    this.closed = false;
+  }
+
+  RunStatus.prototype.apply = function (ev) {
+    var card = document.getElementById("run-status");
+    if (!card) return;
+    if (typeof ev.progress === "number") {
+      var pct = Math.round(ev.progress * 1000) / 10;
+      var bar = field(card, "progress-bar");
+      if (bar) bar.style.width = pct + "%";
+      var txt = field(card, "progress");
+      if (txt) txt.textContent = pct + " %";
+    }
+    if (typeof ev.segment_count === "number") {
+      var seg = field(card, "segments");
+      if (seg) seg.textContent = String(ev.segment_count);
+    }
+    if (ev.playlist_cid) {
+      var cid = field(card, "playlist-cid");
+      if (cid && cid.getAttribute("data-cid") !== ev.playlist_cid) {
+        cid.setAttribute("data-cid", ev.playlist_cid);
+        cid.innerHTML = "";
+        var a = document.createElement("a");
+        a.className = "mono link cid-flash";
+        a.href = "/ipfs/" + ev.playlist_cid;
+        a.title = ev.playlist_cid;
+        a.setAttribute("hx-boost", "false");
+        a.textContent = shortId(ev.playlist_cid, 16);
+        cid.appendChild(a);
+      }
+      var link = field(card, "ipfs-link");
+      if (link) link.classList.remove("hidden");
+    }
+    if (ev.output_cid) {
+      var out = field(card, "output-cid");
+      if (out) out.textContent = shortId(ev.output_cid, 16);
+    }
+    if (ev.status) {
+      var badge = field(card, "status");
+      if (badge) { badge.textContent = ev.status; badge.className = "badge badge-" + ev.status; }
+      this.page.setAttribute("data-status", ev.status);
+      if (ev.error) {
+        var err = field(card, "error");
+        if (err) { err.textContent = ev.error; err.classList.remove("hidden"); }
+      }
+      if (TERMINAL[ev.status]) this.finish(ev.status);
+    }
+  };
+
+  RunStatus.prototype.finish = function (status) {
+    if (this.closed) return;
+    this.closed = true;
+    this.stop();
+    // the final row (CIDs, timestamps) from the server
+    if (window.htmx) window.htmx.trigger(document.body, "poll-status");
+    if (this.onTerminal) this.onTerminal(status);
+  };
+
+  RunStatus.prototype.start = function () {
+    var self = this;
+    if (window.EventSource) {
+      var es = new EventSource("/runs/" + encodeURIComponent(this.runId) + "/events");
+      this.source = es;
+      ["status", "playlist", "progress"].forEach(function (kind) {
+        es.addEventListener(kind, function (msg) {
+          try { self.apply(JSON.parse(msg.data)); } catch (e) { /* ignore a malformed event */ }
+        });
+      });
+      es.onerror = function () {
+        if (self.closed) return;
+        es.close();
+        self.source = null;
+        self.poll();
+      };
+    } else {
+      this.poll();
+    }
+  };
+
+  RunStatus.prototype.poll = function () {
+    var self = this;
+    if (this.timer || this.closed) return;
+    this.timer = setInterval(function () {
+      fetch("/api/run/" + encodeURIComponent(self.runId), { headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (run) { if (run) self.apply(run); })
+        .catch(function () {});
+    }, 1500);
+  };
+
+  RunStatus.prototype.stop = function () {
+    if (this.source) { this.source.close(); this.source = null; }
+    if (this.timer) { clearInterval(this.timer); this.timer = null; }
+  };
+
+  // --- the live player ----------------------------------------------------------------------
+
+  function Player(video) {
+    this.video = video;
+    this.src = video.getAttribute("data-src");
+    this.hls = null;
+    this.waitTimer = null;
+    this.ended = false;
+    this.state = document.querySelector('[data-field="player-state"]');
+  }
+
+  Player.prototype.say = function (text) {
+    if (this.state) this.state.textContent = text;
+    this.video.setAttribute("data-player-state", text);
+  };
+
+  // The playlist 404s until the first segment exists: wait for it, then attach.
+  Player.prototype.start = function () {
+    var self = this;
+    var tries = 0;
+    function attempt() {
+      fetch(self.src, { cache: "no-store" }).then(function (r) {
+        if (r.ok) { self.attach(); return; }
+        tries += 1;
+        var page = document.querySelector("[data-run-page]");
+        var status = page ? page.getAttribute("data-status") : "";
+        if (TERMINAL[status] && tries > 3) { self.say("no playable output (" + status + ")"); return; }
+        self.waitTimer = setTimeout(attempt, 700);
+      }).catch(function () { self.waitTimer = setTimeout(attempt, 1500); });
+    }
+    attempt();
+  };
+
+  Player.prototype.attach = function () {
+    var self = this;
+    var video = this.video;
+    if (window.Hls && window.Hls.isSupported()) {
+      var hls = new window.Hls({ liveDurationInfinity: true, lowLatencyMode: false, backBufferLength: 60 });
+      this.hls = hls;
+      hls.on(window.Hls.Events.LEVEL_UPDATED, function (_e, data) {
+        var d = data.details;
+        video.setAttribute("data-fragments", String(d.fragments.length));
+        if (!d.live && !self.ended) {
+          self.ended = true;  // ENDLIST: hls.js stops reloading the playlist by itself
+          video.setAttribute("data-endlist", "1");
+          self.say("complete: " + d.fragments.length + " segments, " + d.totalduration.toFixed(1) + " s");
+        } else if (d.live) {
+          self.say("live: " + d.fragments.length + " segments");
+        }
+      });
+      hls.on(window.Hls.Events.ERROR, function (_e, data) {
+        if (!data.fatal) return;
+        if (data.type === window.Hls.ErrorTypes.NETWORK_ERROR) { hls.startLoad(); }
+        else if (data.type === window.Hls.ErrorTypes.MEDIA_ERROR) { hls.recoverMediaError(); }
+        else { self.say("playback error: " + data.details); self.destroy(); }
+      });
+      hls.loadSource(this.src);
+      hls.attachMedia(video);
+      hls.on(window.Hls.Events.MANIFEST_PARSED, function () {
+        var p = video.play();
+        if (p && p.catch) p.catch(function () { self.say("press play to start"); });
+      });
+    } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
+      video.src = this.src;  // Safari plays HLS natively
+      video.play();
+    } else {
+      this.say("this browser cannot play HLS");
+    }
+    video.addEventListener("ended", function () { self.say("ended"); });
+  };
+
+  Player.prototype.destroy = function () {
+    if (this.waitTimer) clearTimeout(this.waitTimer);
+    if (this.hls) { this.hls.destroy(); this.hls = null; }
+  };
+
+  // --- DAG interactions ---------------------------------------------------------------------
+
+  function initDag(fig) {
+    var svg = fig.querySelector("svg");
+    var panel = fig.querySelector("[data-dag-details]");
+    function trace(id, on) {
+      svg.querySelectorAll(".dag-edge").forEach(function (e) {
+        if (e.getAttribute("data-from") === id || e.getAttribute("data-to") === id) e.classList.toggle("dag-edge-hot", on);
+      });
+    }
+    svg.querySelectorAll(".dag-node").forEach(function (node) {
+      var id = node.getAttribute("data-node");
+      node.addEventListener("mouseenter", function () { trace(id, true); });
+      node.addEventListener("mouseleave", function () { trace(id, false); });
+      function show() {
+        svg.querySelectorAll(".dag-selected").forEach(function (n) { n.classList.remove("dag-selected"); });
+        node.classList.add("dag-selected");
+        var details = {};
+        try { details = JSON.parse(node.getAttribute("data-details")); } catch (e) { details = { id: id }; }
+        panel.textContent = JSON.stringify(details, null, 2);
+        panel.classList.remove("hidden");
+      }
+      node.addEventListener("click", show);
+      node.addEventListener("keydown", function (ev) { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); show(); } });
+    });
+  }
+
+  // --- wiring ---------------------------------------------------------------------------------
+
+  var live = [];  // players and status streams of the current page
+
+  function cleanup() {
+    live.forEach(function (c) { (c.destroy || c.stop).call(c); });
+    live = [];
+  }
+
+  function init(root) {
+    (root.querySelectorAll ? root : document).querySelectorAll("video[data-hls-player]").forEach(function (video) {
+      if (video.__artdag) return;
+      var player = new Player(video);
+      video.__artdag = player;
+      live.push(player);
+      player.start();
+      var page = document.querySelector("[data-run-page]");
+      if (page && !TERMINAL[page.getAttribute("data-status")]) {
+        var status = new RunStatus(page, video.getAttribute("data-run"), null);
+        live.push(status);
+        status.start();
+      }
+    });
+    (root.querySelectorAll ? root : document).querySelectorAll("[data-dag]").forEach(function (fig) {
+      if (fig.__artdag) return;
+      fig.__artdag = true;
+      initDag(fig);
+    });
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (ev) {
+    // a boosted navigation replaces the page: stop its player and event stream
+    if (ev.detail && ev.detail.target === document.body) cleanup();
+  });
+  document.addEventListener("htmx:load", function (ev) { init(ev.detail.elt); });
+  document.addEventListener("DOMContentLoaded", function () { if (!window.htmx) init(document); });
+})();
