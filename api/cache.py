@@ -12,7 +12,8 @@
   cache (CID computed while streaming), ``UPLOAD_MAX_BYTES`` -> 413.
 - ``POST /cache/import?path=``: a file below one of ``IMPORT_ROOTS``.
 - ``POST /cache/{cid}/publish``: 501 until L2 federation lands.
-- ``GET /api/media``: the gallery as JSON (``/media`` is the web page).
+- ``GET /api/media`` (and ``GET /media``, where browsers get the web page): the
+  gallery as JSON.
 
 Blocking work (hashing, probing, decoding, remuxing) runs in threads.
 """
@@ -599,7 +600,7 @@ async def publish(state: State, cid: FromPath[str]) -> None:
 # --- gallery -------------------------------------------------------------------------------
 
 
-@get("/api/media", summary="Media gallery (JSON, paginated)")
+@get(["/api/media", "/media"], summary="Media gallery (JSON, paginated)")
 async def media_list(
     state: State,
     limit: FromQuery[int] = 50,
