@@ -55,7 +55,7 @@ async def _segment_starts_with_keyframe(ffprobe: str, path: Path) -> bool:
 
 async def test_live_run_on_ipfs(live_server_ipfs: LiveServer, ffprobe: str, ipfs_api: str) -> None:
     live = live_server_ipfs
-    resp = await live.client.post("/runs", json={"recipe": live_recipe(SECONDS, FPS), "pace": 1.5})
+    resp = await live.client.post("/runs", json={"recipe": live_recipe(SECONDS, FPS), "pace": 1.0})
     assert resp.status_code == 201, resp.text
     run_id = resp.json()["run_id"]
     url = f"{live.url}/runs/{run_id}/playlist.m3u8"
@@ -89,6 +89,11 @@ async def test_live_run_on_ipfs(live_server_ipfs: LiveServer, ffprobe: str, ipfs
     video = next(s for s in probe["streams"] if s["codec_type"] == "video")
     assert (video["codec_name"], video["width"], video["height"]) == ("h264", 320, 240)
     assert any(s["codec_type"] == "audio" for s in probe["streams"])
+    # ... and through the redirect to the IPFS gateway, before rendering completes
+    probe = await ffprobe_json(
+        ffprobe, f"{live.url}/runs/{run_id}/ipfs", "-f", "hls", "-show_streams"
+    )
+    assert {s["codec_type"] for s in probe["streams"]} == {"video", "audio"}
     assert (await live.client.get(f"/api/run/{run_id}")).json()["status"] == "running"
 
     # the playlist only grows: media sequence constant, earlier segments stay listed
@@ -130,6 +135,12 @@ async def test_live_run_on_ipfs(live_server_ipfs: LiveServer, ffprobe: str, ipfs
         assert await store.add_bytes(data, only_hash=True) == name.split(".")[0]
     redirect = await live.client.get(f"/runs/{run_id}/ipfs", follow_redirects=False)
     assert redirect.headers["location"].endswith("/" + run["playlist_cid"])
+    # a real client follows our redirect to the node's gateway and plays the IPFS copy
+    probe = await ffprobe_json(
+        ffprobe, f"{live.url}/runs/{run_id}/ipfs", "-f", "hls", "-select_streams", "v:0",
+        "-count_frames", "-show_streams",
+    )  # fmt: skip
+    assert int(probe["streams"][0]["nb_read_frames"]) == round(SECONDS * FPS)
 
 
 class FlakyIPFS:
