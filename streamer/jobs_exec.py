@@ -31,7 +31,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from cache.errors import NotFoundError, StorageError, StorageUnavailableError
 from cache.local import LocalStore
-from interpreter.analysis import AnalysisCache
+from interpreter.analysis import AnalysisCache, AnalysisResult
 from interpreter.analysis.analyze import resolve_features
 from interpreter.errors import InterpreterError
 from interpreter.ids import analysis_id
@@ -50,6 +50,7 @@ from interpreter.loader import load_recipe
 from interpreter.planner import ExecutionPlan, PlanStep, plan_recipe
 from streamer import repo
 from streamer.claims import ClaimKeeper, claim, claim_key, new_token, wait_for_result
+from streamer.live import cancel_requested, publish_event
 from streamer.steps import is_inline, needs_execution, render_step, step_recipe
 
 __all__ = [
@@ -170,19 +171,42 @@ def _retry_or_raise(ctx: Mapping[str, Any], exc: BaseException) -> None:
 # --- phase 1 --------------------------------------------------------------------------------
 
 
-async def _analyze(env: _Env, input_key: str, path: Path | None, features: Any) -> dict[str, Any]:
+async def _analyze(
+    env: _Env,
+    input_key: str,
+    features: Any,
+    input_path: Callable[[], Awaitable[Path]] | None = None,
+) -> dict[str, Any]:
+    """Analysis of ``input_key`` (a CID or a step cache id) from, in order: this node's
+    analysis cache, another node's result (``step_cache`` -> IPFS), or the input decoded."""
     names = resolve_features(features)
     aid = analysis_id(input_key, names)
     cache = AnalysisCache(env.cache_dir, publish=env.publish_required if env.primary else None)
     hit = await asyncio.to_thread(cache.load, aid)
     if hit is None:
-        if path is None:
-            path = await env.local_path(input_key, "analysis input")
+        shared = await repo.get_step_cache(env.db, aid)
+        if shared is not None and (env.primary or await asyncio.to_thread(env.local.has, shared)):
+            text = await asyncio.to_thread(
+                (await env.local_path(shared, f"analysis {aid[:12]}")).read_text
+            )
+            hit = AnalysisResult.from_json(text, source=f"analysis {aid[:12]}")
+            await asyncio.to_thread(cache.store, hit)
+            if env.primary:
+                await asyncio.to_thread(cache.path_for(aid).with_suffix(".cid").write_text, shared)
+    if hit is None:
+        path = (
+            await input_path()
+            if input_path is not None
+            else await env.local_path(input_key, "analysis input")
+        )
         result = await cache.get_or_compute(input_key, path, names)
     else:
         result = hit
     data = result.to_json().encode()
     item = await env.local.aput_bytes(data, suffix=".json")
+    await repo.put_cache_item(env.db, cid=item.cid, size=item.size, media_type="application/json",
+                              kind="analysis", path=str(item.path), source=f"analysis:{aid}")  # fmt: skip
+    await repo.put_step_cache(env.db, cache_id=aid, cid=item.cid, step_type="ANALYZE")
     ipfs_cid = await asyncio.to_thread(cache.published_cid, aid)
     return {
         "analysis_id": aid,
@@ -201,7 +225,7 @@ async def analyze(ctx: dict[str, Any], input_cid: str, features: Any = None) -> 
     """
     env = _Env(ctx)
     try:
-        return await _analyze(env, input_cid, None, features)
+        return await _analyze(env, input_cid, features)
     except _TRANSIENT as exc:
         _retry_or_raise(ctx, exc)
         raise
@@ -351,18 +375,18 @@ async def _execute(env: _Env, p: ExecutionPlan, step: PlanStep) -> str:
     """Compute ``step`` and cache it; returns its output CID."""
     if step.node_type == "ANALYZE":
         src = p.step(step.inputs[0])
-        path = await _media_file(env, p, src.step_id)
-        res = await _analyze(env, src.cache_id, path, list(step.config["features"]))
+        res = await _analyze(
+            env,
+            src.cache_id,
+            list(step.config["features"]),
+            lambda: _media_file(env, p, src.step_id),
+        )
         if res["analysis_id"] != step.cache_id:
             raise ExecError(
                 f"step {step.step_id!r}: analysis id {res['analysis_id'][:12]} "
                 f"differs from the plan's cache id {step.cache_id[:12]}"
             )
-        cid = str(res["cid"])
-        await repo.put_cache_item(env.db, cid=cid, size=0, media_type="application/json",
-                                  kind="analysis", source=f"step:{step.cache_id}")  # fmt: skip
-        await repo.put_step_cache(env.db, cache_id=step.cache_id, cid=cid, step_type="ANALYZE")
-        return cid
+        return str(res["cid"])
     recipe, binding = step_recipe(p, step)
     files = {sid: await _media_file(env, p, sid) for sid in binding.values()}
     analyses = {
@@ -386,7 +410,10 @@ async def _execute(env: _Env, p: ExecutionPlan, step: PlanStep) -> str:
         if ipfs is None:
             raise StorageUnavailableError("IPFS-primary mode but the IPFS node does not answer")
         data = await asyncio.to_thread(item.path.read_bytes)
-        await ipfs.add_bytes(data, pin=True)
+        ipfs_cid = await ipfs.add_bytes(data, pin=True)
+        if ipfs_cid != item.cid:
+            log.warning("step %s: IPFS CID %s differs from the local CID %s",
+                        step.step_id, ipfs_cid, item.cid)  # fmt: skip
     await repo.put_cache_item(env.db, cid=item.cid, size=item.size, media_type="video/mp4"
                               if final else "video/x-matroska", kind="video",
                               path=str(item.path), source=f"step:{step.cache_id}")  # fmt: skip
@@ -470,6 +497,12 @@ async def execute_step(
 # --- the whole pipeline ------------------------------------------------------------------
 
 
+async def _event(env: _Env, run_id: str, event: dict[str, Any]) -> None:
+    # live subscribers (SSE) are optional: a failed publish never fails the run
+    with contextlib.suppress(Exception):
+        await publish_event(env.redis, run_id, event)
+
+
 async def run_recipe(
     ctx: dict[str, Any],
     run_id: str,
@@ -516,13 +549,12 @@ async def run_recipe(
                 *(j.result(timeout=step_timeout, poll_delay=0.1) for j in jobs if j is not None)
             )
             for a, d in zip(requests, done, strict=True):
-                if d["analysis_id"] == a.analysis_id:
-                    await repo.put_step_cache(
-                        env.db, cache_id=a.analysis_id, cid=d["cid"], step_type="ANALYZE"
-                    )
+                if d["analysis_id"] != a.analysis_id:
+                    raise ExecError(f"analysis of {a.step_id!r}: id {d['analysis_id'][:12]} "
+                                    f"differs from the plan's {a.analysis_id[:12]}")  # fmt: skip
             # phase 2
             p, _ = await _make_plan(env, text, f"recipe {row['id'][:12]}", inputs, run["params"])
-            await _store_plan(env, p)
+            plan_cid = await _store_plan(env, p)
             analysis = {a.step_id: await _analysis_json(env, p, a.step_id) for a in requests}
             fields: dict[str, Any] = {"plan": p.to_dict(), "plan_id": p.plan_id}
             if analysis:
@@ -530,6 +562,7 @@ async def run_recipe(
             await repo.update_run(env.db, run_id, **fields)
         else:
             p = await _load_plan(env, plan_id)
+            plan_cid = await env.publish(p.to_json().encode())  # other nodes read it from IPFS
             await repo.update_run(env.db, run_id, plan=p.to_dict(), plan_id=p.plan_id)
         # phase 3
         todo = [s for s in p.steps if needs_execution(p, s) or s.node_type == "ANALYZE"]
@@ -537,6 +570,10 @@ async def run_recipe(
         finished = 0
         executed: list[dict[str, Any]] = []
         for level in p.levels:
+            if await cancel_requested(env.redis, run_id):
+                await repo.update_run(env.db, run_id, status="cancelled")
+                await _event(env, run_id, {"type": "status", "status": "cancelled"})
+                return {"run_id": run_id, "status": "cancelled", "plan_id": p.plan_id}
             pending = []
             for s in level:
                 if not (needs_execution(p, s) or s.node_type == "ANALYZE"):
@@ -547,7 +584,12 @@ async def run_recipe(
                 pending.append(s)
             jobs = [
                 await env.redis.enqueue_job(
-                    "execute_step", p.plan_id, s.step_id, queue=queue, _queue_name=queue
+                    "execute_step",
+                    p.plan_id,
+                    s.step_id,
+                    queue=queue,
+                    plan_cid=plan_cid,
+                    _queue_name=queue,
                 )
                 for s in pending
             ]
@@ -556,7 +598,9 @@ async def run_recipe(
             )
             executed.extend(results)
             finished += len(pending)
-            await repo.update_run(env.db, run_id, progress=min(1.0, finished / total))
+            progress = min(1.0, finished / total)
+            await repo.update_run(env.db, run_id, progress=progress)
+            await _event(env, run_id, {"type": "progress", "progress": progress})
         out_step = p.step(p.output)
         output_cid = await _cached_output(env, out_step)
         if output_cid is None:
@@ -565,6 +609,8 @@ async def run_recipe(
         await repo.update_run(
             env.db, run_id, status="completed", progress=1.0, output_cid=output_cid
         )
+        await _event(env, run_id, {"type": "status", "status": "completed",
+                                   "output_cid": output_cid})  # fmt: skip
         return {
             "run_id": run_id,
             "status": "completed",
@@ -579,9 +625,9 @@ async def run_recipe(
         raise
     except (ExecError, InterpreterError, StorageError, OSError, TimeoutError, Exception) as exc:
         log.exception("run %s failed", run_id)
-        await repo.update_run(
-            env.db, run_id, status="failed", error=f"{type(exc).__name__}: {exc}"[:4000]
-        )
+        error = f"{type(exc).__name__}: {exc}"[:4000]
+        await repo.update_run(env.db, run_id, status="failed", error=error)
+        await _event(env, run_id, {"type": "status", "status": "failed", "error": error})
         return {"run_id": run_id, "status": "failed", "error": str(exc)}
 
 

@@ -146,31 +146,21 @@ class Stack:
         return {k.decode(): v.decode() for k, v in raw.items()}
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def stack(
-    pg_dsn: str, redis_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+@contextlib.asynccontextmanager
+async def open_stack(
+    settings_per_worker: list[Settings], queue: str, pg_dsn: str, redis_url: str
 ) -> AsyncIterator[Stack]:
-    root = tmp_path_factory.mktemp("exec")
-    settings = Settings.from_env(
-        {
-            "DATABASE_URL": pg_dsn,
-            "REDIS_URL": redis_url,
-            "ARTDAG_DATA_DIR": str(root / "data"),
-            "CACHE_DIR": str(root / "cache"),
-            "IPFS_API": f"/ip4/127.0.0.1/tcp/{free_port()}",  # closed: local-only
-        }
-    )
-    queue = f"{redis_prefix}exec:{uuid.uuid4().hex[:8]}"
+    """Start one arq worker per settings (own pools each) on ``queue``; stop them after."""
     db = await create_db_pool(pg_dsn, max_size=3)
     await apply_migrations(db)
     arq = await create_pool(RedisSettings.from_dsn(redis_url))
     workers = [
-        create_worker(settings, handle_signals=False, queue_name=queue, max_jobs=2)
-        for _ in range(2)
+        create_worker(s, handle_signals=False, queue_name=queue, max_jobs=2)
+        for s in settings_per_worker
     ]
     tasks = [asyncio.create_task(w.main(), name=f"exec-worker-{i}") for i, w in enumerate(workers)]
     try:
-        yield Stack(settings, queue, db, arq, workers)
+        yield Stack(settings_per_worker[0], queue, db, arq, workers)
     finally:
         for w in workers:
             with contextlib.suppress(Exception):
@@ -181,6 +171,31 @@ async def stack(
                 await t
         await arq.aclose()
         await db.close()
+
+
+def stack_settings(pg_dsn: str, redis_url: str, root: Path, **env: str) -> Settings:
+    """Settings of one worker: harness PostgreSQL/Redis, CACHE_DIR under ``root``."""
+    return Settings.from_env(
+        {
+            "DATABASE_URL": pg_dsn,
+            "REDIS_URL": redis_url,
+            "ARTDAG_DATA_DIR": str(root / "data"),
+            "CACHE_DIR": str(root / "cache"),
+            "IPFS_API": f"/ip4/127.0.0.1/tcp/{free_port()}",  # closed: local-only
+            **env,
+        }
+    )
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def stack(
+    pg_dsn: str, redis_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    """Two workers on one machine: one CACHE_DIR, one private queue."""
+    settings = stack_settings(pg_dsn, redis_url, tmp_path_factory.mktemp("exec"))
+    queue = f"{redis_prefix}exec:{uuid.uuid4().hex[:8]}"
+    async with open_stack([settings, settings], queue, pg_dsn, redis_url) as st:
+        yield st
 
 
 def ffprobe_frames(ffprobe: str, path: Path) -> int:
