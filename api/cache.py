@@ -12,6 +12,7 @@
   cache (CID computed while streaming), ``UPLOAD_MAX_BYTES`` -> 413.
 - ``POST /cache/import?path=``: a file below one of ``IMPORT_ROOTS``.
 - ``POST /cache/{cid}/publish``: 501 until L2 federation lands.
+- With ``IPFS_PRIMARY=true`` uploads and imports are also added (pinned) on IPFS.
 - ``GET /api/media`` (and ``GET /media``, where browsers get the web page): the
   gallery as JSON.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 import os
 import re
 from collections.abc import AsyncIterator
@@ -36,6 +38,7 @@ from litestar.response import Stream
 
 from api.errors import ApiError, BadRequest, Conflict, NotFound, error_response
 from api.models import check_cid
+from cache.cid import normalise_cid
 from cache.errors import NotFoundError, StorageError, TooLargeError
 from cache.local import LocalStore
 from streamer import media, repo
@@ -51,10 +54,13 @@ MAX_LIMIT = 200
 MULTIPART_OVERHEAD = 1 << 20
 PIECE = 256 * 1024
 IPFS_FETCH_TIMEOUT = 30.0
+IPFS_PRIMARY_MAX_BYTES = 256 * 1024 * 1024  # add_bytes holds the file in memory
 KINDS = ("video", "audio", "image", "plan", "analysis", "hls", "other")
 _SUFFIX_RE = re.compile(r"^\.[A-Za-z0-9]{1,16}$")
 _TAG_RE = re.compile(r"^[\w .:+#/-]{1,50}$")
 _MP4_LOCKS = "mp4_locks"
+
+log = logging.getLogger(__name__)
 
 
 class RangeNotSatisfiable(ApiError):
@@ -229,9 +235,32 @@ def _preview(cid: str, kind: str | None, info: media.MediaInfo) -> dict[str, Any
     return preview
 
 
+async def _add_to_ipfs(state: State, item_cid: str, size: int, path: Path) -> dict[str, Any]:
+    """IPFS-primary mode: add (and pin) the new content on the IPFS node too."""
+    if size > IPFS_PRIMARY_MAX_BYTES:
+        return {"added": False, "detail": f"larger than {IPFS_PRIMARY_MAX_BYTES} bytes"}
+    stores = state.get("stores")
+    ipfs = await stores.reachable_ipfs() if stores is not None else None
+    if ipfs is None:
+        return {"added": False, "detail": "IPFS node not reachable"}
+    try:
+        data = await asyncio.to_thread(path.read_bytes)
+        cid = await ipfs.add_bytes(data, pin=True)
+    except StorageError as exc:
+        log.warning("IPFS-primary add of %s failed: %s", item_cid, exc)
+        return {"added": False, "detail": str(exc)}
+    if normalise_cid(cid) != normalise_cid(item_cid):  # same bytes must give the same CID
+        log.error("IPFS gave %s for content hashed locally as %s", cid, item_cid)
+        return {"added": False, "detail": f"IPFS computed a different CID {cid}"}
+    return {"added": True, "cid": cid}
+
+
 async def _record(
     state: State, item_cid: str, size: int, path: Path, source: str
 ) -> dict[str, Any]:
+    ipfs = None
+    if state.settings.ipfs.primary:
+        ipfs = await _add_to_ipfs(state, item_cid, size, path)
     info = await asyncio.to_thread(media.probe, path)
     row = await repo.put_cache_item(
         state.db,
@@ -244,6 +273,8 @@ async def _record(
     )
     out = _public(row, item_cid, path)
     out["info"] = info.to_json()
+    if ipfs is not None:
+        out["ipfs"] = ipfs
     return out
 
 
