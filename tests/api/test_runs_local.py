@@ -10,7 +10,13 @@ from cache.cid import cid_of_bytes
 from streamer.live import events_channel
 from streamer.stores import hls_dir
 from tests.api.conftest import LiveServer
-from tests.api.live_media import INPUT_RECIPE, live_recipe, make_clip_bytes, parse_playlist
+from tests.api.live_media import (
+    INPUT_RECIPE,
+    ffprobe_json,
+    live_recipe,
+    make_clip_bytes,
+    parse_playlist,
+)
 
 
 async def test_run_renders_and_serves_local_hls(live_server: LiveServer) -> None:
@@ -185,3 +191,44 @@ async def test_analysis_endpoint(live_server: LiveServer) -> None:
     doc = await live.client.get(f"/api/run/{other.json()['run_id']}/analysis")
     assert doc.status_code == 404 and doc.json()["status"] == 404
     await live.wait_run(other.json()["run_id"], lambda r: r["status"] not in ("pending", "running"))
+
+
+async def test_fmp4_runs_serve_init_and_media_segments(live_factory: Any, ffprobe: str) -> None:
+    async with live_factory(HLS_CONTAINER="fmp4") as live:
+        resp = await live.client.post("/runs", json={"recipe": live_recipe(2.0)})
+        run_id = resp.json()["run_id"]
+        run = await live.wait_run(run_id, lambda r: r["status"] not in ("pending", "running"))
+        assert run["status"] == "completed", run
+        text = (await live.client.get(f"/runs/{run_id}/playlist.m3u8")).text
+        init = text.split('#EXT-X-MAP:URI="', 1)[1].split('"', 1)[0]
+        assert init.endswith(".mp4")
+        r = await live.client.get(f"/runs/{run_id}/{init}")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("video/mp4")
+        media = parse_playlist(text)["segments"][0][0]
+        assert media.endswith(".m4s")
+        r = await live.client.get(f"/runs/{run_id}/{media}")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("video/iso.segment")
+        probe = await ffprobe_json(
+            ffprobe, f"{live.url}/runs/{run_id}/playlist.m3u8", "-select_streams", "v:0",
+            "-count_frames", "-show_streams",
+        )  # fmt: skip
+        assert int(probe["streams"][0]["nb_read_frames"]) == 50
+
+
+async def test_segment_names_outside_the_run_are_404(live_server: LiveServer) -> None:
+    live = live_server
+    resp = await live.client.post("/runs", json={"recipe": live_recipe(1.0)})
+    run_id = resp.json()["run_id"]
+    await live.wait_run(run_id, lambda r: r["status"] not in ("pending", "running"))
+    secret = live.cache_dir / "secret.ts"
+    secret.write_bytes(b"\x47" * 188)
+    for name in (
+        "..%2Fsecret.ts",
+        "..%2F..%2Fsecret.ts",
+        "secret.ts",
+        "playlist.ipfs.m3u8",
+        "x.exe",
+    ):
+        r = await live.client.get(f"/runs/{run_id}/{name}")
+        assert r.status_code == 404, name
+        assert r.json()["status"] == 404
