@@ -346,3 +346,56 @@ async def test_bad_plan_and_step_fail_clearly(stack: Stack) -> None:
     assert job is not None
     with pytest.raises(Exception, match="is not stored here"):
         await job.result(timeout=30, poll_delay=0.05)
+
+
+FAILS = """\
+name: failing-test
+version: '1.0'
+inputs:
+  audio: {type: audio, description: silence}
+steps:
+- id: analyze_audio
+  type: ANALYZE
+  inputs: [audio]
+  config: {features: [beats]}
+- id: v
+  type: SOURCE
+  config: {generator: testsrc, duration: 2, width: 64, height: 48, fps: 10}
+- id: synced
+  type: BEAT_SYNC
+  inputs: [v, analyze_audio]
+output: synced
+"""
+
+
+async def test_a_failing_step_fails_the_run_and_releases_its_claim(
+    stack: Stack, tmp_path: Path
+) -> None:
+    from cache.local import LocalStore
+
+    wav = tmp_path / "silence.wav"
+    write_clicks(wav, seconds=2.0, bpm=20.0)  # 20 bpm over 2 s: fewer than two beats
+    item = LocalStore(stack.cache_dir).put_file(wav, suffix=".wav")
+    result = await stack.run(FAILS, {"audio": item.cid})
+    assert result["status"] == "failed"
+    run = await repo.get_run(stack.db, result["run_id"])
+    assert run is not None and run["status"] == "failed"
+    assert "fewer than two beats" in run["error"] and "synced" in run["error"]
+    p = ExecutionPlan.from_json(json.dumps(run["plan"]))
+    key = claim_key(stack.queue, p.step("synced").cache_id)
+    assert await stack.arq.exists(key) == 0
+    assert await repo.get_step_cache(stack.db, p.step("synced").cache_id) is None
+
+
+async def test_cancel_between_levels(stack: Stack) -> None:
+    from streamer.live import request_cancel
+
+    run_id = await stack.start_run(PARALLEL.replace("seed: 3", "seed: 9"))
+    await request_cancel(stack.arq, run_id)
+    job = await stack.arq.enqueue_job("run_recipe", run_id, queue=stack.queue,
+                                      _queue_name=stack.queue)  # fmt: skip
+    assert job is not None
+    res = await job.result(timeout=60, poll_delay=0.05)
+    assert res["status"] == "cancelled"
+    run = await repo.get_run(stack.db, run_id)
+    assert run is not None and run["status"] == "cancelled" and run["output_cid"] is None
