@@ -21,10 +21,11 @@ def route_handlers() -> list[Any]:
     from api.runs import runs_router
     from api.storage import storage_router
     from api.system import system_router
+    from api.workers import workers_router
 
     handlers: list[Any] = [system_router, runs_router, ipfs_router]
     handlers += [auth_router, recipes_router, cache_router, storage_router]
-    handlers += [phases_router]
+    handlers += [phases_router, workers_router]
     # browsers get HTML pages at the API's list paths (/, /runs, /recipes); UI pages follow
     from web.routes import with_web_ui
 

@@ -9,7 +9,12 @@ made on startup, closed on shutdown), ``redis`` (arq's ``ArqRedis``) and
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
+import secrets
+import socket
+import time
 from typing import Any
 
 from arq.connections import RedisSettings
@@ -25,9 +30,11 @@ __all__ = [
     "JOB_TIMEOUT",
     "MAX_TRIES",
     "QUEUE_NAME",
+    "MonitoredWorker",
     "create_worker",
     "health_check_key",
     "run_worker",
+    "worker_record_prefix",
     "worker_settings",
 ]
 
@@ -42,6 +49,68 @@ HEALTH_CHECK_INTERVAL = 10
 def health_check_key(queue_name: str = QUEUE_NAME) -> str:
     """The Redis key where arq writes the worker health line."""
     return f"{queue_name}:health-check"
+
+
+def worker_record_prefix(queue_name: str = QUEUE_NAME) -> str:
+    """Prefix of the per-worker health records (``<prefix><worker id>``, JSON, with a TTL)."""
+    return f"{queue_name}:workers:"
+
+
+class MonitoredWorker(Worker):
+    """arq's ``Worker`` that also writes a health record of its own.
+
+    arq keeps one health key per queue, so with several replicas only the last
+    writer is visible; each worker here also writes a JSON record under
+    ``worker_record_prefix(queue) + worker_id`` at every health check (TTL of
+    two intervals) and deletes it on close. ``GET /api/workers`` and
+    ``artdag worker status`` read them.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.host = socket.gethostname()
+        # several workers may share a process (tests, serve): the suffix keeps ids apart
+        self.worker_id = f"{self.host}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.started_at = time.time()
+
+    @property
+    def record_key(self) -> str:
+        """The Redis key of this worker's health record."""
+        return worker_record_prefix(self.queue_name) + self.worker_id
+
+    def health_record(self) -> dict[str, Any]:
+        """This worker's state as written to Redis."""
+        return {
+            "worker_id": self.worker_id,
+            "host": self.host,
+            "pid": os.getpid(),
+            "queue": self.queue_name,
+            "started_at": self.started_at,
+            "updated_at": time.time(),
+            "max_jobs": self.max_jobs,
+            "jobs_complete": self.jobs_complete,
+            "jobs_failed": self.jobs_failed,
+            "jobs_retried": self.jobs_retried,
+            "jobs_ongoing": sum(not t.done() for t in self.tasks.values()),
+            "running": sorted(job_id for job_id, t in self.tasks.items() if not t.done()),
+            "health_check_interval": self.health_check_interval,
+        }
+
+    async def record_health(self) -> None:
+        """arq's queue health line, then this worker's record (same interval)."""
+        last = self._last_health_check
+        await super().record_health()
+        if self._last_health_check == last:
+            return  # interval not over yet: arq wrote nothing either
+        ttl_ms = int((2 * self.health_check_interval + 1) * 1000)
+        await self.pool.psetex(self.record_key, ttl_ms, json.dumps(self.health_record()).encode())
+
+    async def close(self) -> None:
+        """Drop this worker's record so monitors stop listing it, then close as arq does."""
+        if self._pool is not None:
+            with contextlib.suppress(Exception):
+                await self._pool.delete(self.record_key)
+        await super().close()
 
 
 async def _on_startup(ctx: dict[str, Any]) -> None:
@@ -94,9 +163,11 @@ def worker_settings(
     }
 
 
-def create_worker(settings: Settings, *, handle_signals: bool = True, **kwargs: Any) -> Worker:
-    """Build an ``arq.Worker`` (``await worker.main()`` runs it in the current loop)."""
-    return Worker(handle_signals=handle_signals, **worker_settings(settings, **kwargs))
+def create_worker(
+    settings: Settings, *, handle_signals: bool = True, **kwargs: Any
+) -> MonitoredWorker:
+    """Build an arq worker (``await worker.main()`` runs it in the current loop)."""
+    return MonitoredWorker(handle_signals=handle_signals, **worker_settings(settings, **kwargs))
 
 
 def run_worker(

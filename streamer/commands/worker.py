@@ -1,18 +1,31 @@
-"""``artdag worker [--queue NAME] [--concurrency N] [--burst]`` and ``artdag worker status``."""
+"""``artdag worker [--queue NAME] [--concurrency N] [--burst]`` and ``artdag worker status``.
+
+``artdag worker status [--json] [--watch [SECONDS]] [--iterations N] [--recent N] [--local]``
+prints what ``GET /api/workers`` answers (:func:`api.workers.worker_status`):
+queue length, jobs in progress, each worker's health record and recent results.
+Exit status 0 when a worker reported within its health interval (with
+``--local``: a worker on this host, the container health check), else 1;
+2 when Redis cannot be reached.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import time
+import datetime as dt
+import json
+import socket
+import sys
+from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from streamer.commands._common import configure_logging, settings_with_stack_urls
 from streamer.settings import Settings
 from streamer.worker import HEALTH_CHECK_INTERVAL, QUEUE_NAME, health_check_key, run_worker
 
-__all__ = ["queue_status", "register", "run"]
+__all__ = ["format_status", "queue_status", "register", "run", "status_exit_code"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -29,6 +42,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--concurrency", type=_positive, default=4, help="jobs run at once (default 4)"
     )
     parser.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    status = parser.add_argument_group("status options")
+    status.add_argument("--json", action="store_true", help="status: print JSON (one per line)")
+    status.add_argument(
+        "--watch",
+        type=_positive_float,
+        nargs="?",
+        const=10.0,
+        default=None,
+        metavar="SECONDS",
+        help="status: print again every SECONDS (default 10) until interrupted",
+    )
+    status.add_argument(
+        "--iterations", type=_positive, default=None, help="status --watch: stop after N prints"
+    )
+    status.add_argument(
+        "--recent", type=_count, default=10, help="status: recent job results shown (default 10)"
+    )
+    status.add_argument(
+        "--local",
+        action="store_true",
+        help="status: succeed only if a worker on this host reported (container health check)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -42,44 +77,143 @@ def _positive(text: str) -> int:
     return value
 
 
-async def queue_status(redis_url: str, queue: str = QUEUE_NAME) -> dict[str, object]:
-    """Queue length, jobs in progress and the last worker health line from Redis."""
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer 0-200") from None
+    if not 0 <= value <= 200:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer 0-200")
+    return value
+
+
+async def queue_status(
+    redis_url: str, queue: str = QUEUE_NAME, *, recent: int = 10
+) -> dict[str, Any]:
+    """:func:`api.workers.worker_status` over a fresh connection to ``redis_url``.
+
+    Also carries ``worker_health`` (arq's queue health line or None) and
+    ``health_ttl_ms`` for older callers.
+    """
+    from api.workers import worker_status  # the collector lives with the route
+
     client = aioredis.from_url(redis_url)
     try:
-        queued = await client.zcard(queue)
-        in_progress = 0
-        async for _ in client.scan_iter(match="arq:in-progress:*", count=500):
-            in_progress += 1
+        status = await worker_status(client, queue, recent=recent)
         raw = await client.get(health_check_key(queue))
-        ttl = await client.pttl(health_check_key(queue)) if raw else -2
     finally:
         await client.aclose()
-    health = raw.decode() if isinstance(raw, bytes) else raw
-    return {
-        "queue": queue,
-        "queued": int(queued),
-        "in_progress": in_progress,
-        "worker_health": health,
-        "healthy": bool(health),
-        "health_ttl_ms": ttl,
-        "checked_at": time.time(),
-    }
+    status["worker_health"] = raw.decode() if isinstance(raw, bytes) else raw
+    status["health_ttl_ms"] = status["arq_health_ttl_ms"]
+    return status
+
+
+def status_exit_code(status: dict[str, Any], *, local: bool = False) -> int:
+    """0 when a worker reported (``local``: one on this host), else 1."""
+    if local:
+        host = socket.gethostname()
+        return 0 if any(w.get("host") == host for w in status["workers"]) else 1
+    return 0 if status["healthy"] else 1
+
+
+def _clock(ts: float | None) -> str:
+    return dt.datetime.fromtimestamp(ts).strftime("%H:%M:%S") if ts else "-"
+
+
+def _span(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def format_status(status: dict[str, Any]) -> str:
+    """The human-readable status, as ``artdag worker status`` prints it."""
+    lines = [
+        f"queue {status['queue']}: {status['queued']} queued"
+        + (f" ({status['deferred']} deferred)" if status["deferred"] else "")
+        + f", {status['in_progress']} in progress  [{_clock(status['checked_at'])}]"
+    ]
+    workers = status["workers"]
+    lines.append(f"workers ({len(workers)}):" if workers else "workers: none reporting")
+    for w in workers:
+        lines.append(
+            f"  {w.get('worker_id')}  up {_span(status['checked_at'] - w.get('started_at', 0))}"
+            f"  ongoing {w.get('jobs_ongoing')}/{w.get('max_jobs')}"
+            f"  complete {w.get('jobs_complete')}  failed {w.get('jobs_failed')}"
+            f"  retried {w.get('jobs_retried')}  seen {w.get('age_s', 0):.0f}s ago"
+        )
+    health = status["arq_health"]
+    lines.append(f"arq health: {health['line']}" if health else "arq health: no line")
+    if status["in_progress_jobs"]:
+        lines.append("in progress:")
+        for job in status["in_progress_jobs"]:
+            lines.append(
+                f"  {job['job_id']}  {job.get('function', '?')}  try {job.get('try', '?')}"
+                f"  enqueued {_clock(job.get('enqueued_at'))}"
+            )
+    if status["recent"]:
+        lines.append(f"recent results ({len(status['recent'])}):")
+        for r in status["recent"]:
+            outcome = "ok  " if r["success"] else "FAIL"
+            duration = f"{r['duration_s']:.1f}s" if r["duration_s"] is not None else "-"
+            line = f"  {_clock(r['finished_at'])}  {outcome}  {r['function']}  {r['job_id']}"
+            line += f"  {duration}"
+            if not r["success"]:
+                line += f"  {r.get('error')}"
+            lines.append(line)
+    if not workers and not health:
+        lines.append(f"no worker reported in the last {HEALTH_CHECK_INTERVAL} s")
+    return "\n".join(lines)
+
+
+def _print_status(status: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(status, sort_keys=True), flush=True)
+    else:
+        print(format_status(status), flush=True)
+
+
+async def _status_loop(args: argparse.Namespace, redis_url: str) -> int:
+    """One status print, or (``--watch``) one every interval; Redis errors are
+    reported and, when watching, retried."""
+    done = 0
+    code = 1
+    while True:
+        try:
+            status = await queue_status(redis_url, args.queue, recent=args.recent)
+        except (RedisError, OSError) as exc:
+            print(f"artdag worker status: Redis at {redis_url}: {exc}", file=sys.stderr, flush=True)
+            code = 2
+        else:
+            _print_status(status, args.json)
+            code = status_exit_code(status, local=args.local)
+        done += 1
+        if args.watch is None or (args.iterations is not None and done >= args.iterations):
+            return code
+        if not args.json:
+            print("", flush=True)
+        await asyncio.sleep(args.watch)
 
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``worker``."""
     settings = settings_with_stack_urls(Settings.from_env())
     if args.action == "status":
-        status = asyncio.run(queue_status(settings.services.redis_url, args.queue))
-        print(
-            f"queue {status['queue']}: {status['queued']} queued, "
-            f"{status['in_progress']} in progress"
-        )
-        if status["healthy"]:
-            print(f"worker: {status['worker_health']}")
+        try:
+            return asyncio.run(_status_loop(args, settings.services.redis_url))
+        except KeyboardInterrupt:
             return 0
-        print(f"worker: none reported in the last {HEALTH_CHECK_INTERVAL} s")
-        return 1
     configure_logging()
     failed = run_worker(settings, burst=args.burst, queue=args.queue, concurrency=args.concurrency)
     return 1 if failed else 0
