@@ -1,7 +1,8 @@
 """Server information and health: ``GET /``, ``GET /api/info``, ``GET /health``.
 
-``GET /`` answers JSON for now; the web UI will take it over for browsers and
-``/api/info`` keeps the JSON.
+``GET /`` answers this JSON to API clients; browsers (Accept preferring
+``text/html``) get the web UI's home page instead (``web.negotiation``), and
+``/api/info`` is always JSON.
 """
 
 from __future__ import annotations

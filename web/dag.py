@@ -26,7 +26,7 @@ NODE_WIDTH = 168
 NODE_HEIGHT = 46
 COL_GAP = 64
 ROW_GAP = 22
-MARGIN = 16
+MARGIN = 20
 
 
 @dataclass(frozen=True)
@@ -136,19 +136,44 @@ def layout(nodes: Iterable[DagNode], levels: Mapping[str, int] | None = None) ->
         for row, n in enumerate(members):
             x = MARGIN + col * (NODE_WIDTH + COL_GAP)
             placed[n.id] = PlacedNode(n, level, x, top + row * (NODE_HEIGHT + ROW_GAP))
+    # vertical extent of each column, to route long edges around the columns they skip
+    extent: dict[int, tuple[int, int]] = {}
+    for p in placed.values():
+        top, bottom = extent.get(p.level, (p.y, p.y + NODE_HEIGHT))
+        extent[p.level] = (min(top, p.y), max(bottom, p.y + NODE_HEIGHT))
     edges = []
     for target in placed.values():
         for source_id in target.node.inputs:
             source = placed.get(source_id)
-            if source is None:
-                continue
-            x1, y1 = source.x + NODE_WIDTH, source.y + NODE_HEIGHT // 2
-            x2, y2 = target.x, target.y + NODE_HEIGHT // 2
-            bend = max(24, (x2 - x1) // 2)
-            path = f"M{x1},{y1} C{x1 + bend},{y1} {x2 - bend},{y2} {x2},{y2}"
-            edges.append(DagEdge(source_id, target.node.id, path))
+            if source is not None:
+                edges.append(DagEdge(source_id, target.node.id, _edge_path(source, target, extent)))
     width = MARGIN * 2 + max(len(columns) * (NODE_WIDTH + COL_GAP) - COL_GAP, NODE_WIDTH)
     return DagLayout(tuple(placed.values()), tuple(edges), width, height, len(columns))
+
+
+def _edge_path(
+    source: PlacedNode, target: PlacedNode, extent: Mapping[int, tuple[int, int]]
+) -> str:
+    """A cubic curve from the source's right side to the target's left side.
+
+    An edge that skips columns runs along the top or bottom of the skipped
+    columns (whichever side its source is on) instead of through their nodes.
+    """
+    x1, y1 = source.x + NODE_WIDTH, source.y + NODE_HEIGHT // 2
+    x2, y2 = target.x, target.y + NODE_HEIGHT // 2
+    skipped = [extent[lv] for lv in extent if source.level < lv < target.level]
+    if not skipped:
+        bend = max(24, (x2 - x1) // 2)
+        return f"M{x1},{y1} C{x1 + bend},{y1} {x2 - bend},{y2} {x2},{y2}"
+    tops, bottoms = [t for t, _ in skipped], [b for _, b in skipped]
+    above = y1 <= (min(tops) + max(bottoms)) / 2
+    yw = min(tops) - ROW_GAP // 2 if above else max(bottoms) + ROW_GAP // 2
+    xa, xb = x1 + COL_GAP, x2 - COL_GAP  # the lane spans the skipped columns
+    bend = COL_GAP // 2
+    return (
+        f"M{x1},{y1} C{x1 + bend},{y1} {xa - bend},{yw} {xa},{yw} "
+        f"L{xb},{yw} C{xb + bend},{yw} {x2 - bend},{y2} {x2},{y2}"
+    )
 
 
 def recipe_nodes(recipe: Any) -> list[DagNode]:

@@ -120,3 +120,21 @@ def test_client_zipapp_is_reused_and_runs(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "usage: artdag" in proc.stdout and "recipe" in proc.stdout
+
+
+def test_long_edges_go_around_skipped_columns() -> None:
+    nodes = [
+        DagNode("top", "top", "SOURCE"),
+        DagNode("low", "low", "SOURCE"),
+        DagNode("mid", "mid", "EFFECT", inputs=("low",)),
+        DagNode("out", "out", "MUX", inputs=("mid", "top")),
+    ]
+    out = layout(nodes)
+    mid = next(p for p in out.nodes if p.node.id == "mid")
+    long_edge = next(e for e in out.edges if e.source == "top")
+    assert " L" in long_edge.path  # a straight lane along the skipped column
+    lane_y = int(long_edge.path.split(" L")[1].split(",")[1].split(" ")[0])
+    assert not mid.y <= lane_y <= mid.y + NODE_HEIGHT  # not through the skipped node
+    assert 0 <= lane_y <= out.height
+    short_edge = next(e for e in out.edges if e.source == "mid")
+    assert " L" not in short_edge.path
