@@ -602,7 +602,10 @@ async def run_recipe(
             await repo.update_run(env.db, run_id, progress=progress)
             await _event(env, run_id, {"type": "progress", "progress": progress})
         out_step = p.step(p.output)
-        output_cid = await _cached_output(env, out_step)
+        if out_step.node_type == "SOURCE" and "cid" in out_step.config:
+            output_cid: str | None = out_step.cache_id  # the output is an input as is
+        else:
+            output_cid = await _cached_output(env, out_step)
         if output_cid is None:
             raise ExecError(f"the output step {p.output!r} has no cached result")
         await record_render_provenance(ctx, run, output_cid, plan=p)
@@ -636,5 +639,6 @@ EXEC_FUNCTIONS: list[Any] = [
     func(analyze, timeout=STEP_TIMEOUT, max_tries=MAX_TRIES),
     func(plan, timeout=300, max_tries=MAX_TRIES),
     func(execute_step, timeout=STEP_TIMEOUT, max_tries=MAX_TRIES),
-    func(run_recipe, timeout=RUN_TIMEOUT, max_tries=1),
+    # a retried run (worker crash) resumes: finished steps are cached
+    func(run_recipe, timeout=RUN_TIMEOUT, max_tries=3),
 ]
