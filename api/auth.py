@@ -333,4 +333,6 @@ async def revoke_user(request: Request[Any, Any, State]) -> Response[dict[str, A
     return response
 
 
-auth_router = Router(path="/", route_handlers=[auth_login, logout, revoke, revoke_user], tags=["auth"])
+auth_router = Router(
+    path="/", route_handlers=[auth_login, logout, revoke, revoke_user], tags=["auth"]
+)

@@ -540,7 +540,9 @@ async def _multipart_file(
             async for chunk in request.stream():
                 for event in parser.parse(chunk):
                     if isinstance(event, MultipartSegment):
-                        if state == "before" and (event.filename is not None or event.name == "file"):
+                        if state == "before" and (
+                            event.filename is not None or event.name == "file"
+                        ):
                             state = "in"
                             meta["filename"] = event.filename
                     elif event is None:

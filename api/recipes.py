@@ -179,7 +179,9 @@ async def _upload_text(request: Request[Any, Any, Any]) -> tuple[str, str]:
     if content_type.startswith("multipart/form-data"):
         form = await request.form()
         uploads = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
-        texts = [v for k, v in form.multi_items() if isinstance(v, str) and k in ("recipe", "source")]
+        texts = [
+            v for k, v in form.multi_items() if isinstance(v, str) and k in ("recipe", "source")
+        ]
         if uploads:
             data = await uploads[0].read(MAX_RECIPE_BYTES + 1)
             filename = uploads[0].filename or filename
@@ -196,7 +198,7 @@ async def _upload_text(request: Request[Any, Any, Any]) -> tuple[str, str]:
                 raise BadRequest("body: invalid JSON") from None
             text = doc.get("recipe") if isinstance(doc, dict) else None
             if not isinstance(text, str):
-                raise BadRequest("recipe: expected {\"recipe\": TEXT}", field="recipe")
+                raise BadRequest('recipe: expected {"recipe": TEXT}', field="recipe")
             data = text.encode()
     if len(data) > MAX_RECIPE_BYTES:
         raise PayloadTooLarge(f"recipe larger than {MAX_RECIPE_BYTES} bytes")
@@ -291,8 +293,7 @@ async def delete_recipe(state: State, recipe_id: FromPath[str]) -> dict[str, Any
         if active:
             ids = ", ".join(r["id"] for r in active)
             raise Conflict(
-                f"recipe {recipe_id!r} is used by pending/running run(s) {ids}; "
-                "cancel them first",
+                f"recipe {recipe_id!r} is used by pending/running run(s) {ids}; cancel them first",
                 field="recipe_id",
             )
         await conn.execute("DELETE FROM recipes WHERE id = $1", recipe_id)

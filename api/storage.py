@@ -74,9 +74,7 @@ def validate_config(kind: str, config: Any, *, allowed_roots: tuple[Path, ...]) 
         BadRequest: naming the field (``config.<name>``) and why.
     """
     if kind not in PROVIDER_TYPES:
-        raise BadRequest(
-            f"type: {kind!r} is not one of {', '.join(PROVIDER_TYPES)}", field="type"
-        )
+        raise BadRequest(f"type: {kind!r} is not one of {', '.join(PROVIDER_TYPES)}", field="type")
     if not isinstance(config, dict):
         raise BadRequest("config: expected an object", field="config")
     fields = PROVIDER_TYPES[kind]
@@ -128,7 +126,9 @@ def validate_config(kind: str, config: Any, *, allowed_roots: tuple[Path, ...]) 
 
 
 @contextlib.asynccontextmanager
-async def open_backend(kind: str, name: str, config: dict[str, Any]) -> AsyncIterator[StorageBackend]:
+async def open_backend(
+    kind: str, name: str, config: dict[str, Any]
+) -> AsyncIterator[StorageBackend]:
     """A backend for a stored provider, with its client closed on exit."""
     if kind == "local":
         store = await asyncio.to_thread(LocalStore, config["path"])
@@ -152,7 +152,9 @@ async def open_backend(kind: str, name: str, config: dict[str, Any]) -> AsyncIte
             keys,
             timeout=TEST_TIMEOUT,
         ) as client:
-            yield S3Backend(S3Store(client, config["bucket"]), name, prefix=config.get("prefix", ""))
+            yield S3Backend(
+                S3Store(client, config["bucket"]), name, prefix=config.get("prefix", "")
+            )
 
 
 def _public(row: Any) -> dict[str, Any]:
@@ -256,7 +258,9 @@ async def patch_provider(request: Request[Any, Any, State], provider_id: FromPat
         raise BadRequest("body: expected a JSON object")
     unknown = sorted(set(doc) - {"name", "enabled", "config"})
     if unknown:
-        raise BadRequest(f"{unknown[0]}: cannot be changed (name, enabled, config)", field=unknown[0])
+        raise BadRequest(
+            f"{unknown[0]}: cannot be changed (name, enabled, config)", field=unknown[0]
+        )
     name = _name(doc["name"]) if "name" in doc else row["name"]
     enabled = doc.get("enabled", row["enabled"])
     if not isinstance(enabled, bool):

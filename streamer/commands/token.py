@@ -45,7 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sub = p.add_subparsers(dest="token_command", metavar="ACTION", required=True)
     c = sub.add_parser("create", help="print a new token for a user")
     c.add_argument("--user", required=True, help="user name the token acts as")
-    c.add_argument("--ttl", type=parse_ttl, default=tokens.DEFAULT_TTL, help="lifetime (default 30d)")
+    c.add_argument(
+        "--ttl", type=parse_ttl, default=tokens.DEFAULT_TTL, help="lifetime (default 30d)"
+    )
     c.set_defaults(func=run_create)
     r = sub.add_parser("revoke", help="revoke one token, or every token of a user")
     who = r.add_mutually_exclusive_group(required=True)
@@ -82,8 +84,7 @@ def run_create(args: argparse.Namespace) -> int:
         asyncio.run(_track(url, args.user, token, claims.expiry, args.key_prefix))
     except (ServiceError, RedisError, OSError) as exc:
         print(
-            f"warning: token not recorded in Redis ({exc}); `token revoke --user` still "
-            "covers it",
+            f"warning: token not recorded in Redis ({exc}); `token revoke --user` still covers it",
             file=sys.stderr,
         )
     print(token)
@@ -102,7 +103,9 @@ def run_revoke(args: argparse.Namespace) -> int:
     """Revoke a token or a user's tokens; exit 1 when Redis is unavailable."""
     url = _redis_url(_settings())
     if url is None:
-        print("artdag token: REDIS_URL is not set and no embedded stack is running", file=sys.stderr)
+        print(
+            "artdag token: REDIS_URL is not set and no embedded stack is running", file=sys.stderr
+        )
         return 1
     try:
         message = asyncio.run(_revoke(url, args.token, args.user, args.key_prefix))

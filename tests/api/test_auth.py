@@ -240,6 +240,8 @@ async def test_l2_flow_and_l2_revoke_user(
         assert resp.status_code == 200, resp.text
         assert resp.json()["tracked_tokens"] >= 2  # the L2 token and the session
         c.cookies.set(SESSION_COOKIE, session)
-        assert "revoked" in _error(await c.post("/auth/revoke", json={"token": other}), 401)["detail"]
+        assert (
+            "revoked" in _error(await c.post("/auth/revoke", json={"token": other}), 401)["detail"]
+        )
         c.cookies.clear()
         _error(await c.post("/auth/revoke", headers=_bearer("l2-good-token")), 401)

@@ -309,9 +309,7 @@ async def test_mp4_of_hls_playlist(client: Any, ffprobe: str, tmp_path: Path) ->
     cut = (len(ts) // 2) // 188 * 188
     seg_cids = []
     for k, part in enumerate((ts[:cut], ts[cut:])):
-        resp = await client.post(
-            "/cache/upload", params={"filename": f"s{k}.ts"}, content=part
-        )
+        resp = await client.post("/cache/upload", params={"filename": f"s{k}.ts"}, content=part)
         assert resp.status_code == 201, resp.text
         seg_cids.append(resp.json()["cid"])
     playlist = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n"
