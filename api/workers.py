@@ -24,7 +24,12 @@ import time
 from datetime import datetime
 from typing import Any
 
-from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
+from arq.constants import (
+    in_progress_key_prefix,
+    job_key_prefix,
+    result_key_prefix,
+    retry_key_prefix,
+)
 from arq.jobs import DeserializationError, deserialize_job, deserialize_result
 from litestar import Router, get
 from litestar.datastructures import State
@@ -132,7 +137,9 @@ async def _job_def(redis: Any, job_id: str) -> dict[str, Any]:
         job["error"] = f"unreadable job: {exc}"[:_RESULT_LIMIT]
         return job
     job["function"] = jd.function
-    job["try"] = jd.job_try
+    # the worker counts tries in arq:retry:<id> when it starts a job
+    tries = await redis.get(retry_key_prefix + job_id)
+    job["try"] = int(tries) if tries is not None else jd.job_try
     job["enqueued_at"] = _ts(jd.enqueue_time)
     job["args"] = _jsonable(list(jd.args))
     job["kwargs"] = _jsonable(jd.kwargs)

@@ -1,0 +1,211 @@
+"""GET /api/workers on the live app, with real Redis and real in-process arq workers.
+
+The stack's own worker answers the idle checks; a second
+:class:`streamer.worker.MonitoredWorker` on a queue of its own runs jobs that
+wait on an event, so "in progress", "queued", "deferred" and the results are
+exact at the moment they are read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from arq.connections import RedisSettings
+
+from api.workers import parse_health_line
+from streamer.worker import MonitoredWorker
+
+pytestmark = pytest.mark.timeout(120)
+
+
+async def hold(ctx: dict[str, Any], tag: str) -> dict[str, str]:
+    """Test job: finishes when the test opens the gate."""
+    await ctx["gate"].wait()
+    return {"tag": tag}
+
+
+async def boom(ctx: dict[str, Any]) -> None:
+    """Test job: always fails."""
+    raise ValueError("boom on purpose")
+
+
+@contextlib.asynccontextmanager
+async def gated_worker(
+    redis_url: str, queue: str
+) -> AsyncIterator[tuple[MonitoredWorker, asyncio.Event]]:
+    """A real arq worker (one job at a time, health every second) on ``queue``."""
+    gate = asyncio.Event()
+    worker = MonitoredWorker(
+        functions=[hold, boom],
+        redis_settings=RedisSettings.from_dsn(redis_url),
+        queue_name=queue,
+        ctx={"gate": gate},
+        handle_signals=False,
+        max_jobs=1,
+        health_check_interval=1,
+        poll_delay=0.05,
+        keep_result=600,
+    )
+    task = asyncio.create_task(worker.main(), name=f"gated-worker-{queue}")
+    try:
+        yield worker, gate
+    finally:
+        gate.set()
+        # a job still running at a failed assertion is cancelled by close()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(worker.close(), 30)
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+
+
+async def poll(
+    client: Any,
+    params: dict[str, Any],
+    until: Callable[[dict[str, Any]], bool],
+    timeout: float = 30,
+) -> dict[str, Any]:
+    """GET /api/workers until ``until(body)``; fail with the last body after ``timeout`` s."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    body: dict[str, Any] = {}
+    while loop.time() < deadline:
+        resp = await client.get("/api/workers", params=params)
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        if until(body):
+            return body
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"/api/workers never matched in {timeout}s: {body}")
+
+
+def test_parse_health_line() -> None:
+    line = "Nov-28 19:58:20 j_complete=3 j_failed=1 j_retried=0 j_ongoing=2 queued=5"
+    parsed = parse_health_line(line)
+    assert parsed == {
+        "line": line,
+        "time": "Nov-28 19:58:20",
+        "j_complete": 3,
+        "j_failed": 1,
+        "j_retried": 0,
+        "j_ongoing": 2,
+        "queued": 5,
+    }
+    assert parse_health_line(None) is None
+    assert parse_health_line("") is None
+
+
+async def test_idle_stack_lists_its_worker_and_the_ping(live_server: Any) -> None:
+    body = await poll(live_server.client, {}, lambda b: b["worker_count"] == 1)
+    assert body["queue"] == live_server.queue_name
+    assert body["queued"] == 0 and body["in_progress"] == 0 and body["in_progress_jobs"] == []
+    assert body["healthy"] is True
+    (record,) = body["workers"]
+    assert record["worker_id"] == live_server.worker.worker_id
+    assert record["host"] == socket.gethostname() and record["pid"] == os.getpid()
+    assert record["queue"] == live_server.queue_name and record["max_jobs"] == 2
+    assert 0 <= record["age_s"] < 30 and record["ttl_ms"] > 0
+    assert body["arq_health"]["line"].startswith(body["arq_health"]["time"])
+    assert "j_complete" in body["arq_health"]
+    # the fixture's start-up round trip through the queue
+    pings = [r for r in body["recent"] if r["function"] == "ping"]
+    assert pings and pings[0]["success"] is True and pings[0]["result"]["pong"] == "ready"
+    assert pings[0]["duration_s"] is not None and pings[0]["duration_s"] >= 0
+
+
+async def test_in_progress_queued_deferred_and_results(
+    live_server: Any, redis_url: str, redis_prefix: str
+) -> None:
+    queue = f"{redis_prefix}workers-test:{uuid.uuid4().hex[:8]}"
+    arq = live_server.app.state.arq
+    params = {"queue": queue, "recent": 10}
+    job_ids = []
+    for args in (("hold", "first"), ("hold", "second"), ("boom",)):
+        job = await arq.enqueue_job(*args, _queue_name=queue)
+        assert job is not None
+        job_ids.append(job.job_id)
+    later = await arq.enqueue_job("hold", "later", _queue_name=queue, _defer_by=3600)
+    assert later is not None
+    try:
+        body = await poll(live_server.client, params, lambda b: True)
+        assert body["queued"] == 4 and body["deferred"] == 1 and body["in_progress"] == 0
+        assert body["workers"] == [] and body["healthy"] is False and body["arq_health"] is None
+
+        async with gated_worker(redis_url, queue) as (worker, gate):
+            body = await poll(
+                live_server.client,
+                params,
+                lambda b: (
+                    b["in_progress"] == 1 and b["workers"] and b["workers"][0]["jobs_ongoing"] == 1
+                ),
+            )
+            (running,) = body["in_progress_jobs"]
+            assert running["job_id"] == job_ids[0]
+            assert running["function"] == "hold" and running["args"] == ["first"]
+            assert running["try"] == 1 and running["enqueued_at"] > 0
+            assert body["queued"] == 3 and body["deferred"] == 1
+            (record,) = body["workers"]
+            assert record["worker_id"] == worker.worker_id and record["max_jobs"] == 1
+            assert record["running"] == [job_ids[0]]
+            assert body["healthy"] is True and body["arq_health"]["queued"] == 4
+            assert body["recent"] == []
+
+            gate.set()
+            body = await poll(
+                live_server.client,
+                params,
+                lambda b: b["in_progress"] == 0 and len(b["recent"]) == 3,
+            )
+            assert body["queued"] == 1 and body["deferred"] == 1  # only the deferred job waits
+            by_id = {r["job_id"]: r for r in body["recent"]}
+            assert set(by_id) == set(job_ids)
+            assert by_id[job_ids[0]]["success"] and by_id[job_ids[0]]["result"] == {"tag": "first"}
+            assert by_id[job_ids[1]]["result"] == {"tag": "second"}
+            failed = by_id[job_ids[2]]
+            assert failed["success"] is False and failed["function"] == "boom"
+            assert failed["error"] == "ValueError: boom on purpose" and "result" not in failed
+            finished = [r["finished_at"] for r in body["recent"]]
+            assert finished == sorted(finished, reverse=True)
+
+            one = await live_server.client.get("/api/workers", params={**params, "recent": 1})
+            assert one.status_code == 200
+            assert [r["job_id"] for r in one.json()["recent"]] == [body["recent"][0]["job_id"]]
+            none = await live_server.client.get("/api/workers", params={**params, "recent": 0})
+            assert none.json()["recent"] == []
+
+        # a closed worker drops its record and arq's health line at once
+        body = await poll(live_server.client, params, lambda b: True)
+        assert body["workers"] == [] and body["healthy"] is False and body["arq_health"] is None
+    finally:
+        await arq.delete(*(f"arq:result:{j}" for j in job_ids), f"arq:job:{later.job_id}", queue)
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"recent": -1}, "recent"),
+        ({"recent": 201}, "recent"),
+        ({"queue": "bad queue*"}, "queue"),
+        ({"queue": "x" * 201}, "queue"),
+    ],
+)
+async def test_bad_parameters_are_400_with_the_field(
+    live_server: Any, params: dict[str, Any], field: str
+) -> None:
+    resp = await live_server.client.get("/api/workers", params=params)
+    assert resp.status_code == 400, resp.text
+    body = resp.json()
+    assert body["field"] == field and str(params[field])[:20] in body["detail"]
+
+
+async def test_recent_is_not_a_number(live_server: Any) -> None:
+    resp = await live_server.client.get("/api/workers", params={"recent": "many"})
+    assert resp.status_code == 400, resp.text
+    assert "recent" in resp.text
