@@ -135,16 +135,23 @@ async def start_run(state: State, req: RunRequest, *, owner: str | None = None) 
         fields["analysis"] = req.analysis
     run = await repo.update_run(db, run["id"], **fields) or run
     queue = state.get("queue_name") or QUEUE_NAME
-    job = await state.arq.enqueue_job(
-        "render_run",
-        run["id"],
-        pace=req.pace,
-        duration=req.duration,
-        _job_id=f"render:{run['id']}",
-        _queue_name=queue,
-    )
-    if job is None:  # a job with that id exists already; cannot happen for a fresh uuid
-        raise ServiceUnavailable("the render job could not be queued")
+    try:
+        job = await state.arq.enqueue_job(
+            "render_run",
+            run["id"],
+            pace=req.pace,
+            duration=req.duration,
+            _job_id=f"render:{run['id']}",
+            _queue_name=queue,
+        )
+    except Exception as exc:  # Redis down: the row must not wait forever as "pending"
+        job = None
+        why = f"{type(exc).__name__}: {exc}"
+    else:
+        why = "a job with this run's id is already queued"
+    if job is None:
+        await repo.update_run(db, run["id"], status="failed", error=f"could not queue: {why}")
+        raise ServiceUnavailable(f"the render job could not be queued ({why})")
     return run
 
 
