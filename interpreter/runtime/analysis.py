@@ -21,15 +21,37 @@ FEATURE_VARS = ("energy", "bass", "mid", "high")
 
 
 class AnalysisTrack:
-    """Samples beat and feature variables at a time ``t``."""
+    """Samples beat and feature variables at a time ``t``.
+
+    Accepts an ``interpreter.analysis.AnalysisResult`` (or its JSON dict,
+    recognised by its ``schema`` key), the simple JSON shape of the module
+    doc, any object with ``sample(t)``, or None (no beats, features 0).
+
+    Attributes:
+        beats: Beat times in seconds, sorted.
+        downbeats: Downbeat times (falls back to every fourth beat).
+        onsets: Onset times (falls back to the beats).
+        duration: Length of the analysed audio in seconds (0.0 when unknown).
+    """
 
     def __init__(self, data: Any = None) -> None:
+        if isinstance(data, Mapping) and "schema" in data:
+            import json
+
+            from interpreter.analysis.result import AnalysisResult
+
+            data = AnalysisResult.from_json(json.dumps(data))
         self._obj = data if data is not None and hasattr(data, "sample") else None
         doc: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
-        beats = doc.get("beats") or getattr(data, "beats", None) or []
-        if isinstance(beats, Mapping):
-            beats = beats.get("times", [])
-        self.beats = sorted(float(b) for b in beats)
+        audio = getattr(data, "audio", None)
+        self.duration = float(doc.get("duration", 0.0) or getattr(audio, "duration", 0.0) or 0.0)
+        self.beats = _times(
+            doc.get("beats", getattr(data, "beat_times", getattr(audio, "beats", None)))
+        )
+        self.downbeats = (
+            _times(doc.get("downbeats", getattr(audio, "downbeats", None))) or self.beats[::4]
+        )
+        self.onsets = _times(doc.get("onsets", getattr(audio, "onsets", None))) or self.beats
         self._series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for name in FEATURE_VARS:
             s = doc.get(name)
@@ -41,8 +63,14 @@ class AnalysisTrack:
                     times = np.arange(len(vals)) / float(s.get("rate", 1.0))
                 self._series[name] = (times, vals)
 
+    def events(self, kind: str) -> list[float]:
+        """``beats``, ``downbeats`` or ``onsets``."""
+        return {"beats": self.beats, "downbeats": self.downbeats, "onsets": self.onsets}[kind]
+
     def sample(self, t: float) -> dict[str, float]:
         """``beat`` (index of the last beat, -1 before the first), ``beat_phase``, ``since_beat`` and features at ``t``."""
+        if self._obj is not None:
+            return {k: float(v) for k, v in dict(self._obj.sample(t)).items()}
         out: dict[str, float] = {name: 0.0 for name in FEATURE_VARS}
         i = bisect.bisect_right(self.beats, t + 1e-9) - 1
         if i >= 0:
@@ -58,6 +86,12 @@ class AnalysisTrack:
             out["beat_phase"] = 0.0
         for name, (times, vals) in self._series.items():
             out[name] = float(np.interp(t, times, vals)) if len(vals) else 0.0
-        if self._obj is not None:
-            out.update({k: float(v) for k, v in dict(self._obj.sample(t)).items()})
         return out
+
+
+def _times(value: Any) -> list[float]:
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        value = value.get("times", [])
+    return sorted(float(b) for b in np.asarray(value, dtype=np.float64).reshape(-1))

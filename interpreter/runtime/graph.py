@@ -45,21 +45,27 @@ class Clock:
         self.params = dict(params)
         self.n = 0
         self._ctx_n = -1
-        self._ctx: Any = None
+        self._ctx: dict[int, Any] = {}
 
-    def context(self) -> Any:
-        """The FrameContext of the current frame (built once per frame)."""
+    def context(self, track: AnalysisTrack | None = None) -> Any:
+        """The FrameContext of the current frame for ``track`` (built once per frame)."""
+        track = track or self.analysis
         if self._ctx_n != self.n:
+            self._ctx.clear()
+            self._ctx_n = self.n
+        ctx = self._ctx.get(id(track))
+        if ctx is None:
             from interpreter.expr import FrameContext
 
             t = self.timing.time_of(self.n)
-            a = self.analysis.sample(t)
-            self._ctx = FrameContext(
-                t=t, frame=self.n, beat=int(a["beat"]), beat_phase=a["beat_phase"], since_beat=a["since_beat"],
-                energy=a["energy"], bass=a["bass"], mid=a["mid"], high=a["high"],
+            a = track.sample(t)
+            ctx = FrameContext(
+                t=t, frame=self.n, beat=int(a["beat"]), beat_phase=a["beat_phase"],
+                since_beat=a["since_beat"], energy=a["energy"], bass=a["bass"], mid=a["mid"],
+                high=a["high"],
             )  # fmt: skip
-            self._ctx_n = self.n
-        return self._ctx
+            self._ctx[id(track)] = ctx
+        return ctx
 
 
 class Graph:
@@ -142,9 +148,51 @@ def build_graph(
     """
     defaults = {p.name: p.default for p in recipe.params}
     defaults.update(params or {})
-    clock = Clock(timing, AnalysisTrack(analysis), defaults)
+    analyze_ids = {st.id for st in recipe.steps if st.type == NodeType.ANALYZE}
+    keyed = isinstance(analysis, Mapping) and bool(analysis) and set(analysis) <= analyze_ids
+    tracks: dict[str, AnalysisTrack] = {}
+
+    def track_of(aid: str) -> AnalysisTrack:
+        if aid not in tracks:
+            step = recipe.step(aid)
+            if keyed and aid in analysis:
+                tracks[aid] = AnalysisTrack(analysis[aid])
+            elif analysis is not None and not keyed:
+                tracks[aid] = AnalysisTrack(analysis)
+            else:
+                tracks[aid] = AnalysisTrack(analyze(step))
+        return tracks[aid]
+
+    def analyze(step: Step) -> Any:
+        # no analysis given with the run: compute phase 1 now (we run in a worker thread)
+        src = recipe.step(step.inputs[0])
+        while src.type == NodeType.SEGMENT:
+            src = recipe.step(src.inputs[0])
+        if (
+            src.type != NodeType.SOURCE
+            or not src.config.get("input")
+            or src.config["input"] not in inputs
+        ):
+            raise _err(recipe, step, "no analysis given for this step and its input is not a file",
+                       hint="pass the analysis with the run")  # fmt: skip
+        from interpreter.analysis import analyze_file
+
+        return analyze_file(
+            Path(inputs[src.config["input"]]), list(step.config.get("features") or [])
+        )
+
+    default_track = AnalysisTrack(None if keyed else analysis)
+    if len(analyze_ids) == 1 and (analysis is None or keyed):
+        default_track = track_of(next(iter(analyze_ids)))
+    clock = Clock(timing, default_track, defaults)
     built: dict[str, Stream | None] = {}
     streams: list[Stream] = []
+
+    def track_for(step: Step) -> AnalysisTrack:
+        for i in step.inputs:
+            if i in analyze_ids:
+                return track_of(i)
+        return default_track
 
     def value(step: Step, key: str, v: Any) -> Value:
         if isinstance(v, Expr):
@@ -156,7 +204,8 @@ def build_graph(
             if p.constant:
                 c = float(p.value)
                 return lambda: c
-            return lambda: float(p(clock.context()))
+            track = track_for(step)
+            return lambda: float(p(clock.context(track)))
         if isinstance(v, str) and v in clock.params:
             c = float(clock.params[v])
             return lambda: c
@@ -233,6 +282,42 @@ def build_graph(
             return MuxStream(
                 node(step.inputs[0]), node(step.inputs[1]), bool(cfg.get("shortest", True))
             )
+        if t == NodeType.BEAT_SYNC:
+            aid = next((i for i in step.inputs if i in analyze_ids), None)
+            if aid is None:
+                raise _err(recipe, step, "BEAT_SYNC needs an ANALYZE input")
+            tr = track_of(aid)
+            events = tr.events(str(cfg.get("use", "beats")))
+            if len(events) < 2:
+                raise _err(
+                    recipe, step, f"the analysis has fewer than two {cfg.get('use', 'beats')}"
+                )
+            video = node(step.inputs[0])
+            return BeatSyncStream(video, timing, events, int(cfg.get("beats_per_segment", 1)),
+                                  str(cfg.get("mode", "cut")))  # fmt: skip
+        if t == NodeType.MAP:
+            aid = next((i for i in step.inputs if i in analyze_ids), None)
+            if aid is None:
+                raise _err(recipe, step, "MAP needs an ANALYZE input")
+            tr = track_of(aid)
+            srcs = [node(i) for i in step.inputs if i not in analyze_ids]
+            if not srcs:
+                raise _err(recipe, step, "MAP needs at least one video source")
+            events = tr.events(str(cfg.get("over", "beats")))[:: int(cfg.get("every", 1))]
+            fx = None
+            if cfg.get("effect"):
+                spec = registry.get(str(cfg["effect"]))
+                if spec.arity != 1:
+                    raise _err(
+                        recipe, step, f"MAP effect {spec.name!r} must take one input", "effect"
+                    )
+                given = dict(cfg.get("params") or {})
+                base = spec.resolve({k: v for k, v in given.items() if not isinstance(v, Expr)})
+                dyn = {k: (spec.param(k), value(step, f"params.{k}", v)) for k, v in given.items()
+                       if isinstance(v, Expr)}  # fmt: skip
+                fx = (spec.factory(timing.video.width, timing.video.height), base, dyn)
+            return MapStream(srcs, timing, events, str(cfg.get("pick", "cycle")), int(cfg.get("seed", 0)),
+                             fx, tr.duration)  # fmt: skip
         raise _err(recipe, step, f"{t} is not supported by the live renderer yet")
 
     def file_source(step: Step, start: float = 0.0, duration: float | None = None) -> Stream:
@@ -471,7 +556,11 @@ class ChainStream(_OneInput):
     """A fused linear chain of single-input effects (``effects.chain.EffectChain``)."""
 
     def __init__(
-        self, child: Stream, chain: Any, dyns: Sequence[Mapping[str, tuple[Any, Value]]], clock: Clock
+        self,
+        child: Stream,
+        chain: Any,
+        dyns: Sequence[Mapping[str, tuple[Any, Value]]],
+        clock: Clock,
     ) -> None:
         super().__init__(child)
         self.has_video = True
@@ -493,6 +582,151 @@ class ChainStream(_OneInput):
         self.k += 1
         # the chain reuses its buffers; hand a copy the sink may keep
         return res.copy(), audio
+
+
+class BeatSyncStream(Stream):
+    """Re-time video so that each source segment starts on a beat.
+
+    The source is cut into segments of ``P`` seconds (the median interval of
+    ``per`` beats). Segment ``i`` starts on beat ``i * per``. ``stretch``
+    time-warps each segment to fill its beat interval exactly; ``cut`` plays
+    it at normal speed and jumps to the next segment at the next beat
+    (holding its last frame if the interval is longer). The mapping from
+    output to source time only moves forward, so the source is read once.
+    """
+
+    has_video = True
+    has_audio = False
+
+    def __init__(
+        self, child: Stream, timing: Timing, beats: list[float], per: int, mode: str
+    ) -> None:
+        self.child = child
+        self.timing = timing
+        marks = beats[::per]
+        if marks[0] > 1e-6:
+            marks = [0.0, *marks]
+        self.marks = marks
+        self.period = max(
+            float(np.median(np.diff(marks))) if len(marks) > 1 else 0.5, 1.0 / timing.fps
+        )
+        self.mode = mode
+        self.frames = None
+        if child.frames is not None:
+            src_dur = child.frames / timing.fps
+            k = 0
+            # source time advances at least 1/64 speed (beat intervals are bounded)
+            cap = child.frames * 64 + 1
+            while k < cap and self.source_time(timing.time_of(k)) < src_dur - 1e-9:
+                k += 1
+            self.frames = k
+        self.k = 0
+        self.pos = 0  # source frames read
+        self.last: YUVFrame | None = None
+
+    def source_time(self, t: float) -> float:
+        """Source time shown at output time ``t``."""
+        import bisect
+
+        i = bisect.bisect_right(self.marks, t) - 1
+        if i + 1 < len(self.marks):
+            start, end = self.marks[i], self.marks[i + 1]
+        else:  # past the last beat: continue the grid at the median period
+            extra = int((t - self.marks[-1]) // self.period)
+            i += extra
+            start = self.marks[-1] + extra * self.period
+            end = start + self.period
+        if self.mode == "stretch":
+            return (i + (t - start) / (end - start)) * self.period
+        return i * self.period + min(t - start, self.period - 1e-6)
+
+    def read(self, nsamples: int) -> Chunk:
+        want = int(self.source_time(self.timing.time_of(self.k)) * self.timing.fps + 1e-6)
+        self.k += 1
+        limit = self.child.frames
+        while self.pos <= want and (limit is None or self.pos < limit):
+            self.last, _ = self.child.read(0)
+            self.pos += 1
+        return self.last, None
+
+
+class MapStream(Stream):
+    """Slice-on-beats: each interval between events shows the next source in turn.
+
+    A source advances only while it is shown, so every slice continues where
+    that source left off. ``fx`` is an optional (effect, base params,
+    per-frame params) applied to every frame.
+    """
+
+    has_video = True
+    has_audio = False
+
+    def __init__(
+        self,
+        srcs: list[Stream],
+        timing: Timing,
+        events: list[float],
+        pick: str,
+        seed: int,
+        fx: tuple[Any, Mapping[str, Any], Mapping[str, tuple[Any, Value]]] | None,
+        duration: float,
+    ) -> None:
+        self.srcs = srcs
+        self.timing = timing
+        self.events = events
+        self.fx = fx
+        counts = [s.frames for s in srcs]
+        if duration > 0:
+            self.frames: int | None = timing.frames_for(duration)
+        elif all(c is not None for c in counts):
+            self.frames = sum(c for c in counts if c is not None)
+        else:
+            self.frames = None
+        n = len(srcs)
+        rng = np.random.default_rng(seed)
+        self._pick = pick
+        self._rng = rng
+        self._order: list[int] = []
+        self._n = n
+        self.k = 0
+        self.last: list[YUVFrame | None] = [None] * n
+        self.read_count = [0] * n
+
+    def source_for(self, slice_index: int) -> int:
+        """Which source slice ``slice_index`` shows (deterministic)."""
+        n = self._n
+        if self._pick == "random":
+            while len(self._order) <= slice_index:
+                self._order.append(int(self._rng.integers(0, n)))
+            return self._order[slice_index]
+        if self._pick == "pingpong" and n > 1:
+            p = slice_index % (2 * n - 2)
+            return p if p < n else 2 * n - 2 - p
+        return slice_index % n
+
+    def read(self, nsamples: int) -> Chunk:
+        import bisect
+
+        t = self.timing.time_of(self.k)
+        slice_index = bisect.bisect_right(self.events, t + 1e-9)  # 0 before the first event
+        i = self.source_for(slice_index)
+        src = self.srcs[i]
+        if src.frames is None or self.read_count[i] < src.frames:
+            self.last[i], _ = src.read(0)
+            self.read_count[i] += 1
+        frame = self.last[i]
+        if frame is None:
+            raise StreamError("MAP: a source produced no video")
+        if self.fx is not None:
+            inst, base, dyn = self.fx
+            params = dict(base)
+            for k, (spec, fn) in dyn.items():
+                params[k] = _clamp(spec, fn())
+            out = YUVFrame.alloc(frame.width, frame.height)
+            inst.apply([frame], out, params, self.k)
+            frame = out
+        self.k += 1
+        return frame, None
 
 
 class SequenceStream(Stream):
