@@ -7,7 +7,8 @@ open. :func:`require_auth` is installed once as an application guard by
 :func:`streamer.app.create_app`, so it covers every engineer's routes. A
 handler can opt out with ``opt={"auth": "public"}``.
 
-After the guard ran, :func:`current_user` gives the caller's user name.
+After the guard ran, :func:`current_user` gives the caller's user name (on
+reads too, when a valid token or cookie comes with them; None otherwise).
 
 Routes:
 
@@ -24,6 +25,7 @@ Redis keys use ``app.state.redis_key_prefix`` (default ``artdag:``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Annotated, Any
@@ -35,8 +37,9 @@ from litestar.datastructures import Cookie, State
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect
+from redis.exceptions import RedisError
 
-from api.errors import ApiError, BadRequest
+from api.errors import ApiError, BadRequest, ServiceUnavailable
 from streamer import tokens
 from streamer.tokens import TokenClaims, TokenError
 
@@ -127,11 +130,16 @@ async def _recorded_l2_claims(redis: Any, token: str, prefix: str) -> TokenClaim
     return TokenClaims(user, int(issued or now), now + max(int(ttl), 1), "l2")
 
 
+def _has_credentials(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    return bool(connection.headers.get("authorization") or connection.cookies.get(SESSION_COOKIE))
+
+
 async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> TokenClaims | None:
     """The claims of the request's token; None when it presents none.
 
     Raises:
         Unauthorized: a token is present but malformed, expired or revoked.
+        ServiceUnavailable: Redis (the revocation list) does not answer.
     """
     token = _presented_token(connection)
     if token is None:
@@ -140,6 +148,9 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> TokenC
         claims = await _claims_of(connection.app.state, token)
     except TokenError as exc:
         raise Unauthorized(f"invalid token: {exc.reason}") from None
+    except (RedisError, OSError) as exc:
+        log.warning("token check failed: Redis: %s", exc)
+        raise ServiceUnavailable("cannot check the token: Redis is not available") from None
     connection.scope.setdefault("state", {})[_STATE_USER] = claims.user
     connection.scope["state"]["auth_token"] = token
     return claims
@@ -154,6 +165,10 @@ async def require_auth(
     if handler.opt.get("auth") == "public":
         return
     if connection.scope.get("method", "GET") in SAFE_METHODS:
+        if _has_credentials(connection):
+            # reads stay open: a bad token is ignored, a good one names the caller
+            with contextlib.suppress(Unauthorized, ServiceUnavailable):
+                await authenticate(connection)
         return
     if await authenticate(connection) is None:
         raise Unauthorized(

@@ -245,3 +245,78 @@ async def test_l2_flow_and_l2_revoke_user(
         )
         c.cookies.clear()
         _error(await c.post("/auth/revoke", headers=_bearer("l2-good-token")), 401)
+
+
+async def test_current_user_on_reads(settings: Settings, redis_url: str, key: bytes) -> None:
+    import contextlib
+
+    from litestar import Litestar, Request, get
+
+    from api.auth import current_user, require_auth
+    from api.errors import exception_handlers
+
+    @get("/whoami")
+    async def whoami(request: Request[Any, Any, Any]) -> dict[str, Any]:
+        return {"user": current_user(request)}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.redis = aioredis.from_url(redis_url)
+        yield
+        await app.state.redis.aclose()
+
+    app = Litestar(
+        route_handlers=[whoami],
+        guards=[require_auth],
+        exception_handlers=exception_handlers(),
+        lifespan=[lifespan],
+    )
+    app.state.settings = settings
+    user = _user()
+    token, _ = tokens.mint_token(key, user)
+    async with AsyncTestClient(app=app) as c:
+        assert (await c.get("/whoami")).json() == {"user": None}
+        assert (await c.get("/whoami", headers=_bearer(token))).json() == {"user": user}
+        # a bad token on a read is ignored, not refused
+        resp = await c.get("/whoami", headers=_bearer("garbage"))
+        assert resp.status_code == 200 and resp.json() == {"user": None}
+        c.cookies.set(SESSION_COOKIE, token)
+        assert (await c.get("/whoami")).json() == {"user": user}
+
+
+async def test_redis_down_reads_open_writes_503(settings: Settings, key: bytes) -> None:
+    import contextlib
+
+    from litestar import Litestar, Request, get, post
+
+    from api.auth import current_user, require_auth
+    from api.errors import exception_handlers
+
+    @get("/whoami")
+    async def whoami(request: Request[Any, Any, Any]) -> dict[str, Any]:
+        return {"user": current_user(request)}
+
+    @post("/write", status_code=200)
+    async def write() -> dict[str, bool]:
+        return {"ok": True}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.redis = aioredis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+        yield
+        await app.state.redis.aclose()
+
+    app = Litestar(
+        route_handlers=[whoami, write],
+        guards=[require_auth],
+        exception_handlers=exception_handlers(),
+        lifespan=[lifespan],
+    )
+    app.state.settings = settings
+    token, _ = tokens.mint_token(key, _user())
+    async with AsyncTestClient(app=app) as c:
+        resp = await c.get("/whoami", headers=_bearer(token))
+        assert resp.status_code == 200 and resp.json() == {"user": None}
+        doc = _error(await c.post("/write", headers=_bearer(token)), 503)
+        assert "Redis" in doc["detail"]
+        _error(await c.post("/write"), 401)  # no token: refused without asking Redis
