@@ -22,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import html
+import json
 import os
 import re
 from collections.abc import AsyncIterator
@@ -216,13 +218,29 @@ async def list_providers(state: State) -> dict[str, Any]:
 
 @post("/storage", summary="Add a storage provider (form)")
 async def add_form(request: Request[Any, Any, State]) -> Response[Any]:
-    """Form fields ``type``, ``name`` and the type's config fields; 303 to ``/storage``
-    for browsers, else 201 JSON."""
+    """Form fields ``type``, ``name`` and the config, as the type's fields or as one
+    ``config`` JSON object. Answers 201 JSON, a one-line HTML message to htmx, or a
+    303 to ``/storage`` for a plain browser form."""
     form = await request.form()
     kind = form.get("type")
     fields = PROVIDER_TYPES.get(kind if isinstance(kind, str) else "", {})
-    config = {k: form.get(k) for k in fields if isinstance(form.get(k), str) and form.get(k)}
+    config: dict[str, Any] = {}
+    raw = form.get("config")
+    if isinstance(raw, str) and raw.strip():
+        try:
+            config = json.loads(raw)
+        except ValueError as exc:
+            raise BadRequest(f"config: invalid JSON ({exc})", field="config") from None
+        if not isinstance(config, dict):
+            raise BadRequest("config: expected a JSON object", field="config")
+    for key in fields:
+        value = form.get(key)
+        if isinstance(value, str) and value:
+            config[key] = value
     doc = await _insert(request.app.state, kind, form.get("name"), config)
+    if request.headers.get("hx-request"):
+        text = f"Added {doc['type']} provider {html.escape(doc['name'])} (#{doc['id']})."
+        return Response(text, status_code=201, media_type="text/html")
     if "text/html" in request.headers.get("accept", ""):
         return Redirect(path="/storage", status_code=303)
     return Response(doc, status_code=201)

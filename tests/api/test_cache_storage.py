@@ -114,6 +114,23 @@ async def test_form_add_and_auth(client: Any) -> None:
     # nothing listens there: a failed test is reported, not raised
     test = (await client.post(f"/storage/{pid}/test")).json()
     assert test["ok"] is False and test["detail"]
+    # the web UI's htmx form: a config JSON object, answered with an HTML line
+    resp = await client.post(
+        "/storage",
+        data={"type": "local", "name": "<b>x</b>" + name[:8], "config": "{}"},
+        headers={"HX-Request": "true"},
+    )
+    _error(resp, 400)  # the name is refused before anything is stored
+    resp = await client.post(
+        "/storage",
+        data={"type": "ipfs", "name": name + "-h", "config": '{"api": "/ip4/127.0.0.1/tcp/2"}'},
+        headers={"HX-Request": "true"},
+    )
+    assert resp.status_code == 201 and resp.headers["content-type"].startswith("text/html")
+    assert f"provider {name}-h" in resp.text
+    _error(
+        await client.post("/storage", data={"type": "ipfs", "name": _name(), "config": "[1"}), 400
+    )
     _error(await client.post("/storage/add", json={}, headers={"Authorization": ""}), 401)
     _error(await client.delete(f"/storage/{pid}", headers={"Authorization": ""}), 401)
     assert (await client.delete(f"/storage/{pid}")).status_code == 200
