@@ -176,8 +176,17 @@ def _edge_path(
     )
 
 
-def recipe_nodes(recipe: Any) -> list[DagNode]:
-    """Nodes of an :class:`interpreter.nodes.Recipe` (declared inputs first)."""
+def recipe_nodes(recipe: Any, canonical_doc: Mapping[str, Any] | None = None) -> list[DagNode]:
+    """Nodes of an :class:`interpreter.nodes.Recipe` (declared inputs first).
+
+    Args:
+        recipe: the parsed recipe.
+        canonical_doc: its canonical form (``interpreter.canonical.canonical``);
+            step configs are shown from it (plain JSON, expressions as trees)
+            rather than from the parsed objects.
+    """
+    configs = {st.get("id"): st.get("config") for st in (canonical_doc or {}).get("steps", [])}
+    source_lines = (getattr(recipe, "source", "") or "").splitlines()
     nodes = [
         DagNode(
             id=i.name,
@@ -187,15 +196,23 @@ def recipe_nodes(recipe: Any) -> list[DagNode]:
         )
         for i in recipe.inputs
     ]
+    starts = sorted({s.pos.line for s in recipe.steps if s.pos.line > 0})
     for s in recipe.steps:
         kind = getattr(s.type, "value", str(s.type))
+        details: dict[str, Any] = {"line": s.pos.line, "column": s.pos.column}
+        details["config"] = configs.get(s.id, s.config)
+        if 0 < s.pos.line <= len(source_lines):
+            # the step's text: from its line to the next step's (at most 12 lines)
+            end = next((n for n in starts if n > s.pos.line), len(source_lines) + 1)
+            block = source_lines[s.pos.line - 1 : min(end - 1, s.pos.line + 11)]
+            details["source"] = "\n".join(block).rstrip()
         nodes.append(
             DagNode(
                 id=s.id,
                 label=s.id,
                 kind=kind,
                 inputs=tuple(s.inputs),
-                details={"config": s.config, "line": s.pos.line, "column": s.pos.column},
+                details=details,
                 marked=s.id == recipe.output,
                 mark_label="output" if s.id == recipe.output else "",
             )

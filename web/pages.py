@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Request, get
 from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import File, Template
 
+from interpreter.canonical import canonical
 from interpreter.errors import InterpreterError
 from interpreter.loader import load_recipe
 from streamer import repo
@@ -138,10 +140,13 @@ async def _runs_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
     status = request.query_params.get("status") or None
     if status not in repo.RUN_STATUSES:
         status = None
+    recipe_id = request.query_params.get("recipe") or None
     offset = _int_param(request, "offset", 0, 0, 10**9)
     rows, total, counts = await asyncio.gather(
-        queries.runs_page(state.db, status=status, limit=PAGE_SIZE, offset=offset),
-        queries.count_runs(state.db, status),
+        queries.runs_page(
+            state.db, status=status, recipe_id=recipe_id, limit=PAGE_SIZE, offset=offset
+        ),
+        queries.count_runs(state.db, status, recipe_id),
         queries.status_counts(state.db),
     )
     return {
@@ -150,6 +155,8 @@ async def _runs_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
         "total": total,
         "counts": counts,
         "status": status,
+        "recipe_id": recipe_id,
+        "recipe_qs": f"&recipe={quote(recipe_id)}" if recipe_id else "",
         "statuses": repo.RUN_STATUSES,
         "offset": offset,
         "page_size": PAGE_SIZE,
@@ -374,13 +381,10 @@ async def _recipe_context(state: State, recipe_id: str) -> dict[str, Any] | None
         error = None
     except InterpreterError as exc:  # stored recipes parsed once; the parser may have moved on
         recipe, error = None, str(exc)
-    return {
-        "nav": "recipes",
-        "row": row,
-        "recipe": recipe,
-        "error": error,
-        "dag": layout(recipe_nodes(recipe)) if recipe is not None else None,
-    }
+    dag = None
+    if recipe is not None:
+        dag = layout(recipe_nodes(recipe, await asyncio.to_thread(canonical, recipe)))
+    return {"nav": "recipes", "row": row, "recipe": recipe, "error": error, "dag": dag}
 
 
 def _missing_recipe(recipe_id: str) -> Template:

@@ -21,27 +21,36 @@ __all__ = [
 
 
 async def runs_page(
-    db: Any, *, status: str | None = None, limit: int = 50, offset: int = 0
+    db: Any,
+    *,
+    status: str | None = None,
+    recipe_id: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Runs newest first with their recipe's name."""
+    """Runs newest first with their recipe's name (of one status / recipe)."""
     rows = await db.fetch(
         """
         SELECT r.*, rc.name AS recipe_name FROM runs r
         LEFT JOIN recipes rc ON rc.id = r.recipe_id
-        WHERE ($1::text IS NULL OR r.status = $1)
+        WHERE ($1::text IS NULL OR r.status = $1) AND ($4::text IS NULL OR r.recipe_id = $4)
         ORDER BY r.created_at DESC, r.id LIMIT $2 OFFSET $3
         """,
         status,
         limit,
         offset,
+        recipe_id,
     )
     return [dict(r) for r in rows]
 
 
-async def count_runs(db: Any, status: str | None = None) -> int:
-    """How many runs (of ``status``)."""
+async def count_runs(db: Any, status: str | None = None, recipe_id: str | None = None) -> int:
+    """How many runs (of ``status`` / ``recipe_id``)."""
     value = await db.fetchval(
-        "SELECT count(*) FROM runs WHERE ($1::text IS NULL OR status = $1)", status
+        "SELECT count(*) FROM runs WHERE ($1::text IS NULL OR status = $1) "
+        "AND ($2::text IS NULL OR recipe_id = $2)",
+        status,
+        recipe_id,
     )
     return int(value)
 

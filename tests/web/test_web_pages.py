@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 import zipfile
 from io import BytesIO
@@ -148,6 +149,17 @@ async def test_recipe_pages(live_server: LiveServer, completed_run: dict[str, An
         assert f'data-node="{step}"' in dag
     assert dag.count('class="dag-edge"') == 3  # video->fx, fx->show, beat->show
     assert re.search(r'class="dag-node dag-kind-mux dag-marked"[^>]*data-node="show"', dag)
+    # click details: JSON config from the canonical form plus the source line
+    fx = re.search(r'data-node="fx" data-details="([^"]*)"', dag)
+    assert fx, "fx node details missing"
+    details = json.loads(html.unescape(fx.group(1)))
+    assert details["config"]["effect"] == "hue" and "90 * t" in details["source"]
+    assert "Expr(" not in html.unescape(fx.group(1))
+    # the runs list filtered by this recipe
+    runs = _html(await c.get(f"/runs?recipe={recipe_id}", headers=HTML))
+    assert f'data-run="{completed_run["run_id"]}"' in runs and 'data-filter="recipe"' in runs
+    other = _html(await c.get("/runs?recipe=" + "0" * 64, headers=HTML))
+    assert f'data-run="{completed_run["run_id"]}"' not in other
 
 
 async def test_media_storage_and_client_pages(live_server: LiveServer) -> None:
