@@ -35,6 +35,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+# bench/ holds other benchmark scripts (bench/effects.py...) that would shadow the
+# project's packages when this file runs as a script
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
 SIZES = {720: (1280, 720), 1080: (1920, 1080)}
 FPS = 30
 FFMPEG_VF = "negate,hue=h=90:s=1.5,boxblur=2:1,rotate=0.1"
