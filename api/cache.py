@@ -178,13 +178,16 @@ async def _read_span(path: Path, start: int, end: int) -> AsyncIterator[bytes]:
 async def serve_file(
     request: Request[Any, Any, Any], path: Path, media_type: str, etag: str
 ) -> Response[Any]:
-    """Stream ``path`` honouring a single ``Range`` (206, ``Content-Range``; 416 outside)."""
+    """Stream ``path`` honouring a single ``Range`` (206, ``Content-Range``; 416 outside)
+    and ``If-None-Match`` (304)."""
     size = (await asyncio.to_thread(path.stat)).st_size
     headers = {
         "Accept-Ranges": "bytes",
         "ETag": f'"{etag}"',
         "Cache-Control": "public, max-age=31536000, immutable",
     }
+    if request.headers.get("if-none-match") in (headers["ETag"], f"W/{headers['ETag']}"):
+        return Response(b"", status_code=304, headers=headers)  # content never changes
     try:
         span = parse_range(request.headers.get("range"), size)
     except RangeNotSatisfiable as exc:

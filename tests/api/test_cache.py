@@ -129,6 +129,8 @@ async def test_upload_then_ranges(client: Any, video: bytes) -> None:
     assert full.status_code == 200 and full.content == video
     assert full.headers["accept-ranges"] == "bytes"
     assert full.headers["content-type"].startswith("video/x-matroska")
+    cached = await client.get(f"/cache/{cid}/raw", headers={"If-None-Match": full.headers["etag"]})
+    assert cached.status_code == 304 and cached.content == b""
 
     part = await client.get(f"/cache/{cid}/raw", headers={"Range": "bytes=100-1099"})
     assert part.status_code == 206
