@@ -93,6 +93,64 @@ def _row_span(sx0: int, sy0: int, ia: int, idd: int, sw: int, sh: int, w: int) -
     return lo, max(min(xh, yh), lo)
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _interior_coords(
+    sxl: int, syl: int, ia: int, idd: int, sw: int, n: int, idx: np.ndarray, wx: np.ndarray, wy: np.ndarray
+) -> None:
+    """Flat top-left tap index and 8-bit weights for n columns of one row's interior span.
+
+    ``sxl``/``syl`` are the 16.16 source coordinates of the span's first column.
+    Inside the span every coordinate lies in ``[0, (size - 1) << 16)``, so int32
+    holds them (planes narrower and shorter than 32768) and the loop vectorises.
+    """
+    sx0 = np.int32(sxl)
+    sy0 = np.int32(syl)
+    a = np.int32(ia)
+    d = np.int32(idd)
+    w = np.int32(sw)
+    for t in range(n):
+        tt = np.int32(t)
+        sx = sx0 + tt * a
+        sy = sy0 + tt * d
+        idx[t] = (sy >> 16) * w + (sx >> 16)
+        wx[t] = (sx >> 8) & 255
+        wy[t] = (sy >> 8) & 255
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _gather_quads(flat: np.ndarray, sw: int, n: int, idx: np.ndarray, pk: np.ndarray) -> None:
+    """``pk[t]`` = the 2x2 footprint at ``idx[t]`` packed into 32 bits (the one scalar loop)."""
+    one = np.uint32(1)
+    usw = np.uint32(sw)
+    usw1 = usw + one
+    for t in range(n):
+        # Unsigned indices: the span guarantees k >= 0, so numba skips its
+        # negative-index wraparound.
+        k = np.uint32(idx[t])
+        pk[t] = (
+            np.uint32(flat[k])
+            | (np.uint32(flat[k + one]) << 8)
+            | (np.uint32(flat[k + usw]) << 16)
+            | (np.uint32(flat[k + usw1]) << 24)
+        )
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _blend_quads(n: int, pk: np.ndarray, wx: np.ndarray, wy: np.ndarray, out: np.ndarray) -> None:
+    """Bilinear blend of packed footprints with 8-bit weights, rounded (vectorises)."""
+    for t in range(n):
+        p = pk[t]
+        fx = wx[t]
+        fy = wy[t]
+        p00 = np.int32(p & 255)
+        p01 = np.int32((p >> 8) & 255)
+        p10 = np.int32((p >> 16) & 255)
+        p11 = np.int32(p >> 24)
+        top = (p00 << 8) + (p01 - p00) * fx
+        bot = (p10 << 8) + (p11 - p10) * fx
+        out[t] = np.uint8(((top << 8) + (bot - top) * fy + 32768) >> 16)
+
+
 @njit(nogil=True, cache=True)
 def warp_affine(
     src: np.ndarray,
@@ -109,17 +167,22 @@ def warp_affine(
     """``dst[i, j] = bilinear(src, x=a*j + b*i + c, y=d*j + e*i + f)``; src is not dst.
 
     Per row, the columns whose 2x2 footprint lies inside the source form one
-    interval (coordinates are linear in j); that interval runs a branch-free
-    loop over the flat buffer, the rest goes through the edge mode.
+    interval (coordinates are linear in j). That interval runs in three loops:
+    coordinates and weights (vectorised), the four taps gathered and packed
+    into one uint32 (scalar: LLVM emits no gathers for this CPU), and the
+    blend (vectorised); about 2.7x faster than one fused scalar loop. The rest
+    of the row goes through the edge mode. Planes must be under 32768 pixels
+    on a side (int32 coordinates).
     """
     h, w = dst.shape
     sh, sw = src.shape
     flat = src.reshape(-1)
-    one = np.uint64(1)
-    usw = np.uint64(sw)
-    usw1 = usw + one
     ia = np.int64(round(a * 65536.0))
     idd = np.int64(round(d * 65536.0))
+    idx = np.empty(w, np.int32)
+    wx = np.empty(w, np.int32)
+    wy = np.empty(w, np.int32)
+    pk = np.empty(w, np.uint32)
     for i in range(h):
         sx0 = np.int64(round((b * i + c) * 65536.0))
         sy0 = np.int64(round((e * i + f) * 65536.0))
@@ -127,17 +190,10 @@ def warp_affine(
         row = dst[i]
         for j in range(0, lo):
             row[j] = _edge_pixel(src, sx0 + j * ia, sy0 + j * idd, edge, fill)
-        for j in range(lo, hi):
-            sx = sx0 + j * ia
-            sy = sy0 + j * idd
-            fx = np.int32((sx >> 8) & 255)
-            fy = np.int32((sy >> 8) & 255)
-            # Unsigned indices: the span guarantees k >= 0, and numba then skips
-            # its negative-index wraparound branch (about a quarter faster).
-            k = np.uint64((sy >> 16) * sw + (sx >> 16))
-            top = np.int32(flat[k]) * (256 - fx) + np.int32(flat[k + one]) * fx
-            bot = np.int32(flat[k + usw]) * (256 - fx) + np.int32(flat[k + usw1]) * fx
-            row[np.uint64(j)] = np.uint8((top * (256 - fy) + bot * fy + 32768) >> 16)
+        n = hi - lo
+        _interior_coords(sx0 + lo * ia, sy0 + lo * idd, ia, idd, sw, n, idx, wx, wy)
+        _gather_quads(flat, sw, n, idx, pk)
+        _blend_quads(n, pk, wx, wy, row[lo:hi])
         for j in range(hi, w):
             row[j] = _edge_pixel(src, sx0 + j * ia, sy0 + j * idd, edge, fill)
 
@@ -162,11 +218,12 @@ def warp_affine2(
     sh, sw = su.shape
     fu = su.reshape(-1)
     fv = sv.reshape(-1)
-    one = np.uint64(1)
-    usw = np.uint64(sw)
-    usw1 = usw + one
     ia = np.int64(round(a * 65536.0))
     idd = np.int64(round(d * 65536.0))
+    idx = np.empty(w, np.int32)
+    wx = np.empty(w, np.int32)
+    wy = np.empty(w, np.int32)
+    pk = np.empty(w, np.uint32)
     for i in range(h):
         sx0 = np.int64(round((b * i + c) * 65536.0))
         sy0 = np.int64(round((e * i + f) * 65536.0))
@@ -176,21 +233,12 @@ def warp_affine2(
         for j in range(0, lo):
             ru[j] = _edge_pixel(su, sx0 + j * ia, sy0 + j * idd, edge, fill)
             rv[j] = _edge_pixel(sv, sx0 + j * ia, sy0 + j * idd, edge, fill)
-        for j in range(lo, hi):
-            sx = sx0 + j * ia
-            sy = sy0 + j * idd
-            fx = np.int32((sx >> 8) & 255)
-            fy = np.int32((sy >> 8) & 255)
-            gx = 256 - fx
-            gy = 256 - fy
-            k = np.uint64((sy >> 16) * sw + (sx >> 16))
-            uj = np.uint64(j)
-            top = np.int32(fu[k]) * gx + np.int32(fu[k + one]) * fx
-            bot = np.int32(fu[k + usw]) * gx + np.int32(fu[k + usw1]) * fx
-            ru[uj] = np.uint8((top * gy + bot * fy + 32768) >> 16)
-            top = np.int32(fv[k]) * gx + np.int32(fv[k + one]) * fx
-            bot = np.int32(fv[k + usw]) * gx + np.int32(fv[k + usw1]) * fx
-            rv[uj] = np.uint8((top * gy + bot * fy + 32768) >> 16)
+        n = hi - lo
+        _interior_coords(sx0 + lo * ia, sy0 + lo * idd, ia, idd, sw, n, idx, wx, wy)
+        _gather_quads(fu, sw, n, idx, pk)
+        _blend_quads(n, pk, wx, wy, ru[lo:hi])
+        _gather_quads(fv, sw, n, idx, pk)
+        _blend_quads(n, pk, wx, wy, rv[lo:hi])
         for j in range(hi, w):
             ru[j] = _edge_pixel(su, sx0 + j * ia, sy0 + j * idd, edge, fill)
             rv[j] = _edge_pixel(sv, sx0 + j * ia, sy0 + j * idd, edge, fill)
