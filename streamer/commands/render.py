@@ -144,9 +144,11 @@ async def _render_local(args: argparse.Namespace, effects: list[tuple[str, dict[
     duration = args.duration
     default_vf: VideoFormat | None = None
     if args.recipe:
-        from interpreter.loader import load_recipe  # type: ignore[import-not-found]
+        from interpreter.loader import load_recipe
+        from interpreter.validate import validate
 
         recipe = load_recipe(args.recipe.read_text(), filename=str(args.recipe))
+        validate(recipe)
         bound: dict[str, Path] = dict(zip([d.name for d in recipe.inputs], inputs, strict=False))
         for item in args.input:
             k, eq, v = item.partition("=")

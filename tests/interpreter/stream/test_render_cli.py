@@ -70,3 +70,65 @@ async def test_render_demo_core(tmp_path: Path) -> None:
     assert result.duration == pytest.approx(2.0)
     assert len(result.segments) == 2
     assert updates and getattr(updates[-1], "ended", False)
+
+
+YAML = """\
+name: t
+version: "1.0"
+inputs:
+  video: {type: video}
+steps:
+  - id: a
+    type: SEGMENT
+    inputs: [video]
+    config: {start: 0.4, duration: 0.8}
+  - id: fx
+    type: EFFECT
+    inputs: [a]
+    config: {effect: invert}
+  - id: pat
+    type: SOURCE
+    config: {generator: testsrc, duration: 1.0}
+  - id: seq
+    type: SEQUENCE
+    inputs: [fx, pat]
+    config: {transition: crossfade, duration: 0.2}
+output: seq
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "seconds"),
+    [
+        ("r.yaml", YAML, 1.6),  # 0.8 + 1.0 - 0.2
+        (
+            "r.sexp",
+            '(recipe "test" :version "1.0" (input video :type video) (-> (source :input "video") (effect invert)))',
+            2.0,
+        ),
+    ],
+)
+def test_recipe_files_render(
+    clip: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    text: str,
+    seconds: float,
+) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    args = _parse(
+        ["--recipe", str(path), str(clip), "--out", str(tmp_path / "o"), "--preset", "ultrafast"]
+    )
+    assert args.func(args) == 0, capsys.readouterr().err
+    assert f"duration: {seconds:.3f} s" in capsys.readouterr().out
+
+
+def test_recipe_errors_have_positions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(YAML.replace("effect: invert", "effect: invrt"))
+    args = _parse(["--recipe", str(path), "--out", str(tmp_path / "o")])
+    assert args.func(args) == 1
+    err = capsys.readouterr().err
+    assert "bad.yaml:" in err and "invrt" in err
