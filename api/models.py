@@ -8,13 +8,15 @@ field), rather than a schema library's generic message.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from api.errors import BadRequest
-from cache.cid import cid_to_bytes
+from cache.cid import cid_of_bytes, cid_to_bytes
 from cache.errors import InvalidCIDError
+from interpreter.ids import canonical_json
 
 __all__ = [
     "MAX_DURATION",
@@ -22,6 +24,7 @@ __all__ = [
     "RunRequest",
     "check_cid",
     "parse_run_request",
+    "provenance_json",
     "run_json",
     "run_links",
 ]
@@ -169,3 +172,22 @@ def run_json(row: dict[str, Any], *, full: bool = True) -> dict[str, Any]:
         out["has_analysis"] = row.get("analysis") is not None
         out["links"] = run_links(row["id"], row.get("playlist_cid"))
     return out
+
+
+def provenance_json(row: dict[str, Any]) -> dict[str, Any]:
+    """The public JSON of a provenance row.
+
+    ``record_cid`` is the CID of the record's canonical JSON: what
+    :func:`streamer.provenance.record_render_provenance` added to IPFS.
+    """
+    record = row["record"]
+    if isinstance(record, str):  # a pool without the JSON codec answers text
+        record = json.loads(record)
+    return {
+        "cid": row["cid"],
+        "record_cid": cid_of_bytes(canonical_json(record).encode()),
+        "rendered_at": record.get("rendered_at"),
+        "rendered_by": record.get("rendered_by"),
+        "record": record,
+        "created_at": _iso(row.get("created_at")),
+    }

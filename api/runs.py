@@ -28,7 +28,7 @@ from litestar.response.sse import ServerSentEventMessage
 
 from api.auth import current_user
 from api.errors import BadRequest, NotFound, ServiceUnavailable, Unprocessable
-from api.models import RunRequest, parse_run_request, run_json
+from api.models import RunRequest, parse_run_request, provenance_json, run_json
 from interpreter.canonical import canonical
 from interpreter.canonical import recipe_id as compute_recipe_id
 from interpreter.loader import detect_syntax, load_recipe
@@ -233,10 +233,23 @@ async def list_runs(
     }
 
 
+async def _run_with_provenance(state: State, run_id: str) -> dict[str, Any]:
+    """``run_json`` plus ``provenance``: the latest record's summary (None before one)."""
+    out = run_json(await _run_or_404(state, run_id))
+    rows = await repo.list_provenance(state.db, run_id)
+    latest = provenance_json(rows[-1]) if rows else None
+    out["provenance"] = (
+        None
+        if latest is None
+        else {k: latest[k] for k in ("record_cid", "cid", "rendered_at", "rendered_by")}
+    )
+    return out
+
+
 @get("/runs/{run_id:str}", summary="Run status")
 async def get_run(state: State, run_id: FromPath[str]) -> dict[str, Any]:
     """The run as JSON (same as ``/api/run/{id}``)."""
-    return run_json(await _run_or_404(state, run_id))
+    return await _run_with_provenance(state, run_id)
 
 
 @post("/runs/{run_id:str}/cancel", status_code=200, summary="Cancel a run")
@@ -263,8 +276,8 @@ async def delete_run(state: State, run_id: FromPath[str]) -> dict[str, Any]:
 
 @get("/api/run/{run_id:str}", summary="Run as JSON")
 async def api_run(state: State, run_id: FromPath[str]) -> dict[str, Any]:
-    """Status, playlist CID, segment count, progress and links."""
-    return run_json(await _run_or_404(state, run_id))
+    """Status, playlist CID, segment count, progress, links and the provenance summary."""
+    return await _run_with_provenance(state, run_id)
 
 
 @get("/api/run/{run_id:str}/plan", summary="Execution plan JSON")
@@ -287,13 +300,14 @@ async def api_run_analysis(state: State, run_id: FromPath[str]) -> dict[str, Any
 
 @get("/api/run/{run_id:str}/provenance", summary="Provenance records")
 async def api_run_provenance(state: State, run_id: FromPath[str]) -> dict[str, Any]:
-    """Provenance records of the run (one per completed render)."""
+    """Provenance records of the run (one per completed render), oldest first.
+
+    Each entry: ``cid`` (the output's), ``record_cid`` (CID of the record's canonical
+    JSON, as added to IPFS), ``record`` (the specification's shape), ``created_at``.
+    """
     await _run_or_404(state, run_id)
     rows = await repo.list_provenance(state.db, run_id)
-    return {
-        "run_id": run_id,
-        "records": [{"cid": r["cid"], "record": r["record"]} for r in rows],
-    }
+    return {"run_id": run_id, "records": [provenance_json(r) for r in rows]}
 
 
 # --- live HLS -----------------------------------------------------------------------------

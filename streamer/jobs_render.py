@@ -8,6 +8,13 @@ after every playlist update writes the run row (playlist CID, segment count,
 status) and publishes an event (:mod:`streamer.live`). A Redis cancel flag,
 polled while rendering, stops the interpreter within a frame.
 
+When the run carries no analysis, the ANALYZE steps over recipe inputs are
+computed first through :class:`interpreter.analysis.AnalysisCache` (a repeat
+decodes nothing) and stored on the run row, so ``/api/run/{id}/analysis``
+shows what drove the render. A completed render gets one provenance record
+from :func:`streamer.provenance.record_render_provenance` (the same shape as
+3-phase runs), in PostgreSQL and on IPFS when a node answers.
+
 ``ctx`` needs ``settings``, ``db``, ``redis`` and ``stores`` (see
 :mod:`streamer.worker`).
 """
@@ -17,9 +24,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -33,6 +40,7 @@ from cache.errors import StorageError
 from effects.frame import AudioFormat, VideoFormat, YUVFrame
 from hls.options import HLSOptions
 from hls.output import HLSResult, IPFSHLSOutput, LocalHLSOutput, PlaylistUpdate
+from interpreter.analysis import AnalysisCache
 from interpreter.errors import InterpreterError
 from interpreter.loader import load_recipe
 from interpreter.nodes import Recipe
@@ -41,6 +49,7 @@ from interpreter.stream import Progress, StreamInterpreter
 from interpreter.validate import validate
 from streamer import repo
 from streamer.live import cancel_requested, publish_event
+from streamer.provenance import record_render_provenance
 from streamer.settings import Settings
 from streamer.stores import Stores, hls_dir
 
@@ -129,6 +138,31 @@ async def _resolve_inputs(
     return out
 
 
+async def _analyses(
+    stores: Stores,
+    plan: Mapping[str, Any] | None,
+    files: Mapping[str, Path],
+    inputs: Mapping[str, str],
+) -> dict[str, Any] | None:
+    """Step id -> analysis JSON of the plan's ANALYZE steps over recipe inputs (None: none).
+
+    Results come from the node's analysis cache (computed on a miss, in threads), so
+    the interpreter gets them ready-made instead of decoding the audio again.
+    """
+    by_cid = {cid: files[name] for name, cid in inputs.items() if name in files}
+    requests = [a for a in (plan or {}).get("analysis") or [] if a.get("input_cid") in by_cid]
+    if not requests:
+        return None
+    cache = AnalysisCache(Path(stores.local.root))
+    out: dict[str, Any] = {}
+    for a in requests:
+        result = await cache.get_or_compute(
+            str(a["input_cid"]), by_cid[a["input_cid"]], list(a.get("features") or []) or None
+        )
+        out[str(a["step_id"])] = json.loads(result.to_json())
+    return out
+
+
 def _load(source: str, recipe_id: str) -> Recipe:
     recipe = load_recipe(source, filename=f"recipe {recipe_id[:12]}")
     validate(recipe)
@@ -181,9 +215,14 @@ async def render_run(
         recipe = await asyncio.to_thread(_load, recipe_row["source"], recipe_row["id"])
         ipfs = await stores.reachable_ipfs()
         inputs = await _resolve_inputs(stores, ipfs is not None, run["inputs"] or {})
+        analysis = run["analysis"]
+        if analysis is None:
+            analysis = await _analyses(stores, run.get("plan"), inputs, run["inputs"] or {})
+            if analysis is not None:
+                await repo.update_run(db, run_id, analysis=analysis)
         # a retried job starts over: stale segments must not mix into the new playlist
         await asyncio.to_thread(shutil.rmtree, out_dir, True)
-    except (InputError, InterpreterError, StorageError, OSError) as exc:
+    except (InputError, InterpreterError, StorageError, OSError, ValueError) as exc:
         log.warning("run %s cannot start: %s", run_id, exc)
         return await finish("failed", error=str(exc))
 
@@ -249,7 +288,7 @@ async def render_run(
         inputs,
         sink,
         params=run["params"] or {},
-        analysis=run["analysis"],
+        analysis=analysis,
         on_progress=on_progress,
         on_playlist_update=on_playlist_update,
         duration=duration,
@@ -292,23 +331,15 @@ async def render_run(
     }
     if result.ipfs_playlist_cid:
         fields["playlist_cid"] = result.ipfs_playlist_cid
-    with contextlib.suppress(Exception):
-        await repo.record_provenance(
-            db,
-            run_id=run_id,
-            cid=output_cid,
-            record={
-                "task_id": str(ctx.get("job_id") or ""),
-                "rendered_at": started.isoformat(),
-                "rendered_by": socket.gethostname(),
-                "output": {"name": f"{recipe.name}.m3u8", "cid": output_cid},
-                "inputs": [{"name": k, "cid": v} for k, v in (run["inputs"] or {}).items()],
-                "effects": sorted(
-                    {str(s.config.get("effect")) for s in recipe.steps if "effect" in s.config}
-                ),
-                "recipe_id": recipe_row["id"],
-                "duration": result.duration,
-                "ipfs_complete": result.ipfs_complete,
-            },
+    try:
+        await record_render_provenance(
+            ctx,
+            run,
+            output_cid,
+            output_name=f"{recipe.name}.m3u8",
+            recipe=recipe,
+            rendered_at=started,
         )
+    except Exception as exc:  # the render itself succeeded; a missing record is logged
+        log.exception("run %s: provenance not recorded: %s", run_id, exc)
     return await finish("completed", **fields)
