@@ -15,6 +15,8 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template import TemplateConfig
 
+from api.auth import current_user
+
 __all__ = [
     "BUILD_DIR",
     "STATIC_DIR",
@@ -83,7 +85,7 @@ def _engine_callback(engine: JinjaTemplateEngine) -> None:
     env.filters["short"] = short_id
     env.filters["ago"] = ago
     env.filters["filesize"] = filesize
-    env.globals["css_built"] = lambda: (BUILD_DIR / "app.css").is_file()
+    env.globals["current_user"] = current_user  # None when the request carries no token
 
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:

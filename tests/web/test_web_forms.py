@@ -1,0 +1,64 @@
+"""Browser forms: start a run from a recipe's page, cancel it from the run page, sign-in state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.conftest import LiveServer
+from tests.api.live_media import live_recipe
+from tests.web.conftest import HTML
+
+
+async def _upload(live: LiveServer, seconds: float, name: str) -> str:
+    resp = await live.client.post(
+        "/recipes/upload", json={"recipe": live_recipe(seconds, name=name)}
+    )
+    assert resp.status_code in (200, 201), resp.text
+    return str(resp.json()["recipe_id"])
+
+
+async def test_header_shows_the_session_user(live_server: LiveServer) -> None:
+    page = (await live_server.client.get("/runs", headers=HTML)).text  # client sends a Bearer token
+    assert 'data-user="tester"' in page and 'href="/logout"' in page
+    async with live_server.client.__class__(base_url=live_server.url) as anonymous:
+        page = (await anonymous.get("/runs", headers=HTML)).text
+    assert "data-user=" not in page and "read-only" in page
+
+
+async def test_start_a_run_from_the_recipe_page_then_cancel_it(
+    live_server: LiveServer, browser: Any
+) -> None:
+    live = live_server
+    recipe_id = await _upload(live, 60.0, "web-form-run")
+    # without a session the form reports the server's refusal
+    anon = await browser.new_context()
+    page = await anon.new_page()
+    await page.goto(f"{live.url}/recipe/{recipe_id}")
+    await page.click("form[data-json-form] button[type=submit]")
+    result = page.locator("[data-form-result]").first
+    await result.wait_for(state="visible", timeout=10_000)
+    assert "token" in (await result.inner_text()).lower()
+    await anon.close()
+
+    ctx = await browser.new_context(extra_http_headers={"Authorization": f"Bearer {live.token}"})
+    page = await ctx.new_page()
+    await page.goto(f"{live.url}/recipe/{recipe_id}")
+    await page.fill("input[name=duration]", "30")
+    await page.fill("input[name=pace]", "1")
+    await page.click("form[data-json-form] button[type=submit]")
+    await page.wait_for_url(f"{live.url}/run/*", timeout=15_000)
+    run_id = page.url.rsplit("/", 1)[1]
+    run = await live.wait_run(run_id, lambda r: r["status"] == "running" and r["segment_count"] > 0)
+    assert run["recipe_id"] == recipe_id
+    # the run page's Cancel button stops it; the status card turns "cancelled"
+    await page.click("#run-status form[data-json-form] button")
+    final = await live.wait_run(
+        run_id, lambda r: r["status"] in ("cancelled", "completed", "failed")
+    )
+    assert final["status"] == "cancelled", final
+    assert final["progress"] < 1.0
+    await page.wait_for_selector(
+        '#run-status [data-field="status"]:text("cancelled")', timeout=15_000
+    )
+    assert await page.locator("#run-status form[data-json-form]").count() == 0  # no more Cancel
+    await ctx.close()
