@@ -93,14 +93,21 @@ async def _ours_once(clip: Path, out: Path, duration: float | None) -> dict[str,
     interp = StreamInterpreter(
         _recipe(), {"video": clip}, sink, on_playlist_update=on_update, duration=duration
     )
+    c0 = _cpu(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     await interp.run()
     t1 = time.perf_counter()
     return {
+        "cpu": _cpu(resource.RUSAGE_SELF) - c0,
         "frames": interp.total_frames,
         "wall": t1 - t0,
         "first_segment": (first[0] - t0) if first else -1.0,
     }
+
+
+def _cpu(who: int) -> float:
+    ru = resource.getrusage(who)
+    return ru.ru_utime + ru.ru_stime
 
 
 def run_ours(clip: Path) -> dict[str, float]:
@@ -113,6 +120,7 @@ def run_ours(clip: Path) -> dict[str, float]:
         asyncio.run(_ours_once(clip, Path(d) / "warm", 1.0))
         r = asyncio.run(_ours_once(clip, Path(d) / "out", None))
     r["fps"] = r["frames"] / r["wall"]
+    r["cpu_ms_per_frame"] = 1000 * r["cpu"] / r["frames"]
     r["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return r
 
@@ -138,10 +146,12 @@ def run_ffmpeg(clip: Path) -> dict[str, float]:
                 time.sleep(0.01)
 
         t0 = time.perf_counter()
+        c0 = _cpu(resource.RUSAGE_CHILDREN)
         th = threading.Thread(target=poll, daemon=True)
         th.start()
         subprocess.run(cmd, check=True)
         t1 = time.perf_counter()
+        cpu = _cpu(resource.RUSAGE_CHILDREN) - c0
         stop.set()
         th.join()
     frames = _count_frames(clip)
@@ -149,6 +159,7 @@ def run_ffmpeg(clip: Path) -> dict[str, float]:
         "frames": frames, "wall": t1 - t0, "fps": frames / (t1 - t0),
         "first_segment": (first[0] - t0) if first else -1.0,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "cpu_ms_per_frame": 1000 * cpu / frames,
     }  # fmt: skip
 
 
@@ -200,7 +211,8 @@ def main() -> int:
                     r = res
                     results.append(res)
                     print(f"{size}p {kind:6s} {r['fps']:6.1f} fps  wall {r['wall']:6.2f} s  "
-                          f"first segment {r['first_segment']:5.2f} s  peak RSS {r['peak_rss_mb']:6.0f} MB  "
+                          f"CPU {r.get('cpu_ms_per_frame', 0.0):5.1f} ms/frame  "
+                    f"first segment {r['first_segment']:5.2f} s  peak RSS {r['peak_rss_mb']:6.0f} MB  "
                           f"load {r['load']:.1f}", flush=True)  # fmt: skip
     print(json.dumps(results))
     return 0
