@@ -24,6 +24,45 @@ from effects.registry import ParamSpec
 __all__ = ["SPECS", "BlurScratch", "box_plane", "gauss_radii"]
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _hsum_interior(row: np.ndarray, t: np.ndarray, r: int, lo: int, hi: int, s: int) -> None:
+    """``t[j] = sum(row[j - r : j + r + 1])`` for j in [lo, hi), no clamping needed.
+
+    Radii 1-4 add the taps directly, which vectorises (about 2x faster than
+    the running sum, whose loop-carried dependency keeps it scalar); larger
+    radii continue the running sum ``s`` (the sum at ``lo - 1``).
+    """
+    n = hi - lo
+    if n <= 0:
+        return
+    a = row[lo - r :]
+    o = t[lo:]
+    if r == 1:
+        for q in range(n):
+            o[q] = np.int32(a[q]) + np.int32(a[q + 1]) + np.int32(a[q + 2])
+    elif r == 2:
+        for q in range(n):
+            o[q] = np.int32(a[q]) + np.int32(a[q + 1]) + np.int32(a[q + 2]) + np.int32(a[q + 3]) + np.int32(a[q + 4])
+    elif r == 3:
+        for q in range(n):
+            o[q] = (
+                np.int32(a[q]) + np.int32(a[q + 1]) + np.int32(a[q + 2]) + np.int32(a[q + 3])
+                + np.int32(a[q + 4]) + np.int32(a[q + 5]) + np.int32(a[q + 6])
+            )  # fmt: skip
+    elif r == 4:
+        for q in range(n):
+            o[q] = (
+                np.int32(a[q]) + np.int32(a[q + 1]) + np.int32(a[q + 2]) + np.int32(a[q + 3]) + np.int32(a[q + 4])
+                + np.int32(a[q + 5]) + np.int32(a[q + 6]) + np.int32(a[q + 7]) + np.int32(a[q + 8])
+            )  # fmt: skip
+    else:
+        # Unsigned indices skip numba's negative-index wraparound branch.
+        for j in range(lo, hi):
+            uj = np.uint64(j)
+            s += np.int32(row[uj + np.uint64(r)]) - np.int32(row[uj - np.uint64(r + 1)])
+            t[uj] = s
+
+
 @njit(nogil=True, cache=True)
 def box_plane(src: np.ndarray, dst: np.ndarray, tmp: np.ndarray, colsum: np.ndarray, r: int) -> None:
     """Box blur of radius ``r`` (window 2r+1), clamped edges; ``dst`` may be ``src``."""
@@ -45,11 +84,9 @@ def box_plane(src: np.ndarray, dst: np.ndarray, tmp: np.ndarray, colsum: np.ndar
         for j in range(1, mid_lo):
             s += np.int32(row[min(j + r, w - 1)]) - np.int32(row[max(j - r - 1, 0)])
             t[j] = s
-        # Interior: no clamping; unsigned indices skip numba's wraparound branch.
-        for j in range(mid_lo, mid_hi):
-            uj = np.uint64(j)
-            s += np.int32(row[uj + np.uint64(r)]) - np.int32(row[uj - np.uint64(r + 1)])
-            t[uj] = s
+        _hsum_interior(row, t, r, mid_lo, mid_hi, s)
+        if mid_hi > mid_lo:
+            s = t[mid_hi - 1]
         for j in range(mid_hi, w):
             s += np.int32(row[min(j + r, w - 1)]) - np.int32(row[max(j - r - 1, 0)])
             t[j] = s

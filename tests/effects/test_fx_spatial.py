@@ -18,13 +18,25 @@ from effects.frame import YUVFrame
 from effects.kernels.spatial import gauss_radii
 
 
-@pytest.mark.parametrize("radius", [0.0, 1.0, 2.0, 7.0, 60.0, 200.0])
+@pytest.mark.parametrize("radius", [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 60.0, 200.0])
 def test_box_blur(noisy: YUVFrame, radius: float) -> None:
     y, u, v = planes(noisy)
     r = int(radius)
     rc = (r + 1) // 2
     ref = make(box(y, r), box(u, rc), box(v, rc))
     assert diff(run("blur", noisy, radius=radius), ref) <= (0 if r == 0 else 1)
+
+
+@pytest.mark.parametrize(("w", "h"), [(2, 2), (4, 4), (10, 6), (12, 2), (18, 8)])
+def test_box_blur_narrow_frames(w: int, h: int) -> None:
+    # Rows shorter than the window: the direct-sum interior (radii 1-4) is empty or tiny.
+    rng = np.random.default_rng(w * 100 + h)
+    f = YUVFrame.wrap(rng.integers(0, 256, (h * 3 // 2, w), dtype=np.uint8))
+    y, u, v = planes(f)
+    for r in range(1, 7):
+        rc = (r + 1) // 2
+        ref = make(box(y, r), box(u, rc), box(v, rc))
+        assert diff(run("blur", f, radius=float(r)), ref) <= 1, r
 
 
 def test_box_blur_changes_noise(noisy: YUVFrame) -> None:
