@@ -25,6 +25,7 @@ import numpy as np
 
 from effects.frame import AudioFormat, VideoFormat
 from effects.registry import Registry
+from interpreter.errors import InterpreterError
 from interpreter.nodes import Recipe
 from interpreter.runtime.base import Timing, silence
 from interpreter.runtime.errors import Cancelled, StreamError
@@ -231,8 +232,17 @@ class StreamInterpreter:
                 put(_DONE)
             except Cancelled:
                 return
-            except BaseException as e:
+            except InterpreterError as e:
                 errors.append(e)
+                self._cancel.set()
+            except Exception as e:  # add where it happened; the cause stays chained
+                err = StreamError(
+                    f"rendering frame {graph.clock.n} (t={timing.time_of(graph.clock.n):.3f} s) failed: "
+                    f"{type(e).__name__}: {e}",
+                    file=self.recipe.filename,
+                )
+                err.__cause__ = e
+                errors.append(err)
                 self._cancel.set()
 
         def sink_stage() -> None:

@@ -185,7 +185,6 @@ def build_graph(
     if len(analyze_ids) == 1 and (analysis is None or keyed):
         default_track = track_of(next(iter(analyze_ids)))
     clock = Clock(timing, default_track, defaults)
-    built: dict[str, Stream | None] = {}
     streams: list[Stream] = []
 
     def track_for(step: Step) -> AnalysisTrack:
@@ -213,22 +212,22 @@ def build_graph(
         return lambda: c
 
     def node(sid: str) -> Stream:
-        if sid in built:
-            s = built[sid]
-            if s is None:
-                raise _err(recipe, recipe.step(sid), "an ANALYZE result is not a media stream")
-            return s
+        # Every consumer gets its own instance of the sub-graph: streams are read
+        # sequentially, and a step feeding two places (BLEND of a clip and an
+        # effect of it, or two parts of a SEQUENCE) must advance once per reader.
+        # Deterministic nodes make the copies identical; file sources decode twice.
         step = recipe.step(sid)
+        if step.type == NodeType.ANALYZE:
+            raise _err(recipe, step, "an ANALYZE result is not a media stream")
         try:
             s = make(step)
         except StreamError:
             raise
         except (EffectError, ValueError, KeyError, TypeError) as e:
             raise _err(recipe, step, str(e)) from e
-        built[sid] = s
-        if s is not None:
-            streams.append(s)
-        return s  # type: ignore[return-value]
+        assert s is not None
+        streams.append(s)
+        return s
 
     def make(step: Step) -> Stream | None:
         cfg = resolve_fields(step.type, step.config)

@@ -204,3 +204,42 @@ async def test_fused_chain_with_a_per_frame_parameter() -> None:
     assert sink.lumas[0] == pytest.approx(16, abs=1)
     assert all(b > a for a, b in itertools.pairwise(sink.lumas))
     assert len({id(f.data) for f in sink.frames}) == 25  # chain buffers are not handed out
+
+
+async def test_effect_failure_names_the_frame() -> None:
+    class Broken:
+        def apply(self, inputs, out, params, frame_index):  # type: ignore[no-untyped-def]
+            if frame_index == 7:
+                raise FloatingPointError("kernel blew up")
+            out.data[:] = inputs[0].data
+
+        def reset(self) -> None:
+            pass
+
+    from effects.registry import EffectSpec, Registry
+
+    reg = Registry([EffectSpec("broken", "", "test", (), lambda w, h: Broken(), arity=1)])
+    r = recipe(
+        generator("v", "testsrc", duration=1.0),
+        step("fx", "EFFECT", ("v",), effect="broken", params={}),
+        step("fx2", "EFFECT", ("v",), effect="broken", params={}),
+        step("b", "BLEND", ("fx", "fx2")),
+        output="b",
+    )  # fmt: skip
+    sink = RecordingSink()
+    with pytest.raises(StreamError, match=r"frame 7 \(t=0\.280 s\).*kernel blew up") as e:
+        await StreamInterpreter(r, {}, sink, video_format=VF, registry=reg).run()
+    assert isinstance(e.value.__cause__, FloatingPointError)
+    assert sink.aborted and len(sink.lumas) <= 7
+
+
+async def test_a_step_feeding_two_consumers_advances_once_per_frame(clip: Path) -> None:
+    # BLEND of the clip with itself at 50 %: must equal the clip, frame by frame
+    r = recipe(
+        step("src", "SOURCE", input="video"),
+        step("b", "BLEND", ("src", "src"), opacity=0.5),
+        output="b", inputs=("video",),
+    )  # fmt: skip
+    sink = RecordingSink()
+    await StreamInterpreter(r, {"video": clip}, sink).run()
+    assert [frame_number(y) for y in sink.lumas] == list(range(50))
