@@ -273,9 +273,9 @@ async def _tab(state: State, request: Request[Any, Any, Any], run_id: str, tab: 
         context["analysis_requests"] = (run.get("plan") or {}).get("analysis", [])
     else:
         context.update(await _artifacts(state, run))
-    # a tab click from the run page swaps only the panel (the player keeps playing)
-    if request.headers.get("hx-target") == "tab-panel":
-        return page(f"partials/run_{tab}.html", context)
+    # a tab click from the run page swaps only the tabs (the player keeps playing)
+    if request.headers.get("hx-target") == "run-tabs":
+        return page("partials/run_tabs.html", context)
     return page("run.html", context)
 
 

@@ -94,11 +94,12 @@ async def test_run_page_player_tabs_and_artifacts(
     assert completed_run["output_cid"] in full  # provenance record of the output
     panel = _html(
         await c.get(
-            f"/run/{run_id}/analysis", headers={"HX-Request": "true", "HX-Target": "tab-panel"}
+            f"/run/{run_id}/analysis", headers={"HX-Request": "true", "HX-Target": "run-tabs"}
         )
     )
     assert "<html" not in panel and "data-hls-player" not in panel
-    assert "No analysis data" in panel
+    assert "No analysis data" in panel and 'data-tab-panel="analysis"' in panel
+    assert re.search(r'class="tab tab-active" data-tab="analysis"', panel)
     status = _html(await c.get(f"/web/run/{run_id}/status", headers={"HX-Request": "true"}))
     assert 'id="run-status"' in status and "hx-trigger" not in status  # ended: no polling
 
