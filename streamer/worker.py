@@ -29,6 +29,7 @@ __all__ = [
     "HEALTH_CHECK_INTERVAL",
     "JOB_TIMEOUT",
     "MAX_TRIES",
+    "POLL_DELAY",
     "QUEUE_NAME",
     "MonitoredWorker",
     "create_worker",
@@ -44,6 +45,9 @@ QUEUE_NAME = "artdag:queue"
 JOB_TIMEOUT = 6 * 3600  # a live render may run for hours
 MAX_TRIES = 3
 HEALTH_CHECK_INTERVAL = 10
+#: Seconds an idle worker waits between queue polls (arq's default 0.5 s would put up
+#: to half a second on every hop of a job chain, e.g. run_recipe -> analyze).
+POLL_DELAY = 0.05
 
 
 def health_check_key(queue_name: str = QUEUE_NAME) -> str:
@@ -159,6 +163,7 @@ def worker_settings(
         "max_jobs": max_jobs,
         "burst": burst,
         "health_check_interval": HEALTH_CHECK_INTERVAL,
+        "poll_delay": POLL_DELAY,
         "keep_result": 3600,
     }
 
