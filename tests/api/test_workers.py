@@ -131,6 +131,7 @@ async def test_in_progress_queued_deferred_and_results(
         job = await arq.enqueue_job(*args, _queue_name=queue)
         assert job is not None
         job_ids.append(job.job_id)
+        await asyncio.sleep(0.01)  # distinct scores (ms): equal ones are ordered by job id
     later = await arq.enqueue_job("hold", "later", _queue_name=queue, _defer_by=3600)
     assert later is not None
     try:
@@ -209,3 +210,44 @@ async def test_recent_is_not_a_number(live_server: Any) -> None:
     resp = await live_server.client.get("/api/workers", params={"recent": "many"})
     assert resp.status_code == 400, resp.text
     assert "recent" in resp.text
+
+
+async def test_redis_down_is_503() -> None:
+    """The route alone, on an app whose Redis client points at a closed port."""
+    import redis.asyncio as aioredis
+    from litestar import Litestar
+    from litestar.testing import AsyncTestClient
+
+    from api.errors import exception_handlers
+    from api.workers import workers_router
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = aioredis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=2)
+    app = Litestar(route_handlers=[workers_router], exception_handlers=exception_handlers())
+    app.state.redis = client
+    try:
+        async with AsyncTestClient(app) as http:
+            resp = await http.get("/api/workers")
+    finally:
+        await client.aclose()
+    assert resp.status_code == 503, resp.text
+    body = resp.json()
+    assert body["status"] == 503 and "Redis is not reachable" in body["detail"]
+
+
+async def test_two_workers_on_one_queue_have_two_records(
+    live_server: Any, redis_url: str, redis_prefix: str
+) -> None:
+    """arq's queue health key holds one line; each replica still shows up on its own."""
+    queue = f"{redis_prefix}workers-pair:{uuid.uuid4().hex[:8]}"
+    params = {"queue": queue, "recent": 0}
+    async with gated_worker(redis_url, queue) as (a, _), gated_worker(redis_url, queue) as (b, _):
+        body = await poll(live_server.client, params, lambda b: b["worker_count"] == 2)
+        assert [w["worker_id"] for w in body["workers"]] == sorted([a.worker_id, b.worker_id])
+        assert a.worker_id != b.worker_id and body["arq_health"] is not None
+        assert all(w["ttl_ms"] > 0 and w["queue"] == queue for w in body["workers"])
+        await a.close()
+        body = await poll(live_server.client, params, lambda b: b["worker_count"] == 1)
+        assert body["workers"][0]["worker_id"] == b.worker_id
