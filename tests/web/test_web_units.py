@@ -138,3 +138,29 @@ def test_long_edges_go_around_skipped_columns() -> None:
     assert 0 <= lane_y <= out.height
     short_edge = next(e for e in out.edges if e.source == "mid")
     assert " L" not in short_edge.path
+
+
+def test_pages_yield_to_an_api_that_claims_their_path() -> None:
+    from litestar import Litestar, Router, get
+
+    from web.routes import with_web_ui
+    from web.templating import template_config
+
+    @get("/media")
+    async def api_media() -> dict[str, str]:
+        return {"api": "media"}
+
+    handlers = with_web_ui([Router("/", route_handlers=[api_media])])
+    # one GET /media only (the API's); /storage has no API here, so the page owns it
+    app = Litestar(route_handlers=handlers, template_config=template_config())
+    paths = {r.path for r in app.routes}
+    assert "/media" in paths and "/storage" in paths and "/run/{run_id:str}" in paths
+    media_route = next(r for r in app.routes if r.path == "/media")
+    gets = [h.handler_name for h in media_route.route_handlers if "GET" in h.http_methods]
+    assert gets == ["api_media"]
+
+    from litestar.testing import TestClient
+
+    with TestClient(app) as client:
+        assert client.get("/media").json() == {"api": "media"}
+        assert client.get("/media", headers={"Accept": "application/json"}).json()["api"] == "media"
