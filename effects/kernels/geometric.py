@@ -20,6 +20,7 @@ from numba import njit
 
 from effects.frame import YUVFrame
 from effects.kernels._base import BLACK_Y, NEUTRAL_UV, Params, fspec
+from effects.kernels._unaligned import load_u16
 from effects.registry import ParamSpec
 
 __all__ = ["EDGE_MODES", "SPECS", "affine_coeffs", "edge_index", "warp_affine", "warp_affine2"]
@@ -119,20 +120,16 @@ def _interior_coords(
 
 @njit(nogil=True, cache=True, inline="always")
 def _gather_quads(flat: np.ndarray, sw: int, n: int, idx: np.ndarray, pk: np.ndarray) -> None:
-    """``pk[t]`` = the 2x2 footprint at ``idx[t]`` packed into 32 bits (the one scalar loop)."""
-    one = np.uint32(1)
+    """``pk[t]`` = the 2x2 footprint at ``idx[t]`` packed into 32 bits (the one scalar loop).
+
+    Each footprint row is one unaligned uint16 load; the span guarantees
+    ``idx[t] + sw + 1`` is inside ``flat``.
+    """
     usw = np.uint32(sw)
-    usw1 = usw + one
     for t in range(n):
-        # Unsigned indices: the span guarantees k >= 0, so numba skips its
-        # negative-index wraparound.
+        # Unsigned offsets: the span guarantees k >= 0.
         k = np.uint32(idx[t])
-        pk[t] = (
-            np.uint32(flat[k])
-            | (np.uint32(flat[k + one]) << 8)
-            | (np.uint32(flat[k + usw]) << 16)
-            | (np.uint32(flat[k + usw1]) << 24)
-        )
+        pk[t] = np.uint32(load_u16(flat, k)) | (np.uint32(load_u16(flat, k + usw)) << 16)
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -168,9 +165,11 @@ def warp_affine(
 
     Per row, the columns whose 2x2 footprint lies inside the source form one
     interval (coordinates are linear in j). That interval runs in three loops:
-    coordinates and weights (vectorised), the four taps gathered and packed
-    into one uint32 (scalar: LLVM emits no gathers for this CPU), and the
-    blend (vectorised); about 2.7x faster than one fused scalar loop. The rest
+    coordinates and weights (vectorised), the four taps gathered as two
+    unaligned uint16 loads and packed into one uint32 (scalar: LLVM emits no
+    gathers for znver4, and an explicit AVX-512 ``vpgatherdd`` measured no
+    faster), and the blend (vectorised); about 3x faster than one fused
+    scalar loop. The rest
     of the row goes through the edge mode. Planes must be under 32768 pixels
     on a side (int32 coordinates).
     """

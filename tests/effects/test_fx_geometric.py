@@ -40,6 +40,23 @@ def test_transform(frame: YUVFrame, edge: str, zoom: float, rot: float, x: float
     assert diff(out, ref) <= 2
 
 
+@pytest.mark.parametrize(("w", "h"), [(2, 2), (4, 2), (2, 6), (6, 4), (34, 10)])
+@pytest.mark.parametrize("edge", EDGE_MODES)
+def test_transform_small_frames(w: int, h: int, edge: str) -> None:
+    # Spans of 0-2 columns and footprints on the last row and column of a plane
+    # (the gather reads 2 bytes per row; this is where it could overrun).
+    rng = np.random.default_rng(w * 10 + h)
+    f = YUVFrame.wrap(rng.integers(0, 256, (h * 3 // 2, w), dtype=np.uint8))
+    py, pu, pv = planes(f)
+    for zoom, rot, x, y in [(1.0, 0.1, 0.0, 0.0), (0.9, -0.4, 0.3, 0.2), (1.5, 2.0, 0.0, 0.5)]:
+        ref = make(
+            affine(py, zoom, rot, x, y, edge, 16),
+            affine(pu, zoom, rot, x / 2, y / 2, edge, 128),
+            affine(pv, zoom, rot, x / 2, y / 2, edge, 128),
+        )
+        assert diff(run("transform", f, zoom=zoom, rotate=rot, x=x, y=y, edge=edge), ref) <= 2
+
+
 def test_transform_in_place(frame: YUVFrame) -> None:
     from effects.catalog import default_registry
 
