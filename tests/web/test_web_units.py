@@ -142,6 +142,7 @@ def test_long_edges_go_around_skipped_columns() -> None:
 
 def test_pages_yield_to_an_api_that_claims_their_path() -> None:
     from litestar import Litestar, Router, get
+    from litestar.routes import HTTPRoute
 
     from web.routes import with_web_ui
     from web.templating import template_config
@@ -156,6 +157,7 @@ def test_pages_yield_to_an_api_that_claims_their_path() -> None:
     paths = {r.path for r in app.routes}
     assert "/media" in paths and "/storage" in paths and "/run/{run_id:str}" in paths
     media_route = next(r for r in app.routes if r.path == "/media")
+    assert isinstance(media_route, HTTPRoute)
     gets = [h.handler_name for h in media_route.route_handlers if "GET" in h.http_methods]
     assert gets == ["api_media"]
 
