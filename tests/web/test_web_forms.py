@@ -62,3 +62,30 @@ async def test_start_a_run_from_the_recipe_page_then_cancel_it(
     )
     assert await page.locator("#run-status form[data-json-form]").count() == 0  # no more Cancel
     await ctx.close()
+
+
+async def test_storage_form_adds_a_provider_and_shows_errors(
+    live_server: LiveServer, browser: Any
+) -> None:
+    live = live_server
+    ctx = await browser.new_context(extra_http_headers={"Authorization": f"Bearer {live.token}"})
+    page = await ctx.new_page()
+    await page.goto(f"{live.url}/storage")
+    form = page.locator('form[hx-post="/storage"]')
+    # a bad config: the API's error appears under the form
+    await form.locator("input[name=name]").fill("web-bad")
+    await form.locator("textarea[name=config]").fill("{nope")
+    await form.locator("button[type=submit]").click()
+    result = page.locator("#storage-result")
+    await page.wait_for_function(
+        "() => document.querySelector('#storage-result').textContent.includes('config')"
+    )
+    assert "invalid JSON" in await result.inner_text()
+    # a good one: added, and the providers list refreshes in place
+    await form.locator("input[name=name]").fill("web-ipfs")
+    await form.locator("select[name=type]").select_option("ipfs")
+    await form.locator("textarea[name=config]").fill('{"api": "/ip4/127.0.0.1/tcp/5001"}')
+    await form.locator("button[type=submit]").click()
+    await page.wait_for_selector("#providers td:text('web-ipfs')", timeout=10_000)
+    assert "Added ipfs provider web-ipfs" in await result.inner_text()
+    await ctx.close()

@@ -267,6 +267,29 @@
     }).catch(function (e) { say("request failed: " + e, true); });
   }
 
+  // htmx forms: show the API's JSON error in the form's target (htmx does not swap 4xx/5xx),
+  // and announce success (data-on-success) so other parts of the page can refresh.
+  document.addEventListener("htmx:responseError", function (ev) {
+    var target = ev.detail.target;
+    if (!target || !ev.detail.elt || ev.detail.elt.tagName !== "FORM") return;
+    var text = "HTTP " + ev.detail.xhr.status;
+    try {
+      var doc = JSON.parse(ev.detail.xhr.responseText);
+      text = (doc.detail || doc.title || text) + (doc.field ? " [" + doc.field + "]" : "");
+    } catch (e) { /* not JSON: keep the status */ }
+    target.textContent = text;
+    target.classList.add("text-rose-600");
+  });
+  document.addEventListener("htmx:afterRequest", function (ev) {
+    var elt = ev.detail.elt;
+    if (!ev.detail.successful || !elt || !elt.getAttribute) return;
+    var name = elt.getAttribute("data-on-success");
+    if (name && window.htmx) {
+      if (ev.detail.target) ev.detail.target.classList.remove("text-rose-600");
+      window.htmx.trigger(document.body, name);
+    }
+  });
+
   document.addEventListener("submit", function (ev) {
     var form = ev.target;
     if (form && form.hasAttribute && form.hasAttribute("data-json-form")) {
