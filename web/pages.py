@@ -9,6 +9,7 @@ the others are Litestar handlers (:data:`PAGE_HANDLERS`).
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import json
 from typing import Any
 from urllib.parse import quote
@@ -18,6 +19,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import File, Template
 
+from api.system import SERVER_NAME
 from interpreter.canonical import canonical
 from interpreter.errors import InterpreterError
 from interpreter.loader import load_recipe
@@ -83,9 +85,14 @@ async def _services(state: State) -> dict[str, str]:
     }
 
 
-def _server_info(state: State) -> dict[str, Any]:
-    from api.system import SERVER_NAME, _version  # the one definition of name and version
+def _version() -> str:
+    try:
+        return importlib.metadata.version("artdag-l1")
+    except importlib.metadata.PackageNotFoundError:
+        return "0.0.0+unknown"
 
+
+def _server_info(state: State) -> dict[str, Any]:
     settings = _settings(state)
     return {
         "name": SERVER_NAME,
