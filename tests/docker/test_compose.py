@@ -522,3 +522,42 @@ def test_healthcheck_script_no_server() -> None:
     server.server_close()  # nothing listens there now
     result = _run_check(port)
     assert result.returncode == 1 and f"127.0.0.1:{port}/health" in result.stdout
+
+
+# --- the Dockerfile's warm-up step, run as the build runs it ---------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_warm_up_step_fills_the_numba_cache_dir(tmp_path: Path) -> None:
+    """The runtime stage's warm-up RUN line, in a shell, with NUMBA_CACHE_DIR on an
+    empty directory: it compiles into that directory, and a second run (a container
+    start) loads from it instead of compiling."""
+    (line,) = [
+        rest for kw, rest in last_stage().instructions if kw == "RUN" and "warm_up()" in rest
+    ]
+    cache = tmp_path / "numba-cache"
+    cache.mkdir()
+    env = {
+        **os.environ,
+        "NUMBA_CACHE_DIR": str(cache),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+
+    def run() -> float:
+        result = subprocess.run(
+            ["sh", "-c", line], env=env, cwd=ROOT, capture_output=True, text=True, timeout=800
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        m = re.search(r"numba warm-up: ([\d.]+) s", result.stdout)
+        assert m, result.stdout
+        return float(m.group(1))
+
+    cold = run()
+    index = list(cache.rglob("*.nbi"))
+    objects = list(cache.rglob("*.nbc"))
+    assert len(index) >= 10 and len(objects) >= len(index), (index, objects)
+    # the image's cache holds the kernels of /app/effects, nothing from elsewhere
+    assert all("effects" in p.parent.name or "kernels" in p.parent.name for p in index)
+    warm = run()
+    assert warm < cold / 2, (cold, warm)
