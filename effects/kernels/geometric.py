@@ -328,9 +328,38 @@ def sample_bilinear(src: np.ndarray, x: float, y: float, edge: int, fill: int) -
     return np.uint8(min(max(v + 0.5, 0.0), 255.0))
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _sample_fast(src: np.ndarray, flat: np.ndarray, x: float, y: float, edge: int, fill: int) -> np.uint8:
+    """``sample_bilinear`` with a branch-light path when the 2x2 footprint is inside.
+
+    Same arithmetic as ``sample_bilinear`` (identical results); only the edge
+    lookups are skipped where they cannot apply.
+    """
+    h, w = src.shape
+    x0f = math.floor(x)
+    y0f = math.floor(y)
+    if 0.0 <= x0f < w - 1 and 0.0 <= y0f < h - 1:
+        fx = x - x0f
+        fy = y - y0f
+        k = np.uint64(np.int64(y0f) * w + np.int64(x0f))
+        uw = np.uint64(w)
+        one = np.uint64(1)
+        p00 = np.int64(flat[k])
+        p01 = np.int64(flat[k + one])
+        p10 = np.int64(flat[k + uw])
+        p11 = np.int64(flat[k + uw + one])
+        v = (p00 * (1 - fx) + p01 * fx) * (1 - fy) + (p10 * (1 - fx) + p11 * fx) * fy
+        return np.uint8(min(max(v + 0.5, 0.0), 255.0))
+    return sample_bilinear(src, x, y, edge, fill)
+
+
 @njit(nogil=True, cache=True)
-def kaleido_map(h: int, w: int, segments: int, angle: float, mx: np.ndarray, my: np.ndarray) -> None:
-    """Source positions for a kaleidoscope: the polar angle folded into one wedge of pi/segments."""
+def kaleido_map(h: int, w: int, segments: int, mx: np.ndarray, my: np.ndarray) -> None:
+    """Source offsets from the centre for a kaleidoscope, unrotated.
+
+    The polar angle is folded into one wedge of pi/segments; ``kaleido_remap``
+    rotates the offsets per frame, so an animated rotation costs no trig.
+    """
     cx = w / 2.0
     cy = h / 2.0
     wedge = math.pi / segments
@@ -342,43 +371,65 @@ def kaleido_map(h: int, w: int, segments: int, angle: float, mx: np.ndarray, my:
             t = math.atan2(dy, dx) % (2.0 * wedge)
             if t > wedge:
                 t = 2.0 * wedge - t
-            t += angle
-            mx[i, j] = cx + r * math.cos(t) - 0.5
-            my[i, j] = cy + r * math.sin(t) - 0.5
+            mx[i, j] = r * math.cos(t)
+            my[i, j] = r * math.sin(t)
+
+
+@njit(nogil=True, cache=True)
+def kaleido_remap(
+    src: np.ndarray, dst: np.ndarray, mx: np.ndarray, my: np.ndarray, angle: float, edge: int, fill: int
+) -> None:
+    """``dst = bilinear(src, centre + R(angle) @ (mx, my))`` (offsets from ``kaleido_map``)."""
+    h, w = dst.shape
+    flat = src.reshape(-1)
+    ca = math.cos(angle)
+    sa = math.sin(angle)
+    cx = w / 2.0 - 0.5
+    cy = h / 2.0 - 0.5
+    for i in range(h):
+        rx = mx[i]
+        ry = my[i]
+        out = dst[i]
+        for j in range(w):
+            bx = rx[j]
+            by = ry[j]
+            out[j] = _sample_fast(src, flat, cx + (ca * bx - sa * by), cy + (sa * bx + ca * by), edge, fill)
 
 
 @njit(nogil=True, cache=True)
 def remap_bilinear(src: np.ndarray, dst: np.ndarray, mx: np.ndarray, my: np.ndarray, edge: int, fill: int) -> None:
     """``dst[i, j] = bilinear(src, mx[i, j], my[i, j])`` with an edge mode."""
     h, w = dst.shape
+    flat = src.reshape(-1)
     for i in range(h):
         for j in range(w):
-            dst[i, j] = sample_bilinear(src, mx[i, j], my[i, j], edge, fill)
+            dst[i, j] = _sample_fast(src, flat, mx[i, j], my[i, j], edge, fill)
 
 
 class _KaleidoScratch(_Scratch):
-    """Coordinate maps cached while segments and rotate stay the same."""
+    """Unrotated coordinate offsets, cached while ``segments`` stays the same."""
 
     def __init__(self, width: int, height: int) -> None:
         super().__init__(width, height)
-        self.key: tuple[int, float] | None = None
+        self.key: int | None = None
         self.maps = [np.empty((height, width)), np.empty((height, width)), np.empty((height // 2, width // 2)), np.empty((height // 2, width // 2))]
 
-    def maps_for(self, n: int, angle: float) -> list[np.ndarray]:
-        if self.key != (n, angle):
+    def maps_for(self, n: int) -> list[np.ndarray]:
+        if self.key != n:
             h, w = self.maps[0].shape
-            kaleido_map(h, w, n, angle, self.maps[0], self.maps[1])
-            kaleido_map(h // 2, w // 2, n, angle, self.maps[2], self.maps[3])
-            self.key = (n, angle)
+            kaleido_map(h, w, n, self.maps[0], self.maps[1])
+            kaleido_map(h // 2, w // 2, n, self.maps[2], self.maps[3])
+            self.key = n
         return self.maps
 
 
 def _kaleidoscope(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: _KaleidoScratch) -> None:
     src = s.source(inputs[0], out)
-    mx, my, cmx, cmy = s.maps_for(int(p["segments"]), float(p["rotate"]))
-    remap_bilinear(src.y, out.y, mx, my, 3, 0)
-    remap_bilinear(src.u, out.u, cmx, cmy, 3, 0)
-    remap_bilinear(src.v, out.v, cmx, cmy, 3, 0)
+    mx, my, cmx, cmy = s.maps_for(int(p["segments"]))
+    ang = float(p["rotate"])
+    kaleido_remap(src.y, out.y, mx, my, ang, 3, 0)
+    kaleido_remap(src.u, out.u, cmx, cmy, ang, 3, 0)
+    kaleido_remap(src.v, out.v, cmx, cmy, ang, 3, 0)
 
 
 @njit(nogil=True, cache=True)
@@ -402,17 +453,28 @@ def _tile(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: _Scr
 def wave_plane(
     src: np.ndarray, dst: np.ndarray, amplitude: float, wavelength: float, phase: float, vertical: bool, edge: int, fill: int
 ) -> None:
-    """Shift each row (or column) by ``amplitude * sin(2 pi k / wavelength + phase)``."""
+    """Shift each row (or column) by ``amplitude * sin(2 pi k / wavelength + phase)``.
+
+    The shift depends on the row (or column) only, so it is computed once per
+    row (or once per column into a small table), not per pixel.
+    """
     h, w = dst.shape
+    flat = src.reshape(-1)
     k = 2.0 * math.pi / wavelength
-    for i in range(h):
+    if vertical:
+        dys = np.empty(w)
         for j in range(w):
-            if vertical:
-                dy = amplitude * math.sin(k * j + phase)
-                dst[i, j] = sample_bilinear(src, j, i + dy, edge, fill)
-            else:
-                dx = amplitude * math.sin(k * i + phase)
-                dst[i, j] = sample_bilinear(src, j + dx, i, edge, fill)
+            dys[j] = amplitude * math.sin(k * j + phase)
+        for i in range(h):
+            out = dst[i]
+            for j in range(w):
+                out[j] = _sample_fast(src, flat, j, i + dys[j], edge, fill)
+    else:
+        for i in range(h):
+            dx = amplitude * math.sin(k * i + phase)
+            out = dst[i]
+            for j in range(w):
+                out[j] = _sample_fast(src, flat, j + dx, i, edge, fill)
 
 
 def _wave(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: _Scratch) -> None:
@@ -450,7 +512,7 @@ SPECS = (
     ),
     fspec(
         "kaleidoscope",
-        "Mirror wedges around the centre (coordinate map cached while parameters hold).",
+        "Mirror wedges around the centre (coordinate map cached while segments hold; rotation is cheap).",
         "geometric",
         (
             ParamSpec("segments", "int", 6, 1, 64, "", "number of mirrored wedge pairs"),
