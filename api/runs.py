@@ -34,6 +34,7 @@ from interpreter.canonical import recipe_id as compute_recipe_id
 from interpreter.loader import detect_syntax, load_recipe
 from interpreter.nodes import Recipe
 from interpreter.planner import plan_recipe
+from interpreter.validate import validate
 from streamer import repo
 from streamer.live import publish_event, request_cancel, subscribe_events
 from streamer.settings import Settings
@@ -73,8 +74,10 @@ async def _run_or_404(state: State, run_id: str) -> dict[str, Any]:
 
 
 def _check_recipe(text: str, filename: str) -> Recipe:
-    # load_recipe + plan_recipe raise positioned InterpreterErrors -> 422
-    return load_recipe(text, filename=filename)
+    # positioned InterpreterErrors -> 422; the whole recipe is checked before its inputs
+    recipe = load_recipe(text, filename=filename)
+    validate(recipe)
+    return recipe
 
 
 async def start_run(state: State, req: RunRequest, *, owner: str | None = None) -> dict[str, Any]:

@@ -163,6 +163,27 @@ async def _analyses(
     return out
 
 
+_MEDIA_SUFFIXES = (".ts", ".m4s", ".mp4", ".aac")
+
+
+async def _keep_segments(stores: Stores, out_dir: Path) -> int:
+    """Copy the run's segment files into the content store; returns how many.
+
+    They are named by their CIDs already; in the store they stay reachable by CID
+    (``/cache/<playlist>/mp4``, ``/cache/<segment>/raw``) without an IPFS node and
+    after the run's HLS folder is deleted.
+    """
+
+    def segment_files() -> list[Path]:
+        return sorted(p for p in out_dir.iterdir() if p.is_file() and p.suffix in _MEDIA_SUFFIXES)
+
+    files = await asyncio.to_thread(segment_files)
+    for path in files:
+        if not await asyncio.to_thread(stores.local.has, path.stem):
+            await stores.local.aput_file(path)
+    return len(files)
+
+
 def _load(source: str, recipe_id: str) -> Recipe:
     recipe = load_recipe(source, filename=f"recipe {recipe_id[:12]}")
     validate(recipe)
@@ -322,6 +343,10 @@ async def render_run(
             await poller
 
     playlist_bytes = await asyncio.to_thread(result.playlist_path.read_bytes)
+    try:
+        await _keep_segments(stores, out_dir)
+    except (StorageError, OSError) as exc:  # the live HLS is complete; only the copy failed
+        log.warning("run %s: segments not copied into the content store: %s", run_id, exc)
     local_item = await stores.local.aput_bytes(playlist_bytes, suffix=".m3u8")
     output_cid = result.ipfs_playlist_cid or local_item.cid
     fields: dict[str, Any] = {

@@ -177,7 +177,7 @@ async def _walk(live: LiveServer, c: httpx.AsyncClient, tmp_path: Path) -> None:
     full = await c.get(f"/cache/{out}/mp4")
     assert full.status_code == 200 and len(full.content) == total
     assert full.content[:1024] == head.content and full.content[-100:] == tail.content
-    with av.open(io.BytesIO(full.content)) as mp4:
+    with av.open(io.BytesIO(full.content), mode="r") as mp4:
         assert {s.type for s in mp4.streams} == {"video", "audio"}
         assert abs(float(mp4.duration or 0) / 1e6 - CLIP_SECONDS) < 0.15
     assert_error(await c.get(f"/cache/{out}/mp4", headers={"Range": f"bytes={total}-"}), 416)
