@@ -173,7 +173,7 @@ def format_status(status: dict[str, Any]) -> str:
                 line += f"  {r.get('error')}"
             lines.append(line)
     if not workers and not health:
-        lines.append(f"no worker reported in the last {HEALTH_CHECK_INTERVAL} s")
+        lines.append(f"worker: none reported in the last {HEALTH_CHECK_INTERVAL} s")
     return "\n".join(lines)
 
 

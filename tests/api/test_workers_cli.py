@@ -72,7 +72,7 @@ async def test_status_json_text_local_and_exit_codes(
     assert await cli("--queue", queue) == 1  # nobody consumes this queue yet
     out = capsys.readouterr().out
     assert f"queue {queue}: 0 queued, 0 in progress" in out
-    assert "workers: none reporting" in out and "no worker reported" in out
+    assert "workers: none reporting" in out and "worker: none reported" in out
 
     pool = await create_pool(RedisSettings.from_dsn(cli_env), default_queue_name=queue)
     job_ids: list[str] = []
