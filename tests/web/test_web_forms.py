@@ -89,3 +89,4 @@ async def test_storage_form_adds_a_provider_and_shows_errors(
     await page.wait_for_selector("#providers td:text('web-ipfs')", timeout=10_000)
     assert "Added ipfs provider web-ipfs" in await result.inner_text()
     await ctx.close()
+    await live.db.execute("DELETE FROM storage_providers WHERE name = 'web-ipfs'")  # shared DB

@@ -115,6 +115,7 @@ async def test_run_with_analysis_shows_it(live_server: LiveServer) -> None:
     assert "No execution plan" in _html(
         await live_server.client.get(f"/run/{row['id']}/plan", headers=HTML)
     )
+    await live_server.db.execute("DELETE FROM runs WHERE id = $1", row["id"])  # shared DB
 
 
 async def test_unknown_run_and_recipe_are_html_404s(live_server: LiveServer) -> None:
@@ -190,6 +191,7 @@ async def test_media_storage_and_client_pages(live_server: LiveServer) -> None:
     names = zipfile.ZipFile(BytesIO(resp.content)).namelist()
     assert "__main__.py" in names and "streamer/cli.py" in names
     assert not any(n.startswith(("web/", "tests/")) for n in names)
+    await live_server.db.execute("DELETE FROM cache_items WHERE cid = $1", cid)  # shared DB
 
 
 async def test_static_assets(live_server: LiveServer) -> None:
