@@ -23,7 +23,7 @@ from effects.kernels._base import BLACK_Y, NEUTRAL_UV, Params, fspec
 from effects.kernels._unaligned import load_u16
 from effects.registry import ParamSpec
 
-__all__ = ["EDGE_MODES", "SPECS", "affine_coeffs", "edge_index", "warp_affine", "warp_affine2"]
+__all__ = ["EDGE_MODES", "SPECS", "affine_coeffs", "edge_index", "sample_row", "warp_affine", "warp_affine2"]
 
 EDGE_MODES = ("black", "clamp", "wrap", "mirror")
 
@@ -329,28 +329,78 @@ def sample_bilinear(src: np.ndarray, x: float, y: float, edge: int, fill: int) -
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _sample_fast(src: np.ndarray, flat: np.ndarray, x: float, y: float, edge: int, fill: int) -> np.uint8:
-    """``sample_bilinear`` with a branch-light path when the 2x2 footprint is inside.
+def sample_row(
+    src: np.ndarray,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    out: np.ndarray,
+    edge: int,
+    fill: int,
+    k: np.ndarray,
+    fxs: np.ndarray,
+    fys: np.ndarray,
+    pk: np.ndarray,
+    ok: np.ndarray,
+) -> None:
+    """``out[j] = sample_bilinear(src, xs[j], ys[j], edge, fill)`` for a row, in four loops.
 
-    Same arithmetic as ``sample_bilinear`` (identical results); only the edge
-    lookups are skipped where they cannot apply.
+    Positions to index and weights (vectorised), the 2x2 footprints gathered
+    as two unaligned uint16 loads (scalar), the float blend (vectorised, the
+    same arithmetic as ``sample_bilinear`` so results are identical), then the
+    few samples whose footprint leaves the plane through the edge mode.
+    ``k``, ``fxs``, ``fys``, ``pk``, ``ok`` are work arrays at least as long as ``out``.
     """
     h, w = src.shape
-    x0f = math.floor(x)
-    y0f = math.floor(y)
-    if 0.0 <= x0f < w - 1 and 0.0 <= y0f < h - 1:
-        fx = x - x0f
-        fy = y - y0f
-        k = np.uint64(np.int64(y0f) * w + np.int64(x0f))
-        uw = np.uint64(w)
-        one = np.uint64(1)
-        p00 = np.int64(flat[k])
-        p01 = np.int64(flat[k + one])
-        p10 = np.int64(flat[k + uw])
-        p11 = np.int64(flat[k + uw + one])
+    n = out.shape[0]
+    if w < 2 or h < 2:  # no interior; the gather below needs two rows and columns
+        for j in range(n):
+            out[j] = sample_bilinear(src, xs[j], ys[j], edge, fill)
+        return
+    flat = src.reshape(-1)
+    wm1 = w - 1.0
+    hm1 = h - 1.0
+    for j in range(n):
+        x = xs[j]
+        y = ys[j]
+        x0 = math.floor(x)
+        y0 = math.floor(y)
+        inside = (x0 >= 0.0) & (x0 < wm1) & (y0 >= 0.0) & (y0 < hm1)
+        fxs[j] = x - x0
+        fys[j] = y - y0
+        ok[j] = inside
+        # Outside samples gather the (valid) top-left footprint and are redone below.
+        k[j] = np.int64(y0) * w + np.int64(x0) if inside else 0
+    uw = np.uint64(w)
+    for j in range(n):
+        kk = np.uint64(k[j])
+        pk[j] = np.uint32(load_u16(flat, kk)) | (np.uint32(load_u16(flat, kk + uw)) << 16)
+    for j in range(n):
+        fx = fxs[j]
+        fy = fys[j]
+        p = pk[j]
+        p00 = np.int64(p & 255)
+        p01 = np.int64((p >> 8) & 255)
+        p10 = np.int64((p >> 16) & 255)
+        p11 = np.int64(p >> 24)
         v = (p00 * (1 - fx) + p01 * fx) * (1 - fy) + (p10 * (1 - fx) + p11 * fx) * fy
-        return np.uint8(min(max(v + 0.5, 0.0), 255.0))
-    return sample_bilinear(src, x, y, edge, fill)
+        out[j] = np.uint8(min(max(v + 0.5, 0.0), 255.0))
+    for j in range(n):
+        if not ok[j]:
+            out[j] = sample_bilinear(src, xs[j], ys[j], edge, fill)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _row_work(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """xs, ys and the work arrays of ``sample_row`` for rows of n pixels."""
+    return (
+        np.empty(n),
+        np.empty(n),
+        np.empty(n, np.int64),
+        np.empty(n),
+        np.empty(n),
+        np.empty(n, np.uint32),
+        np.empty(n, np.bool_),
+    )
 
 
 @njit(nogil=True, cache=True)
@@ -381,29 +431,27 @@ def kaleido_remap(
 ) -> None:
     """``dst = bilinear(src, centre + R(angle) @ (mx, my))`` (offsets from ``kaleido_map``)."""
     h, w = dst.shape
-    flat = src.reshape(-1)
     ca = math.cos(angle)
     sa = math.sin(angle)
     cx = w / 2.0 - 0.5
     cy = h / 2.0 - 0.5
+    xs, ys, k, fxs, fys, pk, ok = _row_work(w)
     for i in range(h):
         rx = mx[i]
         ry = my[i]
-        out = dst[i]
         for j in range(w):
-            bx = rx[j]
-            by = ry[j]
-            out[j] = _sample_fast(src, flat, cx + (ca * bx - sa * by), cy + (sa * bx + ca * by), edge, fill)
+            xs[j] = cx + (ca * rx[j] - sa * ry[j])
+            ys[j] = cy + (sa * rx[j] + ca * ry[j])
+        sample_row(src, xs, ys, dst[i], edge, fill, k, fxs, fys, pk, ok)
 
 
 @njit(nogil=True, cache=True)
 def remap_bilinear(src: np.ndarray, dst: np.ndarray, mx: np.ndarray, my: np.ndarray, edge: int, fill: int) -> None:
     """``dst[i, j] = bilinear(src, mx[i, j], my[i, j])`` with an edge mode."""
     h, w = dst.shape
-    flat = src.reshape(-1)
+    _, _, k, fxs, fys, pk, ok = _row_work(w)
     for i in range(h):
-        for j in range(w):
-            dst[i, j] = _sample_fast(src, flat, mx[i, j], my[i, j], edge, fill)
+        sample_row(src, mx[i], my[i], dst[i], edge, fill, k, fxs, fys, pk, ok)
 
 
 class _KaleidoScratch(_Scratch):
@@ -459,22 +507,24 @@ def wave_plane(
     row (or once per column into a small table), not per pixel.
     """
     h, w = dst.shape
-    flat = src.reshape(-1)
-    k = 2.0 * math.pi / wavelength
+    kw = 2.0 * math.pi / wavelength
+    xs, ys, k, fxs, fys, pk, ok = _row_work(w)
     if vertical:
         dys = np.empty(w)
         for j in range(w):
-            dys[j] = amplitude * math.sin(k * j + phase)
+            dys[j] = amplitude * math.sin(kw * j + phase)
+            xs[j] = j
         for i in range(h):
-            out = dst[i]
             for j in range(w):
-                out[j] = _sample_fast(src, flat, j, i + dys[j], edge, fill)
+                ys[j] = i + dys[j]
+            sample_row(src, xs, ys, dst[i], edge, fill, k, fxs, fys, pk, ok)
     else:
         for i in range(h):
-            dx = amplitude * math.sin(k * i + phase)
-            out = dst[i]
+            dx = amplitude * math.sin(kw * i + phase)
             for j in range(w):
-                out[j] = _sample_fast(src, flat, j + dx, i, edge, fill)
+                xs[j] = j + dx
+                ys[j] = i
+            sample_row(src, xs, ys, dst[i], edge, fill, k, fxs, fys, pk, ok)
 
 
 def _wave(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: _Scratch) -> None:

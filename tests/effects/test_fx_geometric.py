@@ -145,3 +145,33 @@ def test_wave(frame: YUVFrame, direction: str, edge: str) -> None:
 
 def test_wave_zero_amplitude_is_identity(frame: YUVFrame) -> None:
     assert diff(run("wave", frame, amplitude=0.0), frame) == 0
+
+
+def test_kaleidoscope_animated_matches_fresh(frame: YUVFrame) -> None:
+    # One instance across changing rotate and segments (cached offsets, rotated
+    # per frame) gives exactly what a fresh instance gives.
+    from effects.catalog import default_registry
+
+    fx = default_registry().get("kaleidoscope").factory(frame.width, frame.height)
+    out = YUVFrame.alloc(frame.width, frame.height)
+    for i, (n, ang) in enumerate([(6, 0.0), (6, 0.5), (6, -2.5), (3, 0.5), (6, 0.5)]):
+        fx.apply([frame], out, {"segments": n, "rotate": ang}, i)
+        assert diff(out, run("kaleidoscope", frame, segments=n, rotate=ang)) == 0, (n, ang)
+
+
+@pytest.mark.parametrize(("w", "h"), [(2, 2), (4, 2), (6, 4), (34, 10)])
+def test_resampling_effects_small_frames(w: int, h: int) -> None:
+    # Planes of 1-2 pixels take the no-interior path; rows of a few pixels mix both.
+    rng = np.random.default_rng(w * 10 + h)
+    f = YUVFrame.wrap(rng.integers(0, 256, (h * 3 // 2, w), dtype=np.uint8))
+    y, u, v = planes(f)
+    ref = make(_kaleido(y, 5, 0.3), _kaleido(u, 5, 0.3), _kaleido(v, 5, 0.3))
+    assert diff(run("kaleidoscope", f, segments=5, rotate=0.3), ref) <= 1
+    for vert in (False, True):
+        ref = make(
+            _wave(y, 3.0, 7.0, 0.2, vert, "mirror", 16),
+            _wave(u, 1.5, 3.5, 0.2, vert, "mirror", 128),
+            _wave(v, 1.5, 3.5, 0.2, vert, "mirror", 128),
+        )
+        direction = "vertical" if vert else "horizontal"
+        assert diff(run("wave", f, amplitude=3.0, wavelength=7.0, phase=0.2, direction=direction), ref) <= 1
