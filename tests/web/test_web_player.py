@@ -17,7 +17,7 @@ from typing import Any
 from tests.api.conftest import LiveServer
 from tests.web.conftest import start_run
 
-SECONDS = 12.0  # of output, rendered at real time (pace 1)
+SECONDS = 20.0  # of output, rendered at real time (pace 1): slack for a loaded machine
 TERMINAL = ("completed", "failed", "cancelled")
 
 CURRENT_TIME = "() => document.querySelector('video[data-hls-player]').currentTime"
