@@ -237,7 +237,15 @@ async def render_run(
         ipfs = await stores.reachable_ipfs()
         inputs = await _resolve_inputs(stores, ipfs is not None, run["inputs"] or {})
         analysis = run["analysis"]
-        if analysis is None:
+        if analysis is None and (run.get("plan") or {}).get("analysis"):
+            # phase 1 can take a while (a cold cache decodes the audio): the run is running
+            await repo.update_run(
+                db, run_id, status="running", task_id=str(ctx.get("job_id") or "")
+            )
+            with contextlib.suppress(Exception):
+                await publish_event(
+                    redis, run_id, {"type": "status", "status": "running", "stage": "analysis"}
+                )
             analysis = await _analyses(stores, run.get("plan"), inputs, run["inputs"] or {})
             if analysis is not None:
                 await repo.update_run(db, run_id, analysis=analysis)
