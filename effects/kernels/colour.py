@@ -338,10 +338,24 @@ def load_cube(path: str | Path) -> CubeLUT:
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _lut_coord(x: float, dmin: float, dscale: float, n: int) -> tuple[int, float]:
-    t = min(max((x / 255.0 - dmin) * dscale * (n - 1), 0.0), n - 1.0)
+def _lut_coord(x: float, off: float, scale: float, top: float, n: int) -> tuple[int, float]:
+    """Cell index and fraction of ``x`` (0-255 scale) on a table axis: ``t = x * scale - off``."""
+    t = min(max(x * scale - off, 0.0), top)
     i0 = min(int(t), n - 2)
     return i0, t - i0
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _trilerp(flat: np.ndarray, base: int, c: int, sg: int, sb: int, rf: float, gf: float, bf: float) -> float:
+    """Trilinear value of channel ``c`` in the cell at flat offset ``base`` (r stride 3)."""
+    k = base + c
+    c00 = flat[k] + (flat[k + 3] - flat[k]) * rf
+    c01 = flat[k + sg] + (flat[k + sg + 3] - flat[k + sg]) * rf
+    c10 = flat[k + sb] + (flat[k + sb + 3] - flat[k + sb]) * rf
+    c11 = flat[k + sb + sg] + (flat[k + sb + sg + 3] - flat[k + sb + sg]) * rf
+    c0 = c00 + (c01 - c00) * gf
+    c1 = c10 + (c11 - c10) * gf
+    return c0 + (c1 - c0) * bf
 
 
 @njit(nogil=True, cache=True)
@@ -358,6 +372,17 @@ def _lut3d_kernel(
     amount: float,
 ) -> None:
     n = table.shape[0]
+    top = n - 1.0
+    # t = (x / 255 - dmin) * dscale * (n - 1), as one multiply-add per channel.
+    sr = dscale[0] * top / 255.0
+    sgc = dscale[1] * top / 255.0
+    sbc = dscale[2] * top / 255.0
+    orr = dmin[0] * dscale[0] * top
+    og = dmin[1] * dscale[1] * top
+    ob = dmin[2] * dscale[2] * top
+    flat = table.reshape(-1)
+    sg = 3 * n
+    sb = 3 * n * n
     hc, wc = su.shape
     for ci in range(hc):
         for cj in range(wc):
@@ -372,23 +397,14 @@ def _lut3d_kernel(
                 r = yy + 1.596 * cv
                 g = yy - 0.392 * cu - 0.813 * cv
                 b = yy + 2.017 * cu
-                ri, rf = _lut_coord(r, dmin[0], dscale[0], n)
-                gi, gf = _lut_coord(g, dmin[1], dscale[1], n)
-                bi, bf = _lut_coord(b, dmin[2], dscale[2], n)
-                o0 = 0.0
-                o1 = 0.0
-                o2 = 0.0
-                for corner in range(8):
-                    wr = rf if corner & 1 else 1.0 - rf
-                    wg = gf if corner & 2 else 1.0 - gf
-                    wb = bf if corner & 4 else 1.0 - bf
-                    wgt = wr * wg * wb
-                    bb = bi + (corner >> 2 & 1)
-                    gg = gi + (corner >> 1 & 1)
-                    rr = ri + (corner & 1)
-                    o0 += wgt * table[bb, gg, rr, 0]
-                    o1 += wgt * table[bb, gg, rr, 1]
-                    o2 += wgt * table[bb, gg, rr, 2]
+                ri, rf = _lut_coord(r, orr, sr, top, n)
+                gi, gf = _lut_coord(g, og, sgc, top, n)
+                bi, bf = _lut_coord(b, ob, sbc, top, n)
+                # Corners as flat offsets; lerps along r, then g, then b.
+                base = ((bi * n + gi) * n + ri) * 3
+                o0 = _trilerp(flat, base, 0, sg, sb, rf, gf, bf)
+                o1 = _trilerp(flat, base, 1, sg, sb, rf, gf, bf)
+                o2 = _trilerp(flat, base, 2, sg, sb, rf, gf, bf)
                 r = (1.0 - amount) * r + amount * o0 * 255.0
                 g = (1.0 - amount) * g + amount * o1 * 255.0
                 b = (1.0 - amount) * b + amount * o2 * 255.0
