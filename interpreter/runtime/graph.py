@@ -139,8 +139,25 @@ def build_graph(
     registry: Registry,
     params: Mapping[str, Any] | None = None,
     analysis: Any = None,
+    max_shared_lag: int | None = None,
 ) -> Graph:
     """Build the stream tree of ``recipe`` for ``timing``'s output format.
+
+    A step feeding several consumers is built once and read through a
+    :class:`SharedStream` (a file is decoded once); a consumer that falls more
+    than ``max_shared_lag`` frames behind the others (e.g. the second use of a
+    clip in a SEQUENCE) gets a private copy instead of holding frames in memory.
+
+    Args:
+        recipe: A validated recipe.
+        inputs: Recipe input name -> media file.
+        timing: Output grid and formats.
+        registry: Effect registry.
+        params: Recipe parameter overrides.
+        analysis: Analysis for ANALYZE steps: ``{step_id: result}``, one result for
+            all, or None (each ANALYZE over a file input is computed here).
+        max_shared_lag: Frames a shared step may buffer for a lagging consumer
+            (None: about 96 MB of frames; 0: never share, build per consumer).
 
     Raises:
         StreamError: a node cannot run (missing input file, unsupported node,
@@ -211,14 +228,31 @@ def build_graph(
         c = float(v)
         return lambda: c
 
+    frame_bytes = timing.video.width * timing.video.height * 3 // 2
+    lag = max(8, 96_000_000 // frame_bytes) if max_shared_lag is None else max_shared_lag
+    shared: dict[str, SharedStream] = {}
+    private = 0  # > 0 while building a lagging consumer's own copy (nothing shared inside)
+
     def node(sid: str) -> Stream:
-        # Every consumer gets its own instance of the sub-graph: streams are read
-        # sequentially, and a step feeding two places (BLEND of a clip and an
-        # effect of it, or two parts of a SEQUENCE) must advance once per reader.
-        # Deterministic nodes make the copies identical; file sources decode twice.
         step = recipe.step(sid)
         if step.type == NodeType.ANALYZE:
             raise _err(recipe, step, "an ANALYZE result is not a media stream")
+        if lag <= 0 or private or consumers.get(sid, 0) < 2:
+            return build(step)
+        sh = shared.get(sid)
+        if sh is None:
+            sh = shared[sid] = SharedStream(build(step), timing, lambda: own_copy(sid), lag)
+        return sh.tap()
+
+    def own_copy(sid: str) -> Stream:
+        nonlocal private
+        private += 1
+        try:
+            return build(recipe.step(sid))
+        finally:
+            private -= 1
+
+    def build(step: Step) -> Stream:
         try:
             s = make(step)
         except StreamError:
@@ -276,7 +310,10 @@ def build_graph(
             srcs = [node(i) for i in step.inputs if recipe.step(i).type != NodeType.ANALYZE]
             default_op = 0.5 if t == NodeType.BLEND else 1.0
             op = value(step, "opacity", cfg.get("opacity", default_op))
-            return BlendStream(srcs, str(cfg.get("mode", "normal")), op)
+            offset = None
+            if t == NodeType.LAYER and (cfg.get("x") or cfg.get("y")):
+                offset = (value(step, "x", cfg.get("x") or 0), value(step, "y", cfg.get("y") or 0))
+            return BlendStream(srcs, str(cfg.get("mode", "normal")), op, offset)
         if t == NodeType.MUX:
             return MuxStream(
                 node(step.inputs[0]), node(step.inputs[1]), bool(cfg.get("shortest", True))
@@ -293,7 +330,7 @@ def build_graph(
                 )
             video = node(step.inputs[0])
             return BeatSyncStream(video, timing, events, int(cfg.get("beats_per_segment", 1)),
-                                  str(cfg.get("mode", "cut")))  # fmt: skip
+                                  str(cfg.get("mode", "cut")), music(aid))  # fmt: skip
         if t == NodeType.MAP:
             aid = next((i for i in step.inputs if i in analyze_ids), None)
             if aid is None:
@@ -316,8 +353,23 @@ def build_graph(
                        if isinstance(v, Expr)}  # fmt: skip
                 fx = (spec.factory(timing.video.width, timing.video.height), base, dyn)
             return MapStream(srcs, timing, events, str(cfg.get("pick", "cycle")), int(cfg.get("seed", 0)),
-                             fx, tr.duration)  # fmt: skip
+                             fx, tr.duration, music(aid))  # fmt: skip
         raise _err(recipe, step, f"{t} is not supported by the live renderer yet")
+
+    def music(aid: str) -> Stream | None:
+        # BEAT_SYNC and MAP play the audio their beats came from
+        src = recipe.step(recipe.step(aid).inputs[0])
+        if timing.audio is None or src.type == NodeType.ANALYZE:
+            return None
+        if src.type == NodeType.SOURCE:  # decide without opening a decoder
+            name = src.config.get("input")
+            if name:
+                if name not in inputs or not probe(Path(inputs[name])).has_audio:
+                    return None
+            elif GENERATORS[str(src.config.get("generator"))].kind != "audio":
+                return None
+        s = node(src.id)
+        return s if s.has_audio else None
 
     def file_source(step: Step, start: float = 0.0, duration: float | None = None) -> Stream:
         name = step.config["input"]
@@ -595,12 +647,19 @@ class BeatSyncStream(Stream):
     """
 
     has_video = True
-    has_audio = False
 
     def __init__(
-        self, child: Stream, timing: Timing, beats: list[float], per: int, mode: str
+        self,
+        child: Stream,
+        timing: Timing,
+        beats: list[float],
+        per: int,
+        mode: str,
+        audio: Stream | None = None,
     ) -> None:
         self.child = child
+        self.audio = audio
+        self.has_audio = audio is not None and audio.has_audio
         self.timing = timing
         marks = beats[::per]
         if marks[0] > 1e-6:
@@ -646,7 +705,7 @@ class BeatSyncStream(Stream):
         while self.pos <= want and (limit is None or self.pos < limit):
             self.last, _ = self.child.read(0)
             self.pos += 1
-        return self.last, None
+        return self.last, _audio_of(self.audio, nsamples)
 
 
 class MapStream(Stream):
@@ -654,11 +713,11 @@ class MapStream(Stream):
 
     A source advances only while it is shown, so every slice continues where
     that source left off. ``fx`` is an optional (effect, base params,
-    per-frame params) applied to every frame.
+    per-frame params) applied to every frame; ``audio`` plays under it (the
+    track the events came from).
     """
 
     has_video = True
-    has_audio = False
 
     def __init__(
         self,
@@ -669,8 +728,11 @@ class MapStream(Stream):
         seed: int,
         fx: tuple[Any, Mapping[str, Any], Mapping[str, tuple[Any, Value]]] | None,
         duration: float,
+        audio: Stream | None = None,
     ) -> None:
         self.srcs = srcs
+        self.audio = audio
+        self.has_audio = audio is not None and audio.has_audio
         self.timing = timing
         self.events = events
         self.fx = fx
@@ -725,7 +787,14 @@ class MapStream(Stream):
             inst.apply([frame], out, params, self.k)
             frame = out
         self.k += 1
-        return frame, None
+        return frame, _audio_of(self.audio, nsamples)
+
+
+def _audio_of(stream: Stream | None, nsamples: int) -> np.ndarray | None:
+    """The next ``nsamples`` of ``stream``'s audio (its video advances too)."""
+    if stream is None:
+        return None
+    return stream.read(nsamples)[1]
 
 
 class SequenceStream(Stream):
@@ -784,12 +853,23 @@ def _mix(a: YUVFrame | None, b: YUVFrame | None, w: float) -> YUVFrame | None:
 
 
 class BlendStream(Stream):
-    """BLEND / LAYER: composite inputs over the first with a mode and opacity."""
+    """BLEND / LAYER: composite inputs over the first with a mode and opacity.
 
-    def __init__(self, srcs: list[Stream], mode: str, opacity: Value) -> None:
+    ``offset`` (LAYER's x/y, pixels, per frame) moves the upper layers; where
+    a moved layer does not cover the base, the base shows unchanged.
+    """
+
+    def __init__(
+        self,
+        srcs: list[Stream],
+        mode: str,
+        opacity: Value,
+        offset: tuple[Value, Value] | None = None,
+    ) -> None:
         self.srcs = srcs
         self.mode = mode
         self.opacity = opacity
+        self.offset = offset
         self.has_video = True
         self.has_audio = srcs[0].has_audio
         counts = [s.frames for s in srcs if s.frames is not None]
@@ -801,38 +881,174 @@ class BlendStream(Stream):
         if base is None:
             raise StreamError("blend: the base input has no video")
         op = min(1.0, max(0.0, self.opacity()))
-        acc = base.data.astype(np.float32)
-        h = base.height
+        # chroma is subsampled 2x: keep offsets even so the planes stay aligned
+        dx, dy = (0, 0) if self.offset is None else (
+            round(self.offset[0]()) & ~1, round(self.offset[1]()) & ~1)  # fmt: skip
+        out = base.copy()
         for f, _ in chunks[1:]:
             if f is None:
                 continue
-            top = f.data.astype(np.float32)
-            y0, y1 = acc[:h], top[:h]
-            m = self.mode
-            if m == "add":
-                ly = np.minimum(235.0, y0 + y1 - 16.0)
-            elif m == "multiply":
-                ly = 16.0 + (y0 - 16.0) * (y1 - 16.0) / 219.0
-            elif m == "screen":
-                ly = 235.0 - (235.0 - y0) * (235.0 - y1) / 219.0
-            elif m == "difference":
-                ly = 16.0 + np.abs(y0 - y1)
-            elif m == "lighten":
-                ly = np.maximum(y0, y1)
-            elif m == "darken":
-                ly = np.minimum(y0, y1)
-            elif m == "overlay":
-                n0, n1 = (y0 - 16.0) / 219.0, (y1 - 16.0) / 219.0
-                ly = 16.0 + 219.0 * np.where(n0 < 0.5, 2 * n0 * n1, 1 - 2 * (1 - n0) * (1 - n1))
-            else:
-                ly = y1
-            mixed = top.copy()
-            mixed[:h] = ly
-            acc = acc * (1.0 - op) + mixed * op
-        out = YUVFrame.alloc(base.width, base.height)
-        np.clip(acc + 0.5, 0, 255, out=acc)
-        out.data[:] = acc
+            for plane, sub in ((0, 1), (1, 2), (2, 2)):
+                dst = (out.y, out.u, out.v)[plane]
+                top = (f.y, f.u, f.v)[plane]
+                b_reg, t_reg = _overlap(dst.shape, top.shape, dx // sub, dy // sub)
+                if b_reg is None:
+                    break
+                lo = dst[b_reg].astype(np.float32)
+                hi = top[t_reg].astype(np.float32)
+                mixed = _blend_luma(self.mode, lo, hi) if plane == 0 else hi
+                dst[b_reg] = np.clip(lo * (1.0 - op) + mixed * op + 0.5, 0, 255)
         return out, chunks[0][1]
+
+
+def _overlap(
+    base: tuple[int, ...], top: tuple[int, ...], dx: int, dy: int
+) -> tuple[Any, Any]:
+    """Slices of ``base`` and ``top`` that overlap with ``top`` moved by (dx, dy)."""
+    x0, y0 = max(0, dx), max(0, dy)
+    x1, y1 = min(base[1], dx + top[1]), min(base[0], dy + top[0])
+    if x1 <= x0 or y1 <= y0:
+        return None, None
+    return (slice(y0, y1), slice(x0, x1)), (slice(y0 - dy, y1 - dy), slice(x0 - dx, x1 - dx))
+
+
+def _blend_luma(m: str, y0: np.ndarray, y1: np.ndarray) -> np.ndarray:
+    if m == "add":
+        return np.minimum(235.0, y0 + y1 - 16.0)
+    if m == "multiply":
+        return 16.0 + (y0 - 16.0) * (y1 - 16.0) / 219.0
+    if m == "screen":
+        return 235.0 - (235.0 - y0) * (235.0 - y1) / 219.0
+    if m == "difference":
+        return 16.0 + np.abs(y0 - y1)
+    if m == "lighten":
+        return np.maximum(y0, y1)
+    if m == "darken":
+        return np.minimum(y0, y1)
+    if m == "overlay":
+        n0, n1 = (y0 - 16.0) / 219.0, (y1 - 16.0) / 219.0
+        return 16.0 + 219.0 * np.where(n0 < 0.5, 2 * n0 * n1, 1 - 2 * (1 - n0) * (1 - n1))
+    return y1
+
+
+class SharedStream:
+    """One step read by several consumers: built once, its frames handed to each.
+
+    Every consumer gets a :meth:`tap` with its own position. Frames (and audio
+    samples) are kept from the slowest attached tap to the fastest; a tap more
+    than ``max_lag`` frames behind is detached and, when it reads next, gets
+    its own copy from ``fresh()`` fast-forwarded to where it was (audio is a
+    continuous sample stream, so one read can carry all its samples).
+    """
+
+    def __init__(
+        self, inner: Stream, timing: Timing, fresh: Callable[[], Stream], max_lag: int
+    ) -> None:
+        self.inner = inner
+        self.timing = timing
+        self.fresh = fresh
+        self.max_lag = max(1, max_lag)
+        self.taps: list[_Tap] = []
+        self._frames: list[YUVFrame | None] = []
+        self._f0 = 0  # index of _frames[0]
+        self._chunks: list[np.ndarray] = []
+        self._audio = np.zeros((timing.audio.channels if timing.audio else 0, 0), np.float32)
+        self._a0 = 0  # sample index of _audio[:, 0]
+        self._made = 0  # frames read from inner
+        self._samples = 0  # samples read from inner
+
+    def tap(self) -> Stream:
+        """A new consumer, starting at frame 0."""
+        t = _Tap(self)
+        self.taps.append(t)
+        return t
+
+    def _pull(self) -> None:
+        ns = self.timing.samples_for(self._made) if self.inner.has_audio else 0
+        frame, audio = self.inner.read(ns)
+        self._frames.append(frame)
+        self._made += 1
+        if self.inner.has_audio:
+            if audio is None or audio.shape[1] != ns:
+                audio = silence(self._audio.shape[0], ns)
+            self._chunks.append(audio)
+            self._samples += ns
+        for t in self.taps:
+            if t.attached and t.k < self._made - self.max_lag:
+                t.attached = False
+
+    def frame_at(self, k: int) -> YUVFrame | None:
+        while self._made <= k:
+            self._pull()
+        return self._frames[k - self._f0]
+
+    def samples_at(self, p: int, n: int) -> np.ndarray:
+        while self._samples < p + n:
+            self._pull()
+        if self._chunks:
+            self._audio = np.concatenate([self._audio, *self._chunks], axis=1)
+            self._chunks.clear()
+        i = p - self._a0
+        if i >= 0:
+            return self._audio[:, i : i + n]
+        # the samples were dropped before this tap first asked for audio: silence there
+        out = silence(self._audio.shape[0], n)
+        got = self._audio[:, : max(0, n + i)]
+        out[:, n - got.shape[1] :] = got
+        return out
+
+    def trim(self) -> None:
+        """Drop what every attached tap has read."""
+        live = [t for t in self.taps if t.attached]
+        if not live:
+            return
+        kmin = min(t.k for t in live)
+        if kmin > self._f0:
+            del self._frames[: kmin - self._f0]
+            self._f0 = kmin
+        heard = [t.p for t in live if t.heard]
+        if heard and min(heard) > self._a0 and not self._chunks:
+            cut = min(heard) - self._a0
+            self._audio = self._audio[:, cut:]
+            self._a0 += cut
+
+
+class _Tap(Stream):
+    """One consumer's view of a :class:`SharedStream`."""
+
+    def __init__(self, shared: SharedStream) -> None:
+        self.shared = shared
+        self.frames = shared.inner.frames
+        self.has_video = shared.inner.has_video
+        self.has_audio = shared.inner.has_audio
+        self.k = 0  # next frame
+        self.p = 0  # next audio sample
+        self.heard = False  # asked for audio at least once
+        self.attached = True
+        self.own: Stream | None = None
+
+    def read(self, nsamples: int) -> Chunk:
+        if not self.attached:
+            return self._read_own(nsamples)
+        sh = self.shared
+        frame = sh.frame_at(self.k)
+        if not self.attached:  # the pull above left this tap behind
+            return self._read_own(nsamples)
+        self.k += 1
+        audio = None
+        if self.has_audio:
+            audio = sh.samples_at(self.p, nsamples)
+            self.p += nsamples
+            self.heard = self.heard or nsamples > 0
+        sh.trim()
+        return frame, audio
+
+    def _read_own(self, nsamples: int) -> Chunk:
+        if self.own is None:
+            self.own = self.shared.fresh()
+            for j in range(self.k):  # catch up: frames k, audio p
+                self.own.read(self.p if j == self.k - 1 else 0)
+        return self.own.read(nsamples)
 
 
 class MuxStream(Stream):
