@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import av
@@ -39,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from effects.catalog import default_registry
 from effects.chain import EffectChain
 from effects.frame import YUVFrame
+from effects.registry import EffectSpec
 from effects.warmup import warm_up
 
 SIZES = {720: (1280, 720), 1080: (1920, 1080)}
@@ -120,8 +122,12 @@ def bench_chain(size: int, repeat: int, tmp: Path) -> dict[str, float]:
     return med
 
 
+def _constant(params: dict[str, object], i: int) -> dict[str, object]:
+    return params
+
+
 def bench_effects(size: int, tmp: Path, iters: int) -> list[tuple[str, float, float]]:
-    """(name, wall ms, CPU ms) per effect with default parameters."""
+    """(name, wall ms, CPU ms) per effect with default parameters, plus a few animated ones."""
     w, h = SIZES[size]
     clip = tmp / f"clip{size}.mp4"
     frames = decode(clip)[:8]
@@ -131,19 +137,27 @@ def bench_effects(size: int, tmp: Path, iters: int) -> list[tuple[str, float, fl
         "LUT_3D_SIZE 17\n" + "".join(f"{r**0.8:.5f} {gg:.5f} {b**1.2:.5f}\n" for b in g for gg in g for r in g)
     )
     out = YUVFrame.alloc(w, h)
+    reg = default_registry()
+    cases: list[tuple[str, EffectSpec, Callable[[int], dict[str, object]]]] = []
+    for spec in reg:
+        const: dict[str, object] = {p.name: str(cube) for p in spec.params if p.type == "path"}
+        cases.append((spec.name, spec, partial(_constant, const)))
+    # Parameters that change every frame (what an audio-driven recipe does).
+    cases.append(("kaleidoscope, rotate animated", reg.get("kaleidoscope"), lambda i: {"rotate": 0.01 * i}))
+    cases.append(("wave, phase animated", reg.get("wave"), lambda i: {"phase": 0.1 * i}))
+    cases.append(("transform, rotate animated", reg.get("transform"), lambda i: {"rotate": 0.1 + 0.01 * i}))
     res = []
-    for spec in default_registry():
-        params = {p.name: str(cube) for p in spec.params if p.type == "path"}
+    for name, spec, params in cases:
         fx = spec.factory(w, h)
 
         def step(i: int, fx=fx, spec=spec, params=params) -> None:  # type: ignore[no-untyped-def]
             a = frames[i % len(frames)]
             b = frames[(i + 3) % len(frames)]
-            fx.apply([a, b][: spec.arity], out, params, i)
+            fx.apply([a, b][: spec.arity], out, params(i), i)
 
         step(0)
         wall, cpu = timed(step, iters)
-        res.append((spec.name, wall * 1000 / iters, cpu * 1000 / iters))
+        res.append((name, wall * 1000 / iters, cpu * 1000 / iters))
     return res
 
 
@@ -174,7 +188,7 @@ def main() -> int:
             print(f"\nratio ffmpeg filters / ours at {size}p: wall {m['ff_w'] / m['our_w']:.2f}x, CPU {m['ff_c'] / m['our_c']:.2f}x")
         if not args.no_per_effect:
             tables = {s: bench_effects(s, tmp, args.iters) for s in sizes}
-            print("\n## per effect, default parameters (ms/frame, wall / CPU)")
+            print("\n## per effect, default parameters unless animated (ms/frame, wall / CPU)")
             print("| effect | " + " | ".join(f"{s}p" for s in sizes) + " |")
             print("|---|" + "---|" * len(sizes))
             for k, (name, *_rest) in enumerate(tables[sizes[0]]):
