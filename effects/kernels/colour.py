@@ -371,6 +371,12 @@ def _lut3d_kernel(
     dscale: np.ndarray,
     amount: float,
 ) -> None:
+    """YUV -> RGB -> trilinear table lookup -> YUV, one chroma row (two luma rows) at a time.
+
+    Three loops per chroma row: colour conversion to table cells and fractions
+    (vectorises), the table lookups (scalar gathers), and the mix back to YUV
+    with chroma averaged over each 2x2 block (vectorises).
+    """
     n = table.shape[0]
     top = n - 1.0
     # t = (x / 255 - dmin) * dscale * (n - 1), as one multiply-add per channel.
@@ -384,36 +390,62 @@ def _lut3d_kernel(
     sg = 3 * n
     sb = 3 * n * n
     hc, wc = su.shape
+    m = 4 * wc  # the 2x2 luma pixels of a chroma row, block q = 2 * (row) + (column)
+    base = np.empty(m, np.int64)
+    fr = np.empty(m)
+    fg = np.empty(m)
+    fb = np.empty(m)
+    rr = np.empty(m)
+    gg = np.empty(m)
+    bb = np.empty(m)
+    o0 = np.empty(m)
+    o1 = np.empty(m)
+    o2 = np.empty(m)
     for ci in range(hc):
-        for cj in range(wc):
-            cu = su[ci, cj] - 128.0
-            cv = sv[ci, cj] - 128.0
-            acc_u = 0.0
-            acc_v = 0.0
-            for k in range(4):
-                i = 2 * ci + (k >> 1)
-                j = 2 * cj + (k & 1)
-                yy = 1.164 * (sy[i, j] - 16.0)
+        ru = su[ci]
+        rv = sv[ci]
+        for q in range(4):
+            ry = sy[2 * ci + (q >> 1)]
+            dj = q & 1
+            off = q * wc
+            for cj in range(wc):
+                cu = ru[cj] - 128.0
+                cv = rv[cj] - 128.0
+                yy = 1.164 * (ry[2 * cj + dj] - 16.0)
                 r = yy + 1.596 * cv
                 g = yy - 0.392 * cu - 0.813 * cv
                 b = yy + 2.017 * cu
                 ri, rf = _lut_coord(r, orr, sr, top, n)
                 gi, gf = _lut_coord(g, og, sgc, top, n)
                 bi, bf = _lut_coord(b, ob, sbc, top, n)
-                # Corners as flat offsets; lerps along r, then g, then b.
-                base = ((bi * n + gi) * n + ri) * 3
-                o0 = _trilerp(flat, base, 0, sg, sb, rf, gf, bf)
-                o1 = _trilerp(flat, base, 1, sg, sb, rf, gf, bf)
-                o2 = _trilerp(flat, base, 2, sg, sb, rf, gf, bf)
-                r = (1.0 - amount) * r + amount * o0 * 255.0
-                g = (1.0 - amount) * g + amount * o1 * 255.0
-                b = (1.0 - amount) * b + amount * o2 * 255.0
+                k = off + cj
+                base[k] = ((bi * n + gi) * n + ri) * 3
+                fr[k] = rf
+                fg[k] = gf
+                fb[k] = bf
+                rr[k] = r
+                gg[k] = g
+                bb[k] = b
+        for k in range(m):
+            o0[k] = _trilerp(flat, base[k], 0, sg, sb, fr[k], fg[k], fb[k])
+            o1[k] = _trilerp(flat, base[k], 1, sg, sb, fr[k], fg[k], fb[k])
+            o2[k] = _trilerp(flat, base[k], 2, sg, sb, fr[k], fg[k], fb[k])
+        ou = du[ci]
+        ov = dv[ci]
+        for cj in range(wc):
+            acc_u = 0.0
+            acc_v = 0.0
+            for q in range(4):
+                k = q * wc + cj
+                r = (1.0 - amount) * rr[k] + amount * o0[k] * 255.0
+                g = (1.0 - amount) * gg[k] + amount * o1[k] * 255.0
+                b = (1.0 - amount) * bb[k] + amount * o2[k] * 255.0
                 ny = 0.257 * r + 0.504 * g + 0.098 * b + 16.5
-                dy[i, j] = np.uint8(min(max(ny, 0.0), 255.0))
+                dy[2 * ci + (q >> 1), 2 * cj + (q & 1)] = np.uint8(min(max(ny, 0.0), 255.0))
                 acc_u += -0.148 * r - 0.291 * g + 0.439 * b
                 acc_v += 0.439 * r - 0.368 * g - 0.071 * b
-            du[ci, cj] = np.uint8(min(max(acc_u * 0.25 + 128.5, 0.0), 255.0))
-            dv[ci, cj] = np.uint8(min(max(acc_v * 0.25 + 128.5, 0.0), 255.0))
+            ou[cj] = np.uint8(min(max(acc_u * 0.25 + 128.5, 0.0), 255.0))
+            ov[cj] = np.uint8(min(max(acc_v * 0.25 + 128.5, 0.0), 255.0))
 
 
 class _LutCache:
