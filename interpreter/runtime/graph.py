@@ -671,19 +671,18 @@ class BeatSyncStream(Stream):
         self.mode = mode
         self.frames = None
         if child.frames is not None:
-            src_dur = child.frames / timing.fps
             k = 0
             # source time advances at least 1/64 speed (beat intervals are bounded)
             cap = child.frames * 64 + 1
-            while k < cap and self.source_time(timing.time_of(k)) < src_dur - 1e-9:
+            while k < cap and self.source_frame(timing.time_of(k)) < child.frames:
                 k += 1
             self.frames = k
         self.k = 0
         self.pos = 0  # source frames read
         self.last: YUVFrame | None = None
 
-    def source_time(self, t: float) -> float:
-        """Source time shown at output time ``t``."""
+    def _segment(self, t: float) -> tuple[int, float]:
+        """Segment shown at output time ``t`` and the seconds into it (source time)."""
         import bisect
 
         i = bisect.bisect_right(self.marks, t) - 1
@@ -695,11 +694,26 @@ class BeatSyncStream(Stream):
             start = self.marks[-1] + extra * self.period
             end = start + self.period
         if self.mode == "stretch":
-            return (i + (t - start) / (end - start)) * self.period
-        return i * self.period + min(t - start, self.period - 1e-6)
+            return i, (t - start) / (end - start) * self.period
+        return i, min(t - start, self.period - 1e-6)
+
+    def source_time(self, t: float) -> float:
+        """Source time shown at output time ``t``."""
+        i, into = self._segment(t)
+        return i * self.period + into
+
+    def source_frame(self, t: float) -> int:
+        """Source frame shown at output time ``t``.
+
+        Segment starts are snapped to whole source frames, so the frame shown on
+        a beat is the first frame of its segment (a cut lands on the beat).
+        """
+        i, into = self._segment(t)
+        fps = self.timing.fps
+        return round(i * self.period * fps) + int(into * fps + 1e-6)
 
     def read(self, nsamples: int) -> Chunk:
-        want = int(self.source_time(self.timing.time_of(self.k)) * self.timing.fps + 1e-6)
+        want = self.source_frame(self.timing.time_of(self.k))
         self.k += 1
         limit = self.child.frames
         while self.pos <= want and (limit is None or self.pos < limit):
@@ -901,9 +915,7 @@ class BlendStream(Stream):
         return out, chunks[0][1]
 
 
-def _overlap(
-    base: tuple[int, ...], top: tuple[int, ...], dx: int, dy: int
-) -> tuple[Any, Any]:
+def _overlap(base: tuple[int, ...], top: tuple[int, ...], dx: int, dy: int) -> tuple[Any, Any]:
     """Slices of ``base`` and ``top`` that overlap with ``top`` moved by (dx, dy)."""
     x0, y0 = max(0, dx), max(0, dy)
     x1, y1 = min(base[1], dx + top[1]), min(base[0], dy + top[0])
