@@ -347,12 +347,20 @@ def _lut_coord(x: float, off: float, scale: float, top: float, n: int) -> tuple[
 
 @njit(nogil=True, cache=True, inline="always")
 def _trilerp(flat: np.ndarray, base: int, c: int, sg: int, sb: int, rf: float, gf: float, bf: float) -> float:
-    """Trilinear value of channel ``c`` in the cell at flat offset ``base`` (r stride 3)."""
-    k = base + c
-    c00 = flat[k] + (flat[k + 3] - flat[k]) * rf
-    c01 = flat[k + sg] + (flat[k + sg + 3] - flat[k + sg]) * rf
-    c10 = flat[k + sb] + (flat[k + sb + 3] - flat[k + sb]) * rf
-    c11 = flat[k + sb + sg] + (flat[k + sb + sg + 3] - flat[k + sb + sg]) * rf
+    """Trilinear value of channel ``c`` in the cell at flat offset ``base`` (r stride 3).
+
+    Unsigned offsets (cells are never negative) spare numba's wraparound check
+    on each of the eight loads.
+    """
+    k = np.uint64(base + c)
+    u3 = np.uint64(3)
+    k1 = k + np.uint64(sg)
+    k2 = k + np.uint64(sb)
+    k3 = k2 + np.uint64(sg)
+    c00 = flat[k] + (flat[k + u3] - flat[k]) * rf
+    c01 = flat[k1] + (flat[k1 + u3] - flat[k1]) * rf
+    c10 = flat[k2] + (flat[k2 + u3] - flat[k2]) * rf
+    c11 = flat[k3] + (flat[k3 + u3] - flat[k3]) * rf
     c0 = c00 + (c01 - c00) * gf
     c1 = c10 + (c11 - c10) * gf
     return c0 + (c1 - c0) * bf
@@ -449,22 +457,28 @@ def _lut3d_kernel(
 
 
 class _LutCache:
-    """Per-instance cache of the loaded table, keyed by path (paths rarely change)."""
+    """Per-instance cache of the loaded table, keyed by path (paths rarely change).
+
+    ``table64`` is the table widened to float64 (exact), which spares the kernel
+    a conversion per table load.
+    """
 
     def __init__(self) -> None:
         self.path: str | None = None
         self.lut: CubeLUT | None = None
+        self.table64: np.ndarray = np.zeros((2, 2, 2, 3))
 
 
 def _lut3d(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, cache: _LutCache) -> None:
     path = str(p["path"])
     if cache.path != path or cache.lut is None:
         cache.lut, cache.path = load_cube(path), path
+        cache.table64 = np.ascontiguousarray(cache.lut.table, dtype=np.float64)
     lut = cache.lut
     dmin = np.asarray(lut.domain_min, dtype=np.float32)
     dscale = 1.0 / np.maximum(np.asarray(lut.domain_max, dtype=np.float32) - dmin, 1e-6)
     src = inputs[0]
-    _lut3d_kernel(src.y, src.u, src.v, out.y, out.u, out.v, lut.table, dmin, dscale.astype(np.float32), float(p["amount"]))
+    _lut3d_kernel(src.y, src.u, src.v, out.y, out.u, out.v, cache.table64, dmin, dscale.astype(np.float32), float(p["amount"]))
 
 
 # ---------------------------------------------------------------- specs
