@@ -1018,7 +1018,9 @@ class SharedStream:
         if kmin > self._f0:
             del self._frames[: kmin - self._f0]
             self._f0 = kmin
-        heard = [t.p for t in live if t.heard]
+        # a tap that has not started may still ask for audio; one that reads frames
+        # without audio (a second input of a blend, BEAT_SYNC's video) is deaf
+        heard = [t.p for t in live if t.heard or t.k == 0]
         if heard and min(heard) > self._a0 and not self._chunks:
             cut = min(heard) - self._a0
             self._audio = self._audio[:, cut:]

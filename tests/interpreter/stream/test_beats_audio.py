@@ -1,0 +1,88 @@
+"""BEAT_SYNC and MAP play the audio their beats came from; ANALYZE without analysis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import RecordingSink
+from stream_recipes import generator, recipe, step
+
+from effects.frame import AudioFormat, VideoFormat
+from interpreter.runtime.base import Timing
+from interpreter.runtime.errors import StreamError
+from interpreter.runtime.generators import SineAudio
+from interpreter.stream import StreamInterpreter
+
+VF = VideoFormat(64, 48, 25, 1)
+
+
+def _tone(seconds: float, frequency: float = 440.0) -> np.ndarray:
+    timing = Timing(VF, AudioFormat())
+    return SineAudio(timing, seconds, frequency, 0.5).read(round(seconds * 48000))[1]  # type: ignore[return-value]
+
+
+async def test_map_plays_the_analysed_track() -> None:
+    r = recipe(
+        generator("black", "color", duration=5.0, color=[0, 0, 0]),
+        generator("white", "color", duration=5.0, color=[255, 255, 255]),
+        generator("tone", "sine", duration=5.0, frequency=330.0),
+        step("an", "ANALYZE", ("tone",), features=["beats"]),
+        step("map", "MAP", ("an", "black", "white"), over="beats"),
+        output="map",
+    )  # fmt: skip
+    sink = RecordingSink()
+    analysis = {"an": {"beats": [0.2, 0.4, 0.6], "duration": 0.8}}
+    await StreamInterpreter(r, {}, sink, analysis=analysis, video_format=VF).run()
+    assert sink.audio is not None and len(sink.lumas) == 20
+    audio = np.concatenate(sink.samples, axis=1)
+    np.testing.assert_allclose(audio, _tone(0.8, 330.0), atol=1e-6)
+
+
+async def test_beat_sync_plays_the_analysed_file_under_the_retimed_video(
+    clip: Path, silent_clip: Path
+) -> None:
+    r = recipe(
+        step("music", "SOURCE", input="music"),
+        step("pic", "SOURCE", input="video"),
+        step("an", "ANALYZE", ("music",), features=["beats"]),
+        step("bs", "BEAT_SYNC", ("pic", "an"), mode="stretch"),
+        output="bs", inputs=("video", "music"),
+    )  # fmt: skip
+    sink = RecordingSink()
+    analysis = {"an": {"beats": [0.0, 0.25, 0.5, 0.75]}}
+    await StreamInterpreter(r, {"video": silent_clip, "music": clip}, sink, analysis=analysis).run()
+    assert sink.audio is not None
+    audio = np.concatenate(sink.samples, axis=1)
+    assert audio.shape[1] == len(sink.lumas) * 48000 // 30
+    # the clip's 440 Hz tone (AAC-coded): a strong peak at 440 Hz
+    spectrum = np.abs(np.fft.rfft(audio[0, 4800:28800]))
+    assert abs(float(np.argmax(spectrum)) * 48000 / 24000 - 440) < 5
+
+
+async def test_beat_sync_over_a_silent_video_has_no_audio(silent_clip: Path) -> None:
+    r = recipe(
+        step("pic", "SOURCE", input="video"),
+        step("an", "ANALYZE", ("pic",), features=["motion"]),
+        step("bs", "BEAT_SYNC", ("pic", "an"), mode="cut"),
+        output="bs", inputs=("video",),
+    )  # fmt: skip
+    sink = RecordingSink()
+    await StreamInterpreter(
+        r, {"video": silent_clip}, sink, analysis={"an": {"beats": [0.0, 0.5]}}
+    ).run()
+    assert sink.audio is None and sink.samples == [] and len(sink.lumas) == 30
+
+
+async def test_analyze_of_a_generator_without_analysis_is_a_positioned_error() -> None:
+    r = recipe(
+        generator("g", "color", duration=1.0),
+        generator("tone", "sine", duration=1.0),
+        step("an", "ANALYZE", ("tone",), features=["beats"]),
+        step("bs", "BEAT_SYNC", ("g", "an")),
+        output="bs",
+    )  # fmt: skip
+    with pytest.raises(StreamError, match="no analysis given") as info:
+        await StreamInterpreter(r, {}, RecordingSink(), video_format=VF).run()
+    assert "'an'" in str(info.value)
