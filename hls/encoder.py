@@ -72,9 +72,22 @@ def _packet_time(item: tuple[av.Packet, bool]) -> Fraction:
     return (p.dts if p.dts is not None else 0) * p.time_base
 
 
-def segment_start_frame(index: int, segment_duration: float, fps: Fraction) -> int:
-    """First frame of segment ``index``: the first frame at or after ``index * duration``."""
-    return math.ceil(index * Fraction(str(segment_duration)) * fps)
+def segment_start_frame(
+    index: int, segment_duration: float, fps: Fraction, first_duration: float | None = None
+) -> int:
+    """First frame of segment ``index``: the first frame at or after ``index * duration``.
+
+    With ``first_duration`` shorter than ``segment_duration`` (and at least one
+    frame), the first segment ends at the first frame at or after
+    ``first_duration`` and segment ``k >= 2`` starts where segment ``k - 1``
+    would without the extra cut.
+    """
+    d = Fraction(str(segment_duration))
+    if first_duration is not None and index > 0:
+        cut = math.ceil(Fraction(str(first_duration)) * fps)
+        if 0 < cut < math.ceil(d * fps):
+            return cut if index == 1 else math.ceil((index - 1) * d * fps)
+    return math.ceil(index * d * fps)
 
 
 class _BoxSplitter:
@@ -137,11 +150,7 @@ class SegmentEncoder:
         self._fps = Fraction(video.fps_num, video.fps_den)
         self._fmp4 = options.container == "fmp4"
         self.extension = ".m4s" if self._fmp4 else ".ts"
-        self._max_frames = max(
-            segment_start_frame(i + 1, options.segment_duration, self._fps)
-            - segment_start_frame(i, options.segment_duration, self._fps)
-            for i in range(64)
-        )
+        self._max_frames = max(self._start(i + 1) - self._start(i) for i in range(64))
         # ~1 s shift keeps B-frame DTS and AAC priming positive.
         self._v_off = math.ceil(self._fps)
         self._a_off = round(self._v_off / self._fps * audio.sample_rate) if audio is not None else 0
@@ -179,7 +188,7 @@ class SegmentEncoder:
             self._collect_init()
 
         self._frame_index = 0
-        self._next_cut = segment_start_frame(1, options.segment_duration, self._fps)
+        self._next_cut = self._start(1)
         self._seg_index = 0  # segment receiving frames
         # Packet routing (closed GOPs: decode order never mixes segments).
         self._open_seg = 0
@@ -197,6 +206,10 @@ class SegmentEncoder:
         self._flushed = False
 
     # -- set-up ---------------------------------------------------------------
+
+    def _start(self, index: int) -> int:
+        o = self.options
+        return segment_start_frame(index, o.segment_duration, self._fps, o.first_segment_duration)
 
     def _add_video_stream(self, container: Any) -> Any:
         opts = self.options
@@ -216,6 +229,8 @@ class SegmentEncoder:
         ctx = stream.codec_context
         ctx.time_base = 1 / self._fps
         ctx.gop_size = self._max_frames + 1
+        if opts.threads:
+            ctx.thread_count = opts.threads
         if opts.video_bitrate is not None:
             ctx.bit_rate = opts.video_bitrate
         if opts.bframes is not None:
@@ -308,10 +323,8 @@ class SegmentEncoder:
         index = self._frame_index
         if index == self._next_cut:
             self._seg_index += 1
-            self._next_cut = segment_start_frame(
-                self._seg_index + 1, self.options.segment_duration, self._fps
-            )
-        if index == segment_start_frame(self._seg_index, self.options.segment_duration, self._fps):
+            self._next_cut = self._start(self._seg_index + 1)
+        if index == self._start(self._seg_index):
             vf.pict_type = PictureType.I
         vf.pts = index
         vf.time_base = self._vstream.codec_context.time_base
@@ -414,10 +427,9 @@ class SegmentEncoder:
     def _segment_of(self, frame: int) -> int:
         # Inverse of segment_start_frame, corrected for float-free rounding.
         k = int(frame / self._fps / Fraction(str(self.options.segment_duration)))
-        sd, fps = self.options.segment_duration, self._fps
-        while segment_start_frame(k + 1, sd, fps) <= frame:
+        while self._start(k + 1) <= frame:
             k += 1
-        while k > 0 and segment_start_frame(k, sd, fps) > frame:
+        while k > 0 and self._start(k) > frame:
             k -= 1
         return k
 
@@ -443,12 +455,20 @@ class SegmentEncoder:
                 self._mux_fmp4(p)
         if self._fmp4:
             out += self._drain_fragments()
+        elif self._open_video:
+            # Every frame of the open segment is out: close it now rather than
+            # when the next segment's keyframe leaves the encoder (a frame later).
+            first, end = self._start(self._open_seg), self._start(self._open_seg + 1)
+            if self._frame_index >= end and len(self._open_video) == end - first:
+                out.append(self._close_ts_segment(self._open_seg, final=False))
+                self._open_seg += 1
+                self._open_key = False
+                self._open_video = []
         return out
 
     def _bounds(self, seg: int, final: bool) -> tuple[int, int]:
-        sd, fps = self.options.segment_duration, self._fps
-        first = segment_start_frame(seg, sd, fps)
-        end = self._frame_index if final else segment_start_frame(seg + 1, sd, fps)
+        first = self._start(seg)
+        end = self._frame_index if final else self._start(seg + 1)
         return first, min(end, self._frame_index)
 
     def _meta(self, seg: int, first: int, end: int, key: bool, data: bytes) -> EncodedSegment:

@@ -52,13 +52,40 @@ def test_segment_start_frames_cover_ntsc_rates() -> None:
     assert segment_start_frame(1, 2.0, Fraction(25)) == 50
 
 
+def test_a_shorter_first_segment_adds_one_cut_and_keeps_the_others() -> None:
+    fps = Fraction(30000, 1001)
+    starts = [segment_start_frame(k, 2.0, fps, 1.0) for k in range(6)]
+    assert starts == [0, 30, 60, 120, 180, 240]
+    # not shorter than the segment (or under one frame): no extra cut
+    assert [segment_start_frame(k, 2.0, fps, 2.0) for k in range(3)] == [0, 60, 120]
+    assert [segment_start_frame(k, 1.0, fps, 1.5) for k in range(3)] == [0, 30, 60]
+
+
+def test_segments_leave_the_encoder_soon_after_their_last_frame(
+    small_video: VideoFormat, stereo: AudioFormat
+) -> None:
+    """A segment is closed once all its frames are encoded, not when the next
+    keyframe comes out; one x264 thread keeps the encoder delay short."""
+    for opts, first, delay in (
+        ({}, 30, 12),
+        ({"threads": 0, "first_segment_duration": None}, 60, 20),
+    ):
+        enc = SegmentEncoder(small_video, stereo, HLSOptions(**opts))
+        seen: list[tuple[int, int]] = []
+        for i, f in enumerate(make_frames(small_video, first + 30)):
+            seen += [(s.index, i) for s in enc.write(f, tone_for_frame(stereo, small_video, i))]
+        enc.close()
+        assert seen and seen[0][0] == 0, opts
+        assert first <= seen[0][1] <= first - 1 + delay, (opts, seen)
+
+
 def test_mpegts_segments_start_with_keyframe_and_sum_exactly(
     small_video: VideoFormat, stereo: AudioFormat
 ) -> None:
     n = 155
     _, segs = _encode(small_video, stereo, n)
-    assert [s.index for s in segs] == [0, 1, 2]
-    assert [s.frames for s in segs] == [60, 60, 35]
+    assert [s.index for s in segs] == [0, 1, 2, 3]
+    assert [s.frames for s in segs] == [30, 30, 60, 35]  # 1 s first segment by default
     assert math.isclose(sum(s.duration for s in segs), n / 30, abs_tol=1e-9)
     assert all(s.keyframe and s.extension == ".ts" for s in segs)
     prev_end = None
@@ -130,7 +157,7 @@ def test_fmp4_init_and_fragments(
     enc, segs = _encode(small_video, stereo, 100, container="fmp4")
     assert enc.init_segment is not None and enc.init_segment[4:8] == b"ftyp"
     assert b"moov" in enc.init_segment
-    assert [s.frames for s in segs] == [60, 40]
+    assert [s.frames for s in segs] == [30, 30, 40]
     for s in segs:
         assert s.data[4:8] == b"moof" and s.extension == ".m4s"
         video, audio = _demux(enc.init_segment + s.data)
@@ -139,7 +166,7 @@ def test_fmp4_init_and_fragments(
 
 def test_ntsc_rate_and_height_not_multiple_of_4() -> None:
     video = VideoFormat(128, 70, 30000, 1001)  # 70 % 4 != 0 -> from_ndarray path
-    _, segs = _encode(video, None, 125)
+    _, segs = _encode(video, None, 125, first_segment_duration=None)
     assert [s.frames for s in segs] == [60, 60, 5]
     assert math.isclose(sum(s.duration for s in segs), 125 * 1001 / 30000, abs_tol=1e-9)
     video_pkts, audio = _demux(segs[1].data)

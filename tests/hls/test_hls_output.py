@@ -95,12 +95,12 @@ async def test_local_output_live_and_final_read_by_ffmpeg(
     feeding = asyncio.create_task(_feed(out, small_video, stereo, n, 150, paused, resume))
     await asyncio.to_thread(paused.wait, 60)
     for _ in range(100):  # the writer task may still be writing segment 1
-        if out.stats.segments_local >= 2:
+        if out.stats.segments_local >= 3:
             break
         await asyncio.sleep(0.05)
     live = (root / "playlist.m3u8").read_text()
     assert "#EXT-X-ENDLIST" not in live and "#EXT-X-PLAYLIST-TYPE:EVENT" in live
-    assert len(m3u8.loads(live).segments) == 2
+    assert len(m3u8.loads(live).segments) == 3  # 1 s, 1 s (the shorter first one), 2 s
     probe = await asyncio.to_thread(
         _run,
         [
@@ -121,15 +121,18 @@ async def test_local_output_live_and_final_read_by_ffmpeg(
 
     final = m3u8.loads((root / "playlist.m3u8").read_text())
     assert final.is_endlist and final.playlist_type == "event"
-    assert [s.duration for s in final.segments] == [2.0, 2.0, 2.0, pytest.approx(2 / 3, abs=1e-6)]
+    assert [s.duration for s in final.segments] == [
+        1.0, 1.0, 2.0, 2.0, pytest.approx(2 / 3, abs=1e-6)
+    ]  # fmt: skip
+    assert final.target_duration == 2
     assert result.duration == pytest.approx(n / 30)
     for seg in final.segments:
         data = (root / seg.uri).read_bytes()
         assert Path(seg.uri).stem == sha256_cid(data)
         assert seg.uri.endswith(".ts")
     assert not list(root.glob(".tmp-*"))
-    assert updates[-1].ended and updates[-1].segment_count == 4
-    assert [u.index for u in updates[:-1]] == [0, 1, 2, 3]
+    assert updates[-1].ended and updates[-1].segment_count == 5
+    assert [u.index for u in updates[:-1]] == [0, 1, 2, 3, 4]
     assert await asyncio.to_thread(_count_frames, ffmpeg, f"{base}/playlist.m3u8") == n
     assert result.stats.first_segment_seconds is not None
     with pytest.raises(OutputStateError):
