@@ -67,10 +67,10 @@ def test_segments_leave_the_encoder_soon_after_their_last_frame(
     """A segment is closed once all its frames are encoded, not when the next
     keyframe comes out; one x264 thread keeps the encoder delay short."""
     for opts, first, delay in (
-        ({}, 30, 12),
-        ({"threads": 0, "first_segment_duration": None}, 60, 20),
+        (HLSOptions(), 30, 12),
+        (HLSOptions(threads=0, first_segment_duration=None), 60, 20),
     ):
-        enc = SegmentEncoder(small_video, stereo, HLSOptions(**opts))
+        enc = SegmentEncoder(small_video, stereo, opts)
         seen: list[tuple[int, int]] = []
         for i, f in enumerate(make_frames(small_video, first + 30)):
             seen += [(s.index, i) for s in enc.write(f, tone_for_frame(stereo, small_video, i))]
