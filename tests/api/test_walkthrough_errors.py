@@ -142,6 +142,36 @@ def _cases() -> list[Bad]:
 
 CASES = _cases()
 
+#: Odd requests whose exact status is the handler's choice: any 4xx in the JSON shape.
+PROBES = [
+    Bad("POST", "/runs", 0, json={"recipe": RECIPE, "analysis": []}),
+    Bad("POST", "/runs", 0, json={"recipe": RECIPE, "duration": 1e12}),
+    Bad("POST", "/runs", 0, content=b'{"recipe": "x", "pace": 1e400}', headers=JSON),
+    Bad("POST", "/runs", 0, json={"recipe_id": ""}),
+    Bad("POST", "/runs", 0, json={"recipe": "name: x\x00\n"}),
+    Bad("POST", "/runs", 0, json={"recipe": "- a\n- b\n"}),
+    Bad("POST", "/runs", 0, json={"recipe": "(recipe \"x\""}),
+    Bad("POST", "/runs", 0, json={"recipe": RECIPE, "params": {"nope": 1},
+                                  "inputs": {"video": NO_CID, "audio": NO_CID}}),
+    Bad("POST", f"/recipes/{NO_ID}/run", 0, content=b"[]", headers=JSON),
+    Bad("POST", "/recipes/upload", 0, content=b"name: only\n"),
+    Bad("POST", "/recipes/upload", 0, content=b"(recipe"),
+    Bad("POST", "/recipes/upload", 0, files={"other": ("x.txt", b"", "text/plain")},
+        params={"x": "y"}),
+    Bad("GET", "/runs", 0, params={"limit": "9" * 30}),
+    Bad("GET", "/recipes", 0, params={"offset": "-9"}),
+    Bad("POST", "/api/execute", 0, json={"plan": "x"}),
+    Bad("POST", "/api/execute", 0, json={"plan": {"version": 1, "steps": "x"}}),
+    Bad("POST", "/api/plan", 0, json={"recipe": RECIPE, "params": {"a": [1]}}),
+    Bad("PATCH", f"/cache/{NO_CID}/meta", 0, json={"title": 5}),
+    Bad("PATCH", f"/cache/{NO_CID}/meta", 0, json=["title"]),
+    Bad("GET", f"/cache/{NO_CID}/waveform", 0, params={"points": "many"}),
+    Bad("GET", f"/cache/{NO_CID}/raw", 0, headers={"Range": "bytes=oops"}),
+    Bad("POST", "/cache/import", 0, params={"path": "relative/file"}),
+    Bad("GET", "/runs/x/..%2f..%2fetc", 0),
+    Bad("GET", "/ipfs/not-a-cid/raw", 0),
+]  # fmt: skip
+
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def small_uploads(
@@ -186,3 +216,25 @@ async def test_malformed_request_gets_a_json_4xx(small_uploads: LiveServer, case
         ) or case.content == BAD_RECIPE.encode():
             assert pos["column"] == 22 and "huee" in doc["detail"], doc
         assert pos["text"], doc
+
+
+@pytest.mark.asyncio(loop_scope="session")
+@pytest.mark.parametrize(
+    "case", PROBES, ids=[f"{c.method} {c.path} #{i}" for i, c in enumerate(PROBES)]
+)
+async def test_odd_request_gets_a_json_4xx_never_a_500(
+    small_uploads: LiveServer, case: Bad
+) -> None:
+    live = small_uploads
+    async with httpx.AsyncClient(base_url=live.url, timeout=30.0) as c:
+        resp = await c.request(
+            case.method,
+            case.path,
+            json=case.json,
+            content=case.content,
+            files=case.files,
+            params=case.params,
+            headers=_headers(live, case),
+        )
+    assert 400 <= resp.status_code < 500, f"{case}: {resp.status_code} {resp.text}"
+    assert_error(resp, resp.status_code)
