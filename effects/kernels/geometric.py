@@ -175,6 +175,8 @@ def warp_affine(
     """
     h, w = dst.shape
     sh, sw = src.shape
+    if sw >= 32768 or sh >= 32768:
+        raise ValueError("warp_affine: source planes must be under 32768 pixels a side")
     flat = src.reshape(-1)
     ia = np.int64(round(a * 65536.0))
     idd = np.int64(round(d * 65536.0))
@@ -215,6 +217,8 @@ def warp_affine2(
     """``warp_affine`` of two same-size planes (U and V) sharing the coordinate work."""
     h, w = du.shape
     sh, sw = su.shape
+    if sw >= 32768 or sh >= 32768:
+        raise ValueError("warp_affine2: source planes must be under 32768 pixels a side")
     fu = su.reshape(-1)
     fv = sv.reshape(-1)
     ia = np.int64(round(a * 65536.0))

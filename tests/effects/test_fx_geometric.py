@@ -175,3 +175,11 @@ def test_resampling_effects_small_frames(w: int, h: int) -> None:
         )
         direction = "vertical" if vert else "horizontal"
         assert diff(run("wave", f, amplitude=3.0, wavelength=7.0, phase=0.2, direction=direction), ref) <= 1
+
+
+def test_warp_rejects_planes_too_large_for_int32_coordinates() -> None:
+    from effects.kernels.geometric import warp_affine
+
+    src = np.zeros((1, 32768), np.uint8)
+    with pytest.raises(ValueError, match="under 32768"):
+        warp_affine(src, np.zeros((1, 4), np.uint8), 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0, 16)
