@@ -6,12 +6,20 @@ the inputs bound to its declared inputs in order, or ``--input NAME=PATH``),
 into ``--out DIR`` as a live HLS playlist plus segments named by their CIDs.
 With no input and no recipe it renders a generated demo (test pattern with
 clicks at 120 BPM).
+
+With ``--server URL`` it submits instead (the spec's ``render.py dog cat``):
+uploads the inputs (``POST /cache/upload``), starts a run with the same
+recipe (``POST /runs``) using the Bearer token from ``--token`` or
+``ARTDAG_TOKEN``, and prints the run id and its live playlist URL. ``--sync``
+then polls ``GET /api/run/{id}`` until the run ends and prints the output and
+playlist CIDs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,7 +30,7 @@ from interpreter.errors import InterpreterError
 from interpreter.nodes import InputDecl, NodeType, Recipe, Step
 from streamer.demo import DEMO_EFFECTS, demo_recipe
 
-__all__ = ["parse_effect", "quick_recipe", "register", "run"]
+__all__ = ["parse_effect", "quick_recipe", "recipe_yaml", "register", "run", "submit"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -45,7 +53,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--fps", type=float, help="output frame rate")
     p.add_argument("--segment", type=float, default=2.0, help="segment duration in seconds")
     p.add_argument("--preset", default="veryfast", help="x264 preset")
-    p.add_argument("--server", help="L1 server URL (server mode; not available yet)")
+    p.add_argument("--server", help="L1 server URL: upload the inputs and start a run there")
+    p.add_argument("--token", help="API token for --server (default: $ARTDAG_TOKEN)")
+    p.add_argument("--pace", type=float, help="with --server: render at most this x real time")
+    p.add_argument("--poll", type=float, default=0.5, help="with --server --sync: poll interval")
     p.add_argument(
         "--sync", action="store_true", help="wait and print the output and playlist CIDs"
     )
@@ -112,20 +123,166 @@ def _video_format(args: argparse.Namespace, default: VideoFormat | None) -> Vide
     return VideoFormat(width, height, num, den)
 
 
+def recipe_yaml(recipe: Recipe) -> str:
+    """YAML text of a recipe built in code (inputs referenced by name, as the loader reads it).
+
+    Raises:
+        ValueError: a step holds something YAML cannot carry (an expression).
+    """
+    import yaml
+
+    from interpreter.nodes import Expr
+
+    def plain(v: Any, where: str) -> Any:
+        if isinstance(v, Expr):
+            raise ValueError(f"{where}: expressions cannot be sent to a server from here")
+        if isinstance(v, dict):
+            return {k: plain(x, f"{where}.{k}") for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [plain(x, where) for x in v]
+        return v
+
+    declared = {d.name for d in recipe.inputs}
+    steps = []
+    for st in recipe.steps:
+        if st.type == NodeType.SOURCE and st.id in declared and st.config == {"input": st.id}:
+            continue  # the loader makes these from ``inputs``
+        item: dict[str, Any] = {"id": st.id, "type": st.type.value}
+        if st.inputs:
+            item["inputs"] = list(st.inputs)
+        if st.config:
+            item["config"] = plain(dict(st.config), f"step {st.id}")
+        steps.append(item)
+    doc: dict[str, Any] = {"name": recipe.name, "version": recipe.version}
+    if recipe.description:
+        doc["description"] = recipe.description
+    doc["inputs"] = {d.name: {"type": d.type} for d in recipe.inputs}
+    doc["steps"] = steps
+    doc["output"] = recipe.output
+    return str(yaml.safe_dump(doc, sort_keys=False))
+
+
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``artdag render``."""
-    if args.server:
-        print("artdag render: server mode is not available yet; omit --server to render locally",
-              file=sys.stderr)  # fmt: skip
-        return 2
     try:
         effects = [parse_effect(e) for e in args.effect]
+        if args.server:
+            return asyncio.run(submit(args, effects))
         return asyncio.run(_render_local(args, effects))
-    except (InterpreterError, ValueError) as e:
+    except (InterpreterError, ValueError, ServerError) as e:
         print(f"artdag render: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+class ServerError(Exception):
+    """The server refused a request or cannot be reached (the message says which)."""
+
+
+def _server_recipe(
+    args: argparse.Namespace, effects: list[tuple[str, dict[str, Any]]]
+) -> tuple[str, dict[str, Path]]:
+    """Recipe text to send and recipe input name -> file to upload."""
+    inputs = [Path(p) for p in args.inputs]
+    for p in inputs:
+        if not p.is_file():
+            raise ValueError(f"{p}: no such file")
+    if args.recipe:
+        from interpreter.loader import load_recipe
+        from interpreter.validate import validate
+
+        text = args.recipe.read_text()
+        recipe = load_recipe(text, filename=str(args.recipe))
+        validate(recipe)  # positioned errors here, before anything is uploaded
+        bound = dict(zip([d.name for d in recipe.inputs], inputs, strict=False))
+        for item in args.input:
+            k, eq, v = item.partition("=")
+            if not eq:
+                raise ValueError(f"--input {item!r}: expected NAME=PATH")
+            bound[k] = Path(v)
+        return text, bound
+    if inputs:
+        recipe, bound = quick_recipe(inputs, effects)
+        return recipe_yaml(recipe), bound
+    from streamer.demo import demo_recipe_text
+
+    return demo_recipe_text(args.duration or 10.0), {}
+
+
+async def submit(args: argparse.Namespace, effects: list[tuple[str, dict[str, Any]]]) -> int:
+    """Server mode: upload, POST /runs, and with ``--sync`` wait for the run to end.
+
+    Prints ``run_id:``, ``playlist_url:`` and, with ``--sync``, ``status:``,
+    ``output_cid:`` and ``playlist_cid:`` lines (the playlist CID falls back to
+    the output CID, the final playlist, when the server has no IPFS node).
+    Returns 0 when the run completed (or was submitted), 1 when it failed.
+    """
+    import aiohttp
+
+    text, files = _server_recipe(args, effects)
+    token = args.token or os.environ.get("ARTDAG_TOKEN")
+    if not token:
+        raise ValueError("--server needs a token: --token TOKEN or ARTDAG_TOKEN")
+    base = args.server.rstrip("/")
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def call(session: aiohttp.ClientSession, method: str, path: str, **kw: Any) -> Any:
+        try:
+            async with session.request(method, base + path, **kw) as resp:
+                body = await resp.text()
+                if resp.status >= 400:
+                    raise ServerError(f"{method} {path}: HTTP {resp.status}: {_detail(body)}")
+                return await resp.json(content_type=None)
+        except aiohttp.ClientError as e:
+            raise ServerError(f"{method} {path}: {e}") from e
+
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=300)
+    async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
+        cids: dict[str, str] = {}
+        for name, path in files.items():
+            with path.open("rb") as f:
+                up = await call(session, "POST", "/cache/upload",
+                                params={"filename": path.name}, data=f)  # fmt: skip
+            cids[name] = str(up["cid"])
+            print(f"uploaded {name}: {path} -> {cids[name]}")
+        body: dict[str, Any] = {"recipe": text, "inputs": cids}
+        if args.duration is not None:
+            body["duration"] = args.duration
+        if args.pace is not None:
+            body["pace"] = args.pace
+        run_row = await call(session, "POST", "/runs", json=body)
+        run_id = str(run_row["run_id"])
+        print(f"run_id: {run_id}")
+        print(f"playlist_url: {base}/runs/{run_id}/playlist.m3u8", flush=True)
+        if not args.sync:
+            return 0
+        while True:
+            state = await call(session, "GET", f"/api/run/{run_id}")
+            if state.get("status") in ("completed", "failed", "cancelled"):
+                break
+            await asyncio.sleep(max(0.05, args.poll))
+    print(f"status: {state['status']}")
+    if state["status"] != "completed":
+        if state.get("error"):
+            print(f"error: {state['error']}", file=sys.stderr)
+        return 1
+    output = state.get("output_cid")
+    print(f"output_cid: {output}")
+    print(f"playlist_cid: {state.get('playlist_cid') or output}")
+    return 0
+
+
+def _detail(body: str) -> str:
+    import json
+
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return body[:500]
+    if isinstance(doc, dict):
+        return str(doc.get("detail") or doc.get("error") or doc)[:500]
+    return str(doc)[:500]
 
 
 async def _render_local(args: argparse.Namespace, effects: list[tuple[str, dict[str, Any]]]) -> int:
