@@ -170,31 +170,50 @@ def _sharpen(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: B
         out.v[:, :] = src.v
 
 
+@njit(nogil=True, cache=True, inline="always")
+def _stencil_px(
+    r0: np.ndarray, r1: np.ndarray, r2: np.ndarray, j0: int, j: int, j2: int, mode: int, strength: float, bias: float
+) -> np.uint8:
+    """One output pixel from rows above/at/below and columns left/centre/right."""
+    a = np.float32(r0[j0])
+    b = np.float32(r0[j])
+    c = np.float32(r0[j2])
+    d = np.float32(r1[j0])
+    f = np.float32(r1[j2])
+    g = np.float32(r2[j0])
+    hh = np.float32(r2[j])
+    k = np.float32(r2[j2])
+    if mode == 0:
+        gx = (c + 2 * f + k) - (a + 2 * d + g)
+        gy = (g + 2 * hh + k) - (a + 2 * b + c)
+        v = math.sqrt(gx * gx + gy * gy) * strength + bias
+    else:
+        v = ((k + f + hh) - (a + b + d)) * strength + bias
+    return np.uint8(min(max(v + np.float32(0.5), np.float32(0.0)), np.float32(255.0)))
+
+
 @njit(nogil=True, cache=True)
 def _stencil(src: np.ndarray, dst: np.ndarray, mode: int, strength: float, bias: float) -> None:
-    """3x3 stencils with clamped edges: mode 0 sobel magnitude, 1 emboss."""
+    """3x3 stencils with clamped edges: mode 0 sobel magnitude, 1 emboss.
+
+    Interior columns run a loop with no clamping and the mode fixed (one per
+    mode, so each vectorises); the first and last columns clamp.
+    """
     h, w = src.shape
     for i in range(h):
-        i0 = max(i - 1, 0)
-        i2 = min(i + 1, h - 1)
-        for j in range(w):
-            j0 = max(j - 1, 0)
-            j2 = min(j + 1, w - 1)
-            a = np.float32(src[i0, j0])
-            b = np.float32(src[i0, j])
-            c = np.float32(src[i0, j2])
-            d = np.float32(src[i, j0])
-            f = np.float32(src[i, j2])
-            g = np.float32(src[i2, j0])
-            hh = np.float32(src[i2, j])
-            k = np.float32(src[i2, j2])
-            if mode == 0:
-                gx = (c + 2 * f + k) - (a + 2 * d + g)
-                gy = (g + 2 * hh + k) - (a + 2 * b + c)
-                v = math.sqrt(gx * gx + gy * gy) * strength + bias
-            else:
-                v = ((k + f + hh) - (a + b + d)) * strength + bias
-            dst[i, j] = np.uint8(min(max(v + np.float32(0.5), np.float32(0.0)), np.float32(255.0)))
+        r0 = src[max(i - 1, 0)]
+        r1 = src[i]
+        r2 = src[min(i + 1, h - 1)]
+        out = dst[i]
+        out[0] = _stencil_px(r0, r1, r2, 0, 0, min(1, w - 1), mode, strength, bias)
+        if mode == 0:
+            for j in range(1, w - 1):
+                out[j] = _stencil_px(r0, r1, r2, j - 1, j, j + 1, 0, strength, bias)
+        else:
+            for j in range(1, w - 1):
+                out[j] = _stencil_px(r0, r1, r2, j - 1, j, j + 1, 1, strength, bias)
+        if w > 1:
+            out[w - 1] = _stencil_px(r0, r1, r2, w - 2, w - 1, w - 1, mode, strength, bias)
 
 
 def _neutral_chroma(out: YUVFrame) -> None:

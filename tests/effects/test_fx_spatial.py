@@ -118,3 +118,18 @@ def test_pixelate(noisy: YUVFrame, size: int) -> None:
     ref = make(_pix(y, s), _pix(u, s // 2), _pix(v, s // 2))
     # Block means: integer (s + n//2)//n in the kernel, floor(mean + .5) here -> identical.
     assert diff(run("pixelate", noisy, size=size), ref) == 0
+
+
+@pytest.mark.parametrize(("w", "h"), [(2, 2), (4, 2), (6, 4)])
+def test_stencils_small_frames(w: int, h: int) -> None:
+    # Rows of 2-6 pixels: the clamped first/last columns around a tiny or empty interior.
+    rng = np.random.default_rng(w + 10 * h)
+    f = YUVFrame.wrap(rng.integers(0, 256, (h * 3 // 2, w), dtype=np.uint8))
+    y, u, _ = planes(f)
+    n = _neighbours(y.astype(np.float64))
+    grey = np.full_like(u, 128)
+    gx = (n["c"] + 2 * n["f"] + n["k"]) - (n["a"] + 2 * n["d"] + n["g"])
+    gy = (n["g"] + 2 * n["h"] + n["k"]) - (n["a"] + 2 * n["b"] + n["c"])
+    assert diff(run("edges", f, strength=1.0), make(np.hypot(gx, gy) * 0.25, grey, grey)) <= 1
+    emb = ((n["k"] + n["f"] + n["h"]) - (n["a"] + n["b"] + n["d"])) * 2.0 + 128
+    assert diff(run("emboss", f, strength=2.0), make(emb, grey, grey)) <= 1
