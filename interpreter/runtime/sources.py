@@ -30,6 +30,7 @@ __all__ = ["AudioReader", "FileSource", "Fit", "MediaInfo", "probe", "scale_fram
 Fit = Literal["fit", "fill", "stretch"]
 _EPS = 1e-3  # seconds: timestamp rounding tolerance when matching frames to the grid
 _END = object()
+_ONE_THREAD_PIXELS = 1920 * 1088  # decode up to 1080p in the decode thread alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +297,11 @@ class FileSource(Stream):
             with av.open(str(self.path)) as c:
                 s = c.streams.video[0]
                 s.thread_type = "AUTO"
+                if s.codec_context.width * s.codec_context.height <= _ONE_THREAD_PIXELS:
+                    # This thread is already a pipeline stage beside the effects
+                    # and encoder threads: frame threads would add CPU and
+                    # start-up delay (one frame per thread) for no throughput.
+                    s.codec_context.thread_count = 1
                 tb = s.time_base or Fraction(1, 1)
                 t0 = float(s.start_time * tb) if s.start_time is not None else 0.0
                 step = 1.0 / float(s.average_rate) if s.average_rate else 0.0
