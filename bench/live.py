@@ -11,11 +11,12 @@ the effects issue to 2 s HLS segments with x264 ``veryfast``:
 
 Each measurement runs in a fresh subprocess so peak RSS is its own. Ours is
 measured warm (numba caches loaded and a 1 s render done first, as in a
-worker); "first segment" is the time from ``run()`` being called to the first
-``on_playlist_update`` (the first segment listed). For ffmpeg it is the time
-until its playlist first lists a segment.
+worker); "first segment" is the time from ``run()`` being called until the
+playlist file lists a segment (``#EXTINF``, polled every 10 ms; the same probe
+as for ffmpeg, whose clock starts just before its process is spawned).
 
-Usage: ``python bench/live.py [--sizes 720,1080] [--seconds 30] [--repeat 1]``.
+Usage: ``python bench/live.py [--sizes 720,1080] [--seconds 30] [--repeat 3]``
+(prints each run, then medians and ratios per size).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -93,16 +95,38 @@ async def _ours_once(clip: Path, out: Path, duration: float | None) -> dict[str,
     interp = StreamInterpreter(
         _recipe(), {"video": clip}, sink, on_playlist_update=on_update, duration=duration
     )
+    listed: list[float] = []
+    stop = threading.Event()
+    th = threading.Thread(target=_poll_playlist, args=(sink.playlist_path, listed, stop))
     c0 = _cpu(resource.RUSAGE_SELF)
+    th.start()
     t0 = time.perf_counter()
-    await interp.run()
-    t1 = time.perf_counter()
+    try:
+        await interp.run()
+    finally:
+        t1 = time.perf_counter()
+        stop.set()
+        th.join()
     return {
         "cpu": _cpu(resource.RUSAGE_SELF) - c0,
         "frames": interp.total_frames,
         "wall": t1 - t0,
-        "first_segment": (first[0] - t0) if first else -1.0,
+        # what a player sees: the playlist file listing a segment (same probe as ffmpeg's)
+        "first_segment": (listed[0] - t0) if listed else -1.0,
+        "first_update": (first[0] - t0) if first else -1.0,
     }
+
+
+def _poll_playlist(path: Path, found: list[float], stop: threading.Event) -> None:
+    """Record when ``path`` first lists a segment (checked every 10 ms)."""
+    while not stop.is_set() and not found:
+        try:
+            if "#EXTINF" in path.read_text():
+                found.append(time.perf_counter())
+                return
+        except OSError:
+            pass
+        time.sleep(0.01)
 
 
 def _cpu(who: int) -> float:
@@ -135,20 +159,10 @@ def run_ffmpeg(clip: Path) -> dict[str, float]:
                "-hls_playlist_type", "event", str(pl)]  # fmt: skip
         first: list[float] = []
         stop = threading.Event()
-
-        def poll() -> None:
-            while not stop.is_set() and not first:
-                try:
-                    if "#EXTINF" in pl.read_text():
-                        first.append(time.perf_counter())
-                except OSError:
-                    pass
-                time.sleep(0.01)
-
-        t0 = time.perf_counter()
         c0 = _cpu(resource.RUSAGE_CHILDREN)
-        th = threading.Thread(target=poll, daemon=True)
+        th = threading.Thread(target=_poll_playlist, args=(pl, first, stop), daemon=True)
         th.start()
+        t0 = time.perf_counter()
         subprocess.run(cmd, check=True)
         t1 = time.perf_counter()
         cpu = _cpu(resource.RUSAGE_CHILDREN) - c0
@@ -187,7 +201,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="720,1080")
     ap.add_argument("--seconds", type=float, default=30.0)
-    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--child", choices=["ours", "ffmpeg"])
     ap.add_argument("--clip", type=Path)
     args = ap.parse_args()
@@ -214,8 +228,35 @@ def main() -> int:
                           f"CPU {r.get('cpu_ms_per_frame', 0.0):5.1f} ms/frame  "
                     f"first segment {r['first_segment']:5.2f} s  peak RSS {r['peak_rss_mb']:6.0f} MB  "
                           f"load {r['load']:.1f}", flush=True)  # fmt: skip
+    _summary(results)
     print(json.dumps(results))
     return 0
+
+
+def _summary(results: list[dict[str, Any]]) -> None:
+    """Medians per size and pipeline, and ours / ffmpeg ratios of those medians."""
+    keys = ("fps", "cpu_ms_per_frame", "first_segment", "peak_rss_mb", "load")
+    for size in sorted({r["size"] for r in results}):
+        med = {
+            kind: {
+                k: statistics.median(
+                    r[k] for r in results if (r["size"], r["kind"]) == (size, kind)
+                )
+                for k in keys
+            }
+            for kind in ("ffmpeg", "ours")
+        }
+        f, o = med["ffmpeg"], med["ours"]
+        print(
+            f"{size}p medians of {sum(r['size'] == size for r in results) // 2}: "
+            f"fps {f['fps']:.1f} / {o['fps']:.1f} ({o['fps'] / f['fps']:.2f}x), "
+            f"CPU {f['cpu_ms_per_frame']:.1f} / {o['cpu_ms_per_frame']:.1f} ms/frame "
+            f"({f['cpu_ms_per_frame'] / o['cpu_ms_per_frame']:.2f}x), "
+            f"first segment {f['first_segment']:.2f} / {o['first_segment']:.2f} s, "
+            f"peak RSS {f['peak_rss_mb']:.0f} / {o['peak_rss_mb']:.0f} MB, "
+            f"load {f['load']:.1f} / {o['load']:.1f}  (ffmpeg / ours)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
