@@ -76,12 +76,20 @@ def weighted_sum(ring: np.ndarray, order: np.ndarray, weights: np.ndarray, dst: 
     """``dst = sum_k weights[k] * ring[order[k]]`` (weights sum to 1), rounded."""
     n = order.shape[0]
     h, w = dst.shape
+    acc = np.empty(w)
     for i in range(h):
+        # Row-wise accumulation (same order of additions per pixel as a
+        # per-pixel loop over k, so the same result) keeps the loops contiguous.
         for j in range(w):
-            acc = 0.0
-            for k in range(n):
-                acc += weights[k] * ring[order[k], i, j]
-            dst[i, j] = np.uint8(min(acc + 0.5, 255.0))
+            acc[j] = 0.0
+        for k in range(n):
+            wk = weights[k]
+            row = ring[order[k], i]
+            for j in range(w):
+                acc[j] += wk * row[j]
+        out = dst[i]
+        for j in range(w):
+            out[j] = np.uint8(min(acc[j] + 0.5, 255.0))
 
 
 MAX_ECHO = 16
