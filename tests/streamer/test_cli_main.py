@@ -89,4 +89,4 @@ def test_worker_status_reports_queue(
     out = capsys.readouterr().out
     assert code == 1  # no worker on that queue
     assert f"queue {redis_prefix}empty: 0 queued" in out
-    assert "worker: none reported" in out
+    assert "workers: none reporting" in out
