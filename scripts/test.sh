@@ -201,7 +201,7 @@ if [[ -z "${ARTDAG_TEST_SKIP_LINT:-}" ]]; then
   run_step mypy .venv/bin/mypy .
 fi
 # pytest exit 5 (no tests collected) counts as a failure like any other non-zero.
-run_step pytest .venv/bin/pytest -p no:cacheprovider "$@"
+run_step pytest .venv/bin/pytest -p no:cacheprovider --durations=15 "$@"
 
 log "services:"
 printf '[test]   %s\n' "${SUMMARY[@]}" >&2

@@ -25,7 +25,9 @@ async def test_live_run_outputs_without_ipfs(live_server: LiveServer, tmp_path: 
                             params={"filename": path.name})  # fmt: skip
         assert resp.status_code == 201, resp.text
         cids[name] = resp.json()["cid"]
-    resp = await c.post("/runs", json={"recipe": RECIPE, "inputs": cids})
+    # a variant of the walkthrough's recipe: the walkthrough expects to upload it first
+    recipe = RECIPE.replace('version: "1.0"', 'version: "1.0-outputs"')
+    resp = await c.post("/runs", json={"recipe": recipe, "inputs": cids})
     assert resp.status_code == 201, resp.text
     run_id = resp.json()["run_id"]
     run = await live.wait_run(run_id, lambda r: r["status"] not in ("pending", "running"))
