@@ -488,10 +488,14 @@ def _kaleidoscope(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int,
 def tile_plane(src: np.ndarray, dst: np.ndarray, n: int) -> None:
     """n x n shrunken copies (nearest sampling)."""
     h, w = src.shape
+    cols = np.empty(w, np.int64)
+    for j in range(w):
+        cols[j] = (j * n) % w  # one modulo per column, not per pixel
     for i in range(h):
-        si = (i * n) % h
+        rs = src[(i * n) % h]
+        rd = dst[i]
         for j in range(w):
-            dst[i, j] = src[si, (j * n) % w]
+            rd[j] = rs[cols[j]]
 
 
 def _tile(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: _Scratch) -> None:

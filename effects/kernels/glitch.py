@@ -88,8 +88,14 @@ def scanline_plane(
         if _unit(hv) < prob:
             r = _unit(_mix(hv)) * 2.0 - 1.0
             dx = round(r * amount) // scale
-        for j in range(w):
-            dst[i, j] = src[i, (j - dx) % w]
+        # dst[i, j] = src[i, (j - dx) % w] as two contiguous copies (no modulo per pixel).
+        sh = dx % w
+        rs = src[i]
+        rd = dst[i]
+        for j in range(sh):
+            rd[j] = rs[w - sh + j]
+        for j in range(sh, w):
+            rd[j] = rs[j - sh]
 
 
 def _scanlines(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: _Copy) -> None:
