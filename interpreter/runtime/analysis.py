@@ -10,6 +10,8 @@ where a SERIES is ``{"times": [...], "values": [...]}`` or
 from __future__ import annotations
 
 import bisect
+import copy
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,6 +44,7 @@ class AnalysisTrack:
 
             data = AnalysisResult.from_json(json.dumps(data))
         self._obj = data if data is not None and hasattr(data, "sample") else None
+        self._offset = 0.0  # seconds of the analysed file before this track's time 0
         doc: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
         audio = getattr(data, "audio", None)
         self.duration = float(doc.get("duration", 0.0) or getattr(audio, "duration", 0.0) or 0.0)
@@ -63,13 +66,37 @@ class AnalysisTrack:
                     times = np.arange(len(vals)) / float(s.get("rate", 1.0))
                 self._series[name] = (times, vals)
 
+    def window(self, start: float, duration: float | None = None) -> AnalysisTrack:
+        """The track as a SEGMENT of the analysed media sees it.
+
+        Times become relative to ``start``; events outside
+        ``[start, start + duration)`` are dropped.
+        """
+        out = copy.copy(self)
+        end = math.inf if duration is None else start + duration
+
+        def cut(events: list[float]) -> list[float]:
+            return [t - start for t in events if start - 1e-9 <= t < end]
+
+        out.beats, out.downbeats, out.onsets = (
+            cut(self.beats),
+            cut(self.downbeats),
+            cut(self.onsets),
+        )
+        if self.duration:
+            out.duration = max(0.0, min(self.duration, end) - start)
+        else:
+            out.duration = 0.0 if duration is None else duration
+        out._offset = self._offset + start
+        return out
+
     def events(self, kind: str) -> list[float]:
         """``beats``, ``downbeats`` or ``onsets``."""
         return {"beats": self.beats, "downbeats": self.downbeats, "onsets": self.onsets}[kind]
 
     def sample(self, t: float) -> dict[str, float]:
         """``beat`` (index of the last beat, -1 before the first), ``beat_phase``, ``since_beat`` and features at ``t``."""
-        if self._obj is not None:
+        if self._obj is not None and not self._offset:
             return {k: float(v) for k, v in dict(self._obj.sample(t)).items()}
         out: dict[str, float] = {name: 0.0 for name in FEATURE_VARS}
         i = bisect.bisect_right(self.beats, t + 1e-9) - 1
@@ -84,8 +111,11 @@ class AnalysisTrack:
             out["beat"] = -1.0
             out["since_beat"] = t
             out["beat_phase"] = 0.0
+        if self._obj is not None:  # a window: features of the file at the shifted time
+            got = dict(self._obj.sample(t + self._offset))
+            out.update({k: float(got[k]) for k in FEATURE_VARS if k in got})
         for name, (times, vals) in self._series.items():
-            out[name] = float(np.interp(t, times, vals)) if len(vals) else 0.0
+            out[name] = float(np.interp(t + self._offset, times, vals)) if len(vals) else 0.0
         return out
 
 

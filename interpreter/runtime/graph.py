@@ -177,13 +177,20 @@ def build_graph(
             elif analysis is not None and not keyed:
                 tracks[aid] = AnalysisTrack(analysis)
             else:
-                tracks[aid] = AnalysisTrack(analyze(step))
+                tracks[aid] = analyze(step)
         return tracks[aid]
 
-    def analyze(step: Step) -> Any:
+    def analyze(step: Step) -> AnalysisTrack:
         # no analysis given with the run: compute phase 1 now (we run in a worker thread)
         src = recipe.step(step.inputs[0])
-        while src.type == NodeType.SEGMENT:
+        windows: list[tuple[float, float | None]] = []
+        while src.type == NodeType.SEGMENT:  # analyse the file, then see it through the cuts
+            cfg = resolve_fields(src.type, src.config)
+            start = float(cfg.get("start", 0.0))
+            dur = cfg.get("duration")
+            if dur is None and cfg.get("end") is not None:
+                dur = float(cfg["end"]) - start
+            windows.append((start, None if dur is None else float(dur)))
             src = recipe.step(src.inputs[0])
         if (
             src.type != NodeType.SOURCE
@@ -194,9 +201,12 @@ def build_graph(
                        hint="pass the analysis with the run")  # fmt: skip
         from interpreter.analysis import analyze_file
 
-        return analyze_file(
-            Path(inputs[src.config["input"]]), list(step.config.get("features") or [])
+        track = AnalysisTrack(
+            analyze_file(Path(inputs[src.config["input"]]), list(step.config.get("features") or []))
         )
+        for start, dur in reversed(windows):
+            track = track.window(start, dur)
+        return track
 
     default_track = AnalysisTrack(None if keyed else analysis)
     if len(analyze_ids) == 1 and (analysis is None or keyed):

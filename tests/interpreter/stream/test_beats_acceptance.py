@@ -236,3 +236,38 @@ async def test_sexp_recipe_with_cached_analysis_decodes_the_audio_once(
     audio = np.concatenate(sink.samples, axis=1)
     assert audio.shape == (sink.audio.channels, len(sources) * RATE // FPS)
     _check_clicks(_click_times(audio[0], RATE), 0.002)
+
+
+async def test_analyze_of_a_segment_sees_the_beats_in_segment_time(
+    media: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runtime analyses the whole file once and shifts the beats into the SEGMENT."""
+    from stream_recipes import recipe, step
+
+    calls: list[Any] = []
+
+    def spy(path: Any, features: Any = None, **kw: Any) -> Any:
+        calls.append(path)
+        return analyze_file(path, features, **kw)
+
+    monkeypatch.setattr(analysis_pkg, "analyze_file", spy)
+    r = recipe(
+        step("music", "SOURCE", input="audio"),
+        step("part", "SEGMENT", ("music",), start=1.1, duration=2.4),
+        step("video", "SOURCE", input="video"),
+        step("an", "ANALYZE", ("part",), features=["beats"]),
+        step("bs", "BEAT_SYNC", ("video", "an"), mode="cut"),
+        output="bs", inputs=("video", "audio"),
+    )  # fmt: skip
+    sink = RecordingSink()
+    await StreamInterpreter(r, media, sink, duration=2.4).run()
+    assert len(calls) == 1
+    sources = [_index(f.y) for f in sink.frames]
+    in_segment = TRUE_BEATS[(TRUE_BEATS >= 1.1) & (TRUE_BEATS < 3.5)] - 1.1  # 0.2, 0.7, ...
+    cuts = _segment_starts(sources, 0.5)
+    assert len(cuts) >= len(in_segment) - 1
+    for n, b in zip(cuts, in_segment, strict=False):
+        assert abs(n / FPS - b) <= 1.0 / FPS + 1e-6, (cuts, in_segment)
+    # the segment's audio plays: its first click is the file's click at 1.3 s
+    audio = np.concatenate(sink.samples, axis=1)
+    assert abs(_click_times(audio[0], RATE)[0] - in_segment[0]) < 0.002

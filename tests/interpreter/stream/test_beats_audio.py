@@ -86,3 +86,17 @@ async def test_analyze_of_a_generator_without_analysis_is_a_positioned_error() -
     with pytest.raises(StreamError, match="no analysis given") as info:
         await StreamInterpreter(r, {}, RecordingSink(), video_format=VF).run()
     assert "'an'" in str(info.value)
+
+
+def test_track_window_shifts_events_and_features() -> None:
+    data = {"beats": [0.5, 1.0, 1.5, 2.0, 2.5], "energy": {"times": [0.0, 3.0], "values": [0.0, 3.0]},
+            "duration": 3.0}  # fmt: skip
+    from interpreter.runtime.analysis import AnalysisTrack
+
+    tr = AnalysisTrack(data).window(1.0, 1.2)
+    assert tr.beats == [0.0, 0.5, 1.0] and tr.duration == pytest.approx(1.2)
+    s = tr.sample(0.75)
+    assert s["beat"] == 1 and s["beat_phase"] == pytest.approx(0.5)
+    assert s["energy"] == pytest.approx(1.75)
+    nested = AnalysisTrack(data).window(0.5).window(1.0)
+    assert nested.beats == [0.0, 0.5, 1.0] and nested.sample(0.0)["energy"] == pytest.approx(1.5)
