@@ -19,7 +19,31 @@ __all__ = ["CLIENT_PACKAGES", "build_client", "client_sources"]
 #: Top-level packages that go into the client (web/ and tests stay out).
 CLIENT_PACKAGES = ("streamer", "api", "interpreter", "effects", "hls", "cache")
 _SUFFIXES = {".py", ".sql", ".yaml", ".sexp", ".cube", ".typed"}
-_MAIN = b"import sys\nfrom streamer.cli import main\n\nsys.exit(main())\n"
+# numba caches compiled kernels beside their source files, which cannot live in a
+# zip: on first run the client unpacks itself into a per-version user folder.
+_MAIN = b"""\
+import os
+import sys
+import tempfile
+import zipfile
+
+archive = os.path.dirname(os.path.abspath(__file__))
+name = os.path.splitext(os.path.basename(archive))[0]
+root = os.path.join(os.path.expanduser("~"), ".cache", "artdag", name)
+if not os.path.isdir(root):
+    os.makedirs(os.path.dirname(root), exist_ok=True)
+    tmp = tempfile.mkdtemp(dir=os.path.dirname(root))
+    with zipfile.ZipFile(archive) as zf:
+        zf.extractall(tmp)
+    try:
+        os.rename(tmp, root)
+    except OSError:  # another process unpacked it first
+        pass
+sys.path[:] = [root] + [p for p in sys.path if os.path.abspath(p) != archive]
+from streamer.cli import main  # noqa: E402
+
+sys.exit(main())
+"""
 # zip entries carry this fixed time so the same sources make the same bytes
 _EPOCH = (2020, 1, 1, 0, 0, 0)
 

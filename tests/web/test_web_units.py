@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -120,6 +121,16 @@ def test_client_zipapp_is_reused_and_runs(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "usage: artdag" in proc.stdout and "recipe" in proc.stdout
+    # every command loads, the numba-cached effect kernels included (they cannot
+    # cache from inside a zip, so the client unpacks itself under $HOME first)
+    env = {**os.environ, "HOME": str(tmp_path / "home")}
+    proc = subprocess.run(
+        [sys.executable, str(first), "effects", "show", "invert"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("invert (colour")
+    assert (tmp_path / "home" / ".cache" / "artdag" / first.stem / "streamer" / "cli.py").is_file()
 
 
 def test_long_edges_go_around_skipped_columns() -> None:
