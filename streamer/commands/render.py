@@ -182,8 +182,8 @@ class ServerError(Exception):
 
 def _server_recipe(
     args: argparse.Namespace, effects: list[tuple[str, dict[str, Any]]]
-) -> tuple[str, dict[str, Path]]:
-    """Recipe text to send and recipe input name -> file to upload."""
+) -> tuple[str, dict[str, Path], dict[str, Any] | None]:
+    """Recipe text to send, recipe input name -> file to upload, analysis to send."""
     inputs = [Path(p) for p in args.inputs]
     for p in inputs:
         if not p.is_file():
@@ -201,13 +201,15 @@ def _server_recipe(
             if not eq:
                 raise ValueError(f"--input {item!r}: expected NAME=PATH")
             bound[k] = Path(v)
-        return text, bound
+        return text, bound, None
     if inputs:
         recipe, bound = quick_recipe(inputs, effects)
-        return recipe_yaml(recipe), bound
-    from streamer.demo import demo_recipe_text
+        return recipe_yaml(recipe), bound, None
+    from streamer.demo import demo_analysis, demo_recipe_text
 
-    return demo_recipe_text(args.duration or 10.0), {}
+    # the demo's click track is generated: its analysis is known without decoding
+    duration = args.duration or 10.0
+    return demo_recipe_text(duration), {}, demo_analysis(duration)
 
 
 async def submit(args: argparse.Namespace, effects: list[tuple[str, dict[str, Any]]]) -> int:
@@ -220,7 +222,7 @@ async def submit(args: argparse.Namespace, effects: list[tuple[str, dict[str, An
     """
     import aiohttp
 
-    text, files = _server_recipe(args, effects)
+    text, files, analysis = _server_recipe(args, effects)
     token = args.token or os.environ.get("ARTDAG_TOKEN")
     if not token:
         raise ValueError("--server needs a token: --token TOKEN or ARTDAG_TOKEN")
@@ -247,6 +249,8 @@ async def submit(args: argparse.Namespace, effects: list[tuple[str, dict[str, An
             cids[name] = str(up["cid"])
             print(f"uploaded {name}: {path} -> {cids[name]}")
         body: dict[str, Any] = {"recipe": text, "inputs": cids}
+        if analysis is not None:
+            body["analysis"] = analysis
         if args.duration is not None:
             body["duration"] = args.duration
         if args.pace is not None:

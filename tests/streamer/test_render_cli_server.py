@@ -206,3 +206,25 @@ async def test_recipe_with_analysis_is_analysed_once_through_the_cache(
         doc = (await live.client.get(f"/api/run/{out['run_id']}/analysis")).json()
         beats = doc["analyze_audio"]["audio"]["beats"]
         assert np.allclose(beats, [0.25, 0.75, 1.25, 1.75], atol=0.03), beats
+
+
+async def test_demo_and_bad_recipe_in_server_mode(
+    live_server: LiveServer,  # noqa: F811 - the imported fixture
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    live = live_server
+    code, out, err = await _cli(
+        ["--server", live.url, "--token", live.token, "--duration", "1", "--sync"], capsys
+    )
+    assert code == 0 and out["status"] == "completed", err
+    run = (await live.client.get(f"/api/run/{out['run_id']}")).json()
+    assert run["output_cid"] == out["output_cid"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nsteps:\n  - id: x\n    type: NOPE\noutput: x\n")
+    code, out, err = await _cli(
+        ["--recipe", str(bad), "--server", live.url, "--token", live.token], capsys
+    )
+    # checked locally, with its position, before anything is sent
+    assert code == 1 and f"{bad}:4:11: unknown node type 'NOPE'" in err, err
+    assert "run_id" not in out
