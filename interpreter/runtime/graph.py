@@ -3,7 +3,9 @@
 Every step becomes a :class:`~interpreter.runtime.base.Stream`; the output
 step's stream is read once per output frame. Per-frame parameters are
 evaluated from a shared :class:`Clock` (output frame index, time and analysis
-variables), so expressions see the output timeline.
+variables), so expressions see the output timeline. A step with several
+consumers is built once and read through a :class:`SharedStream`; BEAT_SYNC
+and MAP play the audio their ANALYZE step analysed.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from interpreter.runtime.generators import (
 from interpreter.runtime.sources import FileSource, Fit, probe, scale_frame
 from interpreter.schema import GENERATORS, resolve_fields
 
-__all__ = ["Clock", "Graph", "build_graph", "default_video_format"]
+__all__ = ["Clock", "Graph", "SharedStream", "build_graph", "default_video_format"]
 
 Value = Callable[[], float]
 
