@@ -148,6 +148,7 @@ class SegmentEncoder:
         self.audio = audio
         self.options = options
         self._fps = Fraction(video.fps_num, video.fps_den)
+        self._starts: list[int] = []
         self._fmp4 = options.container == "fmp4"
         self.extension = ".m4s" if self._fmp4 else ".ts"
         self._max_frames = max(self._start(i + 1) - self._start(i) for i in range(64))
@@ -201,6 +202,7 @@ class SegmentEncoder:
         self._audio_buffered = 0
         self._audio_sent = 0  # samples handed to the AAC encoder
         self._audio_pushed = 0  # samples received
+        self._audio_tb = Fraction(1, audio.sample_rate) if audio is not None else None
         self._layout = "mono" if audio is not None and audio.channels == 1 else "stereo"
         self._closed = False
         self._flushed = False
@@ -208,8 +210,16 @@ class SegmentEncoder:
     # -- set-up ---------------------------------------------------------------
 
     def _start(self, index: int) -> int:
-        o = self.options
-        return segment_start_frame(index, o.segment_duration, self._fps, o.first_segment_duration)
+        # Cached: called per frame and per packet, and Fraction arithmetic is slow.
+        starts = self._starts
+        while len(starts) <= index:
+            o = self.options
+            starts.append(
+                segment_start_frame(
+                    len(starts), o.segment_duration, self._fps, o.first_segment_duration
+                )
+            )
+        return starts[index]
 
     def _add_video_stream(self, container: Any) -> Any:
         opts = self.options
@@ -397,7 +407,7 @@ class SegmentEncoder:
                 af = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=self._layout)
                 af.sample_rate = self.audio.sample_rate
                 af.pts = self._audio_sent
-                af.time_base = Fraction(1, self.audio.sample_rate)
+                af.time_base = self._audio_tb
                 self._audio_sent += AUDIO_FRAME_SIZE
                 packets.extend(ctx.encode(af))
             if final:
@@ -425,8 +435,8 @@ class SegmentEncoder:
             packet.dts += offset
 
     def _segment_of(self, frame: int) -> int:
-        # Inverse of segment_start_frame, corrected for float-free rounding.
-        k = int(frame / self._fps / Fraction(str(self.options.segment_duration)))
+        # Inverse of _start; packets arrive near the open segment, so search from there.
+        k = self._open_seg
         while self._start(k + 1) <= frame:
             k += 1
         while k > 0 and self._start(k) > frame:
