@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FEATURE_VARS", "AnalysisTrack"]
+__all__ = ["FEATURE_VARS", "AnalysisTrack", "segment_window", "windowed"]
 
 FEATURE_VARS = ("energy", "bass", "mid", "high")
 
@@ -27,7 +27,8 @@ class AnalysisTrack:
 
     Accepts an ``interpreter.analysis.AnalysisResult`` (or its JSON dict,
     recognised by its ``schema`` key), the simple JSON shape of the module
-    doc, any object with ``sample(t)``, or None (no beats, features 0).
+    doc, any object with ``sample(t)``, a :func:`windowed` document, or None
+    (no beats, features 0).
 
     Attributes:
         beats: Beat times in seconds, sorted.
@@ -37,6 +38,14 @@ class AnalysisTrack:
     """
 
     def __init__(self, data: Any = None) -> None:
+        if isinstance(data, Mapping) and "window" in data and "analysis" in data:
+            w = data["window"]
+            inner = AnalysisTrack(data["analysis"]).window(
+                float(w.get("start", 0.0)),
+                None if w.get("duration") is None else float(w["duration"]),
+            )
+            self.__dict__.update(inner.__dict__)
+            return
         if isinstance(data, Mapping) and "schema" in data:
             import json
 
@@ -125,3 +134,42 @@ def _times(value: Any) -> list[float]:
     if isinstance(value, Mapping):
         value = value.get("times", [])
     return sorted(float(b) for b in np.asarray(value, dtype=np.float64).reshape(-1))
+
+
+def segment_window(recipe: Any, step_id: str) -> tuple[str, float, float | None] | None:
+    """Which recipe input an ANALYZE step analyses, through which cut.
+
+    Follows the step's input through SEGMENT steps down to a SOURCE bound to a
+    recipe input. Returns ``(input name, start, duration)`` (seconds into the
+    file; duration None: to its end), or None when the input is something else
+    (a generator, an effect...).
+    """
+    from interpreter.nodes import NodeType
+    from interpreter.schema import resolve_fields
+
+    step = recipe.step(step_id)
+    if not step.inputs:
+        return None
+    src = recipe.step(step.inputs[0])
+    start, end = 0.0, math.inf
+    while src.type == NodeType.SEGMENT:
+        cfg = resolve_fields(src.type, src.config)
+        s = float(cfg.get("start", 0.0))
+        dur = cfg.get("duration")
+        if dur is None and cfg.get("end") is not None:
+            dur = float(cfg["end"]) - s
+        # this cut is inside the one applied before it (nearer the output)
+        inner_end = math.inf if dur is None else s + float(dur)
+        end = min(inner_end, s + end)
+        start = s + start
+        src = recipe.step(src.inputs[0])
+    if src.type != NodeType.SOURCE or not src.config.get("input"):
+        return None
+    return str(src.config["input"]), start, None if math.isinf(end) else max(0.0, end - start)
+
+
+def windowed(
+    result_json: Mapping[str, Any], start: float, duration: float | None
+) -> dict[str, Any]:
+    """A run analysis document: a file's analysis seen through a SEGMENT (see AnalysisTrack)."""
+    return {"window": {"start": start, "duration": duration}, "analysis": dict(result_json)}

@@ -19,7 +19,7 @@ import numpy as np
 from effects.frame import VideoFormat, YUVFrame
 from effects.registry import EffectError, Registry
 from interpreter.nodes import Expr, NodeType, Recipe, Step
-from interpreter.runtime.analysis import AnalysisTrack
+from interpreter.runtime.analysis import AnalysisTrack, segment_window
 from interpreter.runtime.base import Chunk, Stream, Timing, silence
 from interpreter.runtime.errors import StreamError
 from interpreter.runtime.generators import (
@@ -183,32 +183,19 @@ def build_graph(
         return tracks[aid]
 
     def analyze(step: Step) -> AnalysisTrack:
-        # no analysis given with the run: compute phase 1 now (we run in a worker thread)
-        src = recipe.step(step.inputs[0])
-        windows: list[tuple[float, float | None]] = []
-        while src.type == NodeType.SEGMENT:  # analyse the file, then see it through the cuts
-            cfg = resolve_fields(src.type, src.config)
-            start = float(cfg.get("start", 0.0))
-            dur = cfg.get("duration")
-            if dur is None and cfg.get("end") is not None:
-                dur = float(cfg["end"]) - start
-            windows.append((start, None if dur is None else float(dur)))
-            src = recipe.step(src.inputs[0])
-        if (
-            src.type != NodeType.SOURCE
-            or not src.config.get("input")
-            or src.config["input"] not in inputs
-        ):
+        # no analysis given with the run: compute phase 1 now (we run in a worker thread),
+        # on the whole file, seen through the SEGMENTs between it and the step
+        found = segment_window(recipe, step.id)
+        if found is None or found[0] not in inputs:
             raise _err(recipe, step, "no analysis given for this step and its input is not a file",
                        hint="pass the analysis with the run")  # fmt: skip
         from interpreter.analysis import analyze_file
 
+        name, start, dur = found
         track = AnalysisTrack(
-            analyze_file(Path(inputs[src.config["input"]]), list(step.config.get("features") or []))
+            analyze_file(Path(inputs[name]), list(step.config.get("features") or []))
         )
-        for start, dur in reversed(windows):
-            track = track.window(start, dur)
-        return track
+        return track.window(start, dur) if start or dur is not None else track
 
     default_track = AnalysisTrack(None if keyed else analysis)
     if len(analyze_ids) == 1 and (analysis is None or keyed):

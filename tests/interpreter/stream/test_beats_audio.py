@@ -100,3 +100,25 @@ def test_track_window_shifts_events_and_features() -> None:
     assert s["energy"] == pytest.approx(1.75)
     nested = AnalysisTrack(data).window(0.5).window(1.0)
     assert nested.beats == [0.0, 0.5, 1.0] and nested.sample(0.0)["energy"] == pytest.approx(1.5)
+
+
+def test_segment_window_follows_nested_segments_to_the_input() -> None:
+    from interpreter.runtime.analysis import AnalysisTrack, segment_window, windowed
+
+    r = recipe(
+        step("music", "SOURCE", input="music"),
+        step("outer", "SEGMENT", ("music",), start=2.0, duration=6.0),
+        step("inner", "SEGMENT", ("outer",), start=1.0, end=10.0),
+        generator("tone", "sine", duration=1.0),
+        step("a", "ANALYZE", ("inner",), features=["beats"]),
+        step("b", "ANALYZE", ("music",), features=["beats"]),
+        step("c", "ANALYZE", ("tone",), features=["beats"]),
+        output="inner", inputs=("music",),
+    )  # fmt: skip
+    # inner shows outer's [1, 6) = the file's [3, 8)
+    assert segment_window(r, "a") == ("music", 3.0, 5.0)
+    assert segment_window(r, "b") == ("music", 0.0, None)
+    assert segment_window(r, "c") is None
+    doc = windowed({"beats": [2.5, 3.5, 4.5, 8.5], "duration": 9.0}, 3.0, 5.0)
+    tr = AnalysisTrack(doc)
+    assert tr.beats == [0.5, 1.5] and tr.duration == 5.0
