@@ -143,24 +143,35 @@ async def _analyses(
     plan: Mapping[str, Any] | None,
     files: Mapping[str, Path],
     inputs: Mapping[str, str],
+    recipe: Recipe | None = None,
 ) -> dict[str, Any] | None:
     """Step id -> analysis JSON of the plan's ANALYZE steps over recipe inputs (None: none).
 
     Results come from the node's analysis cache (computed on a miss, in threads), so
-    the interpreter gets them ready-made instead of decoding the audio again.
+    the interpreter gets them ready-made instead of decoding the audio again. An
+    ANALYZE of a SEGMENT of an input uses the whole file's cached analysis seen
+    through the cut (:func:`interpreter.runtime.analysis.windowed`).
     """
+    from interpreter.runtime.analysis import segment_window, windowed
+
     by_cid = {cid: files[name] for name, cid in inputs.items() if name in files}
-    requests = [a for a in (plan or {}).get("analysis") or [] if a.get("input_cid") in by_cid]
-    if not requests:
-        return None
     cache = AnalysisCache(Path(stores.local.root))
     out: dict[str, Any] = {}
-    for a in requests:
-        result = await cache.get_or_compute(
-            str(a["input_cid"]), by_cid[a["input_cid"]], list(a.get("features") or []) or None
-        )
-        out[str(a["step_id"])] = json.loads(result.to_json())
-    return out
+    for a in (plan or {}).get("analysis") or []:
+        features = list(a.get("features") or []) or None
+        if a.get("input_cid") in by_cid:
+            result = await cache.get_or_compute(
+                str(a["input_cid"]), by_cid[a["input_cid"]], features
+            )
+            out[str(a["step_id"])] = json.loads(result.to_json())
+            continue
+        found = segment_window(recipe, str(a["step_id"])) if recipe is not None else None
+        if found is None or found[0] not in files or found[0] not in inputs:
+            continue  # not over a file: the run must carry it (or the renderer says so)
+        name, start, duration = found
+        result = await cache.get_or_compute(inputs[name], files[name], features)
+        out[str(a["step_id"])] = windowed(json.loads(result.to_json()), start, duration)
+    return out or None
 
 
 _MEDIA_SUFFIXES = (".ts", ".m4s", ".mp4", ".aac")
@@ -246,7 +257,7 @@ async def render_run(
                 await publish_event(
                     redis, run_id, {"type": "status", "status": "running", "stage": "analysis"}
                 )
-            analysis = await _analyses(stores, run.get("plan"), inputs, run["inputs"] or {})
+            analysis = await _analyses(stores, run.get("plan"), inputs, run["inputs"] or {}, recipe)
             if analysis is not None:
                 await repo.update_run(db, run_id, analysis=analysis)
         # a retried job starts over: stale segments must not mix into the new playlist

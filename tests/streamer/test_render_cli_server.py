@@ -228,3 +228,60 @@ async def test_demo_and_bad_recipe_in_server_mode(
     # checked locally, with its position, before anything is sent
     assert code == 1 and f"{bad}:4:11: unknown node type 'NOPE'" in err, err
     assert "run_id" not in out
+
+
+SEGMENT_RECIPE = """\
+name: beat-sync-part
+version: "1.0"
+inputs:
+  video: {type: video}
+  audio: {type: audio}
+steps:
+  - id: part
+    type: SEGMENT
+    inputs: [audio]
+    config: {start: 0.6, duration: 1.4}
+  - id: beats
+    type: ANALYZE
+    inputs: [part]
+    config: {features: [beats]}
+  - id: sync
+    type: BEAT_SYNC
+    inputs: [video, beats]
+    config: {mode: cut}
+output: sync
+"""
+
+
+async def test_analysis_of_a_segment_comes_from_the_file_cache(
+    live_server: LiveServer,  # noqa: F811 - the imported fixture
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    live = live_server
+    decodes: list[str] = []
+    real = analyze_mod.decode_audio
+
+    def counting(path: Any, *a: Any, **kw: Any) -> Any:
+        decodes.append(str(path))
+        return real(path, *a, **kw)
+
+    def forbidden(*a: Any, **kw: Any) -> Any:
+        raise AssertionError("the renderer analysed by itself")
+
+    monkeypatch.setattr(analyze_mod, "decode_audio", counting)
+    monkeypatch.setattr(analysis_pkg, "analyze_file", forbidden)
+    recipe = tmp_path / "part.yaml"
+    recipe.write_text(SEGMENT_RECIPE)
+    video, audio = _clip(tmp_path / "v.mp4", 2.0, 90), _clicks(tmp_path / "clicks2.wav", 2.2)
+    argv = ["--recipe", str(recipe), "--input", f"video={video}", "--input", f"audio={audio}",
+            "--server", live.url, "--token", live.token, "--sync", "--poll", "0.1"]  # fmt: skip
+    for _ in range(2):
+        code, out, err = await _cli(argv, capsys)
+        assert code == 0 and out["status"] == "completed", (out, err)
+        doc = (await live.client.get(f"/api/run/{out['run_id']}/analysis")).json()
+        assert doc["beats"]["window"] == {"start": 0.6, "duration": 1.4}
+        file_beats = doc["beats"]["analysis"]["audio"]["beats"]
+        assert np.allclose(file_beats, [0.25, 0.75, 1.25, 1.75], atol=0.03), file_beats
+    assert len(decodes) == 1  # the file was analysed once, for both runs
