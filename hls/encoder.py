@@ -470,7 +470,9 @@ class SegmentEncoder:
             # when the next segment's keyframe leaves the encoder (a frame later).
             first, end = self._start(self._open_seg), self._start(self._open_seg + 1)
             if self._frame_index >= end and len(self._open_video) == end - first:
-                out.append(self._close_ts_segment(self._open_seg, final=False))
+                # The stream's last segment (flush) takes the audio tail too.
+                last = self._flushed and end == self._frame_index
+                out.append(self._close_ts_segment(self._open_seg, final=last))
                 self._open_seg += 1
                 self._open_key = False
                 self._open_video = []

@@ -105,6 +105,18 @@ def test_mpegts_segments_start_with_keyframe_and_sum_exactly(
         assert abs((max(audio) + 1024 / 48000) - prev_end) <= 2 * 1024 / 48000 + 1e-6
 
 
+def test_a_stream_ending_on_a_segment_boundary_keeps_its_audio(
+    small_video: VideoFormat, stereo: AudioFormat
+) -> None:
+    _, segs = _encode(small_video, stereo, 60)  # 1 s + 1 s: the last closes on its count
+    assert [s.frames for s in segs] == [30, 30]
+    samples = 0
+    with av.open(io.BytesIO(b"".join(s.data for s in segs)), "r") as c:
+        for f in c.decode(audio=0):
+            samples += f.samples
+    assert samples >= 2 * 48000  # every pushed sample reached a segment
+
+
 def test_ffprobe_sees_i_frame_first(
     tmp_path: Path, ffprobe: str, small_video: VideoFormat, stereo: AudioFormat
 ) -> None:
