@@ -26,9 +26,8 @@ from litestar.params import JSONBody
 from api.auth import current_user
 from api.errors import BadRequest, NotFound, ServiceUnavailable, Unprocessable
 from api.models import RunRequest, parse_run_request, run_links
-from interpreter.canonical import canonical
+from api.recipe_store import request_recipe, store_recipe
 from interpreter.canonical import recipe_id as compute_recipe_id
-from interpreter.loader import detect_syntax, load_recipe
 from interpreter.nodes import Recipe
 from interpreter.planner import ExecutionPlan, plan_recipe
 from streamer import jobs_exec, repo
@@ -67,35 +66,10 @@ def _only(doc: Any, allowed: set[str]) -> dict[str, Any]:
 
 async def _recipe(state: State, req: RunRequest, owner: str | None) -> tuple[str, Recipe, str]:
     """Load (422 with position), check inputs, store; returns (text, recipe, recipe id)."""
-    if req.recipe_id is not None:
-        row = await repo.get_recipe(state.db, req.recipe_id)
-        if row is None:
-            raise NotFound(f"recipe {req.recipe_id!r} not found", field="recipe_id")
-        text, filename = str(row["source"]), f"recipe {req.recipe_id[:12]}"
-    else:
-        assert req.recipe is not None
-        text, filename = req.recipe, "recipe"
-    recipe = await asyncio.to_thread(load_recipe, text, filename)
-    declared = {d.name for d in recipe.inputs}
-    for name in sorted(set(req.inputs) - declared):
-        raise Unprocessable(
-            f"inputs.{name}: the recipe declares no input {name!r}"
-            + (f" (declared: {', '.join(sorted(declared))})" if declared else ""),
-            field=f"inputs.{name}",
-        )
+    text, recipe = await request_recipe(state.db, req, check=False)
     rid = req.recipe_id or compute_recipe_id(recipe)
     if req.recipe_id is None:
-        await repo.put_recipe(
-            state.db,
-            recipe_id=rid,
-            name=recipe.name,
-            source=text,
-            syntax=detect_syntax(text),
-            canonical=canonical(recipe),
-            version=recipe.version,
-            description=recipe.description,
-            owner=owner,
-        )
+        await store_recipe(state.db, recipe, text, recipe_id=rid, owner=owner)
     return text, recipe, rid
 
 

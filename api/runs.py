@@ -29,12 +29,9 @@ from litestar.response.sse import ServerSentEventMessage
 from api.auth import current_user
 from api.errors import BadRequest, NotFound, ServiceUnavailable, Unprocessable
 from api.models import RunRequest, parse_run_request, provenance_json, run_json
-from interpreter.canonical import canonical
+from api.recipe_store import request_recipe, store_recipe
 from interpreter.canonical import recipe_id as compute_recipe_id
-from interpreter.loader import detect_syntax, load_recipe
-from interpreter.nodes import Recipe
 from interpreter.planner import plan_recipe
-from interpreter.validate import validate
 from streamer import repo
 from streamer.live import publish_event, request_cancel, subscribe_events
 from streamer.settings import Settings
@@ -73,13 +70,6 @@ async def _run_or_404(state: State, run_id: str) -> dict[str, Any]:
     return run
 
 
-def _check_recipe(text: str, filename: str) -> Recipe:
-    # positioned InterpreterErrors -> 422; the whole recipe is checked before its inputs
-    recipe = load_recipe(text, filename=filename)
-    validate(recipe)
-    return recipe
-
-
 async def start_run(state: State, req: RunRequest, *, owner: str | None = None) -> dict[str, Any]:
     """Validate ``req``, store its recipe, create the run row and enqueue the render.
 
@@ -94,22 +84,8 @@ async def start_run(state: State, req: RunRequest, *, owner: str | None = None) 
         Unprocessable: inputs do not match the recipe's declared inputs.
     """
     db = state.db
-    if req.recipe_id is not None:
-        row = await repo.get_recipe(db, req.recipe_id)
-        if row is None:
-            raise NotFound(f"recipe {req.recipe_id!r} not found", field="recipe_id")
-        text, filename = row["source"], f"recipe {req.recipe_id[:12]}"
-    else:
-        assert req.recipe is not None
-        text, filename = req.recipe, "recipe"
-    recipe = await asyncio.to_thread(_check_recipe, text, filename)
+    text, recipe = await request_recipe(db, req)
     declared = {d.name for d in recipe.inputs}
-    for name in sorted(set(req.inputs) - declared):
-        raise Unprocessable(
-            f"inputs.{name}: the recipe declares no input {name!r}"
-            + (f" (declared: {', '.join(sorted(declared))})" if declared else ""),
-            field=f"inputs.{name}",
-        )
     for name in sorted(declared - set(req.inputs)):
         raise Unprocessable(
             f"inputs.{name}: recipe input {name!r} needs a CID", field=f"inputs.{name}"
@@ -117,17 +93,7 @@ async def start_run(state: State, req: RunRequest, *, owner: str | None = None) 
     plan = await asyncio.to_thread(plan_recipe, recipe, req.inputs, params=req.params)
     rid = plan.recipe_id or compute_recipe_id(recipe)
     if req.recipe_id is None:
-        await repo.put_recipe(
-            db,
-            recipe_id=rid,
-            name=recipe.name,
-            source=text,
-            syntax=detect_syntax(text),
-            canonical=canonical(recipe),
-            version=recipe.version,
-            description=recipe.description,
-            owner=owner,
-        )
+        await store_recipe(db, recipe, text, recipe_id=rid, owner=owner)
     else:
         rid = req.recipe_id
     run = await repo.create_run(
