@@ -39,7 +39,7 @@ from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect
 from redis.exceptions import RedisError
 
-from api.errors import ApiError, BadRequest, ServiceUnavailable
+from api.errors import ApiError, BadRequest, Forbidden, ServiceUnavailable
 from streamer import tokens
 from streamer.tokens import TokenClaims, TokenError
 
@@ -70,12 +70,6 @@ class Unauthorized(ApiError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, field="Authorization", headers={"WWW-Authenticate": "Bearer"})
-
-
-class Forbidden(ApiError):
-    """403: authenticated, but not allowed to do this."""
-
-    status = 403
 
 
 class L2VerifyError(Exception):

@@ -36,7 +36,15 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
 
-from api.errors import ApiError, BadRequest, Conflict, NotFound, error_response
+from api.errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    RangeNotSatisfiable,
+    error_response,
+)
 from api.models import check_cid
 from cache.cid import normalise_cid
 from cache.errors import NotFoundError, StorageError, TooLargeError
@@ -61,18 +69,6 @@ _TAG_RE = re.compile(r"^[\w .:+#/-]{1,50}$")
 _MP4_LOCKS = "mp4_locks"
 
 log = logging.getLogger(__name__)
-
-
-class RangeNotSatisfiable(ApiError):
-    """416: the requested byte range lies outside the content."""
-
-    status = 416
-
-
-class Forbidden(ApiError):
-    """403: the request is understood but refused (e.g. import outside the roots)."""
-
-    status = 403
 
 
 class NotImplementedYet(ApiError):

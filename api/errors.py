@@ -45,7 +45,10 @@ __all__ = [
     "ApiError",
     "BadRequest",
     "Conflict",
+    "Forbidden",
     "NotFound",
+    "PayloadTooLarge",
+    "RangeNotSatisfiable",
     "ServiceUnavailable",
     "Unprocessable",
     "error_body",
@@ -90,6 +93,12 @@ class BadRequest(ApiError):
     status = 400
 
 
+class Forbidden(ApiError):
+    """403: understood but refused (not the caller's token; import outside the roots)."""
+
+    status = 403
+
+
 class NotFound(ApiError):
     """404: the addressed resource (run, recipe, CID, segment) does not exist."""
 
@@ -100,6 +109,18 @@ class Conflict(ApiError):
     """409: the request conflicts with the resource's state."""
 
     status = 409
+
+
+class PayloadTooLarge(ApiError):
+    """413: the body is larger than the endpoint accepts."""
+
+    status = 413
+
+
+class RangeNotSatisfiable(ApiError):
+    """416: the requested byte range lies outside the content."""
+
+    status = 416
 
 
 class Unprocessable(ApiError):

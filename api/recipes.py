@@ -25,15 +25,15 @@ from litestar.datastructures import State, UploadFile
 from litestar.params import FromPath, FromQuery
 
 from api.auth import current_user
-from api.errors import ApiError, BadRequest, Conflict, NotFound
+from api.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from api.models import parse_run_request, run_json
+from api.recipe_store import parse_recipe, store_recipe
 from api.runs import start_run
-from interpreter.canonical import canonical, recipe_id
+from interpreter.canonical import recipe_id
 from interpreter.errors import InterpreterError
 from interpreter.loader import load_recipe
 from interpreter.nodes import Recipe
 from interpreter.planner import plan_recipe
-from interpreter.validate import validate
 from streamer import repo
 
 __all__ = [
@@ -52,12 +52,6 @@ __all__ = [
 MAX_RECIPE_BYTES = 1 << 20
 MAX_LIMIT = 200
 ACTIVE_RUN_STATUSES = ("pending", "running")
-
-
-class PayloadTooLarge(ApiError):
-    """413: the recipe is larger than :data:`MAX_RECIPE_BYTES`."""
-
-    status = 413
 
 
 def _iso(value: Any) -> Any:
@@ -132,12 +126,6 @@ def _plan_summary(recipe: Recipe) -> dict[str, Any]:
         ],
         "params": dict(plan.params),
     }
-
-
-def _parse(text: str, filename: str) -> Recipe:
-    recipe = load_recipe(text, filename=filename)
-    validate(recipe)
-    return recipe
 
 
 def _detail(row: dict[str, Any]) -> dict[str, Any]:
@@ -215,19 +203,9 @@ async def upload_recipe(request: Request[Any, Any, State]) -> Response[dict[str,
     """Validate and store a recipe; 201 when new, 200 when already stored."""
     state = request.app.state
     text, filename = await _upload_text(request)
-    recipe = await asyncio.to_thread(_parse, text, filename)
+    recipe = await asyncio.to_thread(parse_recipe, text, filename)
     rid = recipe_id(recipe)
-    created = await repo.put_recipe(
-        state.db,
-        recipe_id=rid,
-        name=recipe.name,
-        source=text,
-        syntax=recipe.syntax,
-        canonical=canonical(recipe),
-        version=recipe.version,
-        description=recipe.description,
-        owner=current_user(request),
-    )
+    created = await store_recipe(state.db, recipe, text, recipe_id=rid, owner=current_user(request))
     row = await repo.get_recipe(state.db, rid)
     assert row is not None
     body = recipe_summary(row)
