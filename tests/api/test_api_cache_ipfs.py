@@ -10,13 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from cache.cid import cid_of_bytes
 from cache.ipfs import IPFSStore, open_ipfs_client
-from streamer import tokens
-from streamer.app import create_app
 from streamer.settings import Settings
+from tests.api.helpers import app_client
 
 
 @pytest.fixture
@@ -33,11 +31,7 @@ async def client(
             "IPFS_PRIMARY": "true",
         }
     )
-    app = create_app(settings)
-    app.state.redis_key_prefix = f"{redis_prefix}artdag:"
-    token, _ = tokens.mint_token(tokens.cluster_key(settings), "ipfs-tester")
-    async with AsyncTestClient(app=app) as c:
-        c.headers["Authorization"] = f"Bearer {token}"
+    async with app_client(settings, user="ipfs-tester", redis_prefix=redis_prefix) as c:
         yield c
 
 

@@ -18,6 +18,7 @@ from api.auth import SESSION_COOKIE
 from streamer import tokens
 from streamer.app import create_app
 from streamer.settings import Settings
+from tests.api.helpers import api_error
 
 
 @pytest.fixture
@@ -54,35 +55,28 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _error(resp: Any, status: int) -> dict[str, Any]:
-    assert resp.status_code == status, resp.text
-    doc = resp.json()
-    assert doc["status"] == status and doc["detail"]
-    return doc
-
-
 async def test_mutating_route_needs_a_token(client: Any) -> None:
     resp = await client.post("/auth/revoke", json={"token": "x"})
-    doc = _error(resp, 401)
+    doc = api_error(resp, 401)
     assert resp.headers["www-authenticate"] == "Bearer"
     assert "Bearer" in doc["detail"]
     # other engineers' mutating routes are guarded too; reads stay open
-    _error(await client.post("/runs", json={}), 401)
-    _error(await client.delete("/runs/nope"), 401)
+    api_error(await client.post("/runs", json={}), 401)
+    api_error(await client.delete("/runs/nope"), 401)
     assert (await client.get("/health")).status_code == 200
 
 
 async def test_bad_tokens_are_refused(client: Any, key: bytes) -> None:
-    _error(await client.post("/auth/revoke", headers=_bearer("garbage")), 401)
+    api_error(await client.post("/auth/revoke", headers=_bearer("garbage")), 401)
     token, _ = tokens.mint_token(b"another-key-of-32-characters-long!!", "alice")
-    doc = _error(await client.post("/auth/revoke", headers=_bearer(token)), 401)
+    doc = api_error(await client.post("/auth/revoke", headers=_bearer(token)), 401)
     assert "signature" in doc["detail"]
     expired, _ = tokens.mint_token(key, "alice", ttl=10, now=1_000_000)
     assert (
         "expired"
-        in _error(await client.post("/auth/revoke", headers=_bearer(expired)), 401)["detail"]
+        in api_error(await client.post("/auth/revoke", headers=_bearer(expired)), 401)["detail"]
     )
-    _error(await client.post("/auth/revoke", headers={"Authorization": "Basic abc"}), 401)
+    api_error(await client.post("/auth/revoke", headers={"Authorization": "Basic abc"}), 401)
 
 
 async def test_valid_token_then_revoked(
@@ -91,7 +85,7 @@ async def test_valid_token_then_revoked(
     token, _ = tokens.mint_token(key, _user())
     other, _ = tokens.mint_token(key, "someone-else")
     # valid token passes the guard; revoking someone else's token is forbidden
-    _error(await client.post("/auth/revoke", json={"token": other}, headers=_bearer(token)), 403)
+    api_error(await client.post("/auth/revoke", json={"token": other}, headers=_bearer(token)), 403)
     resp = await client.post("/auth/revoke", headers=_bearer(token))
     assert resp.status_code == 200, resp.text
     assert resp.json()["token_hash"] == tokens.token_hash(token)
@@ -102,7 +96,7 @@ async def test_valid_token_then_revoked(
     finally:
         await r.aclose()
     assert 0 < ttl <= tokens.REVOKED_TTL
-    doc = _error(await client.post("/auth/revoke", headers=_bearer(token)), 401)
+    doc = api_error(await client.post("/auth/revoke", headers=_bearer(token)), 401)
     assert "revoked" in doc["detail"]
 
 
@@ -117,13 +111,13 @@ async def test_revoke_user_revokes_every_token(
         await tokens.track_token(r, user, first, c1.expiry, prefix=f"{redis_prefix}artdag:")
     finally:
         await r.aclose()
-    _error(
+    api_error(
         await client.post("/auth/revoke-user", json={"user": "root"}, headers=_bearer(first)), 403
     )
     resp = await client.post("/auth/revoke-user", json={"user": user}, headers=_bearer(first))
     assert resp.status_code == 200, resp.text
     assert resp.json() == {"revoked_user": user, "tracked_tokens": 1}
-    _error(await client.post("/auth/revoke", headers=_bearer(first)), 401)
+    api_error(await client.post("/auth/revoke", headers=_bearer(first)), 401)
     # ``second`` was never tracked: the per-user cutoff still refuses it
     # (it was issued in the same second as the cutoff at the latest, so push the cutoff)
     r = aioredis.from_url(redis_url)
@@ -131,14 +125,14 @@ async def test_revoke_user_revokes_every_token(
         await r.set(f"{redis_prefix}artdag:user_revoked_at:{user}", str(c2.issued + 1))
     finally:
         await r.aclose()
-    _error(await client.post("/auth/revoke", headers=_bearer(second)), 401)
+    api_error(await client.post("/auth/revoke", headers=_bearer(second)), 401)
 
 
 async def test_cookie_flow(client: Any, key: bytes) -> None:
     user = _user()
     token, _ = tokens.mint_token(key, user)
-    _error(await client.get("/auth"), 400)
-    _error(await client.get("/auth", params={"auth_token": "forged.token"}), 401)
+    api_error(await client.get("/auth"), 400)
+    api_error(await client.get("/auth", params={"auth_token": "forged.token"}), 401)
     resp = await client.get(
         "/auth", params={"auth_token": token, "next": "//evil.example/x"}, follow_redirects=False
     )
@@ -158,7 +152,7 @@ async def test_cookie_flow(client: Any, key: bytes) -> None:
     assert resp.status_code == 303 and resp.headers["location"] == "/"
     assert client.cookies.get(SESSION_COOKIE) is None
     client.cookies.set(SESSION_COOKIE, session)
-    doc = _error(await client.post("/auth/revoke", json={"token": other}), 401)
+    doc = api_error(await client.post("/auth/revoke", json={"token": other}), 401)
     assert "revoked" in doc["detail"]
     client.cookies.clear()
 
@@ -218,7 +212,7 @@ async def test_l2_flow_and_l2_revoke_user(
     app = create_app(l2_settings)
     app.state.redis_key_prefix = f"{redis_prefix}l2:artdag:"
     async with AsyncTestClient(app=app) as c:
-        _error(await c.get("/auth", params={"auth_token": "l2-bad-token"}), 401)
+        api_error(await c.get("/auth", params={"auth_token": "l2-bad-token"}), 401)
         resp = await c.get("/auth", params={"auth_token": "l2-good-token"}, follow_redirects=False)
         assert resp.status_code == 303, resp.text
         assert seen[-1]["auth"] == "Bearer l2-good-token"
@@ -241,10 +235,11 @@ async def test_l2_flow_and_l2_revoke_user(
         assert resp.json()["tracked_tokens"] >= 2  # the L2 token and the session
         c.cookies.set(SESSION_COOKIE, session)
         assert (
-            "revoked" in _error(await c.post("/auth/revoke", json={"token": other}), 401)["detail"]
+            "revoked"
+            in api_error(await c.post("/auth/revoke", json={"token": other}), 401)["detail"]
         )
         c.cookies.clear()
-        _error(await c.post("/auth/revoke", headers=_bearer("l2-good-token")), 401)
+        api_error(await c.post("/auth/revoke", headers=_bearer("l2-good-token")), 401)
 
 
 async def test_current_user_on_reads(settings: Settings, redis_url: str, key: bytes) -> None:
@@ -317,6 +312,6 @@ async def test_redis_down_reads_open_writes_503(settings: Settings, key: bytes) 
     async with AsyncTestClient(app=app) as c:
         resp = await c.get("/whoami", headers=_bearer(token))
         assert resp.status_code == 200 and resp.json() == {"user": None}
-        doc = _error(await c.post("/write", headers=_bearer(token)), 503)
+        doc = api_error(await c.post("/write", headers=_bearer(token)), 503)
         assert "Redis" in doc["detail"]
-        _error(await c.post("/write"), 401)  # no token: refused without asking Redis
+        api_error(await c.post("/write"), 401)  # no token: refused without asking Redis

@@ -14,12 +14,11 @@ from typing import Any
 import av
 import numpy as np
 import pytest
-from litestar.testing import AsyncTestClient
 
 from cache.cid import cid_of_bytes
-from streamer import repo, tokens
-from streamer.app import create_app
+from streamer import repo
 from streamer.settings import Settings
+from tests.api.helpers import api_error, app_client
 
 LIMIT = 2_000_000
 
@@ -84,13 +83,10 @@ def settings(pg_dsn: str, redis_url: str, dirs: dict[str, Path]) -> Settings:
 
 @pytest.fixture
 async def client(settings: Settings, redis_prefix: str) -> AsyncIterator[Any]:
-    app = create_app(settings)
-    app.state.redis_key_prefix = f"{redis_prefix}artdag:"
-    app.state.queue_name = f"{redis_prefix}cache-queue"
-    token, _ = tokens.mint_token(tokens.cluster_key(settings), "cache-tester")
-    async with AsyncTestClient(app=app) as c:
-        c.headers["Authorization"] = f"Bearer {token}"
-        c.app_state = app.state  # type: ignore[attr-defined]
+    async with app_client(
+        settings, user="cache-tester", redis_prefix=redis_prefix,
+        queue_name=f"{redis_prefix}cache-queue",
+    ) as c:  # fmt: skip
         yield c
 
 
@@ -99,13 +95,6 @@ def video(tmp_path: Path) -> bytes:
     # a random tag in the file keeps CIDs unique across tests sharing the database
     data = make_video(tmp_path / "clip.mkv")
     return data + uuid.uuid4().bytes  # trailing bytes after the last cluster are ignored
-
-
-def _error(resp: Any, status: int) -> dict[str, Any]:
-    assert resp.status_code == status, resp.text
-    doc = resp.json()
-    assert doc["status"] == status and doc["detail"]
-    return doc
 
 
 async def _upload(client: Any, data: bytes, name: str = "clip.mkv") -> dict[str, Any]:
@@ -145,9 +134,9 @@ async def test_upload_then_ranges(client: Any, video: bytes) -> None:
     assert past.status_code == 206 and past.content == video  # clamped to the end
 
     bad = await client.get(f"/cache/{cid}/raw", headers={"Range": f"bytes={len(video)}-"})
-    _error(bad, 416)
+    api_error(bad, 416)
     assert bad.headers["content-range"] == f"bytes */{len(video)}"
-    _error(await client.get(f"/cache/{cid}/raw", headers={"Range": "bytes=-0"}), 416)
+    api_error(await client.get(f"/cache/{cid}/raw", headers={"Range": "bytes=-0"}), 416)
 
     detail = (await client.get(f"/cache/{cid}")).json()
     assert detail["kind"] == "video" and detail["local"] is True
@@ -159,19 +148,19 @@ async def test_upload_then_ranges(client: Any, video: bytes) -> None:
 
 
 async def test_bad_and_unknown_cids(client: Any) -> None:
-    _error(await client.get("/cache/not-a-cid"), 400)
-    _error(await client.get("/cache/not-a-cid/raw"), 400)
+    api_error(await client.get("/cache/not-a-cid"), 400)
+    api_error(await client.get("/cache/not-a-cid/raw"), 400)
     missing = cid_of_bytes(uuid.uuid4().bytes)
-    _error(await client.get(f"/cache/{missing}"), 404)
-    _error(await client.get(f"/cache/{missing}/raw"), 404)
-    _error(await client.get(f"/cache/{missing}/meta"), 404)
-    _error(await client.delete(f"/cache/{missing}"), 404)
-    _error(await client.post(f"/cache/{missing}/publish"), 501)
+    api_error(await client.get(f"/cache/{missing}"), 404)
+    api_error(await client.get(f"/cache/{missing}/raw"), 404)
+    api_error(await client.get(f"/cache/{missing}/meta"), 404)
+    api_error(await client.delete(f"/cache/{missing}"), 404)
+    api_error(await client.post(f"/cache/{missing}/publish"), 501)
 
 
 async def test_upload_needs_a_token(client: Any, video: bytes) -> None:
     resp = await client.post("/cache/upload", content=video, headers={"Authorization": ""})
-    _error(resp, 401)
+    api_error(resp, 401)
 
 
 async def test_upload_over_limit_stores_nothing(client: Any, settings: Settings) -> None:
@@ -179,15 +168,15 @@ async def test_upload_over_limit_stores_nothing(client: Any, settings: Settings)
     before = _stored_files(cache_dir)
     blob = os.urandom(LIMIT + 1)
     # declared length over the limit: refused before reading
-    _error(await client.post("/cache/upload", content=blob), 413)
+    api_error(await client.post("/cache/upload", content=blob), 413)
 
     # multipart whose file part is over the limit (the body length passes the first
     # check, which allows for multipart overhead): refused while streaming to disk
     resp = await client.post("/cache/upload", files={"file": ("big.bin", blob)})
-    _error(resp, 413)
+    api_error(resp, 413)
     assert _stored_files(cache_dir) == before
     assert not any((cache_dir / ".tmp").iterdir())
-    _error(await client.get(f"/cache/{cid_of_bytes(blob)}"), 404)
+    api_error(await client.get(f"/cache/{cid_of_bytes(blob)}"), 404)
 
 
 async def test_raw_upload_and_gallery(client: Any, tmp_path: Path) -> None:
@@ -202,12 +191,12 @@ async def test_raw_upload_and_gallery(client: Any, tmp_path: Path) -> None:
     assert 0.7 < max(wave["peaks"]) <= 1.0
     detail = (await client.get(f"/cache/{cid}")).json()
     assert detail["preview"]["waveform"] == f"/cache/{cid}/waveform"
-    _error(await client.get(f"/cache/{cid}/poster.jpg"), 404)  # audio has no poster
+    api_error(await client.get(f"/cache/{cid}/poster.jpg"), 404)  # audio has no poster
 
     gallery = (await client.get("/api/media", params={"kind": "audio", "limit": 200})).json()
     assert cid in [i["cid"] for i in gallery["items"]]
     assert all(i["kind"] == "audio" for i in gallery["items"]) and gallery["total"] >= 1
-    _error(await client.get("/api/media", params={"kind": "nope"}), 400)
+    api_error(await client.get("/api/media", params={"kind": "nope"}), 400)
 
 
 async def test_import_roots(client: Any, dirs: dict[str, Path], tmp_path: Path) -> None:
@@ -222,16 +211,18 @@ async def test_import_roots(client: Any, dirs: dict[str, Path], tmp_path: Path) 
 
     outside = tmp_path / "secret.txt"
     outside.write_text("secret")
-    _error(await client.post("/cache/import", params={"path": str(outside)}), 403)
+    api_error(await client.post("/cache/import", params={"path": str(outside)}), 403)
     traversal = f"{dirs['imports']}/../secret.txt"
-    _error(await client.post("/cache/import", params={"path": traversal}), 400)
+    api_error(await client.post("/cache/import", params={"path": traversal}), 400)
     link = dirs["imports"] / "link.txt"
     link.symlink_to(outside)
-    doc = _error(await client.post("/cache/import", params={"path": str(link)}), 403)
+    doc = api_error(await client.post("/cache/import", params={"path": str(link)}), 403)
     assert "outside" in doc["detail"]
-    _error(await client.post("/cache/import", params={"path": "relative/a.bin"}), 400)
-    _error(await client.post("/cache/import", params={"path": str(dirs["imports"] / "nope")}), 404)
-    _error(await client.post("/cache/import", params={"path": str(dirs["imports"])}), 400)
+    api_error(await client.post("/cache/import", params={"path": "relative/a.bin"}), 400)
+    api_error(
+        await client.post("/cache/import", params={"path": str(dirs["imports"] / "nope")}), 404
+    )
+    api_error(await client.post("/cache/import", params={"path": str(dirs["imports"])}), 400)
 
 
 async def test_meta_round_trip(client: Any) -> None:
@@ -251,12 +242,14 @@ async def test_meta_round_trip(client: Any) -> None:
     got = (await client.get(f"/cache/{cid}/meta")).json()
     assert got == {"cid": cid, "title": "Dawn", "description": None, "tags": ["sky", "a:b"]}
     assert (await client.get(f"/cache/{cid}")).json()["title"] == "Dawn"
-    doc = _error(await client.patch(f"/cache/{cid}/meta", json={"tags": ["ok", "<script>"]}), 400)
+    doc = api_error(
+        await client.patch(f"/cache/{cid}/meta", json={"tags": ["ok", "<script>"]}), 400
+    )
     assert doc["field"] == "tags[1]"
-    _error(await client.patch(f"/cache/{cid}/meta", json={"title": 5}), 400)
-    _error(await client.patch(f"/cache/{cid}/meta", json={"colour": "red"}), 400)
-    _error(await client.patch(f"/cache/{cid}/meta", json={"title": "x" * 201}), 400)
-    _error(await client.patch(f"/cache/{cid}/meta", content=b"[1]"), 400)
+    api_error(await client.patch(f"/cache/{cid}/meta", json={"title": 5}), 400)
+    api_error(await client.patch(f"/cache/{cid}/meta", json={"colour": "red"}), 400)
+    api_error(await client.patch(f"/cache/{cid}/meta", json={"title": "x" * 201}), 400)
+    api_error(await client.patch(f"/cache/{cid}/meta", content=b"[1]"), 400)
 
 
 async def test_delete_rules(client: Any) -> None:
@@ -278,14 +271,14 @@ async def test_delete_rules(client: Any) -> None:
         run = await repo.create_run(conn, recipe_id=None, inputs={"video": used})
     finally:
         await conn.close()
-    assert "pinned" in _error(await client.delete(f"/cache/{pinned}"), 409)["detail"]
-    assert run["id"] in _error(await client.delete(f"/cache/{used}"), 409)["detail"]
+    assert "pinned" in api_error(await client.delete(f"/cache/{pinned}"), 409)["detail"]
+    assert run["id"] in api_error(await client.delete(f"/cache/{used}"), 409)["detail"]
     await client.patch(f"/cache/{free}/meta", json={"title": "bye"})
     resp = await client.delete(f"/cache/{free}")
     assert resp.status_code == 200, resp.text
     assert resp.json() == {"deleted": free, "file_removed": True, "record_removed": True}
-    _error(await client.get(f"/cache/{free}"), 404)
-    _error(await client.get(f"/cache/{free}/raw"), 404)
+    api_error(await client.get(f"/cache/{free}"), 404)
+    api_error(await client.get(f"/cache/{free}/raw"), 404)
     assert (await client.get(f"/cache/{pinned}/raw")).status_code == 200
 
 
@@ -302,7 +295,7 @@ async def test_mp4_of_upload_plays(client: Any, video: bytes, ffprobe: str, tmp_
     again = await client.get(f"/cache/{cid}/mp4", headers={"Range": "bytes=0-7"})
     assert again.status_code == 206 and again.content == resp.content[:8]
     text_cid = (await _upload(client, b"plain text " + uuid.uuid4().bytes, "t.txt"))["cid"]
-    _error(await client.get(f"/cache/{text_cid}/mp4"), 400)
+    api_error(await client.get(f"/cache/{text_cid}/mp4"), 400)
 
 
 async def test_mp4_of_hls_playlist(client: Any, ffprobe: str, tmp_path: Path) -> None:

@@ -9,11 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
-from streamer import tokens
-from streamer.app import create_app
 from streamer.settings import Settings
+from tests.api.helpers import api_error, app_client
 
 
 @pytest.fixture
@@ -33,19 +31,8 @@ async def client(
             "IPFS_API": "/ip4/127.0.0.1/tcp/1",
         }
     )
-    app = create_app(settings)
-    app.state.redis_key_prefix = f"{redis_prefix}artdag:"
-    token, _ = tokens.mint_token(tokens.cluster_key(settings), "storage-tester")
-    async with AsyncTestClient(app=app) as c:
-        c.headers["Authorization"] = f"Bearer {token}"
+    async with app_client(settings, user="storage-tester", redis_prefix=redis_prefix) as c:
         yield c
-
-
-def _error(resp: Any, status: int) -> dict[str, Any]:
-    assert resp.status_code == status, resp.text
-    doc = resp.json()
-    assert doc["status"] == status and doc["detail"]
-    return doc
 
 
 def _name() -> str:
@@ -60,7 +47,7 @@ async def test_local_provider_lifecycle(client: Any, data_dir: Path) -> None:
     doc = resp.json()
     pid = doc["id"]
     assert doc["type"] == "local" and doc["enabled"] is True
-    _error(await client.post("/storage/add", json=body), 409)  # same name
+    api_error(await client.post("/storage/add", json=body), 409)  # same name
 
     listed = (await client.get("/storage")).json()
     assert name in [p["name"] for p in listed["providers"]]
@@ -73,12 +60,12 @@ async def test_local_provider_lifecycle(client: Any, data_dir: Path) -> None:
     resp = await client.patch(f"/storage/{pid}", json={"enabled": False, "name": name + "x"})
     assert resp.status_code == 200, resp.text
     assert resp.json()["enabled"] is False and resp.json()["name"] == name + "x"
-    _error(await client.patch(f"/storage/{pid}", json={"type": "s3"}), 400)
-    _error(await client.patch(f"/storage/{pid}", json={"config": {"path": "/etc"}}), 400)
+    api_error(await client.patch(f"/storage/{pid}", json={"type": "s3"}), 400)
+    api_error(await client.patch(f"/storage/{pid}", json={"config": {"path": "/etc"}}), 400)
 
     assert (await client.delete(f"/storage/{pid}")).json() == {"deleted": pid}
-    _error(await client.get(f"/storage/{pid}"), 404)
-    _error(await client.delete(f"/storage/{pid}"), 404)
+    api_error(await client.get(f"/storage/{pid}"), 404)
+    api_error(await client.delete(f"/storage/{pid}"), 404)
 
 
 async def test_validation_errors_name_the_field(client: Any) -> None:
@@ -97,11 +84,11 @@ async def test_validation_errors_name_the_field(client: Any) -> None:
         ({"type": "local", "name": "", "config": {"path": "/tmp"}}, "name"),
     ]  # fmt: skip
     for body, field in cases:
-        doc = _error(await client.post("/storage/add", json=body), 400)
+        doc = api_error(await client.post("/storage/add", json=body), 400)
         assert doc["field"] == field, (body, doc)
     types = (await client.get("/storage/type/s3")).json()
     assert {f["name"] for f in types["fields"]} >= {"bucket", "endpoint_url", "secret_access_key"}
-    _error(await client.get("/storage/type/ftp"), 404)
+    api_error(await client.get("/storage/type/ftp"), 404)
 
 
 async def test_form_add_and_auth(client: Any) -> None:
@@ -120,7 +107,7 @@ async def test_form_add_and_auth(client: Any) -> None:
         data={"type": "local", "name": "<b>x</b>" + name[:8], "config": "{}"},
         headers={"HX-Request": "true"},
     )
-    _error(resp, 400)  # the name is refused before anything is stored
+    api_error(resp, 400)  # the name is refused before anything is stored
     resp = await client.post(
         "/storage",
         data={"type": "ipfs", "name": name + "-h", "config": '{"api": "/ip4/127.0.0.1/tcp/2"}'},
@@ -128,11 +115,11 @@ async def test_form_add_and_auth(client: Any) -> None:
     )
     assert resp.status_code == 201 and resp.headers["content-type"].startswith("text/html")
     assert f"provider {name}-h" in resp.text
-    _error(
+    api_error(
         await client.post("/storage", data={"type": "ipfs", "name": _name(), "config": "[1"}), 400
     )
-    _error(await client.post("/storage/add", json={}, headers={"Authorization": ""}), 401)
-    _error(await client.delete(f"/storage/{pid}", headers={"Authorization": ""}), 401)
+    api_error(await client.post("/storage/add", json={}, headers={"Authorization": ""}), 401)
+    api_error(await client.delete(f"/storage/{pid}", headers={"Authorization": ""}), 401)
     assert (await client.delete(f"/storage/{pid}")).status_code == 200
 
 

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import LiveServer
+from tests.api.helpers import api_error
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -37,13 +38,6 @@ steps:
   inputs: [fa, fb]
 output: joined
 """
-
-
-def _error(resp: httpx.Response, status: int) -> dict[str, Any]:
-    assert resp.status_code == status, resp.text
-    doc: dict[str, Any] = resp.json()
-    assert doc["status"] == status and doc["detail"]
-    return doc
 
 
 async def _done(live: LiveServer, run_id: str) -> dict[str, Any]:
@@ -104,28 +98,28 @@ async def test_run_recipe_renders_a_new_recipe(live_server: LiveServer) -> None:
 async def test_bad_recipe_is_422_with_its_position(live_server: LiveServer) -> None:
     bad = two_branch_recipe(1).replace("effect: blur", "effect: blurr")
     for path in ("/api/plan", "/api/run-recipe"):
-        doc = _error(await live_server.client.post(path, json={"recipe": bad}), 422)
+        doc = api_error(await live_server.client.post(path, json={"recipe": bad}), 422)
         assert "blurr" in doc["detail"]
         assert doc["position"]["line"] == 17, doc
 
 
 async def test_request_errors(live_server: LiveServer) -> None:
     c = live_server.client
-    _error(await c.post("/api/plan", json={"inputs": {}}), 400)
-    _error(await c.post("/api/plan", json={"recipe": "x", "bogus": 1}), 400)
-    _error(await c.post("/api/execute", json={}), 400)
-    _error(await c.post("/api/execute", json={"plan_id": "ab" * 32, "plan": {}}), 400)
-    doc = _error(await c.post("/api/execute", json={"plan_id": "ab" * 32}), 404)
+    api_error(await c.post("/api/plan", json={"inputs": {}}), 400)
+    api_error(await c.post("/api/plan", json={"recipe": "x", "bogus": 1}), 400)
+    api_error(await c.post("/api/execute", json={}), 400)
+    api_error(await c.post("/api/execute", json={"plan_id": "ab" * 32, "plan": {}}), 400)
+    doc = api_error(await c.post("/api/execute", json={"plan_id": "ab" * 32}), 404)
     assert doc["field"] == "plan_id"
-    _error(await c.post("/api/execute", json={"plan": {"version": 99}}), 422)
-    _error(await c.post("/api/plan", json={"recipe_id": "f" * 64}), 404)
+    api_error(await c.post("/api/execute", json={"plan": {"version": 99}}), 422)
+    api_error(await c.post("/api/plan", json={"recipe_id": "f" * 64}), 404)
     needs_input = "name: n\nversion: '1'\ninputs:\n  video: {type: video}\n" + (
         "steps:\n- id: fx\n  type: EFFECT\n  inputs: [video]\n  config: {effect: invert}\n"
         "output: fx\n"
     )
-    doc = _error(await c.post("/api/run-recipe", json={"recipe": needs_input}), 422)
+    doc = api_error(await c.post("/api/run-recipe", json={"recipe": needs_input}), 422)
     assert "video" in doc["detail"]
-    doc = _error(
+    doc = api_error(
         await c.post(
             "/api/plan",
             json={"recipe": needs_input, "inputs": {"video": "Qm" + "1" * 44, "extra": "x"}},
@@ -133,4 +127,4 @@ async def test_request_errors(live_server: LiveServer) -> None:
         400,  # 'x' is not a CID
     )
     async with httpx.AsyncClient(base_url=live_server.url) as anonymous:
-        _error(await anonymous.post("/api/plan", json={"recipe": two_branch_recipe(1)}), 401)
+        api_error(await anonymous.post("/api/plan", json={"recipe": two_branch_recipe(1)}), 401)

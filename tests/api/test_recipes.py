@@ -8,12 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from cache.cid import cid_of_bytes
-from streamer import tokens
-from streamer.app import create_app
 from streamer.settings import Settings
+from tests.api.helpers import api_error, app_client
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 
@@ -41,20 +39,13 @@ async def client(
             "IPFS_API": "/ip4/127.0.0.1/tcp/1",
         }
     )
-    app = create_app(settings)
-    app.state.redis_key_prefix = f"{redis_prefix}artdag:"
-    app.state.queue_name = f"{redis_prefix}recipes-queue"  # no worker: runs stay pending
-    token, _ = tokens.mint_token(tokens.cluster_key(settings), "recipe-tester")
-    async with AsyncTestClient(app=app) as c:
-        c.headers["Authorization"] = f"Bearer {token}"
+    async with app_client(
+        settings,
+        user="recipe-tester",
+        redis_prefix=redis_prefix,
+        queue_name=f"{redis_prefix}recipes-queue",
+    ) as c:  # no worker: runs stay pending
         yield c
-
-
-def _error(resp: Any, status: int) -> dict[str, Any]:
-    assert resp.status_code == status, resp.text
-    doc = resp.json()
-    assert doc["status"] == status and doc["detail"]
-    return doc
 
 
 async def _upload(client: Any, text: str) -> dict[str, Any]:
@@ -81,7 +72,7 @@ async def test_upload_list_get_delete(client: Any) -> None:
     assert (await client.get("/recipes", params={"name": "no-such-" + name})).json()["total"] == 0
     page = (await client.get("/recipes", params={"limit": 1, "offset": 0})).json()
     assert page["limit"] == 1 and len(page["recipes"]) == 1 and page["total"] >= 1
-    _error(await client.get("/recipes", params={"limit": 0}), 400)
+    api_error(await client.get("/recipes", params={"limit": 0}), 400)
 
     detail = (await client.get(f"/recipes/{rid}")).json()
     assert detail["source"] == chain_yaml(name)
@@ -97,27 +88,27 @@ async def test_upload_list_get_delete(client: Any) -> None:
     assert detail["plan"]["node_types"]["EFFECT"] == 2
 
     assert (await client.delete(f"/recipes/{rid}")).json() == {"deleted": rid}
-    _error(await client.get(f"/recipes/{rid}"), 404)
-    _error(await client.delete(f"/recipes/{rid}"), 404)
+    api_error(await client.get(f"/recipes/{rid}"), 404)
+    api_error(await client.delete(f"/recipes/{rid}"), 404)
 
 
 async def test_broken_recipe_is_422_with_line_and_column(client: Any) -> None:
     broken = chain_yaml("broken").replace("effect: blur, radius: 2.5", "effect: blurr")
     resp = await client.post("/recipes/upload", files={"file": ("bad.yaml", broken.encode())})
-    doc = _error(resp, 422)
+    doc = api_error(resp, 422)
     line = next(i for i, t in enumerate(broken.splitlines(), 1) if "blurr" in t)
     assert doc["position"]["line"] == line
     assert doc["position"]["column"] == broken.splitlines()[line - 1].index("blurr") + 1
     assert "blurr" in doc["detail"] and doc["position"]["file"] == "bad.yaml"
     syntax = "name: x\nsteps: [\n"
-    doc = _error(await client.post("/recipes/upload", content=syntax.encode()), 422)
+    doc = api_error(await client.post("/recipes/upload", content=syntax.encode()), 422)
     assert doc["position"]["line"] >= 2
     sexp = '(recipe "x" :version "1.0"\n  (-> (source :input "video") (effect invert)'
-    doc = _error(await client.post("/recipes/upload", content=sexp.encode()), 422)
+    doc = api_error(await client.post("/recipes/upload", content=sexp.encode()), 422)
     assert doc["position"]["line"] >= 1 and doc["position"]["column"] >= 1
-    _error(await client.post("/recipes/upload", content=b""), 400)
-    _error(await client.post("/recipes/upload", content=b"\xff\xfe bad"), 400)
-    _error(await client.post("/recipes/upload", content=b"x" * ((1 << 20) + 10)), 413)
+    api_error(await client.post("/recipes/upload", content=b""), 400)
+    api_error(await client.post("/recipes/upload", content=b"\xff\xfe bad"), 400)
+    api_error(await client.post("/recipes/upload", content=b"x" * ((1 << 20) + 10)), 413)
 
 
 async def test_upload_needs_a_token(client: Any) -> None:
@@ -132,16 +123,16 @@ async def test_run_then_delete_conflict(client: Any) -> None:
     name = f"run-{uuid.uuid4().hex[:8]}"
     rid = (await _upload(client, chain_yaml(name)))["recipe_id"]
     video = cid_of_bytes(b"not really a video")
-    _error(await client.post(f"/recipes/{rid}/run", json={"inputs": {}}), 422)
-    _error(await client.post(f"/recipes/{rid}/run", json={"recipe": "x", "inputs": {}}), 400)
-    _error(await client.post(f"/recipes/{'0' * 64}/run", json={"inputs": {"video": video}}), 404)
+    api_error(await client.post(f"/recipes/{rid}/run", json={"inputs": {}}), 422)
+    api_error(await client.post(f"/recipes/{rid}/run", json={"recipe": "x", "inputs": {}}), 400)
+    api_error(await client.post(f"/recipes/{'0' * 64}/run", json={"inputs": {"video": video}}), 404)
     resp = await client.post(f"/recipes/{rid}/run", json={"inputs": {"video": video}})
     assert resp.status_code == 201, resp.text
     run = resp.json()
     assert run["recipe_id"] == rid and run["status"] == "pending"
     got = (await client.get(f"/api/run/{run['run_id']}")).json()
     assert got["recipe_id"] == rid and got["inputs"] == {"video": video}
-    doc = _error(await client.delete(f"/recipes/{rid}"), 409)
+    doc = api_error(await client.delete(f"/recipes/{rid}"), 409)
     assert run["run_id"] in doc["detail"]
     # once the run is over the recipe can go
     resp = await client.post(f"/runs/{run['run_id']}/cancel")

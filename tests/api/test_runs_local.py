@@ -10,6 +10,7 @@ from cache.cid import cid_of_bytes
 from streamer.live import events_channel
 from streamer.stores import hls_dir
 from tests.api.conftest import LiveServer
+from tests.api.helpers import api_error
 from tests.api.live_media import (
     INPUT_RECIPE,
     ffprobe_json,
@@ -52,33 +53,26 @@ async def test_run_renders_and_serves_local_hls(live_server: LiveServer) -> None
     assert events_channel(run_id).endswith(":events")
 
 
-def _error(resp: Any, status: int) -> dict[str, Any]:
-    assert resp.status_code == status, resp.text
-    doc = resp.json()
-    assert doc["status"] == status and doc["title"] and doc["detail"]
-    return doc
-
-
 async def test_malformed_requests_get_the_json_error_shape(live_server: LiveServer) -> None:
     c = live_server.client
-    _error(
+    api_error(
         await c.post("/runs", content=b"{nope", headers={"content-type": "application/json"}), 400
     )
-    _error(await c.post("/runs", json=[1, 2]), 400)
-    _error(await c.post("/runs", json={}), 400)
-    _error(await c.post("/runs", json={"recipe": "x", "bogus": 1}), 400)
-    doc = _error(await c.post("/runs", json={"recipe_id": "f" * 64}), 404)
+    api_error(await c.post("/runs", json=[1, 2]), 400)
+    api_error(await c.post("/runs", json={}), 400)
+    api_error(await c.post("/runs", json={"recipe": "x", "bogus": 1}), 400)
+    doc = api_error(await c.post("/runs", json={"recipe_id": "f" * 64}), 404)
     assert doc["field"] == "recipe_id"
     bad = live_recipe(2.0).replace("effect: hue", "effect: huee")
-    doc = _error(await c.post("/runs", json={"recipe": bad}), 422)
+    doc = api_error(await c.post("/runs", json={"recipe": bad}), 422)
     assert doc["position"]["line"] == 13 and doc["position"]["column"] > 1, doc
-    doc = _error(await c.post("/runs", json={"recipe": "name: [unclosed\n"}), 422)
+    doc = api_error(await c.post("/runs", json={"recipe": "name: [unclosed\n"}), 422)
     assert doc["position"]["line"] >= 1
-    doc = _error(
+    doc = api_error(
         await c.post("/runs", json={"recipe": live_recipe(), "inputs": {"video": "nope"}}), 400
     )
     assert doc["field"] == "inputs.video"
-    doc = _error(
+    doc = api_error(
         await c.post(
             "/runs",
             json={
@@ -89,16 +83,16 @@ async def test_malformed_requests_get_the_json_error_shape(live_server: LiveServ
         422,
     )
     assert doc["field"] == "inputs.video"
-    _error(await c.post("/runs", json={"recipe": live_recipe(), "pace": -1}), 400)
-    _error(await c.get("/runs/no-such-run"), 404)
-    _error(await c.get("/api/run/no-such-run"), 404)
-    _error(await c.get("/api/run/no-such-run/plan"), 404)
-    _error(await c.delete("/runs/no-such-run"), 404)
-    _error(await c.get("/runs/no-such-run/playlist.m3u8"), 404)
-    _error(await c.get("/runs", params={"limit": 0}), 400)
-    _error(await c.get("/runs", params={"status": "weird"}), 400)
-    _error(await c.get("/ipfs/not-a-cid"), 400)
-    _error(await c.get("/ipfs/not-a-cid/raw"), 400)
+    api_error(await c.post("/runs", json={"recipe": live_recipe(), "pace": -1}), 400)
+    api_error(await c.get("/runs/no-such-run"), 404)
+    api_error(await c.get("/api/run/no-such-run"), 404)
+    api_error(await c.get("/api/run/no-such-run/plan"), 404)
+    api_error(await c.delete("/runs/no-such-run"), 404)
+    api_error(await c.get("/runs/no-such-run/playlist.m3u8"), 404)
+    api_error(await c.get("/runs", params={"limit": 0}), 400)
+    api_error(await c.get("/runs", params={"status": "weird"}), 400)
+    api_error(await c.get("/ipfs/not-a-cid"), 400)
+    api_error(await c.get("/ipfs/not-a-cid/raw"), 400)
 
 
 async def test_cancel_stops_a_running_render_then_delete(live_server: LiveServer) -> None:

@@ -1,0 +1,43 @@
+"""Helpers the in-process API tests share: a signed-in test client, the error check."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from streamer import tokens
+from streamer.app import create_app
+from streamer.settings import Settings
+
+__all__ = ["api_error", "app_client"]
+
+
+def api_error(resp: Any, status: int) -> dict[str, Any]:
+    """Assert ``resp`` is the API's JSON error with ``status``; returns its body."""
+    assert resp.status_code == status, resp.text
+    doc: dict[str, Any] = resp.json()
+    assert doc["status"] == status and doc["title"] and doc["detail"]
+    return doc
+
+
+@contextlib.asynccontextmanager
+async def app_client(
+    settings: Settings, *, user: str, redis_prefix: str, queue_name: str | None = None
+) -> AsyncIterator[Any]:
+    """The app in process, its Redis keys under ``redis_prefix``, a Bearer token for ``user``.
+
+    ``queue_name`` (a queue no worker reads) keeps enqueued runs pending.
+    The client's ``app_state`` is the app's state.
+    """
+    app = create_app(settings)
+    app.state.redis_key_prefix = f"{redis_prefix}artdag:"
+    if queue_name is not None:
+        app.state.queue_name = queue_name
+    token, _ = tokens.mint_token(tokens.cluster_key(settings), user)
+    async with AsyncTestClient(app=app) as c:
+        c.headers["Authorization"] = f"Bearer {token}"
+        c.app_state = app.state  # type: ignore[attr-defined]
+        yield c
