@@ -696,11 +696,6 @@ class BeatSyncStream(Stream):
             return i, (t - start) / (end - start) * self.period
         return i, min(t - start, self.period - 1e-6)
 
-    def source_time(self, t: float) -> float:
-        """Source time shown at output time ``t``."""
-        i, into = self._segment(t)
-        return i * self.period + into
-
     def source_frame(self, t: float) -> int:
         """Source frame shown at output time ``t``.
 
@@ -1079,7 +1074,6 @@ class MuxStream(Stream):
             self.frames = (
                 video.frames if video.frames is not None else (max(counts) if counts else None)
             )
-        self._vdone = 0
 
     def read(self, nsamples: int) -> Chunk:
         frame, _ = self.video.read(0)
