@@ -45,7 +45,7 @@ from api.errors import (
     RangeNotSatisfiable,
     error_response,
 )
-from api.models import check_cid
+from api.models import MAX_LIMIT, check_cid, check_paging
 from cache.cid import normalise_cid
 from cache.errors import NotFoundError, StorageError, TooLargeError
 from cache.local import LocalStore
@@ -58,7 +58,6 @@ __all__ = [
     "serve_file",
 ]
 
-MAX_LIMIT = 200
 MULTIPART_OVERHEAD = 1 << 20
 PIECE = 256 * 1024
 IPFS_FETCH_TIMEOUT = 30.0
@@ -640,10 +639,7 @@ async def media_list(
     kind: FromQuery[str | None] = None,
 ) -> dict[str, Any]:
     """Cache items newest first; ``kind`` is video, audio, image, hls, plan, analysis or other."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise BadRequest(f"limit: {limit} is outside 1..{MAX_LIMIT}", field="limit")
-    if offset < 0:
-        raise BadRequest(f"offset: {offset} is negative", field="offset")
+    check_paging(limit, offset)
     if kind is not None and kind not in KINDS:
         raise BadRequest(f"kind: {kind!r} is not one of {', '.join(KINDS)}", field="kind")
     where = "($1::text IS NULL OR c.kind = $1)"

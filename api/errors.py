@@ -17,6 +17,8 @@ Handlers raise the layer exceptions (or :class:`ApiError` subclasses) and
 - ``cache`` errors: not found 404, invalid CID 400, too large 413, backend
   unreachable 503, any other storage failure 502
 - Litestar's ``HTTPException`` (routing 404/405, body validation 400) -> its status
+- ``asyncpg.DataError`` (PostgreSQL refused a request value: a NUL byte, an
+  integer beyond bigint) -> 400
 - anything else -> 500 with a generic detail; the traceback is logged, never sent.
 
 Usage in ``create_app``: ``Litestar(..., exception_handlers=exception_handlers())``.
@@ -29,6 +31,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import asyncpg
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
@@ -225,6 +228,12 @@ def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[A
     return error_response(status, detail, field=field, headers=exc.headers)
 
 
+def _data_error(_: Request[Any, Any, Any], exc: asyncpg.DataError) -> Response[Any]:
+    # PostgreSQL refused a value the request carried (a NUL in an id, an integer
+    # beyond bigint): the request is at fault, whichever handler passed it on.
+    return error_response(400, f"a request value is not valid: {exc}")
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal server error")
@@ -239,5 +248,6 @@ def exception_handlers() -> dict[
         InterpreterError: _interpreter_error,
         StorageError: _storage_error,
         HTTPException: _http_exception,
+        asyncpg.DataError: _data_error,
         Exception: _unexpected,
     }

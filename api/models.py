@@ -20,9 +20,12 @@ from interpreter.ids import canonical_json
 
 __all__ = [
     "MAX_DURATION",
+    "MAX_LIMIT",
+    "MAX_OFFSET",
     "MAX_PACE",
     "RunRequest",
     "check_cid",
+    "check_paging",
     "parse_run_request",
     "provenance_json",
     "run_json",
@@ -31,7 +34,22 @@ __all__ = [
 
 MAX_DURATION = 24 * 3600.0
 MAX_PACE = 100.0
+MAX_LIMIT = 200
+#: Beyond any real table; keeps OFFSET inside PostgreSQL's bigint (a larger one was a 500).
+MAX_OFFSET = 10**9
 _RUN_FIELDS = {"recipe_id", "recipe", "inputs", "params", "analysis", "pace", "duration"}
+
+
+def check_paging(limit: int, offset: int) -> None:
+    """Check a list endpoint's ``limit`` (1..MAX_LIMIT) and ``offset`` (0..MAX_OFFSET).
+
+    Raises:
+        BadRequest: either is out of range (``field`` names it).
+    """
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadRequest(f"limit: {limit} is outside 1..{MAX_LIMIT}", field="limit")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise BadRequest(f"offset: {offset} is outside 0..{MAX_OFFSET}", field="offset")
 
 
 @dataclass(frozen=True)

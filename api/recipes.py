@@ -26,7 +26,7 @@ from litestar.params import FromPath, FromQuery
 
 from api.auth import current_user
 from api.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
-from api.models import parse_run_request, run_json
+from api.models import MAX_LIMIT, check_paging, parse_run_request, run_json
 from api.recipe_store import parse_recipe, store_recipe
 from api.runs import start_run
 from interpreter.canonical import recipe_id
@@ -50,19 +50,11 @@ __all__ = [
 ]
 
 MAX_RECIPE_BYTES = 1 << 20
-MAX_LIMIT = 200
 ACTIVE_RUN_STATUSES = ("pending", "running")
 
 
 def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.datetime) else value
-
-
-def _check_paging(limit: int, offset: int) -> None:
-    if not 1 <= limit <= MAX_LIMIT:
-        raise BadRequest(f"limit: {limit} is outside 1..{MAX_LIMIT}", field="limit")
-    if offset < 0:
-        raise BadRequest(f"offset: {offset} is negative", field="offset")
 
 
 def recipe_summary(row: dict[str, Any]) -> dict[str, Any]:
@@ -221,7 +213,7 @@ async def list_recipes(
     name: FromQuery[str | None] = None,
 ) -> dict[str, Any]:
     """Newest first; ``name`` filters by case-insensitive substring."""
-    _check_paging(limit, offset)
+    check_paging(limit, offset)
     pattern = None
     if name:
         escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -28,7 +28,7 @@ from litestar.response.sse import ServerSentEventMessage
 
 from api.auth import current_user
 from api.errors import BadRequest, NotFound, ServiceUnavailable, Unprocessable
-from api.models import RunRequest, parse_run_request, provenance_json, run_json
+from api.models import RunRequest, check_paging, parse_run_request, provenance_json, run_json
 from api.recipe_store import request_recipe, store_recipe
 from interpreter.canonical import recipe_id as compute_recipe_id
 from interpreter.planner import plan_recipe
@@ -48,7 +48,6 @@ __all__ = [
 
 PLAYLIST_MEDIA_TYPE = "application/vnd.apple.mpegurl"
 CANCEL_WAIT_SECONDS = 15.0
-MAX_LIMIT = 200
 _SEGMENT_NAME = re.compile(r"^[A-Za-z0-9]{8,128}\.(ts|m4s|mp4|aac)$")
 _SEGMENT_TYPES = {".ts": "video/mp2t", ".m4s": "video/iso.segment", ".mp4": "video/mp4",
                   ".aac": "audio/aac"}  # fmt: skip
@@ -177,10 +176,7 @@ async def list_runs(
     recipe: FromQuery[str | None] = None,
 ) -> dict[str, Any]:
     """Newest first; ``status`` and ``recipe`` (recipe id) filter."""
-    if not 1 <= limit <= MAX_LIMIT:
-        raise BadRequest(f"limit: {limit} is outside 1..{MAX_LIMIT}", field="limit")
-    if offset < 0:
-        raise BadRequest(f"offset: {offset} is negative", field="offset")
+    check_paging(limit, offset)
     if status is not None and status not in repo.RUN_STATUSES:
         raise BadRequest(
             f"status: {status!r} is not one of {', '.join(repo.RUN_STATUSES)}", field="status"

@@ -1,0 +1,56 @@
+"""Values PostgreSQL refuses (a NUL in an id, an integer beyond bigint) answer 400, not 500."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.models import MAX_OFFSET
+from streamer.settings import Settings
+from tests.api.helpers import api_error, app_client
+
+HUGE = "9" * 20  # beyond bigint
+
+
+@pytest.fixture
+async def client(
+    pg_dsn: str, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> AsyncIterator[Any]:
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": pg_dsn,
+            "REDIS_URL": redis_url,
+            "ARTDAG_DATA_DIR": str(tmp_path / "data"),
+            "IPFS_API": "/ip4/127.0.0.1/tcp/1",
+        }
+    )
+    async with app_client(settings, user="odd-values", redis_prefix=redis_prefix) as c:
+        yield c
+
+
+@pytest.mark.parametrize("path", ["/runs", "/recipes", "/media", "/api/media"])
+async def test_offset_beyond_the_range_is_a_400(client: Any, path: str) -> None:
+    doc = api_error(await client.get(path, params={"offset": HUGE}), 400)
+    assert doc["field"] == "offset" and str(MAX_OFFSET) in doc["detail"]
+    assert (await client.get(path, params={"offset": str(MAX_OFFSET)})).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/runs/a%00b"),
+        ("DELETE", "/runs/a%00b"),
+        ("POST", "/runs/a%00b/cancel"),
+        ("GET", "/api/run/a%00b/plan"),
+        ("GET", "/runs/a%00b/playlist.m3u8"),
+        ("GET", "/recipes/a%00b"),
+        ("GET", "/run/a%00b"),
+        ("GET", f"/storage/{HUGE}"),
+    ],
+)
+async def test_value_postgres_refuses_is_a_400(client: Any, method: str, path: str) -> None:
+    doc = api_error(await client.request(method, path), 400)
+    assert "not valid" in doc["detail"]
