@@ -15,7 +15,7 @@ from hls_media import make_frames, tone_for_frame
 
 from effects.frame import AudioFormat, VideoFormat, YUVFrame
 from hls.encoder import EncodedSegment, SegmentEncoder, segment_start_frame
-from hls.errors import EncoderError
+from hls.errors import EncoderError, HLSError
 from hls.options import HLSOptions
 
 
@@ -65,9 +65,10 @@ def test_segments_leave_the_encoder_soon_after_their_last_frame(
     small_video: VideoFormat, stereo: AudioFormat
 ) -> None:
     """A segment is closed once all its frames are encoded, not when the next
-    keyframe comes out; one x264 thread keeps the encoder delay short."""
+    keyframe comes out; fewer x264 threads keep the encoder delay short."""
     for opts, first, delay in (
-        (HLSOptions(), 30, 12),
+        (HLSOptions(threads=1), 30, 12),
+        (HLSOptions(), 30, 17),
         (HLSOptions(threads=0, first_segment_duration=None), 60, 20),
     ):
         enc = SegmentEncoder(small_video, stereo, opts)
@@ -262,3 +263,12 @@ def test_mpegts_flash_and_click_decode_at_the_same_time() -> None:
                 break
     assert flash is not None
     assert abs(click - flash) < 0.005, (flash, click)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("first_segment_duration", 0.0), ("first_segment_duration", 61.0), ("threads", -1)],
+)
+def test_bad_options_name_the_field(field: str, value: float) -> None:
+    with pytest.raises(HLSError, match=f"HLSOptions.{field}"):
+        HLSOptions(**{field: value})  # type: ignore[arg-type]
