@@ -356,9 +356,13 @@ def build_graph(
         raise _err(recipe, step, f"{t} is not supported by the live renderer yet")
 
     def music(aid: str) -> Stream | None:
-        # BEAT_SYNC and MAP play the audio their beats came from
-        src = recipe.step(recipe.step(aid).inputs[0])
-        if timing.audio is None or src.type == NodeType.ANALYZE:
+        # BEAT_SYNC and MAP play the audio their beats came from; a step cut out of
+        # a plan (3-phase execution) gets its ANALYZE as data, with no input left
+        analyze_inputs = recipe.step(aid).inputs
+        if timing.audio is None or not analyze_inputs:
+            return None
+        src = recipe.step(analyze_inputs[0])
+        if src.type == NodeType.ANALYZE:
             return None
         if src.type == NodeType.SOURCE:  # decide without opening a decoder
             name = src.config.get("input")
