@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Generator
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from litestar import Litestar
 
 from streamer import tokens
 from streamer.app import create_app
+from streamer.services import free_port
 from streamer.settings import Settings
 from streamer.worker import create_worker
 
@@ -39,13 +39,6 @@ __all__ = ["LiveServer", "free_port"]
 
 #: Fast, small HLS settings for tests.
 TEST_ENV = {"HLS_SEGMENT_SECONDS": "1", "HLS_X264_PRESET": "ultrafast"}
-
-
-def free_port() -> int:
-    """A TCP port that was free a moment ago on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _QuietServer(uvicorn.Server):

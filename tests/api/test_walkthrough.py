@@ -7,19 +7,16 @@ Real PostgreSQL, Redis, IPFS node and arq worker; the token comes from the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import itertools
 import json
 import re
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import av
 import httpx
 import pytest
-import pytest_asyncio
 
 from cache.cid import cid_of_bytes
 from interpreter.ids import canonical_json
@@ -39,17 +36,6 @@ from tests.api.walkthrough import (
 pytestmark = pytest.mark.timeout(300)
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def stack(
-    live_factory: Callable[..., contextlib.AbstractAsyncContextManager[LiveServer]],
-    ipfs_api: str,
-    ipfs_gateway: str,
-) -> AsyncIterator[LiveServer]:
-    """App + worker + HTTP server with the harness IPFS node."""
-    async with live_factory(ipfs_api=ipfs_api, gateway=ipfs_gateway) as live:
-        yield live
-
-
 async def _alice(live: LiveServer, redis_url: str, redis_prefix: str) -> httpx.AsyncClient:
     env = {"ARTDAG_DATA_DIR": str(live.settings.storage.data_dir), "REDIS_URL": redis_url}
     token = await artdag_token("alice", env, key_prefix=redis_prefix)
@@ -65,9 +51,9 @@ async def _exec_total(live: LiveServer) -> int:
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_walkthrough(
-    stack: LiveServer, tmp_path: Path, redis_url: str, redis_prefix: str
+    live_server_ipfs: LiveServer, tmp_path: Path, redis_url: str, redis_prefix: str
 ) -> None:
-    live = stack
+    live = live_server_ipfs
     # 1. a token from the CLI; writes without it are refused
     c = await _alice(live, redis_url, redis_prefix)
     async with httpx.AsyncClient(base_url=live.url) as anonymous:

@@ -20,6 +20,7 @@ import pytest
 from arq.connections import RedisSettings
 
 from api.workers import parse_health_line
+from streamer.services import free_port
 from streamer.worker import MonitoredWorker
 
 pytestmark = pytest.mark.timeout(120)
@@ -221,9 +222,7 @@ async def test_redis_down_is_503() -> None:
     from api.errors import exception_handlers
     from api.workers import workers_router
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     client = aioredis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=2)
     app = Litestar(route_handlers=[workers_router], exception_handlers=exception_handlers())
     app.state.redis = client

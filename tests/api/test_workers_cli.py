@@ -19,6 +19,7 @@ from arq import create_pool
 from arq.connections import RedisSettings
 
 from streamer.cli import main
+from streamer.services import free_port
 from streamer.worker import MonitoredWorker
 
 pytestmark = pytest.mark.timeout(120)
@@ -128,9 +129,7 @@ async def test_status_json_text_local_and_exit_codes(
 async def test_status_unreachable_redis_is_exit_2(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{port}/0")
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/unused")
     monkeypatch.setenv("ARTDAG_DATA_DIR", str(tmp_path))

@@ -35,16 +35,11 @@ from streamer.db import apply_migrations
 from streamer.db import create_pool as create_db_pool
 from streamer.jobs_exec import exec_counts_key, exec_workers_key
 from streamer.provenance import descriptor_cid, hardware_descriptor, software_descriptor
+from streamer.services import free_port
 from streamer.settings import Settings
 from streamer.worker import create_worker
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(240)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # four independent effect steps, two of them identical (one cache id), joined by a
