@@ -181,18 +181,13 @@ async def list_runs(
         raise BadRequest(
             f"status: {status!r} is not one of {', '.join(repo.RUN_STATUSES)}", field="status"
         )
-    where = "($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR recipe_id = $2)"
-    total = await state.db.fetchval(f"SELECT count(*) FROM runs WHERE {where}", status, recipe)
-    rows = await state.db.fetch(
-        f"SELECT * FROM runs WHERE {where} ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
-        status,
-        recipe,
-        limit,
-        offset,
+    total = await repo.count_runs(state.db, status=status, recipe_id=recipe)
+    rows = await repo.list_runs(
+        state.db, status=status, recipe_id=recipe, limit=limit, offset=offset
     )
     return {
-        "runs": [run_json(dict(r), full=False) for r in rows],
-        "total": int(total),
+        "runs": [run_json(r, full=False) for r in rows],
+        "total": total,
         "limit": limit,
         "offset": offset,
     }

@@ -14,6 +14,7 @@ from typing import Any
 __all__ = [
     "RUN_STATUSES",
     "TERMINAL_STATUSES",
+    "count_runs",
     "create_run",
     "get_cache_item",
     "get_recipe",
@@ -121,27 +122,41 @@ async def create_run(
     return dict(record)
 
 
+# $1 status, $2 recipe id; NULL matches all
+_RUNS_WHERE = "($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR recipe_id = $2)"
+
+
 async def get_run(db: Any, run_id: str) -> dict[str, Any] | None:
     """One run by id."""
     return _row(await db.fetchrow("SELECT * FROM runs WHERE id = $1", run_id))
 
 
 async def list_runs(
-    db: Any, *, status: str | None = None, limit: int = 50, offset: int = 0
+    db: Any,
+    *,
+    status: str | None = None,
+    recipe_id: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Runs, newest first, optionally of one status."""
+    """Runs, newest first, optionally of one status and/or one recipe."""
     if status is not None and status not in RUN_STATUSES:
         raise ValueError(f"status={status!r}: expected one of {', '.join(RUN_STATUSES)}")
     rows = await db.fetch(
-        """
-        SELECT * FROM runs WHERE ($1::text IS NULL OR status = $1)
-        ORDER BY created_at DESC, id LIMIT $2 OFFSET $3
-        """,
+        f"SELECT * FROM runs WHERE {_RUNS_WHERE} ORDER BY created_at DESC, id LIMIT $3 OFFSET $4",
         status,
+        recipe_id,
         limit,
         offset,
     )
     return [dict(r) for r in rows]
+
+
+async def count_runs(db: Any, *, status: str | None = None, recipe_id: str | None = None) -> int:
+    """How many runs :func:`list_runs` pages through with the same filters."""
+    return int(
+        await db.fetchval(f"SELECT count(*) FROM runs WHERE {_RUNS_WHERE}", status, recipe_id)
+    )
 
 
 async def update_run(db: Any, run_id: str, **fields: Any) -> dict[str, Any] | None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from streamer import repo
+
 __all__ = [
     "cache_items",
     "count_runs",
@@ -46,13 +48,7 @@ async def runs_page(
 
 async def count_runs(db: Any, status: str | None = None, recipe_id: str | None = None) -> int:
     """How many runs (of ``status`` / ``recipe_id``)."""
-    value = await db.fetchval(
-        "SELECT count(*) FROM runs WHERE ($1::text IS NULL OR status = $1) "
-        "AND ($2::text IS NULL OR recipe_id = $2)",
-        status,
-        recipe_id,
-    )
-    return int(value)
+    return await repo.count_runs(db, status=status, recipe_id=recipe_id)
 
 
 async def status_counts(db: Any) -> dict[str, int]:

@@ -66,6 +66,10 @@ async def test_run_lifecycle(db: asyncpg.Pool) -> None:
     assert done["finished_at"] is not None and done["plan"] == {"steps": []}
     assert [r["id"] for r in await repo.list_runs(db, status="completed")] == [run["id"]]
     assert await repo.list_runs(db, status="failed") == []
+    assert [r["id"] for r in await repo.list_runs(db, recipe_id="r2")] == [run["id"]]
+    assert await repo.list_runs(db, status="completed", recipe_id="r1") == []
+    assert await repo.count_runs(db, status="completed", recipe_id="r2") == 1
+    assert await repo.count_runs(db, status="failed") == 0
     assert await repo.update_run(db, "missing", status="failed") is None
 
     with pytest.raises(ValueError, match="cannot update run field"):
