@@ -22,7 +22,6 @@ Blocking work (hashing, probing, decoding, remuxing) runs in threads.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import logging
 import os
@@ -45,7 +44,7 @@ from api.errors import (
     RangeNotSatisfiable,
     error_response,
 )
-from api.models import MAX_LIMIT, check_cid, check_paging
+from api.models import MAX_LIMIT, check_cid, check_paging, iso
 from cache.cid import normalise_cid
 from cache.errors import NotFoundError, StorageError, TooLargeError
 from cache.local import LocalStore
@@ -77,10 +76,6 @@ class NotImplementedYet(ApiError):
 
 
 # --- helpers ----------------------------------------------------------------------------
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.datetime) else value
 
 
 def _local(state: State) -> LocalStore:
@@ -211,7 +206,7 @@ def _public(row: dict[str, Any] | None, cid: str, path: Path | None) -> dict[str
         "description": row.get("description"),
         "tags": list(row.get("tags") or []),
         "source": row.get("source"),
-        "created_at": _iso(row.get("created_at")),
+        "created_at": iso(row.get("created_at")),
         "local": path is not None,
         "links": {
             "self": f"/cache/{cid}",

@@ -26,6 +26,7 @@ __all__ = [
     "RunRequest",
     "check_cid",
     "check_paging",
+    "iso",
     "parse_run_request",
     "provenance_json",
     "run_json",
@@ -164,7 +165,8 @@ def run_links(run_id: str, playlist_cid: str | None = None) -> dict[str, str]:
     return links
 
 
-def _iso(value: Any) -> Any:
+def iso(value: Any) -> Any:
+    """A datetime as ISO 8601 text; anything else unchanged (JSON bodies of rows)."""
     return value.isoformat() if isinstance(value, dt.datetime) else value
 
 
@@ -179,9 +181,9 @@ def run_json(row: dict[str, Any], *, full: bool = True) -> dict[str, Any]:
         "playlist_cid": row.get("playlist_cid"),
         "output_cid": row.get("output_cid"),
         "error": row.get("error"),
-        "created_at": _iso(row.get("created_at")),
-        "started_at": _iso(row.get("started_at")),
-        "finished_at": _iso(row.get("finished_at")),
+        "created_at": iso(row.get("created_at")),
+        "started_at": iso(row.get("started_at")),
+        "finished_at": iso(row.get("finished_at")),
     }
     if full:
         out["inputs"] = row.get("inputs") or {}
@@ -207,5 +209,5 @@ def provenance_json(row: dict[str, Any]) -> dict[str, Any]:
         "rendered_at": record.get("rendered_at"),
         "rendered_by": record.get("rendered_by"),
         "record": record,
-        "created_at": _iso(row.get("created_at")),
+        "created_at": iso(row.get("created_at")),
     }

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 from typing import Any
 
@@ -26,7 +25,7 @@ from litestar.params import FromPath, FromQuery
 
 from api.auth import current_user
 from api.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
-from api.models import MAX_LIMIT, check_paging, parse_run_request, run_json
+from api.models import MAX_LIMIT, check_paging, iso, parse_run_request, run_json
 from api.recipe_store import parse_recipe, store_recipe
 from api.runs import start_run
 from interpreter.canonical import recipe_id
@@ -53,10 +52,6 @@ MAX_RECIPE_BYTES = 1 << 20
 ACTIVE_RUN_STATUSES = ("pending", "running")
 
 
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.datetime) else value
-
-
 def recipe_summary(row: dict[str, Any]) -> dict[str, Any]:
     """The list form of a recipe row."""
     doc = row.get("canonical") or {}
@@ -69,7 +64,7 @@ def recipe_summary(row: dict[str, Any]) -> dict[str, Any]:
         "owner": row.get("owner"),
         "inputs": doc.get("inputs", {}),
         "step_count": len(doc.get("steps", [])),
-        "created_at": _iso(row.get("created_at")),
+        "created_at": iso(row.get("created_at")),
         "links": {
             "self": f"/recipes/{row['id']}",
             "page": f"/recipe/{row['id']}",

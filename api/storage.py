@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import html
 import json
 import os
@@ -38,6 +37,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 
 from api.errors import BadRequest, Conflict, NotFound
+from api.models import iso
 from cache.ipfs import IPFSStore, open_ipfs_client, parse_api_multiaddr
 from cache.local import LocalStore
 from cache.providers import IPFSBackend, LocalBackend, S3Backend, StorageBackend
@@ -63,10 +63,6 @@ PROVIDER_TYPES: dict[str, dict[str, tuple[bool, str]]] = {
         "secret_access_key": (False, "secret key (write-only)"),
     },
 }
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.datetime) else value
 
 
 def validate_config(kind: str, config: Any, *, allowed_roots: tuple[Path, ...]) -> dict[str, Any]:
@@ -169,7 +165,7 @@ def _public(row: Any) -> dict[str, Any]:
         "name": row["name"],
         "config": config,
         "enabled": row["enabled"],
-        "created_at": _iso(row["created_at"]),
+        "created_at": iso(row["created_at"]),
         "links": {"self": f"/storage/{row['id']}", "test": f"/storage/{row['id']}/test"},
     }
 
