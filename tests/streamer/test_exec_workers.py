@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 import pytest
 import pytest_asyncio
@@ -38,6 +37,7 @@ from streamer.provenance import descriptor_cid, hardware_descriptor, software_de
 from streamer.services import free_port
 from streamer.settings import Settings
 from streamer.worker import create_worker
+from tests.media import write_wav
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(240)]
 
@@ -282,15 +282,7 @@ def write_clicks(path: Path, seconds: float = 4.0, bpm: float = 120.0) -> None:
     burst = (np.sin(2 * np.pi * 1000 * np.arange(400) / sr) * np.hanning(400)).astype(np.float32)
     for start in range(0, n - 400, step):
         sig[start : start + 400] = 0.9 * burst
-    with av.open(str(path), "w", format="wav") as c:
-        st = c.add_stream("pcm_s16le", rate=sr, layout="mono")
-        frame = av.AudioFrame.from_ndarray(sig[None, :], format="fltp", layout="mono")
-        frame.sample_rate = sr
-        frame.pts = 0
-        for pkt in st.encode(frame):
-            c.mux(pkt)
-        for pkt in st.encode(None):
-            c.mux(pkt)
+    write_wav(path, sig, sr)
 
 
 async def test_analyze_phase_feeds_beat_sync_and_is_cached(stack: Stack, tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from interpreter.loader import load_recipe
 from interpreter.validate import validate
 from streamer.commands import render
 from tests.api.conftest import LiveServer, live_factory, live_server  # noqa: F401 - fixtures
+from tests.media import click_track, write_wav
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -60,24 +61,7 @@ def _clip(path: Path, seconds: float, shade: int) -> Path:
 
 def _clicks(path: Path, seconds: float = 2.0) -> Path:
     """Mono WAV, a click every 0.5 s from 0.25 s."""
-    rate = 48000
-    y = np.zeros(round(seconds * rate), np.float32)
-    k = np.arange(960)
-    click = (0.8 * np.exp(-k / rate * 200) * np.sin(2 * np.pi * 1000 * k / rate)).astype(np.float32)
-    for b in np.arange(0.25, seconds - 0.1, 0.5):
-        i = round(b * rate)
-        y[i : i + 960] += click
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("pcm_s16le", rate=rate)
-        s.layout = "mono"
-        for i in range(0, len(y), 1024):
-            f = av.AudioFrame.from_ndarray(y[None, i : i + 1024], format="fltp", layout="mono")
-            f.sample_rate, f.pts, f.time_base = rate, i, Fraction(1, rate)
-            for p in s.encode(f):
-                c.mux(p)
-        for p in s.encode(None):
-            c.mux(p)
-    return path
+    return write_wav(path, click_track(np.arange(0.25, seconds - 0.1, 0.5), seconds), 48000)
 
 
 def _args(argv: list[str]) -> argparse.Namespace:
