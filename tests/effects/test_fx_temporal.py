@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import pattern
+from fx_pattern import pattern
 from fx_reference import affine, diff, make, planes
 
 from effects.catalog import default_registry

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import RATE, click_track, write_audio
+from analysis_media import RATE, click_track, write_audio
 
 from interpreter.analysis import analyze_file
 from interpreter.analysis.audio import ENVELOPE_RATE, analyse_audio

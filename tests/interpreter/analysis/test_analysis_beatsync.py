@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from conftest import click_track, write_audio
+from analysis_media import click_track, write_audio
 
 from interpreter.analysis import analyze_file
 

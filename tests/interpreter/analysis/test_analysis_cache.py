@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import click_track, write_audio
+from analysis_media import click_track, write_audio
 
 from interpreter.analysis import AnalysisCache, AnalysisResult, analyze_file
 from interpreter.analysis import analyze as analyze_mod

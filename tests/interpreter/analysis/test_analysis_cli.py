@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import click_track, write_audio
+from analysis_media import click_track, write_audio
 
 from interpreter.analysis import AnalysisResult
 from streamer.commands import analyze as cmd

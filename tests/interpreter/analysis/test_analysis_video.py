@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import click_track, shots_video, write_video
+from analysis_media import click_track, shots_video, write_video
 
 from interpreter.analysis import AnalysisError, analyze_file
 from interpreter.analysis.video import detect_cuts, motion_tempo

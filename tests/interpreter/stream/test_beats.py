@@ -6,9 +6,9 @@ import itertools
 from pathlib import Path
 
 import pytest
-from conftest import RecordingSink
 from stream_media import frame_number
 from stream_recipes import generator, recipe, step
+from stream_sink import RecordingSink
 
 from effects.frame import VideoFormat
 from interpreter.nodes import Expr, Recipe

@@ -17,7 +17,7 @@ from typing import Any
 import av
 import numpy as np
 import pytest
-from conftest import RecordingSink
+from stream_sink import RecordingSink
 
 from cache.cid import cid_of_bytes
 from hls.options import HLSOptions
@@ -29,6 +29,7 @@ from interpreter.loader import load_recipe
 from interpreter.nodes import Recipe
 from interpreter.stream import StreamInterpreter
 from interpreter.validate import validate
+from tests.media import click_track, write_wav
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -44,24 +45,7 @@ TRUE_BEATS = np.arange(FIRST_BEAT, SECONDS - 0.05, 60.0 / BPM)
 
 def _clicks(path: Path) -> Path:
     """Mono 48 kHz WAV: a 20 ms decaying 1 kHz click on every beat."""
-    n = round(SECONDS * RATE)
-    y = np.zeros(n, np.float32)
-    k = np.arange(960)
-    click = (0.8 * np.exp(-k / RATE * 200) * np.sin(2 * np.pi * 1000 * k / RATE)).astype(np.float32)
-    for b in TRUE_BEATS:
-        i = round(b * RATE)
-        y[i : i + 960] += click[: n - i]
-    with av.open(str(path), "w") as c:
-        s = c.add_stream("pcm_s16le", rate=RATE)
-        s.layout = "mono"
-        for i in range(0, n, 1024):
-            f = av.AudioFrame.from_ndarray(y[None, i : i + 1024], format="fltp", layout="mono")
-            f.sample_rate, f.pts, f.time_base = RATE, i, Fraction(1, RATE)
-            for p in s.encode(f):
-                c.mux(p)
-        for p in s.encode(None):
-            c.mux(p)
-    return path
+    return write_wav(path, click_track(TRUE_BEATS, SECONDS, RATE), RATE)
 
 
 def _coded_video(path: Path) -> Path:

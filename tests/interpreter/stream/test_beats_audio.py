@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import RecordingSink
 from stream_recipes import generator, recipe, step
+from stream_sink import RecordingSink
 
 from effects.frame import AudioFormat, VideoFormat
 from interpreter.runtime.base import Timing

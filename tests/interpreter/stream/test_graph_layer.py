@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import RecordingSink
 from stream_recipes import generator, recipe, step
+from stream_sink import RecordingSink
 
 from effects.frame import VideoFormat, YUVFrame
 from interpreter.nodes import Expr, NodeType, Step

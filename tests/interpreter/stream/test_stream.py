@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import RecordingSink
 from stream_media import frame_number
 from stream_recipes import generator, recipe, step
+from stream_sink import RecordingSink
 
 from effects.frame import AudioFormat, VideoFormat
 from interpreter.errors import InterpreterError
