@@ -39,8 +39,7 @@ X264_PRESETS = (
     "slow",
     "slower",
     "veryslow",
-    "placebo",
-)
+)  # what hls.options.HLSOptions accepts (placebo passed here, then failed the render)
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/5"
 DEFAULT_DATABASE_URL = "postgresql://artdag:artdag@localhost:5432/artdag"

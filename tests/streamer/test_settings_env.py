@@ -152,6 +152,7 @@ def test_ipfs_primary_falsy(value: str) -> None:
         ("HLS_SEGMENT_SECONDS", "nan", "seconds"),
         ("HLS_CONTAINER", "mp4", "one of ts, fmp4"),
         ("HLS_X264_PRESET", "turbo", "veryfast"),
+        ("HLS_X264_PRESET", "placebo", "veryslow"),
         ("S3_ENDPOINT_URL", "s3.example", "http://"),
         ("S3_BUCKET", "Bad_Bucket", "bucket name"),
         ("UPLOAD_MAX_BYTES", "-5", "positive integer"),
@@ -199,3 +200,11 @@ def test_ip6_http_url_is_bracketed() -> None:
 def test_from_env_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PORT", "8123")
     assert Settings.from_env().server.port == 8123
+
+
+def test_every_preset_is_one_the_encoder_accepts() -> None:
+    from hls.options import HLSOptions
+    from streamer.settings import X264_PRESETS
+
+    for preset in X264_PRESETS:
+        assert HLSOptions(preset=preset).preset == preset
