@@ -34,6 +34,7 @@ from interpreter.canonical import recipe_id as compute_recipe_id
 from interpreter.planner import plan_recipe
 from streamer import repo
 from streamer.live import publish_event, request_cancel, subscribe_events
+from streamer.media import HLS_MEDIA_TYPE
 from streamer.settings import Settings
 from streamer.stores import hls_dir
 from streamer.worker import QUEUE_NAME
@@ -46,7 +47,7 @@ __all__ = [
     "start_run",
 ]
 
-PLAYLIST_MEDIA_TYPE = "application/vnd.apple.mpegurl"
+PLAYLIST_MEDIA_TYPE = HLS_MEDIA_TYPE
 CANCEL_WAIT_SECONDS = 15.0
 _SEGMENT_NAME = re.compile(r"^[A-Za-z0-9]{8,128}\.(ts|m4s|mp4|aac)$")
 _SEGMENT_TYPES = {".ts": "video/mp2t", ".m4s": "video/iso.segment", ".mp4": "video/mp4",
