@@ -91,6 +91,8 @@ def validate_config(kind: str, config: Any, *, allowed_roots: tuple[Path, ...]) 
             continue
         if not isinstance(value, str) or len(value) > 1000:
             raise BadRequest(f"config.{name}: expected a string", field=f"config.{name}")
+        if "\x00" in value:  # os.path and PostgreSQL both refuse it
+            raise BadRequest(f"config.{name}: contains a NUL byte", field=f"config.{name}")
         out[name] = value.strip()
     if kind == "local":
         path = out["path"]

@@ -74,6 +74,7 @@ async def test_validation_errors_name_the_field(client: Any) -> None:
         ({"type": "local", "name": _name(), "config": {}}, "config.path"),
         ({"type": "local", "name": _name(), "config": {"path": "/etc"}}, "config.path"),
         ({"type": "local", "name": _name(), "config": {"path": "rel"}}, "config.path"),
+        ({"type": "local", "name": _name(), "config": {"path": "/tmp/a\x00b"}}, "config.path"),
         ({"type": "ipfs", "name": _name(), "config": {"api": "localhost:5001"}}, "config.api"),
         ({"type": "s3", "name": _name(), "config": {"bucket": "B!"}}, "config.bucket"),
         ({"type": "s3", "name": _name(), "config": {"bucket": "ok-bucket", "colour": "x"}},
