@@ -245,10 +245,6 @@ async def _available(env: _Env, cache_ids: list[str]) -> set[str]:
     return out
 
 
-def _load(text: str, filename: str) -> Any:
-    return load_recipe(text, filename=filename)
-
-
 async def _make_plan(
     env: _Env,
     text: str,
@@ -256,7 +252,7 @@ async def _make_plan(
     inputs: Mapping[str, str],
     params: Mapping[str, float] | None,
 ) -> tuple[ExecutionPlan, Any]:
-    recipe = await asyncio.to_thread(_load, text, filename)
+    recipe = await asyncio.to_thread(load_recipe, text, filename)
     draft = await asyncio.to_thread(plan_recipe, recipe, inputs, params=params)
     ids = [s.cache_id for s in draft.steps]
     have = await _available(env, ids)
@@ -536,7 +532,7 @@ async def run_recipe(
                 raise ExecError(f"the run's recipe {run['recipe_id']!r} does not exist")
             text = str(row["source"])
             # phase 1: analyses of recipe inputs, in parallel on the workers
-            recipe = await asyncio.to_thread(_load, text, f"recipe {row['id'][:12]}")
+            recipe = await asyncio.to_thread(load_recipe, text, f"recipe {row['id'][:12]}")
             draft = await asyncio.to_thread(plan_recipe, recipe, inputs, params=run["params"])
             requests = [a for a in draft.analysis if a.input_cid in inputs.values()]
             jobs = [
