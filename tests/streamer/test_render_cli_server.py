@@ -158,16 +158,14 @@ async def test_errors_are_reported_with_exit_status_1(
     assert code == 1 and "HTTP 401" in err
 
 
-async def test_recipe_with_analysis_is_analysed_once_through_the_cache(
-    live_server: LiveServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    live = live_server
-    decodes: list[str] = []
+@pytest.fixture
+def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Paths the analysis decodes audio from; the renderer analysing by itself fails."""
+    seen: list[str] = []
     real = analyze_mod.decode_audio
 
     def counting(path: Any, *a: Any, **kw: Any) -> Any:
-        decodes.append(str(path))
+        seen.append(str(path))
         return real(path, *a, **kw)
 
     def forbidden(*a: Any, **kw: Any) -> Any:
@@ -175,6 +173,14 @@ async def test_recipe_with_analysis_is_analysed_once_through_the_cache(
 
     monkeypatch.setattr(analyze_mod, "decode_audio", counting)
     monkeypatch.setattr(analysis_pkg, "analyze_file", forbidden)
+    return seen
+
+
+async def test_recipe_with_analysis_is_analysed_once_through_the_cache(
+    live_server: LiveServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],  # noqa: F811
+    decodes: list[str],
+) -> None:  # fmt: skip
+    live = live_server
     video, audio = _clip(tmp_path / "v.mp4", 2.0, 120), _clicks(tmp_path / "clicks.wav")
     argv = ["--recipe", str(ROOT / "recipes" / "beat-sync.yaml"), "--input", f"video={video}",
             "--input", f"audio={audio}", "--server", live.url, "--token", live.token, "--sync",
@@ -241,21 +247,9 @@ async def test_analysis_of_a_segment_comes_from_the_file_cache(
     live_server: LiveServer,  # noqa: F811 - the imported fixture
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    decodes: list[str],
 ) -> None:
     live = live_server
-    decodes: list[str] = []
-    real = analyze_mod.decode_audio
-
-    def counting(path: Any, *a: Any, **kw: Any) -> Any:
-        decodes.append(str(path))
-        return real(path, *a, **kw)
-
-    def forbidden(*a: Any, **kw: Any) -> Any:
-        raise AssertionError("the renderer analysed by itself")
-
-    monkeypatch.setattr(analyze_mod, "decode_audio", counting)
-    monkeypatch.setattr(analysis_pkg, "analyze_file", forbidden)
     recipe = tmp_path / "part.yaml"
     recipe.write_text(SEGMENT_RECIPE)
     video, audio = _clip(tmp_path / "v.mp4", 2.0, 90), _clicks(tmp_path / "clicks2.wav", 2.2)
