@@ -49,6 +49,7 @@ from cache.cid import normalise_cid
 from cache.errors import NotFoundError, StorageError, TooLargeError
 from cache.local import LocalStore
 from streamer import media, repo
+from streamer.stores import fetch_into_local
 
 __all__ = [
     "MAX_LIMIT",
@@ -103,10 +104,11 @@ async def _ensure_local(state: State, cid: str) -> Path:
     if ipfs is None:
         raise NotFound(f"{cid} is not in the local cache (and no IPFS node answers)", field="cid")
     try:
-        data = await asyncio.wait_for(ipfs.cat(cid), IPFS_FETCH_TIMEOUT)
+        return await asyncio.wait_for(
+            fetch_into_local(_local(state), ipfs, cid), IPFS_FETCH_TIMEOUT
+        )
     except (TimeoutError, StorageError) as exc:
         raise NotFound(f"{cid} is not in the local cache nor on IPFS: {exc}", field="cid") from None
-    return (await _local(state).aput_bytes(data)).path
 
 
 async def _item_or_local(state: State, cid: str) -> tuple[dict[str, Any] | None, Path | None]:

@@ -52,6 +52,7 @@ from streamer import repo
 from streamer.claims import ClaimKeeper, claim, claim_key, new_token, wait_for_result
 from streamer.live import cancel_requested, publish_event
 from streamer.steps import is_inline, needs_execution, render_step, step_recipe
+from streamer.stores import fetch_into_local
 
 __all__ = [
     "DEFAULT_QUEUE",
@@ -156,9 +157,7 @@ class _Env:
         ipfs = await self.ipfs()
         if ipfs is None:
             raise ExecError(f"{what}: {cid} is not in the local cache and IPFS is not reachable")
-        data = await ipfs.cat(cid)
-        item = await self.local.aput_bytes(data)
-        return item.path
+        return await fetch_into_local(self.local, ipfs, cid)
 
 
 def _retry_or_raise(ctx: Mapping[str, Any], exc: BaseException) -> None:

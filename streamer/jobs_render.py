@@ -51,7 +51,7 @@ from streamer import repo
 from streamer.live import cancel_requested, publish_event
 from streamer.provenance import record_render_provenance
 from streamer.settings import Settings
-from streamer.stores import Stores, hls_dir
+from streamer.stores import Stores, fetch_into_local, hls_dir
 
 __all__ = ["CANCEL_POLL_SECONDS", "InputError", "PacedSink", "hls_options", "render_run"]
 
@@ -128,13 +128,11 @@ async def _resolve_inputs(
                 f"input {name!r}: {cid} is not in the local cache and no IPFS node is reachable"
             )
         try:
-            data = await stores.ipfs.cat(cid)
+            out[name] = await fetch_into_local(stores.local, stores.ipfs, cid)
         except StorageError as exc:
             raise InputError(
                 f"input {name!r}: {cid} could not be fetched from IPFS: {exc}"
             ) from exc
-        item = await stores.local.aput_bytes(data)
-        out[name] = item.path
     return out
 
 

@@ -25,7 +25,7 @@ from cache.local import LocalStore
 from cache.s3 import S3Store, open_s3_client
 from streamer.settings import Settings
 
-__all__ = ["IPFS_PING_TIMEOUT", "Stores", "hls_dir", "open_stores"]
+__all__ = ["IPFS_PING_TIMEOUT", "Stores", "fetch_into_local", "hls_dir", "open_stores"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,17 @@ IPFS_PING_TIMEOUT = 3.0
 def hls_dir(settings: Settings, run_id: str) -> Path:
     """The live HLS directory of a run: ``CACHE_DIR/hls/<run_id>``."""
     return settings.storage.cache_dir / "hls" / run_id
+
+
+async def fetch_into_local(local: LocalStore, ipfs: IPFSStore, cid: str) -> Path:
+    """Stream ``cid`` from IPFS into the local store; returns the local file.
+
+    Piece by piece (an input video need not fit in memory), hashed as it arrives.
+
+    Raises:
+        StorageError: the node failed or does not have ``cid``.
+    """
+    return (await local.put_stream(ipfs.stream(cid))).path
 
 
 @dataclass
