@@ -449,15 +449,6 @@ def kaleido_remap(
         sample_row(src, xs, ys, dst[i], edge, fill, k, fxs, fys, pk, ok)
 
 
-@njit(nogil=True, cache=True)
-def remap_bilinear(src: np.ndarray, dst: np.ndarray, mx: np.ndarray, my: np.ndarray, edge: int, fill: int) -> None:
-    """``dst[i, j] = bilinear(src, mx[i, j], my[i, j])`` with an edge mode."""
-    h, w = dst.shape
-    _, _, k, fxs, fys, pk, ok = _row_work(w)
-    for i in range(h):
-        sample_row(src, mx[i], my[i], dst[i], edge, fill, k, fxs, fys, pk, ok)
-
-
 class _KaleidoScratch(_Scratch):
     """Unrotated coordinate offsets, cached while ``segments`` stays the same."""
 
