@@ -13,6 +13,7 @@ Resources live in ``app.state`` for the handlers:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -70,6 +71,11 @@ def create_app(settings: Settings | None = None, *, embedded_services: bool = Fa
             app.state.local_store = stores.local
             app.state.ipfs = stores.ipfs
             app.state.s3 = stores.s3
+            # partial writes of a crashed process (only files older than an hour: a
+            # worker sharing the cache may be writing the fresh ones right now)
+            removed = await asyncio.to_thread(stores.local.cleanup_tmp)
+            if removed:
+                log.info("removed %d stale partial file(s) from the cache", removed)
             yield
 
     app = Litestar(

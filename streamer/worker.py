@@ -8,6 +8,7 @@ made on startup, closed on shutdown), ``redis`` (arq's ``ArqRedis``) and
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -125,6 +126,10 @@ async def _on_startup(ctx: dict[str, Any]) -> None:
     # storage clients (LocalStore, IPFSStore, S3Store) close with this stack
     ctx["resources"] = contextlib.AsyncExitStack()
     ctx["stores"] = await open_stores(settings, ctx["resources"])
+    # partial writes of a crashed process (older than an hour: fresh ones may be live)
+    removed = await asyncio.to_thread(ctx["stores"].local.cleanup_tmp)
+    if removed:
+        log.info("removed %d stale partial file(s) from the cache", removed)
 
 
 async def _on_shutdown(ctx: dict[str, Any]) -> None:
