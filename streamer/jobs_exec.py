@@ -47,7 +47,8 @@ from interpreter.analysis.analyze import resolve_features
 from interpreter.errors import InterpreterError
 from interpreter.ids import analysis_id
 from interpreter.loader import load_recipe
-from interpreter.planner import ExecutionPlan, PlanStep, plan_recipe
+from interpreter.nodes import Recipe
+from interpreter.planner import AnalysisRequest, ExecutionPlan, PlanStep, plan_recipe
 from streamer import repo
 from streamer.claims import ClaimKeeper, claim, claim_key, new_token, wait_for_result
 from streamer.live import cancel_requested, publish_event
@@ -230,6 +231,12 @@ async def analyze(ctx: dict[str, Any], input_cid: str, features: Any = None) -> 
         raise
 
 
+def _analyses_missing(cache_dir: Path, requests: list[AnalysisRequest]) -> list[AnalysisRequest]:
+    """The requests whose result is not in the local analysis cache (``analysis/<id>.json``)."""
+    cache = AnalysisCache(cache_dir)
+    return [a for a in requests if not cache.path_for(a.analysis_id).is_file()]
+
+
 # --- phase 2 --------------------------------------------------------------------------------
 
 
@@ -250,9 +257,16 @@ async def _make_plan(
     filename: str,
     inputs: Mapping[str, str],
     params: Mapping[str, float] | None,
+    *,
+    recipe: Recipe | None = None,
+    draft: ExecutionPlan | None = None,
 ) -> tuple[ExecutionPlan, Any]:
-    recipe = await asyncio.to_thread(load_recipe, text, filename)
-    draft = await asyncio.to_thread(plan_recipe, recipe, inputs, params=params)
+    """The cache-aware plan; ``recipe``/``draft`` (the same text, inputs and params,
+    already loaded and planned by the caller) save parsing and planning twice."""
+    if recipe is None:
+        recipe = await asyncio.to_thread(load_recipe, text, filename)
+    if draft is None:
+        draft = await asyncio.to_thread(plan_recipe, recipe, inputs, params=params)
     ids = [s.cache_id for s in draft.steps]
     have = await _available(env, ids)
     for s in draft.steps:
@@ -534,21 +548,25 @@ async def run_recipe(
             recipe = await asyncio.to_thread(load_recipe, text, f"recipe {row['id'][:12]}")
             draft = await asyncio.to_thread(plan_recipe, recipe, inputs, params=run["params"])
             requests = [a for a in draft.analysis if a.input_cid in inputs.values()]
+            # analyses already in this node's cache need no job (a cached re-run
+            # then makes no queue round trip before phase 3)
+            missing = await asyncio.to_thread(_analyses_missing, env.cache_dir, requests)
             jobs = [
                 await env.redis.enqueue_job(
                     "analyze", a.input_cid, list(a.features), _queue_name=queue
                 )
-                for a in requests
+                for a in missing
             ]
             done = await asyncio.gather(
                 *(j.result(timeout=step_timeout, poll_delay=0.1) for j in jobs if j is not None)
             )
-            for a, d in zip(requests, done, strict=True):
+            for a, d in zip(missing, done, strict=True):
                 if d["analysis_id"] != a.analysis_id:
                     raise ExecError(f"analysis of {a.step_id!r}: id {d['analysis_id'][:12]} "
                                     f"differs from the plan's {a.analysis_id[:12]}")  # fmt: skip
             # phase 2
-            p, _ = await _make_plan(env, text, f"recipe {row['id'][:12]}", inputs, run["params"])
+            p, _ = await _make_plan(env, text, f"recipe {row['id'][:12]}", inputs, run["params"],
+                                    recipe=recipe, draft=draft)  # fmt: skip
             plan_cid = await _store_plan(env, p)
             analysis = {a.step_id: await _analysis_json(env, p, a.step_id) for a in requests}
             fields: dict[str, Any] = {"plan": p.to_dict(), "plan_id": p.plan_id}
@@ -563,6 +581,9 @@ async def run_recipe(
         todo = [s for s in p.steps if needs_execution(p, s) or s.node_type == "ANALYZE"]
         total = max(1, len(todo))
         finished = 0
+        # one query for every step cached before the run (a fully cached re-run needs
+        # nothing else); the others are checked again when their level comes
+        known = await _available(env, [s.cache_id for s in todo])
         executed: list[dict[str, Any]] = []
         for level in p.levels:
             if await cancel_requested(env.redis, run_id):
@@ -573,7 +594,7 @@ async def run_recipe(
             for s in level:
                 if not (needs_execution(p, s) or s.node_type == "ANALYZE"):
                     continue
-                if await _cached_output(env, s) is not None:
+                if s.cache_id in known or await _cached_output(env, s) is not None:
                     finished += 1
                     continue
                 pending.append(s)

@@ -24,6 +24,7 @@ import pytest
 import pytest_asyncio
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
+from arq.jobs import deserialize_result
 
 from interpreter.canonical import canonical, recipe_id
 from interpreter.loader import detect_syntax, load_recipe
@@ -133,6 +134,18 @@ class Stack:
             exec_counts_key(self.queue)
         )
         return {k.decode(): int(v) for k, v in raw.items()}
+
+    async def finished_jobs(self, function: str) -> set[str]:
+        """Ids of the finished ``function`` jobs of this queue (arq keeps results an hour)."""
+        ids = set()
+        async for key in self.arq.scan_iter(match="arq:result:*", count=500):
+            raw = await self.arq.get(key)
+            if raw is None:
+                continue  # expired between the scan and the read
+            res = deserialize_result(raw)
+            if res.queue_name == self.queue and res.function == function and res.job_id:
+                ids.add(res.job_id)
+        return ids
 
     async def executors(self) -> dict[str, str]:
         raw = await self.arq.hgetall(  # type: ignore[misc]
@@ -297,6 +310,14 @@ async def test_analyze_phase_feeds_beat_sync_and_is_cached(stack: Stack, tmp_pat
     assert run is not None
     beats = run["analysis"]["analyze_audio"]["audio"]["beats"]
     assert 5 <= len(beats) <= 10  # 120 bpm over 4 s
+    analyzed = await stack.finished_jobs("analyze")
+    assert analyzed, "the first run analysed the input on a worker"
+    # a re-run finds the analysis in the cache in-process: no analyze job at all
+    again = await stack.run(BEATS, {"audio": item.cid})
+    assert again["status"] == "completed" and again["executed"] == 0, again
+    assert await stack.finished_jobs("analyze") == analyzed
+    rerun = await repo.get_run(stack.db, again["run_id"])
+    assert rerun is not None and rerun["analysis"] == run["analysis"]
     # the analyze task again: a cache hit (no decoding)
     job = await stack.arq.enqueue_job("analyze", item.cid, ["beats", "energy"],
                                       _queue_name=stack.queue)  # fmt: skip
