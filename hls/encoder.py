@@ -33,6 +33,7 @@ import numpy as np
 from av.video.frame import PictureType
 
 from effects.frame import AudioFormat, VideoFormat, YUVFrame
+from hls.codec import add_h264_stream, to_video_frame
 from hls.errors import EncoderError
 from hls.options import HLSOptions
 
@@ -155,7 +156,6 @@ class SegmentEncoder:
         # ~1 s shift keeps B-frame DTS and AAC priming positive.
         self._v_off = math.ceil(self._fps)
         self._a_off = round(self._v_off / self._fps * audio.sample_rate) if audio is not None else 0
-        self._from_buffer = video.height % 4 == 0
 
         self._sink: _BoxSplitter | None = None
         self._dummy = io.BytesIO()
@@ -231,13 +231,8 @@ class SegmentEncoder:
             codec_opts["rc-lookahead"] = str(opts.rc_lookahead)
         if opts.video_bitrate is None:
             codec_opts["crf"] = str(opts.crf)
-        stream = container.add_stream("libx264", rate=self._fps, options=codec_opts)
-        stream.width = self.video.width
-        stream.height = self.video.height
-        stream.pix_fmt = "yuv420p"
-        stream.thread_type = "AUTO"
+        stream = add_h264_stream(container, self.video, codec_opts)
         ctx = stream.codec_context
-        ctx.time_base = 1 / self._fps
         ctx.gop_size = self._max_frames + 1
         if opts.threads:
             ctx.thread_count = opts.threads
@@ -326,18 +321,13 @@ class SegmentEncoder:
                 f"frame {self._frame_index} is {frame.width}x{frame.height}, "
                 f"the stream is {self.video.width}x{self.video.height}"
             )
-        if self._from_buffer:
-            vf = av.VideoFrame.from_numpy_buffer(frame.data, format="yuv420p")
-        else:
-            vf = av.VideoFrame.from_ndarray(frame.data, format="yuv420p")
         index = self._frame_index
+        vf = to_video_frame(frame, index, self._vstream.codec_context.time_base)
         if index == self._next_cut:
             self._seg_index += 1
             self._next_cut = self._start(self._seg_index + 1)
         if index == self._start(self._seg_index):
             vf.pict_type = PictureType.I
-        vf.pts = index
-        vf.time_base = self._vstream.codec_context.time_base
         self._frame_index += 1
         try:
             packets = self._vstream.codec_context.encode(vf)

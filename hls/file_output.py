@@ -25,6 +25,7 @@ import av
 import numpy as np
 
 from effects.frame import AudioFormat, VideoFormat, YUVFrame
+from hls.codec import add_h264_stream, to_video_frame
 from hls.errors import EncoderError, OutputStateError
 
 __all__ = ["AAC_FRAME_SIZE", "FileOutput", "FileResult"]
@@ -96,7 +97,6 @@ class FileOutput:
         self._astream: Any = None
         self._video: VideoFormat | None = None
         self._audio: AudioFormat | None = None
-        self._from_buffer = False
         self._pending: list[np.ndarray] = []
         self._pending_n = 0
         self._audio_pts = 0
@@ -123,14 +123,8 @@ class FileOutput:
         except (av.FFmpegError, OSError) as exc:
             raise EncoderError(f"cannot open {self.path}: {exc}") from exc
         try:
-            fps = Fraction(video.fps_num, video.fps_den)
-            vs = out.add_stream(
-                "libx264", rate=fps, options={"crf": str(self.crf), "preset": self.preset}
-            )
-            vs.width, vs.height, vs.pix_fmt = video.width, video.height, "yuv420p"
-            vs.thread_type = "AUTO"
-            vs.codec_context.time_base = 1 / fps
-            self._vstream = vs
+            opts = {"crf": str(self.crf), "preset": self.preset}
+            self._vstream = add_h264_stream(out, video, opts)
             if audio is not None:
                 layout = "mono" if audio.channels == 1 else "stereo"
                 st: Any = out.add_stream(self.audio_codec, rate=audio.sample_rate, layout=layout)
@@ -143,8 +137,6 @@ class FileOutput:
             raise EncoderError(f"cannot set up the streams of {self.path}: {exc}") from exc
         self._out = out
         self._video, self._audio = video, audio
-        # PyAV mis-sizes from_numpy_buffer frames when H % 4 != 0 (see ARCHITECTURE)
-        self._from_buffer = video.height % 4 == 0
 
     def write(self, frame: YUVFrame, audio: np.ndarray | None) -> None:
         """Encode one frame and its audio (pipeline thread)."""
@@ -156,12 +148,7 @@ class FileOutput:
                 f"frame {self.frames} is {frame.width}x{frame.height}, "
                 f"the file is {self._video.width}x{self._video.height}"
             )
-        if self._from_buffer:
-            vf = av.VideoFrame.from_numpy_buffer(frame.data, format="yuv420p")
-        else:
-            vf = av.VideoFrame.from_ndarray(frame.data, format="yuv420p")
-        vf.pts = self.frames
-        vf.time_base = self._vstream.codec_context.time_base
+        vf = to_video_frame(frame, self.frames, self._vstream.codec_context.time_base)
         try:
             self._mux(self._vstream.encode(vf))
         except av.FFmpegError as exc:

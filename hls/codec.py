@@ -1,0 +1,54 @@
+"""Video encoder set-up shared by the HLS segment encoder and the file output.
+
+Both encode yuv420p :class:`effects.frame.YUVFrame` buffers with libx264; the
+stream parameters and the frame hand-over (including a PyAV quirk) live here
+once.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import av
+
+from effects.frame import VideoFormat, YUVFrame
+
+__all__ = ["add_h264_stream", "to_video_frame"]
+
+
+def add_h264_stream(container: Any, video: VideoFormat, options: dict[str, str]) -> Any:
+    """Add a libx264 yuv420p stream for ``video`` to an output ``container``.
+
+    Args:
+        container: An ``av`` output container (before ``start_encoding``).
+        video: Size and frame rate; the codec time base is one frame.
+        options: libx264 private options (``preset``, ``crf``, ``x264-params``...).
+
+    Returns:
+        The ``av`` video stream; callers tune its ``codec_context`` further.
+    """
+    fps = Fraction(video.fps_num, video.fps_den)
+    stream = container.add_stream("libx264", rate=fps, options=options)
+    stream.width = video.width
+    stream.height = video.height
+    stream.pix_fmt = "yuv420p"
+    stream.thread_type = "AUTO"
+    stream.codec_context.time_base = 1 / fps
+    return stream
+
+
+def to_video_frame(frame: YUVFrame, pts: int, time_base: Fraction) -> av.VideoFrame:
+    """Wrap ``frame`` as an ``av.VideoFrame`` with ``pts`` (in frames) and ``time_base``.
+
+    The buffer is shared without a copy when the height is a multiple of 4;
+    otherwise PyAV mis-sizes ``from_numpy_buffer`` frames (see
+    docs/ARCHITECTURE.md), so those are copied with ``from_ndarray``.
+    """
+    if frame.height % 4 == 0:
+        vf = av.VideoFrame.from_numpy_buffer(frame.data, format="yuv420p")
+    else:
+        vf = av.VideoFrame.from_ndarray(frame.data, format="yuv420p")
+    vf.pts = pts
+    vf.time_base = time_base
+    return vf
