@@ -20,11 +20,21 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 
 from cache.errors import NotFoundError, StorageError, StorageTimeoutError, StorageUnavailableError
 
-__all__ = ["PART_SIZE", "S3Store", "open_s3_client"]
+__all__ = [
+    "IMMUTABLE",
+    "NO_CACHE",
+    "PART_SIZE",
+    "S3SegmentMirror",
+    "S3Store",
+    "hls_key",
+    "open_s3_client",
+]
 
 PART_SIZE = 5 * 1024 * 1024  # the S3 minimum for every part but the last
 _MISSING = {"NoSuchKey", "NoSuchBucket", "404", "NotFound", "NoSuchUpload"}
 T = TypeVar("T")
+NO_CACHE = "no-cache"  # a live playlist changes with every segment
+IMMUTABLE = "public, max-age=31536000, immutable"  # segments are content-named
 
 
 @contextlib.asynccontextmanager
@@ -94,9 +104,18 @@ class S3Store:
         except NotFoundError:
             await self._guard("create bucket", lambda: self.client.create_bucket(Bucket=self.bucket))
 
-    async def put_bytes(self, key: str, data: bytes, *, content_type: str | None = None) -> None:
+    async def put_bytes(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        content_type: str | None = None,
+        cache_control: str | None = None,
+    ) -> None:
         """Store ``data`` under ``key`` in one request."""
         extra = {"ContentType": content_type} if content_type else {}
+        if cache_control:
+            extra["CacheControl"] = cache_control
         await self._guard(
             f"put {key}",
             lambda: self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **extra),
@@ -199,3 +218,40 @@ class S3Store:
         except NotFoundError:
             return False
         return True
+
+
+def hls_key(run_id: str, name: str) -> str:
+    """The S3 key of a run's live HLS file: ``hls/<run_id>/<name>``."""
+    return f"hls/{run_id}/{name}"
+
+
+class S3SegmentMirror:
+    """An ``hls.mirror.SegmentMirror`` over :class:`S3Store`: one run's HLS files.
+
+    Keys are ``hls/<run_id>/<name>``, so the playlist's relative segment URIs
+    resolve next to it. Playlists (``.m3u8``) are stored ``no-cache``, segments
+    ``immutable`` (their names are their content ids).
+
+    Args:
+        store: The bucket.
+        run_id: The run whose files these are.
+    """
+
+    def __init__(self, store: S3Store, run_id: str) -> None:
+        self.store = store
+        self.run_id = run_id
+
+    def key(self, name: str) -> str:
+        """The key of ``name``."""
+        return hls_key(self.run_id, name)
+
+    async def put(self, name: str, data: bytes, content_type: str) -> None:
+        """Store one file.
+
+        Raises:
+            StorageError: The put failed (the uploader retries).
+        """
+        cache = NO_CACHE if name.endswith(".m3u8") else IMMUTABLE
+        await self.store.put_bytes(
+            self.key(name), data, content_type=content_type, cache_control=cache
+        )

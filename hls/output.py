@@ -12,6 +12,11 @@ lists a segment that is not completely on disk. A full queue blocks
 order with per-call timeouts and capped exponential backoff. The IPFS
 playlist lists only the uploaded prefix (never a gap) and catches up when
 the node comes back; a slow or dead node never stalls the render.
+
+Both take ``mirrors`` (:class:`hls.mirror.SegmentMirror`, e.g. S3): each gets
+the init segment, every segment and every local playlist rewrite, in order,
+through its own :class:`hls.mirror.MirrorUploader` (same never-stall and
+retry rules); ``finish()`` waits for them within ``finish_timeout``.
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,6 +38,7 @@ import numpy as np
 from effects.frame import AudioFormat, VideoFormat, YUVFrame
 from hls.encoder import EncodedSegment, SegmentEncoder
 from hls.errors import HLSError, OutputStateError
+from hls.mirror import MirrorStats, MirrorUploader, SegmentMirror
 from hls.options import HLSOptions
 from hls.playlist import MediaPlaylist, Segment
 
@@ -100,6 +106,7 @@ class OutputStats:
     backpressure_waits: int = 0
     upload_backlog_high_water: int = 0
     first_segment_seconds: float | None = None
+    mirrors: tuple[MirrorStats, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +120,8 @@ class HLSResult:
         stats: Final counters.
         ipfs_playlist_cid: CID of the final IPFS playlist (IPFS output, all uploaded).
         ipfs_complete: True when every segment reached IPFS before the timeout.
+        mirrors_complete: Per mirror, True when every file (and the final
+            playlist) reached it before the timeout.
     """
 
     playlist_path: Path
@@ -121,6 +130,7 @@ class HLSResult:
     stats: OutputStats
     ipfs_playlist_cid: str | None = None
     ipfs_complete: bool = False
+    mirrors_complete: tuple[bool, ...] = ()
 
 
 @dataclass(slots=True)
@@ -153,10 +163,16 @@ class LocalHLSOutput:
         directory: Output directory (created if missing).
         options: Encoding and queue options.
         cid_fn: Content id of a segment's bytes; file names are ``<cid><ext>``.
+        mirrors: Extra destinations fed every file as it is written locally.
     """
 
     def __init__(
-        self, directory: str | os.PathLike[str], options: HLSOptions, cid_fn: CidFn
+        self,
+        directory: str | os.PathLike[str],
+        options: HLSOptions,
+        cid_fn: CidFn,
+        *,
+        mirrors: Sequence[SegmentMirror] = (),
     ) -> None:
         self.directory = Path(directory)
         self.options = options
@@ -172,6 +188,11 @@ class LocalHLSOutput:
         self._state = "new"
         self._t0 = 0.0
         self._error: BaseException | None = None
+        self._mirrors = [
+            MirrorUploader(m, options, f"mirror {i} ({type(m).__name__})")
+            for i, m in enumerate(mirrors)
+        ]
+        self.stats.mirrors = tuple(u.stats for u in self._mirrors)
 
     @property
     def playlist_path(self) -> Path:
@@ -202,12 +223,15 @@ class LocalHLSOutput:
             self._callback = on_playlist_update
         await asyncio.to_thread(self.directory.mkdir, parents=True, exist_ok=True)
         self._encoder = await asyncio.to_thread(SegmentEncoder, video, audio, self.options)
+        for uploader in self._mirrors:
+            uploader.start()
         self._playlist = MediaPlaylist(self._encoder.max_segment_duration, datetime.now(UTC))
         if self._encoder.init_segment is not None:
             init = self._encoder.init_segment
             name = self.cid_fn(init) + ".mp4"
             await asyncio.to_thread(_atomic_write, self.directory / name, init)
             self._playlist.set_init_uri(name)
+            self._mirror_file(name, self.directory / name)
             await self._on_init(name, self.directory / name)
         self._queue = asyncio.Queue(self.options.queue_size)
         self._writer = asyncio.create_task(self._write_loop(), name="hls-writer")
@@ -242,13 +266,18 @@ class LocalHLSOutput:
         await self._writer
         if self._error is not None:
             self._state = "failed"
+            for uploader in self._mirrors:
+                await uploader.abort()
             raise HLSError(f"HLS writer failed: {self._error}") from self._error
         self.playlist.end()
         text = self.playlist.render()
         await asyncio.to_thread(_atomic_write, self.playlist_path, text.encode())
         self._state = "finished"
+        self._mirror_playlist(text)
+        # Mirrors drain while IPFS finishes; both within finish_timeout.
+        mirrors = asyncio.gather(*(u.finish(self.options.finish_timeout) for u in self._mirrors))
         result = await self._finish_extra(text)
-        return result
+        return replace(result, mirrors_complete=tuple(await mirrors))
 
     async def abort(self) -> None:
         """Stop now: drop queued segments, close the encoder, end the playlist.
@@ -271,6 +300,8 @@ class LocalHLSOutput:
         if self._encoder is not None:
             await asyncio.to_thread(self._encoder.close)
         await self._abort_extra()
+        for uploader in self._mirrors:
+            await uploader.abort()
         if self._playlist is not None and not self._playlist.ended:
             self._playlist.end()
             with contextlib.suppress(OSError):
@@ -329,6 +360,8 @@ class LocalHLSOutput:
             self.stats.first_segment_seconds = self._loop.time() - self._t0
         written = _Written(entry, cid, path)
         self._written.append(written)
+        self._mirror_file(path.name, path)
+        self._mirror_playlist(text)
         await self._on_segment(written, text)
 
     def _save(self, seg: EncodedSegment) -> tuple[str, Path]:
@@ -336,6 +369,14 @@ class LocalHLSOutput:
         path = self.directory / f"{cid}{seg.extension}"
         _atomic_write(path, seg.data)
         return cid, path
+
+    def _mirror_file(self, name: str, path: Path) -> None:
+        for uploader in self._mirrors:
+            uploader.put_file(name, path)
+
+    def _mirror_playlist(self, text: str) -> None:
+        for uploader in self._mirrors:
+            uploader.put_playlist(self.options.playlist_name, text)
 
     async def _notify(self, update: PlaylistUpdate) -> None:
         if self._callback is None:
@@ -389,6 +430,7 @@ class IPFSHLSOutput(LocalHLSOutput):
         cid_fn: Content id function for local names (the IPFS CID function in production).
         on_playlist_update: Awaited after each IPFS playlist is added; ``start()``'s
             argument overrides it when given.
+        mirrors: Extra destinations fed every local file (see LocalHLSOutput).
     """
 
     def __init__(
@@ -398,8 +440,10 @@ class IPFSHLSOutput(LocalHLSOutput):
         options: HLSOptions,
         cid_fn: CidFn,
         on_playlist_update: UpdateCallback | None = None,
+        *,
+        mirrors: Sequence[SegmentMirror] = (),
     ) -> None:
-        super().__init__(directory, options, cid_fn)
+        super().__init__(directory, options, cid_fn, mirrors=mirrors)
         self.store = store
         self._callback = on_playlist_update
         self._uploads: asyncio.Queue[Any] = asyncio.Queue()

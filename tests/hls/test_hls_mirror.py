@@ -1,0 +1,193 @@
+"""Mirrors on LocalHLSOutput / IPFSHLSOutput: ordered, retried, counted, never stalling."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import m3u8
+import pytest
+from hls_media import make_frames, tone_for_frame
+
+from effects.frame import AudioFormat, VideoFormat
+from hls.mirror import MirrorUploader, content_type_for
+from hls.options import HLSOptions
+from hls.output import IPFSHLSOutput, LocalHLSOutput, sha256_cid
+
+
+class FakeMirror:
+    """Records every put; fails the first ``fail_first`` calls; optionally slow or stuck."""
+
+    def __init__(self, fail_first: int = 0, delay: float = 0.0, gate: asyncio.Event | None = None):
+        self.calls: list[tuple[str, bytes, str]] = []
+        self.files: dict[str, bytes] = {}
+        self.attempts = 0
+        self.fail_first = fail_first
+        self.delay = delay
+        self.gate = gate
+
+    async def put(self, name: str, data: bytes, content_type: str) -> None:
+        self.attempts += 1
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.attempts <= self.fail_first:
+            raise ConnectionError(f"mirror down (attempt {self.attempts})")
+        self.calls.append((name, data, content_type))
+        self.files[name] = data
+
+
+class MemoryStore:
+    async def add_bytes(self, data: bytes, *, pin: bool = True) -> str:
+        return sha256_cid(data)
+
+
+def _options(**kw: float) -> HLSOptions:
+    base = dict(
+        segment_duration=0.5, upload_timeout=1.0, upload_retry_base=0.01, upload_retry_max=0.05
+    )
+    base.update(kw)
+    return HLSOptions(**base)  # type: ignore[arg-type]
+
+
+async def _render(out: LocalHLSOutput, video: VideoFormat, audio: AudioFormat, n: int):
+    await out.start(video, audio)
+    frames = make_frames(video, n)
+
+    def pump() -> float:
+        t0 = time.monotonic()
+        for i, f in enumerate(frames):
+            out.write(f, tone_for_frame(audio, video, i))
+        return time.monotonic() - t0
+
+    pumped = await asyncio.to_thread(pump)
+    result = await out.finish()
+    return result, pumped
+
+
+def _check_order(mirror: FakeMirror, playlist_name: str = "playlist.m3u8") -> None:
+    """Every mirrored playlist lists only segments the mirror already held."""
+    held: set[str] = set()
+    for name, data, _ in mirror.calls:
+        if name == playlist_name:
+            listed = [s.uri for s in m3u8.loads(data.decode()).segments]
+            missing = [u for u in listed if u not in held]
+            assert not missing, f"playlist listed {missing} before they were mirrored"
+        else:
+            held.add(name)
+
+
+@pytest.mark.parametrize("container", ["mpegts", "fmp4"])
+async def test_mirror_gets_every_file_in_order(
+    tmp_path: Path, small_video: VideoFormat, stereo: AudioFormat, container: str
+) -> None:
+    mirror = FakeMirror()
+    out = LocalHLSOutput(
+        tmp_path, HLSOptions(segment_duration=0.5, container=container), sha256_cid,  # type: ignore[arg-type]
+        mirrors=[mirror],
+    )
+    result, _ = await _render(out, small_video, stereo, 60)
+    assert result.mirrors_complete == (True,)
+    local = {p.name: p.read_bytes() for p in tmp_path.iterdir() if not p.name.startswith(".")}
+    assert mirror.files == local  # byte-identical, playlist included (the final ENDLIST one)
+    assert b"#EXT-X-ENDLIST" in mirror.files["playlist.m3u8"]
+    _check_order(mirror)
+    seg_names = [s.uri for s in result.segments]
+    assert [n for n, _, _ in mirror.calls if n in seg_names] == seg_names
+    assert len(seg_names) >= 3
+    stats = result.stats.mirrors[0]
+    assert stats.segments == len(seg_names) and stats.failures == 0
+    types = {n: t for n, _, t in mirror.calls}
+    assert types["playlist.m3u8"] == "application/vnd.apple.mpegurl"
+    ext = ".ts" if container == "mpegts" else ".m4s"
+    assert types[seg_names[0]] == content_type_for("x" + ext) != "application/octet-stream"
+    if container == "fmp4":
+        assert out.playlist.init_uri in mirror.files
+        assert mirror.calls[0][0] == out.playlist.init_uri  # init before any segment
+
+
+async def test_failures_are_retried_and_counted(
+    tmp_path: Path, small_video: VideoFormat, stereo: AudioFormat
+) -> None:
+    mirror = FakeMirror(fail_first=5)
+    out = LocalHLSOutput(tmp_path, _options(), sha256_cid, mirrors=[mirror])
+    result, _ = await _render(out, small_video, stereo, 45)
+    assert result.mirrors_complete == (True,)
+    assert result.stats.mirrors[0].failures == 5
+    assert mirror.files["playlist.m3u8"] == out.playlist_path.read_bytes()
+    for seg in result.segments:
+        assert mirror.files[seg.uri] == (tmp_path / seg.uri).read_bytes()
+    _check_order(mirror)
+
+
+async def test_stuck_mirror_never_stalls_the_render(
+    tmp_path: Path, small_video: VideoFormat, stereo: AudioFormat
+) -> None:
+    gate = asyncio.Event()  # never set: every put hangs until its timeout
+    mirror = FakeMirror(gate=gate)
+    out = LocalHLSOutput(
+        tmp_path,
+        _options(upload_timeout=0.05, finish_timeout=0.3, queue_size=1),
+        sha256_cid,
+        mirrors=[mirror],
+    )
+    t0 = time.monotonic()
+    result, _ = await _render(out, small_video, stereo, 60)
+    elapsed = time.monotonic() - t0
+    assert result.mirrors_complete == (False,)
+    assert len(result.segments) >= 3  # the local stream is complete
+    stats = result.stats.mirrors[0]
+    assert stats.failures >= 1 and stats.uploaded == 0
+    assert stats.backlog_high_water >= len(result.segments)
+    assert elapsed < 10, f"render took {elapsed:.1f}s with a stuck mirror"
+    assert mirror.calls == []
+
+
+async def test_slow_mirror_skips_superseded_playlists(
+    tmp_path: Path, small_video: VideoFormat, stereo: AudioFormat
+) -> None:
+    mirror = FakeMirror(delay=0.05)
+    out = LocalHLSOutput(tmp_path, _options(finish_timeout=30), sha256_cid, mirrors=[mirror])
+    result, _ = await _render(out, small_video, stereo, 90)
+    stats = result.stats.mirrors[0]
+    assert result.mirrors_complete == (True,)
+    assert stats.superseded >= 1  # the backlog's older playlists were not uploaded
+    assert mirror.files["playlist.m3u8"] == out.playlist_path.read_bytes()
+    _check_order(mirror)
+
+
+async def test_two_mirrors_beside_ipfs(
+    tmp_path: Path, small_video: VideoFormat, stereo: AudioFormat
+) -> None:
+    a, b = FakeMirror(), FakeMirror(fail_first=2)
+    out = IPFSHLSOutput(MemoryStore(), tmp_path, _options(), sha256_cid, mirrors=[a, b])
+    result, _ = await _render(out, small_video, stereo, 40)
+    assert result.ipfs_complete and result.mirrors_complete == (True, True)
+    assert a.files == b.files
+    assert a.files["playlist.m3u8"] == out.playlist_path.read_bytes()
+    assert "playlist.ipfs.m3u8" not in a.files  # mirrors get the relative playlist only
+    assert [s.failures for s in result.stats.mirrors] == [0, 2]
+
+
+async def test_abort_stops_the_mirror(
+    tmp_path: Path, small_video: VideoFormat, stereo: AudioFormat
+) -> None:
+    gate = asyncio.Event()
+    mirror = FakeMirror(gate=gate)
+    out = LocalHLSOutput(tmp_path, _options(upload_timeout=30), sha256_cid, mirrors=[mirror])
+    await out.start(small_video, stereo)
+    frames = make_frames(small_video, 30)
+    await asyncio.to_thread(
+        lambda: [out.write(f, tone_for_frame(stereo, small_video, i)) for i, f in enumerate(frames)]
+    )
+    await asyncio.wait_for(out.abort(), 5)
+    assert out._mirrors[0]._task is not None and out._mirrors[0]._task.done()
+
+
+async def test_uploader_finish_without_start_is_complete_only_when_empty() -> None:
+    up = MirrorUploader(FakeMirror(), _options())
+    assert await up.finish(0.1) is True
+    up.put_playlist("p.m3u8", "#EXTM3U\n")
+    assert await up.finish(0.1) is False
