@@ -213,16 +213,10 @@ async def list_recipes(
     if name:
         escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{escaped}%"
-    where = "($1::text IS NULL OR name ILIKE $1)"
-    total = await state.db.fetchval(f"SELECT count(*) FROM recipes WHERE {where}", pattern)
-    rows = await state.db.fetch(
-        f"SELECT * FROM recipes WHERE {where} ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
-        pattern,
-        limit,
-        offset,
-    )
+    total = await repo.count_recipes(state.db, name_like=pattern)
+    rows = await repo.list_recipes(state.db, name_like=pattern, limit=limit, offset=offset)
     return {
-        "recipes": [recipe_summary(dict(r)) for r in rows],
+        "recipes": [recipe_summary(r) for r in rows],
         "total": int(total),
         "limit": limit,
         "offset": offset,
@@ -246,22 +240,15 @@ async def get_recipe(state: State, recipe_id: FromPath[str]) -> dict[str, Any]:
 @delete("/recipes/{recipe_id:str}", status_code=200, summary="Delete a recipe")
 async def delete_recipe(state: State, recipe_id: FromPath[str]) -> dict[str, Any]:
     """Remove a recipe; 409 while a pending or running run uses it."""
-    async with state.db.acquire() as conn, conn.transaction():
-        row = await conn.fetchrow("SELECT id FROM recipes WHERE id = $1 FOR UPDATE", recipe_id)
-        if row is None:
-            raise NotFound(f"recipe {recipe_id!r} not found", field="recipe_id")
-        active = await conn.fetch(
-            "SELECT id FROM runs WHERE recipe_id = $1 AND status = ANY($2::text[]) LIMIT 5",
-            recipe_id,
-            list(ACTIVE_RUN_STATUSES),
+    blockers = await repo.delete_recipe(state.db, recipe_id, blocking_statuses=ACTIVE_RUN_STATUSES)
+    if blockers is None:
+        raise NotFound(f"recipe {recipe_id!r} not found", field="recipe_id")
+    if blockers:
+        raise Conflict(
+            f"recipe {recipe_id!r} is used by pending/running run(s) {', '.join(blockers)}; "
+            "cancel them first",
+            field="recipe_id",
         )
-        if active:
-            ids = ", ".join(r["id"] for r in active)
-            raise Conflict(
-                f"recipe {recipe_id!r} is used by pending/running run(s) {ids}; cancel them first",
-                field="recipe_id",
-            )
-        await conn.execute("DELETE FROM recipes WHERE id = $1", recipe_id)
     return {"deleted": recipe_id}
 
 

@@ -136,14 +136,10 @@ async def cancel_run(
     if run["status"] in repo.TERMINAL_STATUSES:
         return run
     await request_cancel(state.redis, run_id)
-    pending = await state.db.fetchrow(
-        "UPDATE runs SET status = 'cancelled', finished_at = now(), updated_at = now() "
-        "WHERE id = $1 AND status = 'pending' RETURNING *",
-        run_id,
-    )
+    pending = await repo.cancel_pending_run(state.db, run_id)
     if pending is not None:
         await publish_event(state.redis, run_id, {"type": "status", "status": "cancelled"})
-        return dict(pending)
+        return pending
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     while loop.time() < deadline:
@@ -227,7 +223,7 @@ async def delete_run(state: State, run_id: FromPath[str]) -> dict[str, Any]:
         raise ServiceUnavailable(
             f"run {run_id!r} did not stop within {CANCEL_WAIT_SECONDS:g} s; try again"
         )
-    await state.db.execute("DELETE FROM runs WHERE id = $1", run_id)
+    await repo.delete_run(state.db, run_id)
     await asyncio.to_thread(shutil.rmtree, hls_dir(_settings(state), run_id), True)
     return {"run_id": run_id, "deleted": True, "status": run["status"]}
 

@@ -7,15 +7,20 @@ Rows come back as plain dicts. Missing rows give ``None``.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 __all__ = [
     "RUN_STATUSES",
     "TERMINAL_STATUSES",
+    "cancel_pending_run",
+    "count_recipes",
     "count_runs",
     "create_run",
+    "delete_recipe",
+    "delete_run",
     "get_cache_item",
     "get_recipe",
     "get_run",
@@ -89,12 +94,56 @@ async def get_recipe(db: Any, recipe_id: str) -> dict[str, Any] | None:
     return _row(await db.fetchrow("SELECT * FROM recipes WHERE id = $1", recipe_id))
 
 
-async def list_recipes(db: Any, *, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-    """Recipes, newest first."""
+# $1 an ILIKE pattern on the name; NULL matches all
+_RECIPES_WHERE = "($1::text IS NULL OR name ILIKE $1)"
+
+
+async def list_recipes(
+    db: Any, *, name_like: str | None = None, limit: int = 50, offset: int = 0
+) -> list[dict[str, Any]]:
+    """Recipes, newest first; ``name_like`` (an ILIKE pattern, escaped by the caller)
+    keeps those whose name matches."""
     rows = await db.fetch(
-        "SELECT * FROM recipes ORDER BY created_at DESC, id LIMIT $1 OFFSET $2", limit, offset
+        f"SELECT * FROM recipes WHERE {_RECIPES_WHERE} "
+        "ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
+        name_like,
+        limit,
+        offset,
     )
     return [dict(r) for r in rows]
+
+
+async def count_recipes(db: Any, *, name_like: str | None = None) -> int:
+    """How many recipes :func:`list_recipes` pages through with the same filter."""
+    return int(await db.fetchval(f"SELECT count(*) FROM recipes WHERE {_RECIPES_WHERE}", name_like))
+
+
+async def delete_recipe(
+    db: Any, recipe_id: str, *, blocking_statuses: Collection[str]
+) -> list[str] | None:
+    """Delete a recipe unless runs in ``blocking_statuses`` use it, in one transaction.
+
+    The recipe row is locked first, so a run cannot be created for it between
+    the check and the delete.
+
+    Returns:
+        None when the recipe does not exist; else the ids (at most 5) of the
+        runs that block the delete, an empty list meaning it was deleted.
+    """
+    acquire = db.acquire() if hasattr(db, "acquire") else contextlib.nullcontext(db)
+    async with acquire as conn, conn.transaction():
+        row = await conn.fetchrow("SELECT id FROM recipes WHERE id = $1 FOR UPDATE", recipe_id)
+        if row is None:
+            return None
+        active = await conn.fetch(
+            "SELECT id FROM runs WHERE recipe_id = $1 AND status = ANY($2::text[]) LIMIT 5",
+            recipe_id,
+            list(blocking_statuses),
+        )
+        if active:
+            return [str(r["id"]) for r in active]
+        await conn.execute("DELETE FROM recipes WHERE id = $1", recipe_id)
+    return []
 
 
 async def create_run(
@@ -191,6 +240,24 @@ async def update_run(db: Any, run_id: str, **fields: Any) -> dict[str, Any] | No
         *(fields[n] for n in names),
     )
     return _row(record)
+
+
+async def cancel_pending_run(db: Any, run_id: str) -> dict[str, Any] | None:
+    """Mark ``run_id`` cancelled if it is still pending; the run afterwards, or None
+    when it is not (or no longer) pending."""
+    return _row(
+        await db.fetchrow(
+            "UPDATE runs SET status = 'cancelled', finished_at = now(), updated_at = now() "
+            "WHERE id = $1 AND status = 'pending' RETURNING *",
+            run_id,
+        )
+    )
+
+
+async def delete_run(db: Any, run_id: str) -> bool:
+    """Delete a run row (its provenance goes with it); False when there was none."""
+    status = await db.execute("DELETE FROM runs WHERE id = $1", run_id)
+    return bool(status.endswith(" 1"))
 
 
 async def put_cache_item(
