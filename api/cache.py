@@ -48,7 +48,7 @@ from api.models import MAX_LIMIT, check_cid, check_paging, iso
 from cache.cid import normalise_cid
 from cache.errors import NotFoundError, StorageError, TooLargeError
 from cache.local import LocalStore
-from streamer import media, repo
+from streamer import media, repo, repo_storage
 from streamer.stores import fetch_into_local
 
 __all__ = [
@@ -447,23 +447,7 @@ async def patch_meta(request: Request[Any, Any, State], cid: FromPath[str]) -> d
     fields = _parse_meta(doc)
     if await repo.get_cache_item(state.db, cid) is None:
         raise NotFound(f"{cid} is not a recorded cache item", field="cid")
-    await state.db.execute(
-        """
-        INSERT INTO cache_meta (cid, title, description, tags) VALUES ($1, $2, $3, $4)
-        ON CONFLICT (cid) DO UPDATE SET
-            title = CASE WHEN $5 THEN EXCLUDED.title ELSE cache_meta.title END,
-            description = CASE WHEN $6 THEN EXCLUDED.description ELSE cache_meta.description END,
-            tags = CASE WHEN $7 THEN EXCLUDED.tags ELSE cache_meta.tags END,
-            updated_at = now()
-        """,
-        cid,
-        fields.get("title"),
-        fields.get("description"),
-        fields.get("tags", []),
-        "title" in fields,
-        "description" in fields,
-        "tags" in fields,
-    )
+    await repo_storage.put_cache_meta(state.db, cid, fields)
     return await _meta(state, cid)
 
 
@@ -472,26 +456,14 @@ async def patch_meta(request: Request[Any, Any, State], cid: FromPath[str]) -> d
 
 async def _usage(db: Any, cid: str) -> list[str]:
     """Why ``cid`` may not be deleted: pins, runs and recipes that use it."""
+    usage = await repo_storage.cache_usage(db, cid)
     reasons = []
-    pins = await db.fetchval("SELECT count(*) FROM pins WHERE cid = $1", cid)
-    if pins:
-        reasons.append(f"pinned on {pins} storage provider(s)")
-    runs = await db.fetch(
-        """
-        SELECT id FROM runs
-        WHERE output_cid = $1 OR playlist_cid = $1
-           OR EXISTS (SELECT 1 FROM jsonb_each_text(inputs) AS i WHERE i.value = $1)
-        ORDER BY created_at DESC LIMIT 5
-        """,
-        cid,
-    )
-    if runs:
-        reasons.append("used by run(s) " + ", ".join(r["id"] for r in runs))
-    recipes = await db.fetch(
-        "SELECT id, name FROM recipes WHERE strpos(source, $1) > 0 LIMIT 5", cid
-    )
-    if recipes:
-        reasons.append("used by recipe(s) " + ", ".join(r["name"] for r in recipes))
+    if usage.pins:
+        reasons.append(f"pinned on {usage.pins} storage provider(s)")
+    if usage.runs:
+        reasons.append("used by run(s) " + ", ".join(usage.runs))
+    if usage.recipes:
+        reasons.append("used by recipe(s) " + ", ".join(usage.recipes))
     return reasons
 
 
@@ -511,7 +483,7 @@ async def delete_item(state: State, cid: FromPath[str]) -> dict[str, Any]:
                 f.unlink(missing_ok=True)
 
     await asyncio.to_thread(drop_derived)
-    await state.db.execute("DELETE FROM cache_items WHERE cid = $1", cid)
+    await repo_storage.delete_cache_item(state.db, cid)
     return {"deleted": cid, "file_removed": removed, "record_removed": row is not None}
 
 
@@ -639,21 +611,10 @@ async def media_list(
     check_paging(limit, offset)
     if kind is not None and kind not in KINDS:
         raise BadRequest(f"kind: {kind!r} is not one of {', '.join(KINDS)}", field="kind")
-    where = "($1::text IS NULL OR c.kind = $1)"
-    total = await state.db.fetchval(f"SELECT count(*) FROM cache_items c WHERE {where}", kind)
-    rows = await state.db.fetch(
-        f"""
-        SELECT c.*, m.title, m.description, coalesce(m.tags, '{{}}') AS tags
-        FROM cache_items c LEFT JOIN cache_meta m USING (cid)
-        WHERE {where} ORDER BY c.created_at DESC, c.cid LIMIT $2 OFFSET $3
-        """,
-        kind,
-        limit,
-        offset,
-    )
+    total = await repo_storage.count_cache_items(state.db, kind=kind)
+    rows = await repo_storage.list_cache_items(state.db, kind=kind, limit=limit, offset=offset)
     items = []
-    for r in rows:
-        row = dict(r)
+    for row in rows:
         doc = _public(row, row["cid"], None)
         doc.pop("local")
         if row["kind"] in ("video", "image"):

@@ -42,6 +42,7 @@ from cache.ipfs import IPFSStore, open_ipfs_client, parse_api_multiaddr
 from cache.local import LocalStore
 from cache.providers import IPFSBackend, LocalBackend, S3Backend, StorageBackend
 from cache.s3 import S3Store, open_s3_client
+from streamer import repo_storage
 
 __all__ = ["PROVIDER_TYPES", "open_backend", "storage_router", "validate_config"]
 
@@ -190,19 +191,16 @@ async def _insert(state: State, kind: Any, name: Any, config: Any) -> dict[str, 
     clean_name = _name(name)
     clean = await asyncio.to_thread(validate_config, kind, config, allowed_roots=_roots(state))
     try:
-        row = await state.db.fetchrow(
-            "INSERT INTO storage_providers (type, name, config) VALUES ($1, $2, $3) RETURNING *",
-            kind,
-            clean_name,
-            clean,
+        row = await repo_storage.create_storage_provider(
+            state.db, kind=kind, name=clean_name, config=clean
         )
     except asyncpg.UniqueViolationError:
         raise Conflict(f"a storage provider named {clean_name!r} exists", field="name") from None
     return _public(row)
 
 
-async def _row(state: State, provider_id: int) -> Any:
-    row = await state.db.fetchrow("SELECT * FROM storage_providers WHERE id = $1", provider_id)
+async def _row(state: State, provider_id: int) -> dict[str, Any]:
+    row = await repo_storage.get_storage_provider(state.db, provider_id)
     if row is None:
         raise NotFound(f"storage provider {provider_id} not found", field="id")
     return row
@@ -210,7 +208,7 @@ async def _row(state: State, provider_id: int) -> Any:
 
 @get("/storage", summary="List storage providers")
 async def list_providers(state: State) -> dict[str, Any]:
-    rows = await state.db.fetch("SELECT * FROM storage_providers ORDER BY id")
+    rows = await repo_storage.list_storage_providers(state.db)
     return {"providers": [_public(r) for r in rows], "types": list(PROVIDER_TYPES)}
 
 
@@ -293,16 +291,13 @@ async def patch_provider(request: Request[Any, Any, State], provider_id: FromPat
         validate_config, row["type"], config, allowed_roots=_roots(state)
     )
     try:
-        new = await state.db.fetchrow(
-            "UPDATE storage_providers SET name = $2, enabled = $3, config = $4 WHERE id = $1 "
-            "RETURNING *",
-            provider_id,
-            name,
-            enabled,
-            clean,
+        new = await repo_storage.update_storage_provider(
+            state.db, provider_id, name=name, enabled=enabled, config=clean
         )
     except asyncpg.UniqueViolationError:
         raise Conflict(f"a storage provider named {name!r} exists", field="name") from None
+    if new is None:  # deleted meanwhile
+        raise NotFound(f"storage provider {provider_id} not found", field="id")
     return _public(new)
 
 
@@ -310,10 +305,10 @@ async def patch_provider(request: Request[Any, Any, State], provider_id: FromPat
 async def delete_provider(state: State, provider_id: FromPath[int]) -> dict[str, Any]:
     """409 while content is pinned on it (unpin first)."""
     await _row(state, provider_id)
-    pins = await state.db.fetchval("SELECT count(*) FROM pins WHERE provider_id = $1", provider_id)
+    pins = await repo_storage.count_pins_on_provider(state.db, provider_id)
     if pins:
         raise Conflict(f"{pins} item(s) are pinned on provider {provider_id}", field="id")
-    await state.db.execute("DELETE FROM storage_providers WHERE id = $1", provider_id)
+    await repo_storage.delete_storage_provider(state.db, provider_id)
     return {"deleted": provider_id}
 
 
