@@ -30,6 +30,7 @@ from api.auth import current_user
 from api.errors import BadRequest, NotFound, ServiceUnavailable, Unprocessable
 from api.models import RunRequest, check_paging, parse_run_request, provenance_json, run_json
 from api.recipe_store import request_recipe, store_recipe
+from cache.s3 import hls_key, object_url
 from interpreter.canonical import recipe_id as compute_recipe_id
 from interpreter.planner import plan_recipe
 from streamer import repo
@@ -193,6 +194,11 @@ async def list_runs(
 async def _run_with_provenance(state: State, run_id: str) -> dict[str, Any]:
     """``run_json`` plus ``provenance``: the latest record's summary (None before one)."""
     out = run_json(await _run_or_404(state, run_id))
+    s3 = _settings(state).s3
+    if s3.enabled and s3.bucket:  # renders mirror their live HLS to the bucket
+        key = hls_key(run_id, "playlist.m3u8")
+        out["s3_playlist_key"] = key
+        out["links"]["s3_playlist"] = object_url(s3.endpoint_url, s3.region, s3.bucket, key)
     rows = await repo.list_provenance(state.db, run_id)
     latest = provenance_json(rows[-1]) if rows else None
     out["provenance"] = (

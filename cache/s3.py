@@ -27,6 +27,7 @@ __all__ = [
     "S3SegmentMirror",
     "S3Store",
     "hls_key",
+    "object_url",
     "open_s3_client",
 ]
 
@@ -218,6 +219,12 @@ class S3Store:
         except NotFoundError:
             return False
         return True
+
+
+def object_url(endpoint: str | None, region: str, bucket: str, key: str) -> str:
+    """The path-style HTTP URL of ``key`` (``endpoint/bucket/key``; AWS when no endpoint)."""
+    base = (endpoint or f"https://s3.{region}.amazonaws.com").rstrip("/")
+    return f"{base}/{bucket}/{key}"
 
 
 def hls_key(run_id: str, name: str) -> str:

@@ -156,7 +156,11 @@ class MirrorUploader:
             except Exception as exc:  # mirror errors, timeouts and unreadable files alike
                 self.stats.failures += 1
                 log.warning(
-                    "%s put of %s failed (%r); retrying in %.1f s", self.label, item.name, exc, delay
+                    "%s put of %s failed (%r); retrying in %.1f s",
+                    self.label,
+                    item.name,
+                    exc,
+                    delay,
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.options.upload_retry_max)

@@ -3,7 +3,8 @@
 It loads the run's recipe and inputs, renders with
 :class:`interpreter.stream.StreamInterpreter` into
 :class:`hls.output.IPFSHLSOutput` (or :class:`hls.output.LocalHLSOutput` when
-the IPFS node does not answer at start) under ``CACHE_DIR/hls/<run_id>``, and
+the IPFS node does not answer at start) under ``CACHE_DIR/hls/<run_id>``
+(mirrored live to S3 under ``hls/<run_id>/`` when ``S3_BUCKET`` is set), and
 after every playlist update writes the run row (playlist CID, segment count,
 status) and publishes an event (:mod:`streamer.live`). A Redis cancel flag,
 polled while rendering, stops the interpreter within a frame.
@@ -37,6 +38,7 @@ import numpy as np
 
 from cache.cid import cid_of_bytes
 from cache.errors import StorageError
+from cache.s3 import S3SegmentMirror
 from effects.frame import AudioFormat, VideoFormat, YUVFrame
 from hls.options import HLSOptions
 from hls.output import HLSResult, IPFSHLSOutput, LocalHLSOutput, PlaylistUpdate
@@ -265,12 +267,14 @@ async def render_run(
         return await finish("failed", error=str(exc))
 
     options = hls_options(settings)
+    # each segment and playlist rewrite goes to the bucket as it is written
+    mirrors = [S3SegmentMirror(stores.s3, run_id)] if stores.s3 is not None else []
     inner: LocalHLSOutput
     if ipfs is not None:
-        inner = IPFSHLSOutput(ipfs, out_dir, options, cid_of_bytes)
+        inner = IPFSHLSOutput(ipfs, out_dir, options, cid_of_bytes, mirrors=mirrors)
     else:
         log.info("run %s: IPFS not reachable; rendering to local HLS only", run_id)
-        inner = LocalHLSOutput(out_dir, options, cid_of_bytes)
+        inner = LocalHLSOutput(out_dir, options, cid_of_bytes, mirrors=mirrors)
     sink: Any = inner if pace is None else PacedSink(inner, pace)
 
     lock = asyncio.Lock()  # row updates from progress and playlist callbacks stay ordered

@@ -85,7 +85,9 @@ async def test_mirror_gets_every_file_in_order(
 ) -> None:
     mirror = FakeMirror()
     out = LocalHLSOutput(
-        tmp_path, HLSOptions(segment_duration=0.5, container=container), sha256_cid,  # type: ignore[arg-type]
+        tmp_path,
+        HLSOptions(segment_duration=0.5, container=container),
+        sha256_cid,  # type: ignore[arg-type]
         mirrors=[mirror],
     )
     result, _ = await _render(out, small_video, stereo, 60)
@@ -179,9 +181,12 @@ async def test_abort_stops_the_mirror(
     out = LocalHLSOutput(tmp_path, _options(upload_timeout=30), sha256_cid, mirrors=[mirror])
     await out.start(small_video, stereo)
     frames = make_frames(small_video, 30)
-    await asyncio.to_thread(
-        lambda: [out.write(f, tone_for_frame(stereo, small_video, i)) for i, f in enumerate(frames)]
-    )
+
+    def pump() -> None:
+        for i, f in enumerate(frames):
+            out.write(f, tone_for_frame(stereo, small_video, i))
+
+    await asyncio.to_thread(pump)
     await asyncio.wait_for(out.abort(), 5)
     assert out._mirrors[0]._task is not None and out._mirrors[0]._task.done()
 
