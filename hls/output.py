@@ -43,6 +43,7 @@ from hls.options import HLSOptions
 from hls.playlist import MediaPlaylist, Segment
 
 __all__ = [
+    "ABORT_MIRROR_GRACE",
     "HLSResult",
     "IPFSHLSOutput",
     "LocalHLSOutput",
@@ -143,6 +144,9 @@ class _Written:
 
 _END = object()
 
+#: Seconds ``abort()`` lets mirrors take the ended playlist (and their backlog).
+ABORT_MIRROR_GRACE = 5.0
+
 
 def _atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
@@ -193,6 +197,7 @@ class LocalHLSOutput:
             for i, m in enumerate(mirrors)
         ]
         self.stats.mirrors = tuple(u.stats for u in self._mirrors)
+        self._mirrored: set[str] = set()
 
     @property
     def playlist_path(self) -> Path:
@@ -283,7 +288,8 @@ class LocalHLSOutput:
         """Stop now: drop queued segments, close the encoder, end the playlist.
 
         Segments already written stay listed and the playlist gets EXT-X-ENDLIST
-        so players stop waiting for a stream that will not grow.
+        so players stop waiting for a stream that will not grow; mirrors get that
+        playlist too, within ``min(finish_timeout, ABORT_MIRROR_GRACE)`` seconds.
         """
         if self._state in ("aborted", "new"):
             self._state = "aborted"
@@ -300,14 +306,22 @@ class LocalHLSOutput:
         if self._encoder is not None:
             await asyncio.to_thread(self._encoder.close)
         await self._abort_extra()
-        for uploader in self._mirrors:
-            await uploader.abort()
         if self._playlist is not None and not self._playlist.ended:
             self._playlist.end()
+            text = self._playlist.render()
             with contextlib.suppress(OSError):
-                await asyncio.to_thread(
-                    _atomic_write, self.playlist_path, self._playlist.render().encode()
-                )
+                await asyncio.to_thread(_atomic_write, self.playlist_path, text.encode())
+            if self._mirrors:
+                # The writer may have been cancelled between listing a segment and
+                # queueing it: queue what is missing so the mirror's playlist has no gap.
+                for seg in self._playlist.segments:
+                    if seg.uri not in self._mirrored:
+                        self._mirror_file(seg.uri, self.directory / seg.uri)
+                self._mirror_playlist(text)
+                grace = min(self.options.finish_timeout, ABORT_MIRROR_GRACE)
+                await asyncio.gather(*(u.finish(grace) for u in self._mirrors))
+        for uploader in self._mirrors:
+            await uploader.abort()
 
     # -- internals -------------------------------------------------------------------
 
@@ -371,6 +385,7 @@ class LocalHLSOutput:
         return cid, path
 
     def _mirror_file(self, name: str, path: Path) -> None:
+        self._mirrored.add(name)
         for uploader in self._mirrors:
             uploader.put_file(name, path)
 

@@ -126,6 +126,24 @@ async def test_live_run_is_mirrored_to_s3(
         )
         assert int(probe["streams"][0]["nb_read_frames"]) == round(SECONDS * FPS)
 
+        # A cancelled run's S3 playlist is closed too, so players stop waiting.
+        resp = await live.client.post("/runs", json={"recipe": live_recipe(60.0), "pace": 1.0})
+        run_id = resp.json()["run_id"]
+        await live.wait_run(run_id, lambda r: r["segment_count"] >= 1)
+        resp = await live.client.post(f"/runs/{run_id}/cancel")
+        assert resp.json()["status"] == "cancelled", resp.text
+        key = f"hls/{run_id}/playlist.m3u8"
+        local_pl = hls_dir(live.settings, run_id) / "playlist.m3u8"
+        deadline = loop.time() + 15
+        while loop.time() < deadline:
+            text = (await s3.get(key)).decode() if await s3.exists(key) else ""
+            if "#EXT-X-ENDLIST" in text:
+                break
+            await asyncio.sleep(0.2)
+        assert text.encode() == local_pl.read_bytes() and parse_playlist(text)["endlist"]
+        for name, _ in parse_playlist(text)["segments"]:
+            assert await s3.exists(f"hls/{run_id}/{name}"), name
+
 
 async def test_no_s3_link_without_a_bucket(live_server: LiveServer) -> None:
     resp = await live_server.client.post("/runs", json={"recipe": live_recipe(1.0)})

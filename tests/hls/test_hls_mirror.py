@@ -86,8 +86,8 @@ async def test_mirror_gets_every_file_in_order(
     mirror = FakeMirror()
     out = LocalHLSOutput(
         tmp_path,
-        HLSOptions(segment_duration=0.5, container=container),
-        sha256_cid,  # type: ignore[arg-type]
+        HLSOptions(segment_duration=0.5, container=container),  # type: ignore[arg-type]
+        sha256_cid,
         mirrors=[mirror],
     )
     result, _ = await _render(out, small_video, stereo, 60)
@@ -173,12 +173,34 @@ async def test_two_mirrors_beside_ipfs(
     assert [s.failures for s in result.stats.mirrors] == [0, 2]
 
 
-async def test_abort_stops_the_mirror(
+async def test_abort_ends_the_mirrored_playlist(
     tmp_path: Path, small_video: VideoFormat, stereo: AudioFormat
 ) -> None:
-    gate = asyncio.Event()
-    mirror = FakeMirror(gate=gate)
-    out = LocalHLSOutput(tmp_path, _options(upload_timeout=30), sha256_cid, mirrors=[mirror])
+    mirror = FakeMirror()
+    out = LocalHLSOutput(tmp_path, _options(), sha256_cid, mirrors=[mirror])
+    await out.start(small_video, stereo)
+    frames = make_frames(small_video, 40)
+
+    def pump() -> None:
+        for i, f in enumerate(frames):
+            out.write(f, tone_for_frame(stereo, small_video, i))
+
+    await asyncio.to_thread(pump)
+    await asyncio.wait_for(out.abort(), 10)
+    text = mirror.files["playlist.m3u8"]
+    assert b"#EXT-X-ENDLIST" in text and text == out.playlist_path.read_bytes()
+    assert len(out.playlist.segments) >= 1
+    _check_order(mirror)
+    assert out._mirrors[0]._task is not None and out._mirrors[0]._task.done()
+
+
+async def test_abort_with_a_stuck_mirror_returns_within_the_grace(
+    tmp_path: Path, small_video: VideoFormat, stereo: AudioFormat
+) -> None:
+    mirror = FakeMirror(gate=asyncio.Event())
+    out = LocalHLSOutput(
+        tmp_path, _options(upload_timeout=30, finish_timeout=0.3), sha256_cid, mirrors=[mirror]
+    )
     await out.start(small_video, stereo)
     frames = make_frames(small_video, 30)
 
@@ -187,7 +209,10 @@ async def test_abort_stops_the_mirror(
             out.write(f, tone_for_frame(stereo, small_video, i))
 
     await asyncio.to_thread(pump)
+    t0 = time.monotonic()
     await asyncio.wait_for(out.abort(), 5)
+    assert time.monotonic() - t0 < 2.0
+    assert mirror.calls == [] and b"#EXT-X-ENDLIST" in out.playlist_path.read_bytes()
     assert out._mirrors[0]._task is not None and out._mirrors[0]._task.done()
 
 
