@@ -7,9 +7,9 @@ from typing import Literal
 
 from hls.errors import HLSError
 
-__all__ = ["HLSOptions"]
+__all__ = ["X264_PRESETS", "HLSOptions"]
 
-_PRESETS = (
+X264_PRESETS = (
     "ultrafast",
     "superfast",
     "veryfast",
@@ -78,9 +78,9 @@ class HLSOptions:
             raise HLSError(f"HLSOptions.threads: {self.threads!r} must be 0 (auto) or more")
         if self.container not in ("mpegts", "fmp4"):
             raise HLSError(f"HLSOptions.container: {self.container!r} is not 'mpegts' or 'fmp4'")
-        if self.preset not in _PRESETS:
+        if self.preset not in X264_PRESETS:
             raise HLSError(
-                f"HLSOptions.preset: {self.preset!r} is not one of {', '.join(_PRESETS)}"
+                f"HLSOptions.preset: {self.preset!r} is not one of {', '.join(X264_PRESETS)}"
             )
         if not 0 <= self.crf <= 51:
             raise HLSError(f"HLSOptions.crf: {self.crf!r} is outside 0..51")

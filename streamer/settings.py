@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from hls.options import X264_PRESETS  # the settings accept exactly what the encoder accepts
+
 __all__ = [
     "X264_PRESETS",
     "FederationSettings",
@@ -29,17 +31,6 @@ __all__ = [
     "parse_multiaddr",
 ]
 
-X264_PRESETS = (
-    "ultrafast",
-    "superfast",
-    "veryfast",
-    "faster",
-    "fast",
-    "medium",
-    "slow",
-    "slower",
-    "veryslow",
-)  # what hls.options.HLSOptions accepts (placebo passed here, then failed the render)
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/5"
 DEFAULT_DATABASE_URL = "postgresql://artdag:artdag@localhost:5432/artdag"

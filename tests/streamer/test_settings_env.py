@@ -202,9 +202,12 @@ def test_from_env_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> Non
     assert Settings.from_env().server.port == 8123
 
 
-def test_every_preset_is_one_the_encoder_accepts() -> None:
+def test_presets_are_exactly_the_encoders() -> None:
     from hls.options import HLSOptions
-    from streamer.settings import X264_PRESETS
 
-    for preset in X264_PRESETS:
-        assert HLSOptions(preset=preset).preset == preset
+    for preset in ("ultrafast", "veryfast", "veryslow"):
+        settings = Settings.from_env({"HLS_X264_PRESET": preset})
+        assert HLSOptions(preset=settings.hls.x264_preset).preset == preset
+    # x264 knows placebo, the encoder options do not: refused at start, not per render
+    with pytest.raises(SettingsError, match="HLS_X264_PRESET"):
+        Settings.from_env({"HLS_X264_PRESET": "placebo"})
