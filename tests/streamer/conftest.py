@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -34,6 +35,19 @@ async def fresh_dsn(pg_admin_dsn: str) -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def db(fresh_dsn: str) -> AsyncIterator[Any]:
+    """An asyncpg pool on a fresh, migrated database."""
+    from streamer.db import apply_migrations, create_pool
+
+    pool = await create_pool(fresh_dsn, max_size=2)
+    await apply_migrations(pool)
+    try:
+        yield pool
+    finally:
+        await pool.close()
 
 
 @pytest.fixture

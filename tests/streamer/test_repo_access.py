@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
-import pytest_asyncio
 
 from streamer import repo
-from streamer.db import apply_migrations, create_pool
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def db(fresh_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(fresh_dsn, max_size=2)
-    await apply_migrations(pool)
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 async def test_recipes(db: asyncpg.Pool) -> None:
