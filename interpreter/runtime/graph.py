@@ -574,8 +574,7 @@ class EffectStream(Stream):
         self.clock = clock
         self.has_video = True
         self.has_audio = srcs[0].has_audio
-        counts = [s.frames for s in srcs if s.frames is not None]
-        self.frames = min(counts) if counts else None
+        self.frames = _shortest(srcs)
         self.k = 0
 
     def read(self, nsamples: int) -> Chunk:
@@ -594,6 +593,12 @@ class EffectStream(Stream):
         self.inst.apply(frames, out, params, self.k)
         self.k += 1
         return out, chunks[0][1]
+
+
+def _shortest(streams: Sequence[Stream]) -> int | None:
+    """Frames of the shortest finite stream; None when all are endless."""
+    counts = [s.frames for s in streams if s.frames is not None]
+    return min(counts) if counts else None
 
 
 def _clamp(spec: Any, x: float) -> float | int:
@@ -884,8 +889,7 @@ class BlendStream(Stream):
         self.offset = offset
         self.has_video = True
         self.has_audio = srcs[0].has_audio
-        counts = [s.frames for s in srcs if s.frames is not None]
-        self.frames = min(counts) if counts else None
+        self.frames = _shortest(srcs)
 
     def read(self, nsamples: int) -> Chunk:
         chunks = [s.read(nsamples if i == 0 else 0) for i, s in enumerate(self.srcs)]
@@ -1073,7 +1077,7 @@ class MuxStream(Stream):
         self.has_audio = audio.has_audio
         counts = [s.frames for s in (video, audio) if s.frames is not None]
         if shortest:
-            self.frames = min(counts) if counts else None
+            self.frames = _shortest((video, audio))
         else:
             self.frames = (
                 video.frames if video.frames is not None else (max(counts) if counts else None)
