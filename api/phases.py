@@ -101,9 +101,13 @@ def _plan_json(doc: dict[str, Any], plan_cid: str | None) -> dict[str, Any]:
 async def _enqueue(state: State, run_id: str, **kwargs: Any) -> None:
     queue = _queue(state)
     job = await state.arq.enqueue_job(
-        "run_recipe", run_id, queue=queue, _job_id=f"run_recipe:{run_id}", _queue_name=queue,
+        "run_recipe",
+        run_id,
+        queue=queue,
+        _job_id=f"run_recipe:{run_id}",
+        _queue_name=queue,
         **kwargs,
-    )  # fmt: skip
+    )
     if job is None:
         raise ServiceUnavailable("the run could not be queued")
 
@@ -143,8 +147,9 @@ async def execute_plan(
         if not isinstance(plan_id, str) or not plan_id.isalnum():
             raise BadRequest("plan_id: expected a plan id (hex)", field="plan_id")
         if not await asyncio.to_thread(local.has_json, "plans", plan_id):
-            raise NotFound(f"plan {plan_id!r} not found (make it with POST /api/plan)",
-                           field="plan_id")  # fmt: skip
+            raise NotFound(
+                f"plan {plan_id!r} not found (make it with POST /api/plan)", field="plan_id"
+            )
         p = ExecutionPlan.from_json(json.dumps(await local.aget_json("plans", plan_id)))
     recipe_row = await repo.get_recipe(state.db, p.recipe_id)
     run = await repo.create_run(
@@ -156,8 +161,12 @@ async def execute_plan(
     )
     await repo.update_run(state.db, run["id"], plan=p.to_dict(), plan_id=p.plan_id)
     await _enqueue(state, run["id"], plan_id=p.plan_id)
-    return {"run_id": run["id"], "plan_id": p.plan_id, "status": "pending",
-            "links": run_links(run["id"])}  # fmt: skip
+    return {
+        "run_id": run["id"],
+        "plan_id": p.plan_id,
+        "status": "pending",
+        "links": run_links(run["id"]),
+    }
 
 
 @post("/api/run-recipe", status_code=201, summary="Analyze, plan and execute a recipe")
@@ -174,8 +183,12 @@ async def run_recipe_api(
         state.db, recipe_id=rid, inputs=req.inputs, params=req.params, owner=owner
     )
     await _enqueue(state, run["id"])
-    return {"run_id": run["id"], "recipe_id": rid, "status": "pending",
-            "links": run_links(run["id"])}  # fmt: skip
+    return {
+        "run_id": run["id"],
+        "recipe_id": rid,
+        "status": "pending",
+        "links": run_links(run["id"]),
+    }
 
 
 phases_router = Router(path="/", route_handlers=[plan_recipe_api, execute_plan, run_recipe_api])

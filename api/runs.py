@@ -51,8 +51,12 @@ __all__ = [
 PLAYLIST_MEDIA_TYPE = HLS_MEDIA_TYPE
 CANCEL_WAIT_SECONDS = 15.0
 _SEGMENT_NAME = re.compile(r"^[A-Za-z0-9]{8,128}\.(ts|m4s|mp4|aac)$")
-_SEGMENT_TYPES = {".ts": "video/mp2t", ".m4s": "video/iso.segment", ".mp4": "video/mp4",
-                  ".aac": "audio/aac"}  # fmt: skip
+_SEGMENT_TYPES = {
+    ".ts": "video/mp2t",
+    ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
+    ".aac": "audio/aac",
+}
 _IMMUTABLE = "public, max-age=31536000, immutable"
 _CORS = {"Access-Control-Allow-Origin": "*"}
 

@@ -98,8 +98,9 @@ def validate_config(kind: str, config: Any, *, allowed_roots: tuple[Path, ...]) 
     if kind == "local":
         path = out["path"]
         if not os.path.isabs(path) or ".." in Path(path).parts:
-            raise BadRequest("config.path: expected an absolute path without '..'",
-                             field="config.path")  # fmt: skip
+            raise BadRequest(
+                "config.path: expected an absolute path without '..'", field="config.path"
+            )
         real = Path(path).resolve()
         if not any(real.is_relative_to(r.resolve()) for r in allowed_roots):
             raise BadRequest(
@@ -118,11 +119,15 @@ def validate_config(kind: str, config: Any, *, allowed_roots: tuple[Path, ...]) 
         if endpoint is not None:
             parts = urlsplit(endpoint)
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise BadRequest("config.endpoint_url: expected http(s)://host[:port]",
-                                 field="config.endpoint_url")  # fmt: skip
+                raise BadRequest(
+                    "config.endpoint_url: expected http(s)://host[:port]",
+                    field="config.endpoint_url",
+                )
         if ("access_key_id" in out) != ("secret_access_key" in out):
-            raise BadRequest("config: give both access_key_id and secret_access_key or neither",
-                             field="config.secret_access_key")  # fmt: skip
+            raise BadRequest(
+                "config: give both access_key_id and secret_access_key or neither",
+                field="config.secret_access_key",
+            )
     return out
 
 
@@ -180,8 +185,10 @@ def _roots(state: State) -> tuple[Path, ...]:
 
 def _name(value: Any) -> str:
     if not isinstance(value, str) or not _NAME_RE.match(value.strip()):
-        raise BadRequest("name: 1-63 letters, digits, spaces, _ . - (starting with a letter "
-                         "or digit)", field="name")  # fmt: skip
+        raise BadRequest(
+            "name: 1-63 letters, digits, spaces, _ . - (starting with a letter or digit)",
+            field="name",
+        )
     return value.strip()
 
 

@@ -31,12 +31,15 @@ def make_track(path: Path, seconds: float, bpm: float = 128.0) -> None:
     y = np.zeros(n, np.float32)
     period = 60.0 / bpm
     kick_t = np.arange(int(0.15 * RATE)) / RATE
-    kick = (np.sin(2 * np.pi * 60 * kick_t * (1 + 2 * np.exp(-kick_t * 30)))
-            * np.exp(-kick_t * 18)).astype(np.float32)
+    kick = (
+        np.sin(2 * np.pi * 60 * kick_t * (1 + 2 * np.exp(-kick_t * 30))) * np.exp(-kick_t * 18)
+    ).astype(np.float32)
     for b in np.arange(0.1, seconds - 0.2, period):
         s = int(b * RATE)
         y[s : s + len(kick)] += 0.8 * kick[: n - s]
-    y += (0.15 * np.sin(2 * np.pi * 55 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * t / 8))).astype(np.float32)
+    y += (0.15 * np.sin(2 * np.pi * 55 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * t / 8))).astype(
+        np.float32
+    )
     hat = np.random.default_rng(0).standard_normal(n).astype(np.float32) * 0.05
     y += hat * ((t / (period / 2)) % 1 < 0.1)
     stereo = np.clip(np.stack([y, y * 0.9]), -1, 1)
@@ -54,7 +57,9 @@ def make_track(path: Path, seconds: float, bpm: float = 128.0) -> None:
             out.mux(p)
 
 
-def make_video(path: Path, seconds: float, fps: int = 30, size: tuple[int, int] = (720, 1280)) -> None:
+def make_video(
+    path: Path, seconds: float, fps: int = 30, size: tuple[int, int] = (720, 1280)
+) -> None:
     """Write an H.264 720p clip: drifting noise texture with a cut every 2 s."""
     h, w = size
     rng = np.random.default_rng(1)
@@ -79,8 +84,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--seconds", type=float, default=180.0)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--video-seconds", type=float, default=20.0,
-                    help="also time video analysis of a 720p30 clip this long (0: skip)")
+    ap.add_argument(
+        "--video-seconds",
+        type=float,
+        default=20.0,
+        help="also time video analysis of a 720p30 clip this long (0: skip)",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "track.flac"
@@ -100,8 +109,10 @@ def main() -> None:
     print(f"track: {args.seconds:.0f} s, 44.1 kHz stereo FLAC, 128 BPM")
     print(f"tempo found: {result.tempo:.2f} BPM, {len(result.beat_times)} beats")
     print(f"decode+resample: {d:.3f} s  ({args.seconds / d:.0f}x real time)")
-    print(f"full audio analysis (decode, beats, downbeats, onsets, energy, bands): {a:.3f} s "
-          f"({args.seconds / a:.0f}x real time), median of {args.repeat}")
+    print(
+        f"full audio analysis (decode, beats, downbeats, onsets, energy, bands): {a:.3f} s "
+        f"({args.seconds / a:.0f}x real time), median of {args.repeat}"
+    )
     if args.video_seconds > 0:
         with tempfile.TemporaryDirectory() as tmp:
             vpath = Path(tmp) / "clip.mp4"
@@ -110,9 +121,11 @@ def main() -> None:
             vres = analyze_file(vpath, ["metadata", "motion", "cuts", "motion_tempo"])
             v = time.perf_counter() - t0
         assert vres.video is not None
-        print(f"video analysis (720p30 H.264, motion + cuts): {v:.3f} s for "
-              f"{args.video_seconds:.0f} s ({args.video_seconds / v:.1f}x real time, "
-              f"{vres.video.frame_count / v:.0f} fps), {len(vres.video.cuts)} cuts found")
+        print(
+            f"video analysis (720p30 H.264, motion + cuts): {v:.3f} s for "
+            f"{args.video_seconds:.0f} s ({args.video_seconds / v:.1f}x real time, "
+            f"{vres.video.frame_count / v:.0f} fps), {len(vres.video.cuts)} cuts found"
+        )
 
 
 if __name__ == "__main__":

@@ -51,11 +51,28 @@ FFMPEG_VF = "negate,hue=h=90:s=1.5,boxblur=2:1,rotate=0.1"
 def make_clip(path: Path, width: int, height: int, frames: int) -> None:
     """testsrc2 -> H.264 yuv420p with ffmpeg."""
     subprocess.run(
-        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
-         "-i", f"testsrc2=size={width}x{height}:rate=30", "-frames:v", str(frames),
-         "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", str(path)],
+        [
+            "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={width}x{height}:rate=30",
+            "-frames:v",
+            str(frames),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ],
         check=True,
-    )  # fmt: skip
+    )
 
 
 def decode(path: Path) -> list[YUVFrame]:
@@ -63,7 +80,9 @@ def decode(path: Path) -> list[YUVFrame]:
     with av.open(str(path)) as c:
         s = c.streams.video[0]
         s.thread_type = "AUTO"
-        return [YUVFrame.wrap(np.ascontiguousarray(f.to_ndarray(format="yuv420p"))) for f in c.decode(s)]
+        return [
+            YUVFrame.wrap(np.ascontiguousarray(f.to_ndarray(format="yuv420p"))) for f in c.decode(s)
+        ]
 
 
 def run_ffmpeg(path: Path, vf: str | None) -> tuple[float, float]:
@@ -108,7 +127,9 @@ def bench_chain(size: int, repeat: int, tmp: Path) -> dict[str, float]:
         h,
     )
     chain.apply(frames[0])
-    rows: dict[str, list[float]] = {k: [] for k in ("dec_w", "dec_c", "flt_w", "flt_c", "our_w", "our_c")}
+    rows: dict[str, list[float]] = {
+        k: [] for k in ("dec_w", "dec_c", "flt_w", "flt_c", "our_w", "our_c")
+    }
     for _ in range(repeat):
         dw, dc = run_ffmpeg(clip, None)
         fw, fc = run_ffmpeg(clip, FFMPEG_VF)
@@ -134,7 +155,8 @@ def bench_effects(size: int, tmp: Path, iters: int) -> list[tuple[str, float, fl
     cube = tmp / "lut.cube"
     g = np.linspace(0, 1, 17)
     cube.write_text(
-        "LUT_3D_SIZE 17\n" + "".join(f"{r**0.8:.5f} {gg:.5f} {b**1.2:.5f}\n" for b in g for gg in g for r in g)
+        "LUT_3D_SIZE 17\n"
+        + "".join(f"{r**0.8:.5f} {gg:.5f} {b**1.2:.5f}\n" for b in g for gg in g for r in g)
     )
     out = YUVFrame.alloc(w, h)
     reg = default_registry()
@@ -143,9 +165,13 @@ def bench_effects(size: int, tmp: Path, iters: int) -> list[tuple[str, float, fl
         const: dict[str, object] = {p.name: str(cube) for p in spec.params if p.type == "path"}
         cases.append((spec.name, spec, partial(_constant, const)))
     # Parameters that change every frame (what an audio-driven recipe does).
-    cases.append(("kaleidoscope, rotate animated", reg.get("kaleidoscope"), lambda i: {"rotate": 0.01 * i}))
+    cases.append(
+        ("kaleidoscope, rotate animated", reg.get("kaleidoscope"), lambda i: {"rotate": 0.01 * i})
+    )
     cases.append(("wave, phase animated", reg.get("wave"), lambda i: {"phase": 0.1 * i}))
-    cases.append(("transform, rotate animated", reg.get("transform"), lambda i: {"rotate": 0.1 + 0.01 * i}))
+    cases.append(
+        ("transform, rotate animated", reg.get("transform"), lambda i: {"rotate": 0.1 + 0.01 * i})
+    )
     res = []
     for name, spec, params in cases:
         fx = spec.factory(w, h)
@@ -165,15 +191,21 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="720,1080")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--iters", type=int, default=12, help="frames per effect in the per-effect table")
+    ap.add_argument(
+        "--iters", type=int, default=12, help="frames per effect in the per-effect table"
+    )
     ap.add_argument("--no-per-effect", action="store_true")
     args = ap.parse_args()
     if not shutil.which("ffmpeg"):
         print("ffmpeg not found on PATH", file=sys.stderr)
         return 2
     sizes = [int(s) for s in args.sizes.split(",")]
-    ver = subprocess.run(["ffmpeg", "-version"], capture_output=True, text=True).stdout.splitlines()[0]
-    print(f"# effects bench {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.processor() or platform.machine()}, {ver}")
+    ver = subprocess.run(
+        ["ffmpeg", "-version"], capture_output=True, text=True
+    ).stdout.splitlines()[0]
+    print(
+        f"# effects bench {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.processor() or platform.machine()}, {ver}"
+    )
     print(f"warm_up: {warm_up():.2f} s")
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
@@ -184,8 +216,12 @@ def main() -> int:
             print(f"| ffmpeg decode only | {m['dec_w']:.2f} | {m['dec_c']:.2f} |")
             print(f"| ffmpeg decode + `{FFMPEG_VF}` | {m['flt_w']:.2f} | {m['flt_c']:.2f} |")
             print(f"| ffmpeg filters (difference) | {m['ff_w']:.2f} | {m['ff_c']:.2f} |")
-            print(f"| ours: EffectChain (3 passes after fusion) | {m['our_w']:.2f} | {m['our_c']:.2f} |")
-            print(f"\nratio ffmpeg filters / ours at {size}p: wall {m['ff_w'] / m['our_w']:.2f}x, CPU {m['ff_c'] / m['our_c']:.2f}x")
+            print(
+                f"| ours: EffectChain (3 passes after fusion) | {m['our_w']:.2f} | {m['our_c']:.2f} |"
+            )
+            print(
+                f"\nratio ffmpeg filters / ours at {size}p: wall {m['ff_w'] / m['our_w']:.2f}x, CPU {m['ff_c'] / m['our_c']:.2f}x"
+            )
         if not args.no_per_effect:
             tables = {s: bench_effects(s, tmp, args.iters) for s in sizes}
             print("\n## per effect, default parameters unless animated (ms/frame, wall / CPU)")

@@ -86,7 +86,10 @@ class IPFSStore:
         timeout = aiohttp.ClientTimeout(total=self.timeout)
         try:
             async with self.client.session.post(
-                self._url(endpoint), params=params or {}, data=data, timeout=timeout,
+                self._url(endpoint),
+                params=params or {},
+                data=data,
+                timeout=timeout,
                 auth=self.client.auth,
             ) as resp:
                 body = await resp.read()
@@ -156,7 +159,9 @@ class IPFSStore:
 
     async def stream(self, cid: str, *, chunk_size: int = 1 << 16) -> AsyncIterator[bytes]:
         """The content of ``cid`` in pieces, as the node sends it."""
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.timeout, sock_read=self.timeout)
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=self.timeout, sock_read=self.timeout
+        )
         try:
             async with self.client.session.post(
                 self._url("cat"), params={"arg": cid}, timeout=timeout, auth=self.client.auth

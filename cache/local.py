@@ -154,7 +154,9 @@ class LocalStore:
     @staticmethod
     def _check_suffix(suffix: str) -> None:
         if not _SUFFIX.match(suffix):
-            raise ValueError(f"suffix must look like '.ts' (a dot and 1-16 letters/digits), got {suffix!r}")
+            raise ValueError(
+                f"suffix must look like '.ts' (a dot and 1-16 letters/digits), got {suffix!r}"
+            )
 
     def put_bytes(self, data: bytes | bytearray | memoryview, *, suffix: str = "") -> StoredItem:
         """Store ``data``; ``suffix`` (e.g. ``".ts"``) is kept on the file name."""
@@ -171,7 +173,11 @@ class LocalStore:
             raise
 
     def put_file(
-        self, src: str | os.PathLike[str], *, suffix: str | None = None, max_bytes: int | None = None
+        self,
+        src: str | os.PathLike[str],
+        *,
+        suffix: str | None = None,
+        max_bytes: int | None = None,
     ) -> StoredItem:
         """Copy a file in, hashing while copying; ``suffix`` defaults to the source's.
 
@@ -249,7 +255,9 @@ class LocalStore:
         if kind not in JSON_KINDS:
             raise ValueError(f"JSON kind must be one of {JSON_KINDS}, got {kind!r}")
         if not _DOC_ID.match(doc_id):
-            raise ValueError(f"document id must be letters, digits, '.', '_' or '-', got {doc_id!r}")
+            raise ValueError(
+                f"document id must be letters, digits, '.', '_' or '-', got {doc_id!r}"
+            )
         return self.root / kind / f"{doc_id}.json"
 
     def put_json(self, kind: str, doc_id: str, obj: Any) -> Path:
@@ -298,7 +306,11 @@ class LocalStore:
         return await asyncio.to_thread(self.put_bytes, data, suffix=suffix)
 
     async def aput_file(
-        self, src: str | os.PathLike[str], *, suffix: str | None = None, max_bytes: int | None = None
+        self,
+        src: str | os.PathLike[str],
+        *,
+        suffix: str | None = None,
+        max_bytes: int | None = None,
     ) -> StoredItem:
         """:meth:`put_file` in a thread."""
         return await asyncio.to_thread(self.put_file, src, suffix=suffix, max_bytes=max_bytes)

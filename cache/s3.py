@@ -103,7 +103,9 @@ class S3Store:
         try:
             await self._guard("head bucket", lambda: self.client.head_bucket(Bucket=self.bucket))
         except NotFoundError:
-            await self._guard("create bucket", lambda: self.client.create_bucket(Bucket=self.bucket))
+            await self._guard(
+                "create bucket", lambda: self.client.create_bucket(Bucket=self.bucket)
+            )
 
     async def put_bytes(
         self,
@@ -122,7 +124,9 @@ class S3Store:
             lambda: self.client.put_object(Bucket=self.bucket, Key=key, Body=data, **extra),
         )
 
-    async def put_file(self, key: str, path: str | os.PathLike[str], *, part_size: int = PART_SIZE) -> int:
+    async def put_file(
+        self, key: str, path: str | os.PathLike[str], *, part_size: int = PART_SIZE
+    ) -> int:
         """Upload a file, in multipart pieces of ``part_size`` when larger; returns its size."""
         path = Path(path)
         size = (await asyncio.to_thread(path.stat)).st_size
@@ -142,8 +146,11 @@ class S3Store:
                     done = await self._guard(
                         f"upload part {number} of {key}",
                         lambda piece=piece, number=number: self.client.upload_part(  # type: ignore[misc]
-                            Bucket=self.bucket, Key=key, UploadId=upload_id,
-                            PartNumber=number, Body=piece,
+                            Bucket=self.bucket,
+                            Key=key,
+                            UploadId=upload_id,
+                            PartNumber=number,
+                            Body=piece,
                         ),
                     )
                     parts.append({"PartNumber": number, "ETag": done["ETag"]})
@@ -151,7 +158,9 @@ class S3Store:
             await self._guard(
                 f"complete multipart {key}",
                 lambda: self.client.complete_multipart_upload(
-                    Bucket=self.bucket, Key=key, UploadId=upload_id,
+                    Bucket=self.bucket,
+                    Key=key,
+                    UploadId=upload_id,
                     MultipartUpload={"Parts": parts},
                 ),
             )

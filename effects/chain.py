@@ -38,7 +38,9 @@ class EffectChain:
         self.specs = tuple(spec for spec, _ in nodes)
         for spec in self.specs:
             if spec.arity != 1:
-                raise EffectError(f"effect {spec.name!r} takes {spec.arity} inputs; a chain takes one")
+                raise EffectError(
+                    f"effect {spec.name!r} takes {spec.arity} inputs; a chain takes one"
+                )
         self.base: list[dict[str, ParamValue]] = [spec.resolve(p) for spec, p in nodes]
         self.groups = fusion_groups(self.specs)
         self._stages: list[FusedColour | Effect] = []
@@ -76,7 +78,9 @@ class EffectChain:
                 f"frame is {frame.width}x{frame.height}, chain was built for {self.width}x{self.height}"
             )
         if params and len(params) != len(self.specs):
-            raise EffectError(f"got parameters for {len(params)} nodes, chain has {len(self.specs)}")
+            raise EffectError(
+                f"got parameters for {len(params)} nodes, chain has {len(self.specs)}"
+            )
         merged = [b | dict(params[i]) for i, b in enumerate(self.base)] if params else self.base
         src = frame
         for n, (stage, group) in enumerate(zip(self._stages, self.groups, strict=True)):

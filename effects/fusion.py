@@ -71,6 +71,8 @@ class FusedColour:
             self._key = key
         return self._op
 
-    def apply(self, src: YUVFrame, out: YUVFrame, params: Sequence[Mapping[str, ParamValue]]) -> None:
+    def apply(
+        self, src: YUVFrame, out: YUVFrame, params: Sequence[Mapping[str, ParamValue]]
+    ) -> None:
         """Run the fused pass from ``src`` into ``out`` (in place allowed)."""
         apply_colour_op(self.op_for(params), src, out)

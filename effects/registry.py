@@ -101,9 +101,13 @@ class ParamSpec:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise EffectParamError(effect, self.name, f"expected a number, got {value!r}")
             if self.min is not None and value < self.min:
-                raise EffectParamError(effect, self.name, f"{value} is below {self.min}", self.range_text())
+                raise EffectParamError(
+                    effect, self.name, f"{value} is below {self.min}", self.range_text()
+                )
             if self.max is not None and value > self.max:
-                raise EffectParamError(effect, self.name, f"{value} is above {self.max}", self.range_text())
+                raise EffectParamError(
+                    effect, self.name, f"{value} is above {self.max}", self.range_text()
+                )
             return int(value) if t == "int" else float(value)
         if t == "bool":
             if not isinstance(value, bool):
@@ -112,17 +116,24 @@ class ParamSpec:
         if t == "enum":
             if value not in self.choices:
                 close = difflib.get_close_matches(str(value), self.choices, n=1)
-                hint = f"did you mean {close[0]!r}?" if close else "one of " + ", ".join(self.choices)
+                hint = (
+                    f"did you mean {close[0]!r}?" if close else "one of " + ", ".join(self.choices)
+                )
                 raise EffectParamError(effect, self.name, f"{value!r} is not accepted", hint)
             return str(value)
         if t == "color":
             if (
                 isinstance(value, list | tuple)
                 and len(value) == 3
-                and all(isinstance(c, int | float) and not isinstance(c, bool) and 0 <= c <= 255 for c in value)
+                and all(
+                    isinstance(c, int | float) and not isinstance(c, bool) and 0 <= c <= 255
+                    for c in value
+                )
             ):
                 return tuple(float(c) for c in value)
-            raise EffectParamError(effect, self.name, f"expected [r, g, b] in 0..255, got {value!r}")
+            raise EffectParamError(
+                effect, self.name, f"expected [r, g, b] in 0..255, got {value!r}"
+            )
         if not isinstance(value, str) or not value:
             raise EffectParamError(effect, self.name, f"expected a path, got {value!r}")
         return value
@@ -188,7 +199,11 @@ class EffectSpec:
                 return p
         names = [p.name for p in self.params]
         close = difflib.get_close_matches(name, names, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else "parameters: " + (", ".join(names) or "none")
+        hint = (
+            f"did you mean {close[0]!r}?"
+            if close
+            else "parameters: " + (", ".join(names) or "none")
+        )
         raise EffectParamError(self.name, name, "unknown parameter", hint)
 
     def defaults(self) -> dict[str, ParamValue]:
@@ -222,7 +237,9 @@ class Registry:
         try:
             return self._specs[name]
         except KeyError:
-            raise UnknownEffectError(name, difflib.get_close_matches(name, self._specs, n=3)) from None
+            raise UnknownEffectError(
+                name, difflib.get_close_matches(name, self._specs, n=3)
+            ) from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._specs

@@ -19,7 +19,9 @@ from effects.registry import ParamValue, Registry
 
 __all__ = ["IDENTITY_CUBE", "warm_up"]
 
-IDENTITY_CUBE = "LUT_3D_SIZE 2\n" + "".join(f"{r} {g} {b}\n" for b in (0, 1) for g in (0, 1) for r in (0, 1))
+IDENTITY_CUBE = "LUT_3D_SIZE 2\n" + "".join(
+    f"{r} {g} {b}\n" for b in (0, 1) for g in (0, 1) for r in (0, 1)
+)
 
 
 def warm_up(registry: Registry | None = None, width: int = 64, height: int = 48) -> float:
@@ -34,7 +36,9 @@ def warm_up(registry: Registry | None = None, width: int = 64, height: int = 48)
         cube = Path(tmp) / "identity.cube"
         cube.write_text(IDENTITY_CUBE)
         for spec in reg:
-            params: dict[str, ParamValue] = {p.name: str(cube) for p in spec.params if p.type == "path"}
+            params: dict[str, ParamValue] = {
+                p.name: str(cube) for p in spec.params if p.type == "path"
+            }
             effect = spec.factory(width, height)
             for i in range(2):  # temporal effects take another branch once they have state
                 effect.apply([a, b][: spec.arity], out, params, i)

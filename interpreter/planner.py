@@ -311,9 +311,13 @@ def plan_recipe(
 
     def err(cls: type, message: str, pos: Any, hint: str = "") -> Any:
         return cls(
-            message, file=recipe.filename, line=pos.line, column=pos.column,
-            text=recipe.line_text(pos.line), hint=hint,
-        )  # fmt: skip
+            message,
+            file=recipe.filename,
+            line=pos.line,
+            column=pos.column,
+            text=recipe.line_text(pos.line),
+            hint=hint,
+        )
 
     values: dict[str, float] = {p.name: p.default for p in recipe.params}
     for k, v in (params or {}).items():
@@ -334,9 +338,11 @@ def plan_recipe(
     for idecl in recipe.inputs:
         if not inputs.get(idecl.name):
             raise err(
-                MissingInputError, f"recipe input {idecl.name!r} is not bound", idecl.pos,
+                MissingInputError,
+                f"recipe input {idecl.name!r} is not bound",
+                idecl.pos,
                 f"pass -i {idecl.name}=FILE_OR_CID",
-            )  # fmt: skip
+            )
 
     cache: dict[str, str] = {}
     level: dict[str, int] = {}

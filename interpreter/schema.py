@@ -48,13 +48,27 @@ INPUT_TYPES: Mapping[str, Kind] = {"video": "video", "audio": "audio", "image": 
 
 #: Features an ANALYZE node may request (audio then video).
 ANALYSIS_FEATURES: tuple[str, ...] = (
-    "tempo", "beats", "downbeats", "onsets", "energy", "bands",
-    "metadata", "motion", "cuts",
-)  # fmt: skip
+    "tempo",
+    "beats",
+    "downbeats",
+    "onsets",
+    "energy",
+    "bands",
+    "metadata",
+    "motion",
+    "cuts",
+)
 
 BLEND_MODES: tuple[str, ...] = (
-    "normal", "add", "multiply", "screen", "overlay", "difference", "lighten", "darken",
-)  # fmt: skip
+    "normal",
+    "add",
+    "multiply",
+    "screen",
+    "overlay",
+    "difference",
+    "lighten",
+    "darken",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,40 +170,53 @@ GENERATORS: Mapping[str, GeneratorSpec] = {
     for g in (
         GeneratorSpec("testsrc", "moving test pattern", "video", (_DURATION, *_SIZE)),
         GeneratorSpec(
-            "color", "solid colour", "video",
+            "color",
+            "solid colour",
+            "video",
             (_DURATION, *_SIZE, FieldSpec("color", "color", [0, 0, 0], "[r, g, b] 0..255")),
         ),
         GeneratorSpec(
-            "noise", "uniform random noise", "video",
+            "noise",
+            "uniform random noise",
+            "video",
             (_DURATION, *_SIZE, FieldSpec("seed", "int", 0, "random seed", min=0)),
         ),
         GeneratorSpec(
-            "gradient", "two-colour gradient", "video",
+            "gradient",
+            "two-colour gradient",
+            "video",
             (
-                _DURATION, *_SIZE,
+                _DURATION,
+                *_SIZE,
                 FieldSpec("from_color", "color", [0, 0, 0], "start colour [r, g, b]"),
                 FieldSpec("to_color", "color", [255, 255, 255], "end colour [r, g, b]"),
                 FieldSpec("angle", "float", 0.0, "direction in degrees", min=-360, max=360),
             ),
         ),
         GeneratorSpec(
-            "sine", "sine tone", "audio",
+            "sine",
+            "sine tone",
+            "audio",
             (
-                _DURATION, _RATE,
+                _DURATION,
+                _RATE,
                 FieldSpec("frequency", "float", 440.0, "tone in Hz", min=1.0, max=20000.0),
                 FieldSpec("amplitude", "float", 0.5, "peak level 0..1", min=0.0, max=1.0),
             ),
         ),
         GeneratorSpec(
-            "clicks", "click / beat track", "audio",
+            "clicks",
+            "click / beat track",
+            "audio",
             (
-                _DURATION, _RATE,
+                _DURATION,
+                _RATE,
                 FieldSpec("bpm", "float", 120.0, "beats per minute", min=20.0, max=400.0),
                 FieldSpec("amplitude", "float", 0.8, "peak level 0..1", min=0.0, max=1.0),
             ),
         ),
     )
-}  # fmt: skip
+}
 
 SCHEMAS: Mapping[NodeType, NodeSchema] = {
     s.type: s
@@ -207,7 +234,16 @@ SCHEMAS: Mapping[NodeType, NodeSchema] = {
         NodeSchema(
             NodeType.ANALYZE,
             "phase-1 feature extraction of one input",
-            (FieldSpec("features", "list[str]", None, "features to extract", choices=ANALYSIS_FEATURES, required=True),),
+            (
+                FieldSpec(
+                    "features",
+                    "list[str]",
+                    None,
+                    "features to extract",
+                    choices=ANALYSIS_FEATURES,
+                    required=True,
+                ),
+            ),
             (PortSpec("media", _MEDIA),),
             "analysis",
         ),
@@ -220,7 +256,10 @@ SCHEMAS: Mapping[NodeType, NodeSchema] = {
             ),
             # arity-2 effects take two video inputs; an optional analysis input
             # drives beat / energy variables of expressions
-            (PortSpec("video", _VIDEO, variadic=True), PortSpec("analysis", ("analysis",), optional=True)),
+            (
+                PortSpec("video", _VIDEO, variadic=True),
+                PortSpec("analysis", ("analysis",), optional=True),
+            ),
             "video",
         ),
         NodeSchema(
@@ -238,10 +277,31 @@ SCHEMAS: Mapping[NodeType, NodeSchema] = {
             NodeType.RESIZE,
             "scale to a size",
             (
-                FieldSpec("width", "int", None, "target width in px (even)", min=16, max=7680, required=True),
-                FieldSpec("height", "int", None, "target height in px (even)", min=16, max=4320, required=True),
-                FieldSpec("mode", "enum", "fit", "fit: letterbox, fill: crop, stretch: distort",
-                          choices=("fit", "fill", "stretch")),
+                FieldSpec(
+                    "width",
+                    "int",
+                    None,
+                    "target width in px (even)",
+                    min=16,
+                    max=7680,
+                    required=True,
+                ),
+                FieldSpec(
+                    "height",
+                    "int",
+                    None,
+                    "target height in px (even)",
+                    min=16,
+                    max=4320,
+                    required=True,
+                ),
+                FieldSpec(
+                    "mode",
+                    "enum",
+                    "fit",
+                    "fit: letterbox, fill: crop, stretch: distort",
+                    choices=("fit", "fill", "stretch"),
+                ),
             ),
             (PortSpec("video", _VIDEO),),
             "video",
@@ -250,11 +310,27 @@ SCHEMAS: Mapping[NodeType, NodeSchema] = {
             NodeType.TRANSFORM,
             "colour adjustments",
             (
-                FieldSpec("brightness", "float", 0.0, "offset, -1..1", min=-1.0, max=1.0, animatable=True),
-                FieldSpec("contrast", "float", 1.0, "factor, 0..4", min=0.0, max=4.0, animatable=True),
-                FieldSpec("saturation", "float", 1.0, "factor, 0..4", min=0.0, max=4.0, animatable=True),
-                FieldSpec("hue", "float", 0.0, "rotation in degrees", min=-360.0, max=360.0, animatable=True),
-                FieldSpec("gamma", "float", 1.0, "gamma, 0.1..5", min=0.1, max=5.0, animatable=True),
+                FieldSpec(
+                    "brightness", "float", 0.0, "offset, -1..1", min=-1.0, max=1.0, animatable=True
+                ),
+                FieldSpec(
+                    "contrast", "float", 1.0, "factor, 0..4", min=0.0, max=4.0, animatable=True
+                ),
+                FieldSpec(
+                    "saturation", "float", 1.0, "factor, 0..4", min=0.0, max=4.0, animatable=True
+                ),
+                FieldSpec(
+                    "hue",
+                    "float",
+                    0.0,
+                    "rotation in degrees",
+                    min=-360.0,
+                    max=360.0,
+                    animatable=True,
+                ),
+                FieldSpec(
+                    "gamma", "float", 1.0, "gamma, 0.1..5", min=0.1, max=5.0, animatable=True
+                ),
             ),
             (PortSpec("video", _VIDEO), PortSpec("analysis", ("analysis",), optional=True)),
             "video",
@@ -263,8 +339,12 @@ SCHEMAS: Mapping[NodeType, NodeSchema] = {
             NodeType.SEQUENCE,
             "parts one after another (planned as a tree of pairwise joins)",
             (
-                FieldSpec("transition", "enum", "cut", "cut or crossfade", choices=("cut", "crossfade")),
-                FieldSpec("duration", "float", 0.5, "crossfade length in seconds", min=0.0, max=60.0),
+                FieldSpec(
+                    "transition", "enum", "cut", "cut or crossfade", choices=("cut", "crossfade")
+                ),
+                FieldSpec(
+                    "duration", "float", 0.5, "crossfade length in seconds", min=0.0, max=60.0
+                ),
             ),
             (PortSpec("parts", _MEDIA, variadic=True),),
             "same",
@@ -274,7 +354,15 @@ SCHEMAS: Mapping[NodeType, NodeSchema] = {
             "stack two or more videos, first at the bottom",
             (
                 FieldSpec("mode", "enum", "normal", "blend mode", choices=BLEND_MODES),
-                FieldSpec("opacity", "float", 1.0, "opacity of upper layers 0..1", min=0.0, max=1.0, animatable=True),
+                FieldSpec(
+                    "opacity",
+                    "float",
+                    1.0,
+                    "opacity of upper layers 0..1",
+                    min=0.0,
+                    max=1.0,
+                    animatable=True,
+                ),
                 FieldSpec("x", "int", 0, "offset of upper layers in px", animatable=True),
                 FieldSpec("y", "int", 0, "offset of upper layers in px", animatable=True),
             ),
@@ -286,9 +374,21 @@ SCHEMAS: Mapping[NodeType, NodeSchema] = {
             "blend two videos",
             (
                 FieldSpec("mode", "enum", "normal", "blend mode", choices=BLEND_MODES),
-                FieldSpec("opacity", "float", 0.5, "weight of the second input 0..1", min=0.0, max=1.0, animatable=True),
+                FieldSpec(
+                    "opacity",
+                    "float",
+                    0.5,
+                    "weight of the second input 0..1",
+                    min=0.0,
+                    max=1.0,
+                    animatable=True,
+                ),
             ),
-            (PortSpec("a", _VIDEO), PortSpec("b", _VIDEO), PortSpec("analysis", ("analysis",), optional=True)),
+            (
+                PortSpec("a", _VIDEO),
+                PortSpec("b", _VIDEO),
+                PortSpec("analysis", ("analysis",), optional=True),
+            ),
             "video",
         ),
         NodeSchema(
@@ -304,7 +404,13 @@ SCHEMAS: Mapping[NodeType, NodeSchema] = {
             (
                 FieldSpec("mode", "enum", "cut", "cut or stretch", choices=("cut", "stretch")),
                 FieldSpec("beats_per_segment", "int", 1, "beats per video segment", min=1, max=64),
-                FieldSpec("use", "enum", "beats", "beat grid to follow", choices=("beats", "downbeats", "onsets")),
+                FieldSpec(
+                    "use",
+                    "enum",
+                    "beats",
+                    "beat grid to follow",
+                    choices=("beats", "downbeats", "onsets"),
+                ),
             ),
             (PortSpec("video", _VIDEO), PortSpec("analysis", ("analysis",))),
             "video",
@@ -314,18 +420,28 @@ SCHEMAS: Mapping[NodeType, NodeSchema] = {
             "slice-on-beats: one slice per beat interval, taken from the sources in turn"
             " (optionally through an effect)",
             (
-                FieldSpec("over", "enum", "beats", "which events slice time", choices=("beats", "downbeats", "onsets")),
+                FieldSpec(
+                    "over",
+                    "enum",
+                    "beats",
+                    "which events slice time",
+                    choices=("beats", "downbeats", "onsets"),
+                ),
                 FieldSpec("every", "int", 1, "events per slice", min=1, max=64),
-                FieldSpec("pick", "enum", "cycle", "source order", choices=("cycle", "random", "pingpong")),
+                FieldSpec(
+                    "pick", "enum", "cycle", "source order", choices=("cycle", "random", "pingpong")
+                ),
                 FieldSpec("seed", "int", 0, "seed for pick: random", min=0),
                 FieldSpec("effect", "str", None, "optional effect applied to each slice"),
-                FieldSpec("params", "dict", {}, "parameters of that effect (may use beat variables)"),
+                FieldSpec(
+                    "params", "dict", {}, "parameters of that effect (may use beat variables)"
+                ),
             ),
             (PortSpec("analysis", ("analysis",)), PortSpec("sources", _VIDEO, variadic=True)),
             "video",
         ),
     )
-}  # fmt: skip
+}
 
 
 def resolve_fields(node_type: NodeType, config: Mapping[str, Any]) -> dict[str, Any]:

@@ -157,9 +157,10 @@ class StreamInterpreter:
         else:
             graph.close()
             raise StreamError(
-                f"output {self.recipe.output!r} never ends", file=self.recipe.filename,
+                f"output {self.recipe.output!r} never ends",
+                file=self.recipe.filename,
                 hint="give the run a duration",
-            )  # fmt: skip
+            )
         if not root.has_audio:
             timing.audio = None
         return graph, timing, total

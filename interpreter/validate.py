@@ -105,14 +105,24 @@ class _Validator:
     # --- values -----------------------------------------------------------
 
     def number(
-        self, owner: str, name: str, value: Any, pos: Pos, lo: float | None, hi: float | None,
-        animatable: bool, integer: bool,
-    ) -> None:  # fmt: skip
+        self,
+        owner: str,
+        name: str,
+        value: Any,
+        pos: Pos,
+        lo: float | None,
+        hi: float | None,
+        animatable: bool,
+        integer: bool,
+    ) -> None:
         if isinstance(value, Expr):
             param = compile_expr(
-                value, pos, {k: _num(p.default) for k, p in self.params.items()}, self.recipe.filename,
+                value,
+                pos,
+                {k: _num(p.default) for k, p in self.params.items()},
+                self.recipe.filename,
                 self.recipe.line_text(pos.line),
-            )  # fmt: skip
+            )
             if not param.constant:
                 if not animatable:
                     raise self.err(
@@ -153,9 +163,11 @@ class _Validator:
         elif f.type == "enum":
             if value not in f.choices:
                 raise self.err(
-                    ParamRangeError, f"{owner}.{f.name}: {value!r} is not accepted", pos,
+                    ParamRangeError,
+                    f"{owner}.{f.name}: {value!r} is not accepted",
+                    pos,
                     _hint_close(str(value), f.choices, "one of"),
-                )  # fmt: skip
+                )
         elif f.type == "str":
             if not isinstance(value, str) or not value:
                 raise self.err(
@@ -182,9 +194,11 @@ class _Validator:
             for x in items:
                 if f.choices and x not in f.choices:
                     raise self.err(
-                        ParamRangeError, f"{owner}.{f.name}: unknown {f.name[:-1] or f.name} {x!r}", pos,
+                        ParamRangeError,
+                        f"{owner}.{f.name}: unknown {f.name[:-1] or f.name} {x!r}",
+                        pos,
                         _hint_close(x, f.choices, "accepted"),
-                    )  # fmt: skip
+                    )
         elif f.type == "dict" and not isinstance(value, Mapping):
             raise self.err(ParamRangeError, f"{owner}.{f.name}: expected a mapping", pos)
 
@@ -195,9 +209,11 @@ class _Validator:
         for k in config:
             if k not in names:
                 raise self.err(
-                    UnknownParamError, f"{step.id}: unknown {step.type.value} field {k!r}",
-                    step.key_where(prefix + k), _hint_close(k, names, "fields"),
-                )  # fmt: skip
+                    UnknownParamError,
+                    f"{step.id}: unknown {step.type.value} field {k!r}",
+                    step.key_where(prefix + k),
+                    _hint_close(k, names, "fields"),
+                )
         for f in fields:
             if f.name not in config or config[f.name] is None:
                 if f.required:
@@ -266,24 +282,30 @@ class _Validator:
             has_in, has_gen = "input" in cfg, "generator" in cfg
             if has_in == has_gen:
                 raise self.err(
-                    RecipeValidationError, f"{step.id}: a SOURCE needs exactly one of input or generator", step.pos,
+                    RecipeValidationError,
+                    f"{step.id}: a SOURCE needs exactly one of input or generator",
+                    step.pos,
                     "config: {input: NAME} or config: {generator: testsrc, ...}",
-                )  # fmt: skip
+                )
             if has_in:
                 self.fields(step, schema.fields[:1], cfg)
                 names = [i.name for i in self.recipe.inputs]
                 if cfg["input"] not in names:
                     raise self.err(
-                        DanglingInputError, f"{step.id}: no recipe input named {cfg['input']!r}", step.where("input"),
+                        DanglingInputError,
+                        f"{step.id}: no recipe input named {cfg['input']!r}",
+                        step.where("input"),
                         _hint_close(str(cfg["input"]), names, "declared inputs"),
-                    )  # fmt: skip
+                    )
                 return None
             gen_name = cfg["generator"]
             if gen_name not in GENERATORS:
                 raise self.err(
-                    ParamRangeError, f"{step.id}: unknown generator {gen_name!r}", step.where("generator"),
+                    ParamRangeError,
+                    f"{step.id}: unknown generator {gen_name!r}",
+                    step.where("generator"),
                     _hint_close(str(gen_name), list(GENERATORS), "generators"),
-                )  # fmt: skip
+                )
             self.fields(step, GENERATORS[gen_name].params, cfg.get("params", {}), "params.")
             return None
         if step.type is NodeType.EFFECT:
@@ -347,14 +369,15 @@ class _Validator:
                     f"{step.id}: effect {step.config.get('effect')!r} takes {arity} video input{'s' if arity > 1 else ''}"
                     f" (plus optionally one analysis), got {len(got)} input{'s' if len(got) != 1 else ''}",
                     step.pos,
-                )  # fmt: skip
+                )
             for i in video:
                 if got[i] not in ("video", "av"):
                     raise self.err(
                         TypeMismatchError,
                         f"{step.id}: {got[i]} fed to the video-only effect {step.config.get('effect')!r}",
-                        pos_of(i), f"{step.inputs[i]!r} produces {got[i]}; pass a video",
-                    )  # fmt: skip
+                        pos_of(i),
+                        f"{step.inputs[i]!r} produces {got[i]}; pass a video",
+                    )
             return "video"
         # match inputs to ports: fixed ports first, the variadic one takes the rest
         fixed = [p for p in ports if not p.variadic]
@@ -364,9 +387,11 @@ class _Validator:
         if not need <= len(got) <= most:
             want = f"at least {need}" if variadic else str(need)
             raise self.err(
-                RecipeValidationError, f"{step.id}: {step.type.value} takes {want} input(s), got {len(got)}",
-                step.pos, "ports: " + ", ".join(p.name + ("..." if p.variadic else "") for p in ports),
-            )  # fmt: skip
+                RecipeValidationError,
+                f"{step.id}: {step.type.value} takes {want} input(s), got {len(got)}",
+                step.pos,
+                "ports: " + ", ".join(p.name + ("..." if p.variadic else "") for p in ports),
+            )
         slots = []
         for i in range(len(got)):
             if ports[0].variadic:
@@ -382,8 +407,9 @@ class _Validator:
                 raise self.err(
                     TypeMismatchError,
                     f"{step.id}: {k} fed to the {port.name} input of {step.type.value}, which takes {'/'.join(port.kinds)}",
-                    pos_of(i), f"{step.inputs[i]!r} produces {k}",
-                )  # fmt: skip
+                    pos_of(i),
+                    f"{step.inputs[i]!r} produces {k}",
+                )
         if step.type is NodeType.SEQUENCE:
             base = {"av": "video"}.get(got[0], got[0])
             for i, k in enumerate(got):
@@ -416,9 +442,10 @@ class _Validator:
                         RecipeValidationError,
                         f"{step.id}: {key.removeprefix('params.')} reads {used[0]!r} but the step has no analysis input",
                         step.where(key),
-                        "add an ANALYZE step to its inputs" if step.type in _ANALYSIS_OPTIONAL
+                        "add an ANALYZE step to its inputs"
+                        if step.type in _ANALYSIS_OPTIONAL
                         else f"{step.type.value} has no analysis input; only t and frame are available",
-                    )  # fmt: skip
+                    )
 
     def run(self) -> dict[str, Kind]:
         r = self.recipe
@@ -431,9 +458,11 @@ class _Validator:
             seen_inputs.add(decl.name)
             if decl.type not in INPUT_TYPES:
                 raise self.err(
-                    ParamRangeError, f"input {decl.name!r}: unknown type {decl.type!r}", decl.pos,
+                    ParamRangeError,
+                    f"input {decl.name!r}: unknown type {decl.type!r}",
+                    decl.pos,
                     _hint_close(decl.type, list(INPUT_TYPES), "types"),
-                )  # fmt: skip
+                )
         for p in r.params:
             if isinstance(p.default, bool) or not isinstance(p.default, int | float):
                 raise self.err(
@@ -462,14 +491,18 @@ class _Validator:
                 if ref not in ids:
                     pos = s.input_pos[i] if i < len(s.input_pos) else s.pos
                     raise self.err(
-                        DanglingInputError, f"{s.id}: no step or input named {ref!r}", pos,
+                        DanglingInputError,
+                        f"{s.id}: no step or input named {ref!r}",
+                        pos,
                         _hint_close(ref, list(ids), "steps"),
-                    )  # fmt: skip
+                    )
         if r.output not in ids:
             raise self.err(
-                DanglingInputError, f"output {r.output!r} is not a step", r.output_pos,
+                DanglingInputError,
+                f"output {r.output!r} is not a step",
+                r.output_pos,
                 _hint_close(r.output, list(ids), "steps"),
-            )  # fmt: skip
+            )
         order = topological_order(r)
         specs = {s.id: self.config(s) for s in r.steps}
         kinds: dict[str, Kind] = {}

@@ -88,9 +88,14 @@ async def render_demo(
         out_dir, HLSOptions(segment_duration=segment_duration, preset=preset), cid_fn
     )
     interp = StreamInterpreter(
-        demo_recipe(duration), {}, sink, video_format=video_format, duration=duration,
-        on_playlist_update=on_playlist_update, on_progress=on_progress,
-    )  # fmt: skip
+        demo_recipe(duration),
+        {},
+        sink,
+        video_format=video_format,
+        duration=duration,
+        on_playlist_update=on_playlist_update,
+        on_progress=on_progress,
+    )
     return await interp.run()
 
 

@@ -204,8 +204,15 @@ async def _analyze(
         result = hit
     data = result.to_json().encode()
     item = await env.local.aput_bytes(data, suffix=".json")
-    await repo.put_cache_item(env.db, cid=item.cid, size=item.size, media_type="application/json",
-                              kind="analysis", path=str(item.path), source=f"analysis:{aid}")  # fmt: skip
+    await repo.put_cache_item(
+        env.db,
+        cid=item.cid,
+        size=item.size,
+        media_type="application/json",
+        kind="analysis",
+        path=str(item.path),
+        source=f"analysis:{aid}",
+    )
     await repo.put_step_cache(env.db, cache_id=aid, cid=item.cid, step_type="ANALYZE")
     ipfs_cid = await asyncio.to_thread(cache.published_cid, aid)
     return {
@@ -407,10 +414,14 @@ async def _execute(env: _Env, p: ExecutionPlan, step: PlanStep) -> str:
     out = work / f"{step.cache_id}.{os.getpid()}.{id(step):x}.{'mp4' if final else 'mkv'}"
     try:
         result = await render_step(
-            p, step, files, analyses, out,
+            p,
+            step,
+            files,
+            analyses,
+            out,
             container="mp4" if final else "mkv",
             crf=OUTPUT_CRF if final else INTERMEDIATE_CRF,
-        )  # fmt: skip
+        )
         item = await env.local.aput_file(result.path, suffix=out.suffix)
     finally:
         await asyncio.to_thread(out.unlink, True)
@@ -421,11 +432,21 @@ async def _execute(env: _Env, p: ExecutionPlan, step: PlanStep) -> str:
         data = await asyncio.to_thread(item.path.read_bytes)
         ipfs_cid = await ipfs.add_bytes(data, pin=True)
         if ipfs_cid != item.cid:
-            log.warning("step %s: IPFS CID %s differs from the local CID %s",
-                        step.step_id, ipfs_cid, item.cid)  # fmt: skip
-    await repo.put_cache_item(env.db, cid=item.cid, size=item.size, media_type="video/mp4"
-                              if final else "video/x-matroska", kind="video",
-                              path=str(item.path), source=f"step:{step.cache_id}")  # fmt: skip
+            log.warning(
+                "step %s: IPFS CID %s differs from the local CID %s",
+                step.step_id,
+                ipfs_cid,
+                item.cid,
+            )
+    await repo.put_cache_item(
+        env.db,
+        cid=item.cid,
+        size=item.size,
+        media_type="video/mp4" if final else "video/x-matroska",
+        kind="video",
+        path=str(item.path),
+        source=f"step:{step.cache_id}",
+    )
     await repo.put_step_cache(
         env.db, cache_id=step.cache_id, cid=item.cid, step_type=step.node_type
     )
@@ -489,8 +510,13 @@ async def execute_step(
                     keeper.check()
                 await env.redis.hincrby(exec_counts_key(queue), step.cache_id, 1)
                 await env.redis.hset(exec_workers_key(queue), step.cache_id, me)
-                log.info("step %s (%s) executed by %s in %.2fs", step_id, step.cache_id[:12], me,
-                         time.perf_counter() - t0)  # fmt: skip
+                log.info(
+                    "step %s (%s) executed by %s in %.2fs",
+                    step_id,
+                    step.cache_id[:12],
+                    me,
+                    time.perf_counter() - t0,
+                )
                 return base | {"cid": cid, "status": "executed"}
             got = await wait_for_result(
                 env.redis, key, lambda: _cached_output(env, step), timeout=wait_timeout
@@ -562,11 +588,20 @@ async def run_recipe(
             )
             for a, d in zip(missing, done, strict=True):
                 if d["analysis_id"] != a.analysis_id:
-                    raise ExecError(f"analysis of {a.step_id!r}: id {d['analysis_id'][:12]} "
-                                    f"differs from the plan's {a.analysis_id[:12]}")  # fmt: skip
+                    raise ExecError(
+                        f"analysis of {a.step_id!r}: id {d['analysis_id'][:12]} "
+                        f"differs from the plan's {a.analysis_id[:12]}"
+                    )
             # phase 2
-            p, _ = await _make_plan(env, text, f"recipe {row['id'][:12]}", inputs, run["params"],
-                                    recipe=recipe, draft=draft)  # fmt: skip
+            p, _ = await _make_plan(
+                env,
+                text,
+                f"recipe {row['id'][:12]}",
+                inputs,
+                run["params"],
+                recipe=recipe,
+                draft=draft,
+            )
             plan_cid = await _store_plan(env, p)
             analysis = {a.step_id: await _analysis_json(env, p, a.step_id) for a in requests}
             fields: dict[str, Any] = {"plan": p.to_dict(), "plan_id": p.plan_id}
@@ -628,8 +663,9 @@ async def run_recipe(
         await repo.update_run(
             env.db, run_id, status="completed", progress=1.0, output_cid=output_cid
         )
-        await _event(env, run_id, {"type": "status", "status": "completed",
-                                   "output_cid": output_cid})  # fmt: skip
+        await _event(
+            env, run_id, {"type": "status", "status": "completed", "output_cid": output_cid}
+        )
         return {
             "run_id": run_id,
             "status": "completed",

@@ -34,8 +34,17 @@ __all__ = [
 ]
 
 HLS_MEDIA_TYPE = "application/vnd.apple.mpegurl"
-_IMAGE_FORMATS = {"png_pipe", "jpeg_pipe", "image2", "webp_pipe", "bmp_pipe", "tiff_pipe",
-                  "gif", "gif_pipe", "jpegls_pipe"}  # fmt: skip
+_IMAGE_FORMATS = {
+    "png_pipe",
+    "jpeg_pipe",
+    "image2",
+    "webp_pipe",
+    "bmp_pipe",
+    "tiff_pipe",
+    "gif",
+    "gif_pipe",
+    "jpegls_pipe",
+}
 _COPY_VIDEO = {"h264", "hevc"}
 _COPY_AUDIO = {"aac", "mp3"}
 _FORMAT_TYPES = {

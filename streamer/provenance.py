@@ -69,8 +69,11 @@ def _git_commit(root: Path = _SOURCE_ROOT) -> str | None:
     try:
         out = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=True,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     commit = out.stdout.strip()
@@ -224,9 +227,12 @@ async def record_render_provenance(
     )
     if effects is None:
         effects = (
-            recipe_effects(recipe) if recipe is not None
-            else plan_effects(plan) if plan is not None else []
-        )  # fmt: skip
+            recipe_effects(recipe)
+            if recipe is not None
+            else plan_effects(plan)
+            if plan is not None
+            else []
+        )
     name = output_name or (
         recipe.name if recipe is not None else plan.recipe_name if plan is not None else run["id"]
     )

@@ -58,11 +58,18 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], dict[str
     out = tmp_path_factory.mktemp("wheel")
     # the venv's setuptools, no build isolation: no network, about a second
     subprocess.run(
-        [sys.executable, "-c",
-         "import sys; from setuptools import build_meta; "
-         "print(build_meta.build_wheel(sys.argv[1]))", str(out)],
-        cwd=src, capture_output=True, check=True, timeout=80,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sys; from setuptools import build_meta; "
+            "print(build_meta.build_wheel(sys.argv[1]))",
+            str(out),
+        ],
+        cwd=src,
+        capture_output=True,
+        check=True,
+        timeout=80,
+    )
     (whl,) = out.glob("artdag_l1-*.whl")
     with zipfile.ZipFile(whl) as zf:
         names = set(zf.namelist())

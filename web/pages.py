@@ -207,13 +207,25 @@ async def storage(request: Request[Any, Any, Any]) -> Template:
         queries.storage_providers(state.db), _services(state)
     )
     builtin = [
-        {"type": "local", "name": "local cache", "target": str(settings.storage.cache_dir),
-         "status": "ok"},
-        {"type": "ipfs", "name": "IPFS node", "target": str(settings.ipfs.api),
-         "status": services["ipfs"]},
-        {"type": "s3", "name": "S3", "target": settings.s3.bucket or "not configured",
-         "status": "ok" if state.get("s3") else "not configured"},
-    ]  # fmt: skip
+        {
+            "type": "local",
+            "name": "local cache",
+            "target": str(settings.storage.cache_dir),
+            "status": "ok",
+        },
+        {
+            "type": "ipfs",
+            "name": "IPFS node",
+            "target": str(settings.ipfs.api),
+            "status": services["ipfs"],
+        },
+        {
+            "type": "s3",
+            "name": "S3",
+            "target": settings.s3.bucket or "not configured",
+            "status": "ok" if state.get("s3") else "not configured",
+        },
+    ]
     return page(
         "storage.html",
         {
@@ -243,8 +255,13 @@ async def _run_context(state: State, run_id: str, tab: str) -> dict[str, Any] | 
     if run is None:
         return None
     recipe = await repo.get_recipe(state.db, run["recipe_id"]) if run.get("recipe_id") else None
-    return {"nav": "runs", "run": run, "recipe": recipe, "tab": tab,
-            "active": run["status"] in ACTIVE}  # fmt: skip
+    return {
+        "nav": "runs",
+        "run": run,
+        "recipe": recipe,
+        "tab": tab,
+        "active": run["status"] in ACTIVE,
+    }
 
 
 def _missing_run(run_id: str) -> Template:
@@ -313,11 +330,16 @@ async def _artifacts(state: State, run: dict[str, Any]) -> dict[str, Any]:
         state.db, [s["cache_id"] for s in steps if s.get("cache_id")]
     )
     artifacts = [
-        {"step_id": s.get("step_id"), "name": s.get("name"), "type": s.get("node_type"),
-         "cache_id": s.get("cache_id"), "cid": (cached.get(s.get("cache_id")) or {}).get("cid"),
-         "planned_cached": bool(s.get("cached"))}
+        {
+            "step_id": s.get("step_id"),
+            "name": s.get("name"),
+            "type": s.get("node_type"),
+            "cache_id": s.get("cache_id"),
+            "cid": (cached.get(s.get("cache_id")) or {}).get("cid"),
+            "planned_cached": bool(s.get("cached")),
+        }
         for s in steps
-    ]  # fmt: skip
+    ]
     directory = hls_dir(_settings(state), run["id"])
 
     def list_segments() -> list[tuple[str, int]]:
@@ -431,8 +453,12 @@ async def client_file(state: State) -> File:
     """The CLI client zipapp, built on first request (and when the sources change)."""
     out_dir = _settings(state).storage.cache_dir / "client"
     path = await asyncio.to_thread(build_client, WEB_DIR.parent, out_dir)
-    return File(path, filename="artdag-client.pyz", media_type="application/zip",
-                headers={"Cache-Control": "no-cache"})  # fmt: skip
+    return File(
+        path,
+        filename="artdag-client.pyz",
+        media_type="application/zip",
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 PAGE_HANDLERS = [

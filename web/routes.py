@@ -41,8 +41,12 @@ async def static_asset(name: FromPath[str]) -> File | Response[str]:
     path, media_type = entry
     if not path.is_file():
         return _missing(name, "run `npm run build:css` in web/ (scripts/bootstrap.sh does)")
-    return File(path, media_type=media_type, content_disposition_type="inline",
-                headers={"Cache-Control": "no-cache"})  # fmt: skip
+    return File(
+        path,
+        media_type=media_type,
+        content_disposition_type="inline",
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 @get("/static/vendor/{name:str}", include_in_schema=False, name="web:vendor")
@@ -53,8 +57,12 @@ async def vendor_asset(name: FromPath[str]) -> File | Response[str]:
         return _missing(name, "not a vendored library")
     if not path.is_file():
         return _missing(name, "run `npm ci` in web/ (scripts/bootstrap.sh does)")
-    return File(path, media_type="text/javascript", content_disposition_type="inline",
-                headers={"Cache-Control": "public, max-age=3600"})  # fmt: skip
+    return File(
+        path,
+        media_type="text/javascript",
+        content_disposition_type="inline",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
 
 
 def _get_paths(handlers: Iterable[Any]) -> set[str]:

@@ -24,7 +24,9 @@ def _load_u16(typingctx: Any, flat: Any, k: Any) -> Any:
         flat: 1-D C-contiguous uint8 array.
         k: Byte offset; the caller guarantees ``k + 1 < flat.size``.
     """
-    if not (isinstance(flat, types.Array) and flat.dtype == types.uint8 and isinstance(k, types.Integer)):
+    if not (
+        isinstance(flat, types.Array) and flat.dtype == types.uint8 and isinstance(k, types.Integer)
+    ):
         return None
     sig = types.uint16(flat, k)
 

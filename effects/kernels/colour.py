@@ -156,16 +156,25 @@ def apply_colour_op(op: ColourOp, src: YUVFrame, dst: YUVFrame) -> None:
     if not (same and op.chroma_is_identity()):
         m = op.m
         _chroma_affine(
-            src.u, src.v, dst.u, dst.v,
-            float(m[0, 0]), float(m[0, 1]), float(m[1, 0]), float(m[1, 1]),
-            float(op.off[0]), float(op.off[1]),
-        )  # fmt: skip
+            src.u,
+            src.v,
+            dst.u,
+            dst.v,
+            float(m[0, 0]),
+            float(m[0, 1]),
+            float(m[1, 0]),
+            float(m[1, 1]),
+            float(op.off[0]),
+            float(op.off[1]),
+        )
 
 
 # ---------------------------------------------------------------- op builders
 
 
-def _op(ylut: np.ndarray | None = None, m: np.ndarray | None = None, off: np.ndarray | None = None) -> ColourOp:
+def _op(
+    ylut: np.ndarray | None = None, m: np.ndarray | None = None, off: np.ndarray | None = None
+) -> ColourOp:
     return ColourOp(
         _LEVELS.copy() if ylut is None else ylut,
         np.eye(2) if m is None else m,
@@ -346,7 +355,9 @@ def _lut_coord(x: float, off: float, scale: float, top: float, n: int) -> tuple[
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _trilerp(flat: np.ndarray, base: int, c: int, sg: int, sb: int, rf: float, gf: float, bf: float) -> float:
+def _trilerp(
+    flat: np.ndarray, base: int, c: int, sg: int, sb: int, rf: float, gf: float, bf: float
+) -> float:
     """Trilinear value of channel ``c`` in the cell at flat offset ``base`` (r stride 3).
 
     Unsigned offsets (cells are never negative) spare numba's wraparound check
@@ -478,7 +489,18 @@ def _lut3d(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, cache:
     dmin = np.asarray(lut.domain_min, dtype=np.float32)
     dscale = 1.0 / np.maximum(np.asarray(lut.domain_max, dtype=np.float32) - dmin, 1e-6)
     src = inputs[0]
-    _lut3d_kernel(src.y, src.u, src.v, out.y, out.u, out.v, cache.table64, dmin, dscale.astype(np.float32), float(p["amount"]))
+    _lut3d_kernel(
+        src.y,
+        src.u,
+        src.v,
+        out.y,
+        out.u,
+        out.v,
+        cache.table64,
+        dmin,
+        dscale.astype(np.float32),
+        float(p["amount"]),
+    )
 
 
 # ---------------------------------------------------------------- specs
@@ -487,7 +509,15 @@ _AMOUNT01 = ParamSpec("amount", "float", 1.0, 0.0, 1.0, "", "strength, 0 = uncha
 
 
 def _colour(name: str, doc: str, builder, params: tuple[ParamSpec, ...]):  # type: ignore[no-untyped-def]
-    return fspec(name, doc, "colour", params, _fused_apply(builder), fusable=True, extra={"colour_op": builder})
+    return fspec(
+        name,
+        doc,
+        "colour",
+        params,
+        _fused_apply(builder),
+        fusable=True,
+        extra={"colour_op": builder},
+    )
 
 
 SPECS = (
@@ -497,7 +527,11 @@ SPECS = (
         "brightness",
         "Add to luma; +1 is full white, -1 full black.",
         op_brightness,
-        (ParamSpec("amount", "float", 0.0, -1.0, 1.0, "", "luma offset as a fraction of full scale"),),
+        (
+            ParamSpec(
+                "amount", "float", 0.0, -1.0, 1.0, "", "luma offset as a fraction of full scale"
+            ),
+        ),
     ),
     _colour(
         "contrast",
@@ -509,7 +543,11 @@ SPECS = (
         "saturation",
         "Scale colourfulness (chroma).",
         op_saturation,
-        (ParamSpec("amount", "float", 1.0, 0.0, 4.0, "x", "saturation factor, 1 = unchanged, 0 = grey"),),
+        (
+            ParamSpec(
+                "amount", "float", 1.0, 0.0, 4.0, "x", "saturation factor, 1 = unchanged, 0 = grey"
+            ),
+        ),
     ),
     _colour(
         "hue",
@@ -529,7 +567,9 @@ SPECS = (
         op_levels,
         (
             ParamSpec("in_black", "float", 0.0, 0.0, 255.0, "", "input level mapped to out_black"),
-            ParamSpec("in_white", "float", 255.0, 0.0, 255.0, "", "input level mapped to out_white"),
+            ParamSpec(
+                "in_white", "float", 255.0, 0.0, 255.0, "", "input level mapped to out_white"
+            ),
             ParamSpec("gamma", "float", 1.0, 0.1, 10.0, "", "mid-tone gamma"),
             ParamSpec("out_black", "float", 0.0, 0.0, 255.0, "", "output black level"),
             ParamSpec("out_white", "float", 255.0, 0.0, 255.0, "", "output white level"),
@@ -554,7 +594,14 @@ SPECS = (
         "Mix towards a colour.",
         op_tint,
         (
-            ParamSpec("color", "color", (255.0, 160.0, 60.0), unit="rgb", doc="tint colour", animatable=False),
+            ParamSpec(
+                "color",
+                "color",
+                (255.0, 160.0, 60.0),
+                unit="rgb",
+                doc="tint colour",
+                animatable=False,
+            ),
             ParamSpec("amount", "float", 0.3, 0.0, 1.0, "", "mix amount"),
         ),
     ),

@@ -69,7 +69,9 @@ def _crossfade(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s:
 
 
 @njit(nogil=True, cache=True)
-def key_alpha(u: np.ndarray, v: np.ndarray, alpha: np.ndarray, ku: float, kv: float, sim: float, soft: float) -> None:
+def key_alpha(
+    u: np.ndarray, v: np.ndarray, alpha: np.ndarray, ku: float, kv: float, sim: float, soft: float
+) -> None:
     """Foreground opacity per chroma sample: 0 near the key colour, 1 away from it."""
     h, w = u.shape
     for i in range(h):
@@ -102,14 +104,18 @@ class _Alpha:
 def _chroma_key(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: _Alpha) -> None:
     fg, bg = inputs[0], inputs[1]
     _, ku, kv = rgb_to_yuv(p["color"])
-    key_alpha(fg.u, fg.v, s.alpha, float(ku), float(kv), float(p["similarity"]), float(p["softness"]))
+    key_alpha(
+        fg.u, fg.v, s.alpha, float(ku), float(kv), float(p["similarity"]), float(p["softness"])
+    )
     key_mix(fg.y, bg.y, out.y, s.alpha, 2)
     key_mix(fg.u, bg.u, out.u, s.alpha, 1)
     key_mix(fg.v, bg.v, out.v, s.alpha, 1)
 
 
 @njit(nogil=True, cache=True)
-def vignette_plane(src: np.ndarray, dst: np.ndarray, amount: float, radius: float, softness: float, centre: float) -> None:
+def vignette_plane(
+    src: np.ndarray, dst: np.ndarray, amount: float, radius: float, softness: float, centre: float
+) -> None:
     """Pull values towards ``centre`` (0 for luma, 128 for chroma) away from the middle.
 
     Distance is normalised so the frame corners are at 1.
@@ -145,8 +151,12 @@ SPECS = (
         "Blend two inputs with a blend mode (on luma) and an opacity.",
         "composite",
         (
-            ParamSpec("mode", "enum", "normal", doc="blend mode", choices=BLEND_MODES, animatable=False),
-            ParamSpec("opacity", "float", 1.0, 0.0, 1.0, "", "0 = first input only, 1 = fully blended"),
+            ParamSpec(
+                "mode", "enum", "normal", doc="blend mode", choices=BLEND_MODES, animatable=False
+            ),
+            ParamSpec(
+                "opacity", "float", 1.0, 0.0, 1.0, "", "0 = first input only, 1 = fully blended"
+            ),
         ),
         _blend,
         arity=2,
@@ -164,9 +174,13 @@ SPECS = (
         "Replace the key colour of the first input by the second input.",
         "composite",
         (
-            ParamSpec("color", "color", (0.0, 255.0, 0.0), unit="rgb", doc="key colour", animatable=False),
+            ParamSpec(
+                "color", "color", (0.0, 255.0, 0.0), unit="rgb", doc="key colour", animatable=False
+            ),
             ParamSpec("similarity", "float", 0.1, 0.0, 1.0, "", "chroma distance keyed out fully"),
-            ParamSpec("softness", "float", 0.1, 0.0, 1.0, "", "width of the soft edge beyond similarity"),
+            ParamSpec(
+                "softness", "float", 0.1, 0.0, 1.0, "", "width of the soft edge beyond similarity"
+            ),
         ),
         _chroma_key,
         scratch=_Alpha,
@@ -178,7 +192,9 @@ SPECS = (
         "composite",
         (
             ParamSpec("amount", "float", 0.6, 0.0, 1.0, "", "darkening at the corners"),
-            ParamSpec("radius", "float", 0.5, 0.0, 1.0, "", "distance where darkening starts (corner = 1)"),
+            ParamSpec(
+                "radius", "float", 0.5, 0.0, 1.0, "", "distance where darkening starts (corner = 1)"
+            ),
             ParamSpec("softness", "float", 0.5, 0.0, 1.0, "", "width of the falloff"),
         ),
         _vignette,

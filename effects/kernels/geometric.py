@@ -23,7 +23,15 @@ from effects.kernels._base import BLACK_Y, NEUTRAL_UV, Params, fspec
 from effects.kernels._unaligned import load_u16
 from effects.registry import ParamSpec
 
-__all__ = ["EDGE_MODES", "SPECS", "affine_coeffs", "edge_index", "sample_row", "warp_affine", "warp_affine2"]
+__all__ = [
+    "EDGE_MODES",
+    "SPECS",
+    "affine_coeffs",
+    "edge_index",
+    "sample_row",
+    "warp_affine",
+    "warp_affine2",
+]
 
 EDGE_MODES = ("black", "clamp", "wrap", "mirror")
 
@@ -96,7 +104,15 @@ def _row_span(sx0: int, sy0: int, ia: int, idd: int, sw: int, sh: int, w: int) -
 
 @njit(nogil=True, cache=True, inline="always")
 def _interior_coords(
-    sxl: int, syl: int, ia: int, idd: int, sw: int, n: int, idx: np.ndarray, wx: np.ndarray, wy: np.ndarray
+    sxl: int,
+    syl: int,
+    ia: int,
+    idd: int,
+    sw: int,
+    n: int,
+    idx: np.ndarray,
+    wx: np.ndarray,
+    wy: np.ndarray,
 ) -> None:
     """Flat top-left tap index and 8-bit weights for n columns of one row's interior span.
 
@@ -281,7 +297,14 @@ class _Scratch:
 
 
 def _edge_param(default: str) -> ParamSpec:
-    return ParamSpec("edge", "enum", default, doc="what is sampled outside the frame", choices=EDGE_MODES, animatable=False)
+    return ParamSpec(
+        "edge",
+        "enum",
+        default,
+        doc="what is sampled outside the frame",
+        choices=EDGE_MODES,
+        animatable=False,
+    )
 
 
 def _transform(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: _Scratch) -> None:
@@ -394,7 +417,9 @@ def sample_row(
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _row_work(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _row_work(
+    n: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """xs, ys and the work arrays of ``sample_row`` for rows of n pixels."""
     return (
         np.empty(n),
@@ -431,7 +456,13 @@ def kaleido_map(h: int, w: int, segments: int, mx: np.ndarray, my: np.ndarray) -
 
 @njit(nogil=True, cache=True)
 def kaleido_remap(
-    src: np.ndarray, dst: np.ndarray, mx: np.ndarray, my: np.ndarray, angle: float, edge: int, fill: int
+    src: np.ndarray,
+    dst: np.ndarray,
+    mx: np.ndarray,
+    my: np.ndarray,
+    angle: float,
+    edge: int,
+    fill: int,
 ) -> None:
     """``dst = bilinear(src, centre + R(angle) @ (mx, my))`` (offsets from ``kaleido_map``)."""
     h, w = dst.shape
@@ -455,7 +486,12 @@ class _KaleidoScratch(_Scratch):
     def __init__(self, width: int, height: int) -> None:
         super().__init__(width, height)
         self.key: int | None = None
-        self.maps = [np.empty((height, width)), np.empty((height, width)), np.empty((height // 2, width // 2)), np.empty((height // 2, width // 2))]
+        self.maps = [
+            np.empty((height, width)),
+            np.empty((height, width)),
+            np.empty((height // 2, width // 2)),
+            np.empty((height // 2, width // 2)),
+        ]
 
     def maps_for(self, n: int) -> list[np.ndarray]:
         if self.key != n:
@@ -466,7 +502,9 @@ class _KaleidoScratch(_Scratch):
         return self.maps
 
 
-def _kaleidoscope(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: _KaleidoScratch) -> None:
+def _kaleidoscope(
+    inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: _KaleidoScratch
+) -> None:
     src = s.source(inputs[0], out)
     mx, my, cmx, cmy = s.maps_for(int(p["segments"]))
     ang = float(p["rotate"])
@@ -498,7 +536,14 @@ def _tile(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: _Scr
 
 @njit(nogil=True, cache=True)
 def wave_plane(
-    src: np.ndarray, dst: np.ndarray, amplitude: float, wavelength: float, phase: float, vertical: bool, edge: int, fill: int
+    src: np.ndarray,
+    dst: np.ndarray,
+    amplitude: float,
+    wavelength: float,
+    phase: float,
+    vertical: bool,
+    edge: int,
+    fill: int,
 ) -> None:
     """Shift each row (or column) by ``amplitude * sin(2 pi k / wavelength + phase)``.
 
@@ -543,7 +588,9 @@ SPECS = (
         "geometric",
         (
             ParamSpec("zoom", "float", 1.0, 0.01, 100.0, "x", "scale factor, 1 = unchanged"),
-            ParamSpec("rotate", "float", 0.0, None, None, "rad", "clockwise rotation about the centre"),
+            ParamSpec(
+                "rotate", "float", 0.0, None, None, "rad", "clockwise rotation about the centre"
+            ),
             ParamSpec("x", "float", 0.0, None, None, "px", "horizontal move, positive = right"),
             ParamSpec("y", "float", 0.0, None, None, "px", "vertical move, positive = down"),
             _edge_param("black"),
@@ -555,7 +602,16 @@ SPECS = (
         "mirror",
         "Reflect one half of the frame onto the other.",
         "geometric",
-        (ParamSpec("axis", "enum", "horizontal", doc="horizontal: left onto right; vertical: top onto bottom", choices=_AXES, animatable=False),),
+        (
+            ParamSpec(
+                "axis",
+                "enum",
+                "horizontal",
+                doc="horizontal: left onto right; vertical: top onto bottom",
+                choices=_AXES,
+                animatable=False,
+            ),
+        ),
         _mirror,
         scratch=_Scratch,
     ),
@@ -585,8 +641,17 @@ SPECS = (
         (
             ParamSpec("amplitude", "float", 10.0, 0.0, 500.0, "px", "largest shift"),
             ParamSpec("wavelength", "float", 60.0, 2.0, 5000.0, "px", "period of the wave"),
-            ParamSpec("phase", "float", 0.0, None, None, "rad", "phase; animate it to move the wave"),
-            ParamSpec("direction", "enum", "horizontal", doc="horizontal shifts rows, vertical shifts columns", choices=("horizontal", "vertical"), animatable=False),
+            ParamSpec(
+                "phase", "float", 0.0, None, None, "rad", "phase; animate it to move the wave"
+            ),
+            ParamSpec(
+                "direction",
+                "enum",
+                "horizontal",
+                doc="horizontal shifts rows, vertical shifts columns",
+                choices=("horizontal", "vertical"),
+                animatable=False,
+            ),
             _edge_param("mirror"),
         ),
         _wave,

@@ -74,7 +74,14 @@ def _rgb_split(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s:
 
 @njit(nogil=True, cache=True)
 def scanline_plane(
-    src: np.ndarray, dst: np.ndarray, band: int, amount: float, prob: float, seed: int, frame: int, scale: int
+    src: np.ndarray,
+    dst: np.ndarray,
+    band: int,
+    amount: float,
+    prob: float,
+    seed: int,
+    frame: int,
+    scale: int,
 ) -> None:
     """Shift bands of ``band`` luma rows sideways (wrapping) by hashed amounts.
 
@@ -103,14 +110,21 @@ def _scanlines(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s:
     if np.shares_memory(src.data, out.data):
         s.buf[:] = src.data
         src = YUVFrame(s.buf, src.width, src.height)
-    band, amount, prob, seed = int(p["line_height"]), float(p["amount"]), float(p["probability"]), int(p["seed"])
+    band, amount, prob, seed = (
+        int(p["line_height"]),
+        float(p["amount"]),
+        float(p["probability"]),
+        int(p["seed"]),
+    )
     scanline_plane(src.y, out.y, band, amount, prob, seed, fi, 1)
     scanline_plane(src.u, out.u, band, amount, prob, seed, fi, 2)
     scanline_plane(src.v, out.v, band, amount, prob, seed, fi, 2)
 
 
 @njit(nogil=True, cache=True)
-def noise_plane(src: np.ndarray, dst: np.ndarray, amount: float, seed: int, frame: int, salt: int) -> None:
+def noise_plane(
+    src: np.ndarray, dst: np.ndarray, amount: float, seed: int, frame: int, salt: int
+) -> None:
     """Add uniform grain in [-amount, amount] levels, hashed per pixel."""
     h, w = src.shape
     for i in range(h):
@@ -133,7 +147,16 @@ def _noise(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: obj
         noise_plane(src.v, out.v, amount / 2, seed, fi, 2)
 
 
-_SEED = ParamSpec("seed", "int", 0, 0, 2**31 - 1, "", "random seed (combined with the frame index)", animatable=False)
+_SEED = ParamSpec(
+    "seed",
+    "int",
+    0,
+    0,
+    2**31 - 1,
+    "",
+    "random seed (combined with the frame index)",
+    animatable=False,
+)
 
 SPECS = (
     fspec(
@@ -166,7 +189,9 @@ SPECS = (
         "glitch",
         (
             ParamSpec("amount", "float", 16.0, 0.0, 255.0, "", "largest luma change in levels"),
-            ParamSpec("mono", "bool", True, doc="luma only (true) or also chroma", animatable=False),
+            ParamSpec(
+                "mono", "bool", True, doc="luma only (true) or also chroma", animatable=False
+            ),
             _SEED,
         ),
         _noise,

@@ -42,19 +42,37 @@ def _hsum_interior(row: np.ndarray, t: np.ndarray, r: int, lo: int, hi: int, s: 
             o[q] = np.int32(a[q]) + np.int32(a[q + 1]) + np.int32(a[q + 2])
     elif r == 2:
         for q in range(n):
-            o[q] = np.int32(a[q]) + np.int32(a[q + 1]) + np.int32(a[q + 2]) + np.int32(a[q + 3]) + np.int32(a[q + 4])
+            o[q] = (
+                np.int32(a[q])
+                + np.int32(a[q + 1])
+                + np.int32(a[q + 2])
+                + np.int32(a[q + 3])
+                + np.int32(a[q + 4])
+            )
     elif r == 3:
         for q in range(n):
             o[q] = (
-                np.int32(a[q]) + np.int32(a[q + 1]) + np.int32(a[q + 2]) + np.int32(a[q + 3])
-                + np.int32(a[q + 4]) + np.int32(a[q + 5]) + np.int32(a[q + 6])
-            )  # fmt: skip
+                np.int32(a[q])
+                + np.int32(a[q + 1])
+                + np.int32(a[q + 2])
+                + np.int32(a[q + 3])
+                + np.int32(a[q + 4])
+                + np.int32(a[q + 5])
+                + np.int32(a[q + 6])
+            )
     elif r == 4:
         for q in range(n):
             o[q] = (
-                np.int32(a[q]) + np.int32(a[q + 1]) + np.int32(a[q + 2]) + np.int32(a[q + 3]) + np.int32(a[q + 4])
-                + np.int32(a[q + 5]) + np.int32(a[q + 6]) + np.int32(a[q + 7]) + np.int32(a[q + 8])
-            )  # fmt: skip
+                np.int32(a[q])
+                + np.int32(a[q + 1])
+                + np.int32(a[q + 2])
+                + np.int32(a[q + 3])
+                + np.int32(a[q + 4])
+                + np.int32(a[q + 5])
+                + np.int32(a[q + 6])
+                + np.int32(a[q + 7])
+                + np.int32(a[q + 8])
+            )
     else:
         # Unsigned indices skip numba's negative-index wraparound branch.
         for j in range(lo, hi):
@@ -64,7 +82,9 @@ def _hsum_interior(row: np.ndarray, t: np.ndarray, r: int, lo: int, hi: int, s: 
 
 
 @njit(nogil=True, cache=True)
-def box_plane(src: np.ndarray, dst: np.ndarray, tmp: np.ndarray, colsum: np.ndarray, r: int) -> None:
+def box_plane(
+    src: np.ndarray, dst: np.ndarray, tmp: np.ndarray, colsum: np.ndarray, r: int
+) -> None:
     """Box blur of radius ``r`` (window 2r+1), clamped edges; ``dst`` may be ``src``."""
     h, w = src.shape
     if r <= 0:
@@ -139,11 +159,15 @@ def gauss_radii(sigma: float, passes: int = 3) -> list[int]:
     if wl % 2 == 0:
         wl -= 1
     wu = wl + 2
-    m = round((12 * sigma * sigma - passes * wl * wl - 4 * passes * wl - 3 * passes) / (-4 * wl - 4))
+    m = round(
+        (12 * sigma * sigma - passes * wl * wl - 4 * passes * wl - 3 * passes) / (-4 * wl - 4)
+    )
     return [(wl if i < m else wu) // 2 for i in range(passes)]
 
 
-def _gaussian(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: BlurScratch) -> None:
+def _gaussian(
+    inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: BlurScratch
+) -> None:
     sigma = float(p["sigma"])
     src = inputs[0]
     for i, (r, rc) in enumerate(zip(gauss_radii(sigma), gauss_radii(sigma / 2), strict=True)):
@@ -172,7 +196,15 @@ def _sharpen(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: B
 
 @njit(nogil=True, cache=True, inline="always")
 def _stencil_px(
-    r0: np.ndarray, r1: np.ndarray, r2: np.ndarray, j0: int, j: int, j2: int, mode: int, strength: float, bias: float
+    r0: np.ndarray,
+    r1: np.ndarray,
+    r2: np.ndarray,
+    j0: int,
+    j: int,
+    j2: int,
+    mode: int,
+    strength: float,
+    bias: float,
 ) -> np.uint8:
     """One output pixel from rows above/at/below and columns left/centre/right."""
     a = np.float32(r0[j0])
@@ -267,7 +299,11 @@ SPECS = (
         "blur",
         "Box blur (mean over a (2r+1) square), any radius at constant cost.",
         "spatial",
-        (ParamSpec("radius", "float", 2.0, 0.0, 200.0, "px", "blur radius, rounded to whole pixels"),),
+        (
+            ParamSpec(
+                "radius", "float", 2.0, 0.0, 200.0, "px", "blur radius, rounded to whole pixels"
+            ),
+        ),
         _blur,
         scratch=BlurScratch,
     ),
@@ -285,7 +321,9 @@ SPECS = (
         "spatial",
         (
             ParamSpec("amount", "float", 1.0, 0.0, 10.0, "x", "how much detail to add back"),
-            ParamSpec("radius", "float", 1.0, 1.0, 20.0, "px", "size of the detail removed by the blur"),
+            ParamSpec(
+                "radius", "float", 1.0, 1.0, 20.0, "px", "size of the detail removed by the blur"
+            ),
         ),
         _sharpen,
         scratch=BlurScratch,

@@ -40,7 +40,13 @@ class Feedback:
         self.have = False
         self.defaults: dict[str, ParamValue] = {p.name: p.default for p in _FEEDBACK_PARAMS}
 
-    def apply(self, inputs: Sequence[YUVFrame], out: YUVFrame, params: Mapping[str, ParamValue], frame_index: int) -> None:
+    def apply(
+        self,
+        inputs: Sequence[YUVFrame],
+        out: YUVFrame,
+        params: Mapping[str, ParamValue],
+        frame_index: int,
+    ) -> None:
         p: dict[str, Any] = self.defaults | dict(params)
         src = inputs[0]
         if not self.have:
@@ -65,7 +71,9 @@ class Feedback:
 
 
 _FEEDBACK_PARAMS = (
-    ParamSpec("amount", "float", 0.8, 0.0, 0.99, "", "weight of the previous output (trail length)"),
+    ParamSpec(
+        "amount", "float", 0.8, 0.0, 0.99, "", "weight of the previous output (trail length)"
+    ),
     ParamSpec("zoom", "float", 1.0, 0.5, 2.0, "x", "zoom applied to the trail each frame"),
     ParamSpec("rotate", "float", 0.0, -3.2, 3.2, "rad", "rotation applied to the trail each frame"),
 )
@@ -105,7 +113,13 @@ class Echo:
         self.head = 0
         self.defaults: dict[str, ParamValue] = {p.name: p.default for p in _ECHO_PARAMS}
 
-    def apply(self, inputs: Sequence[YUVFrame], out: YUVFrame, params: Mapping[str, ParamValue], frame_index: int) -> None:
+    def apply(
+        self,
+        inputs: Sequence[YUVFrame],
+        out: YUVFrame,
+        params: Mapping[str, ParamValue],
+        frame_index: int,
+    ) -> None:
         p: dict[str, Any] = self.defaults | dict(params)
         n, decay = int(p["frames"]), float(p["decay"])
         if self.ring.shape[0] == 0:
@@ -129,7 +143,9 @@ _ECHO_PARAMS = (
 )
 
 
-def _strobe(inputs: Sequence[YUVFrame], out: YUVFrame, p: dict[str, Any], fi: int, s: object) -> None:
+def _strobe(
+    inputs: Sequence[YUVFrame], out: YUVFrame, p: dict[str, Any], fi: int, s: object
+) -> None:
     period, duty = int(p["period"]), int(p["duty"])
     src = inputs[0]
     if fi % period < duty:
@@ -155,7 +171,14 @@ SPECS = (
         Feedback,
         temporal=True,
     ),
-    EffectSpec("echo", "Average of recent frames with decaying weights.", "temporal", _ECHO_PARAMS, Echo, temporal=True),
+    EffectSpec(
+        "echo",
+        "Average of recent frames with decaying weights.",
+        "temporal",
+        _ECHO_PARAMS,
+        Echo,
+        temporal=True,
+    ),
     EffectSpec(
         "strobe",
         "Flash a flat frame every period frames (driven by the frame index).",

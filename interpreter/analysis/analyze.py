@@ -32,8 +32,9 @@ FEATURES = tuple(sorted(AUDIO_FEATURES + VIDEO_FEATURES))
 _GROUPS = {"audio": AUDIO_FEATURES, "video": VIDEO_FEATURES, "all": FEATURES}
 
 
-def resolve_features(features: Iterable[str] | str | None, info: MediaInfo | None = None,
-                     source: str = "<features>") -> tuple[str, ...]:
+def resolve_features(
+    features: Iterable[str] | str | None, info: MediaInfo | None = None, source: str = "<features>"
+) -> tuple[str, ...]:
     """Normalise requested feature names to a sorted tuple.
 
     Args:
@@ -67,11 +68,16 @@ def resolve_features(features: Iterable[str] | str | None, info: MediaInfo | Non
             out.add(name)
         else:
             raise UnknownFeatureError(
-                f"unknown analysis feature {raw.strip()!r}", file=source,
-                hint="known: " + ", ".join((*FEATURES, *_GROUPS)))
+                f"unknown analysis feature {raw.strip()!r}",
+                file=source,
+                hint="known: " + ", ".join((*FEATURES, *_GROUPS)),
+            )
     if not out:
-        raise UnknownFeatureError("no analysis features requested", file=source,
-                                  hint="known: " + ", ".join((*FEATURES, *_GROUPS)))
+        raise UnknownFeatureError(
+            "no analysis features requested",
+            file=source,
+            hint="known: " + ", ".join((*FEATURES, *_GROUPS)),
+        )
     return tuple(sorted(out))
 
 
@@ -84,8 +90,9 @@ def file_sha256_id(path: Path) -> str:
     return "sha256:" + h.hexdigest()
 
 
-def analyze_file(path: str | Path, features: Iterable[str] | str | None = None, *,
-                 input_cid: str | None = None) -> AnalysisResult:
+def analyze_file(
+    path: str | Path, features: Iterable[str] | str | None = None, *, input_cid: str | None = None
+) -> AnalysisResult:
     """Analyse one media file (blocking: decode + DSP; run it in a thread or process).
 
     Args:
@@ -113,8 +120,10 @@ def analyze_file(path: str | Path, features: Iterable[str] | str | None = None, 
     if audio_wanted:
         if not info.has_audio:
             raise AnalysisError(
-                "input has no audio stream", file=str(p),
-                hint=f"drop the audio features {sorted(audio_wanted)} for this input")
+                "input has no audio stream",
+                file=str(p),
+                hint=f"drop the audio features {sorted(audio_wanted)} for this input",
+            )
         y = decode_audio(p, ANALYSIS_RATE)
         feats = analyse_audio(y, ANALYSIS_RATE, frozenset(audio_wanted))
         empty = np.zeros(0)
@@ -137,11 +146,19 @@ def analyze_file(path: str | Path, features: Iterable[str] | str | None = None, 
     if video_wanted:
         if info.video is None:
             raise AnalysisError(
-                "input has no video stream", file=str(p),
-                hint=f"drop the video features {sorted(video_wanted)} for this input")
+                "input has no video stream",
+                file=str(p),
+                hint=f"drop the video features {sorted(video_wanted)} for this input",
+            )
         v = info.video
-        section = VideoAnalysis(duration=v.duration, fps=v.fps, width=v.width, height=v.height,
-                                codec=v.codec, frame_count=v.frame_count)
+        section = VideoAnalysis(
+            duration=v.duration,
+            fps=v.fps,
+            width=v.width,
+            height=v.height,
+            codec=v.codec,
+            frame_count=v.frame_count,
+        )
         if video_wanted - {"metadata"}:
             motion = analyse_motion(iter_grey_frames(p), v.fps)
             section.frame_count = len(motion.motion)

@@ -71,7 +71,9 @@ def _attack_envelope(y: np.ndarray) -> np.ndarray:
     return d
 
 
-def _snap(times: np.ndarray, attack: np.ndarray, rate: int, before: float, after: float) -> np.ndarray:
+def _snap(
+    times: np.ndarray, attack: np.ndarray, rate: int, before: float, after: float
+) -> np.ndarray:
     """Move each time to the strongest attack within ``[t - before, t + after]``."""
     block = _FINE / rate
     out = times.copy()
@@ -148,8 +150,9 @@ def _track_beats(y: np.ndarray, rate: int, attack: np.ndarray) -> tuple[float | 
     if prior is None:
         return None, np.zeros(0)
     onset_env = _onset_frames(attack)
-    _, frames = librosa.beat.beat_track(onset_envelope=onset_env, sr=rate, hop_length=_HOP,
-                                        bpm=prior, units="frames")
+    _, frames = librosa.beat.beat_track(
+        onset_envelope=onset_env, sr=rate, hop_length=_HOP, bpm=prior, units="frames"
+    )
     beats = librosa.frames_to_time(frames, sr=rate, hop_length=_HOP)
     if len(beats) < 2:
         return None, beats
@@ -183,8 +186,7 @@ def _onsets(attack: np.ndarray, rate: int) -> np.ndarray:
     env = _onset_frames(attack)
     if not np.any(env):
         return np.zeros(0)
-    times = librosa.onset.onset_detect(onset_envelope=env, sr=rate, hop_length=_HOP,
-                                       units="time")
+    times = librosa.onset.onset_detect(onset_envelope=env, sr=rate, hop_length=_HOP, units="time")
     times = np.unique(np.round(_snap(np.asarray(times), attack, rate, 0.05, 0.02), 4))
     # two picks on one attack collapse to one
     return times[np.concatenate([[True], np.diff(times) > 0.03])] if len(times) else times

@@ -78,8 +78,9 @@ class AnalysisCache:
             raise
         return target
 
-    async def get_or_compute(self, input_cid: str, path: str | Path,
-                             features: Iterable[str] | str | None) -> AnalysisResult:
+    async def get_or_compute(
+        self, input_cid: str, path: str | Path, features: Iterable[str] | str | None
+    ) -> AnalysisResult:
         """Return the cached analysis of ``input_cid`` or compute it from ``path``.
 
         ``features=None`` means every feature the file's streams allow (this probes
@@ -103,6 +104,5 @@ class AnalysisCache:
             await asyncio.to_thread(self.store, result)
             if self.publish is not None:
                 cid = await self.publish(result.to_json().encode())
-                await asyncio.to_thread(
-                    self.path_for(aid).with_suffix(".cid").write_text, cid)
+                await asyncio.to_thread(self.path_for(aid).with_suffix(".cid").write_text, cid)
             return result

@@ -97,8 +97,11 @@ def decode_audio(path: Path, rate: int = ANALYSIS_RATE) -> np.ndarray:
     """
     with _open(path) as container:
         if not container.streams.audio:
-            raise AnalysisError("input has no audio stream", file=str(path),
-                                hint="audio features (tempo, beats, energy, bands) need audio")
+            raise AnalysisError(
+                "input has no audio stream",
+                file=str(path),
+                hint="audio features (tempo, beats, energy, bands) need audio",
+            )
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
         chunks: list[np.ndarray] = []
@@ -123,8 +126,11 @@ def iter_grey_frames(path: Path, width: int = 64) -> Iterator[np.ndarray]:
     """
     with _open(path) as container:
         if not container.streams.video:
-            raise AnalysisError("input has no video stream", file=str(path),
-                                hint="video features (motion, cuts) need video")
+            raise AnalysisError(
+                "input has no video stream",
+                file=str(path),
+                hint="video features (motion, cuts) need video",
+            )
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         w0, h0 = stream.codec_context.width, stream.codec_context.height

@@ -199,8 +199,10 @@ class AnalysisResult:
         if d.get("version") != SCHEMA_VERSION:
             raise AnalysisError(
                 f"analysis schema version {d.get('version')!r} is not supported "
-                f"(this build reads version {SCHEMA_VERSION})", file=source,
-                hint="re-run the analysis to regenerate it")
+                f"(this build reads version {SCHEMA_VERSION})",
+                file=source,
+                hint="re-run the analysis to regenerate it",
+            )
         try:
             return cls(
                 analysis_id=str(d["analysis_id"]),
@@ -218,8 +220,9 @@ class AnalysisResult:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise AnalysisError(f"invalid JSON: {exc.msg}", file=source, line=exc.lineno,
-                                column=exc.colno) from exc
+            raise AnalysisError(
+                f"invalid JSON: {exc.msg}", file=source, line=exc.lineno, column=exc.colno
+            ) from exc
         return cls.from_dict(data, source)
 
     # -- what the interpreter reads ------------------------------------------------------
@@ -273,8 +276,11 @@ class AnalysisResult:
             nxt = np.clip(idx + 1, 0, len(beats) - 1)
             span = np.where((idx >= 0) & (idx + 1 < len(beats)), beats[nxt] - beats[safe], period)
             since = np.where(idx >= 0, t - beats[safe], t)
-            phase = np.where(idx >= 0, ((t - beats[safe]) / span) % 1.0,
-                             1.0 - np.clip((beats[0] - t) / period, 0.0, 1.0))
+            phase = np.where(
+                idx >= 0,
+                ((t - beats[safe]) / span) % 1.0,
+                1.0 - np.clip((beats[0] - t) / period, 0.0, 1.0),
+            )
             out["beat"] = idx.astype(np.int64)
             out["beat_phase"] = np.clip(phase, 0.0, 1.0 - 1e-9)
             out["since_beat"] = since

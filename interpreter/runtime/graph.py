@@ -62,10 +62,16 @@ class Clock:
             t = self.timing.time_of(self.n)
             a = track.sample(t)
             ctx = FrameContext(
-                t=t, frame=self.n, beat=int(a["beat"]), beat_phase=a["beat_phase"],
-                since_beat=a["since_beat"], energy=a["energy"], bass=a["bass"], mid=a["mid"],
+                t=t,
+                frame=self.n,
+                beat=int(a["beat"]),
+                beat_phase=a["beat_phase"],
+                since_beat=a["since_beat"],
+                energy=a["energy"],
+                bass=a["bass"],
+                mid=a["mid"],
                 high=a["high"],
-            )  # fmt: skip
+            )
             self._ctx[id(track)] = ctx
         return ctx
 
@@ -89,9 +95,13 @@ def _err(
 ) -> StreamError:
     pos = step.where(key)
     return StreamError(
-        f"step {step.id!r}: {message}", file=recipe.filename, line=pos.line, column=pos.column,
-        text=recipe.line_text(pos.line), hint=hint,
-    )  # fmt: skip
+        f"step {step.id!r}: {message}",
+        file=recipe.filename,
+        line=pos.line,
+        column=pos.column,
+        text=recipe.line_text(pos.line),
+        hint=hint,
+    )
 
 
 def default_video_format(recipe: Recipe, inputs: Mapping[str, Path]) -> VideoFormat:
@@ -187,8 +197,12 @@ def build_graph(
         # on the whole file, seen through the SEGMENTs between it and the step
         found = segment_window(recipe, step.id)
         if found is None or found[0] not in inputs:
-            raise _err(recipe, step, "no analysis given for this step and its input is not a file",
-                       hint="pass the analysis with the run")  # fmt: skip
+            raise _err(
+                recipe,
+                step,
+                "no analysis given for this step and its input is not a file",
+                hint="pass the analysis with the run",
+            )
         from interpreter.analysis import analyze_file
 
         name, start, dur = found
@@ -328,8 +342,14 @@ def build_graph(
                     recipe, step, f"the analysis has fewer than two {cfg.get('use', 'beats')}"
                 )
             video = node(step.inputs[0])
-            return BeatSyncStream(video, timing, events, int(cfg.get("beats_per_segment", 1)),
-                                  str(cfg.get("mode", "cut")), music(aid))  # fmt: skip
+            return BeatSyncStream(
+                video,
+                timing,
+                events,
+                int(cfg.get("beats_per_segment", 1)),
+                str(cfg.get("mode", "cut")),
+                music(aid),
+            )
         if t == NodeType.MAP:
             aid = next((i for i in step.inputs if i in analyze_ids), None)
             if aid is None:
@@ -348,11 +368,22 @@ def build_graph(
                     )
                 given = dict(cfg.get("params") or {})
                 base = spec.resolve({k: v for k, v in given.items() if not isinstance(v, Expr)})
-                dyn = {k: (spec.param(k), value(step, f"params.{k}", v)) for k, v in given.items()
-                       if isinstance(v, Expr)}  # fmt: skip
+                dyn = {
+                    k: (spec.param(k), value(step, f"params.{k}", v))
+                    for k, v in given.items()
+                    if isinstance(v, Expr)
+                }
                 fx = (spec.factory(timing.video.width, timing.video.height), base, dyn)
-            return MapStream(srcs, timing, events, str(cfg.get("pick", "cycle")), int(cfg.get("seed", 0)),
-                             fx, tr.duration, music(aid))  # fmt: skip
+            return MapStream(
+                srcs,
+                timing,
+                events,
+                str(cfg.get("pick", "cycle")),
+                int(cfg.get("seed", 0)),
+                fx,
+                tr.duration,
+                music(aid),
+            )
         raise _err(recipe, step, f"{t} is not supported by the live renderer yet")
 
     def music(aid: str) -> Stream | None:
@@ -377,8 +408,13 @@ def build_graph(
     def file_source(step: Step, start: float = 0.0, duration: float | None = None) -> Stream:
         name = step.config["input"]
         if name not in inputs:
-            raise _err(recipe, step, f"input {name!r} is not bound to a file", "input",
-                       hint=f"give it with --input {name}=PATH")  # fmt: skip
+            raise _err(
+                recipe,
+                step,
+                f"input {name!r} is not bound to a file",
+                "input",
+                hint=f"give it with --input {name}=PATH",
+            )
         path = Path(inputs[name])
         if not path.exists():
             raise _err(recipe, step, f"input {name!r}: {path} does not exist", "input")
@@ -898,8 +934,11 @@ class BlendStream(Stream):
             raise StreamError("blend: the base input has no video")
         op = min(1.0, max(0.0, self.opacity()))
         # chroma is subsampled 2x: keep offsets even so the planes stay aligned
-        dx, dy = (0, 0) if self.offset is None else (
-            round(self.offset[0]()) & ~1, round(self.offset[1]()) & ~1)  # fmt: skip
+        dx, dy = (
+            (0, 0)
+            if self.offset is None
+            else (round(self.offset[0]()) & ~1, round(self.offset[1]()) & ~1)
+        )
         out = base.copy()
         for f, _ in chunks[1:]:
             if f is None:

@@ -23,16 +23,24 @@ __all__ = ["register", "run", "summary"]
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``analyze``."""
     p = subparsers.add_parser(
-        "analyze", help="analyse an input: tempo, beats, energy, bands, motion, cuts",
-        description=__doc__.split("\n\n", 1)[1] if __doc__ else None)
+        "analyze",
+        help="analyse an input: tempo, beats, energy, bands, motion, cuts",
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+    )
     p.add_argument("target", metavar="FILE_OR_CID")
-    p.add_argument("--features", default=None, metavar="NAMES",
-                   help="comma-separated: " + ",".join(FEATURES)
-                   + " or audio, video, all (default: all the input's streams allow)")
+    p.add_argument(
+        "--features",
+        default=None,
+        metavar="NAMES",
+        help="comma-separated: "
+        + ",".join(FEATURES)
+        + " or audio, video, all (default: all the input's streams allow)",
+    )
     p.add_argument("--json", action="store_true", help="print the result JSON to stdout")
     p.add_argument("-o", "--output", type=Path, help="also write the result JSON here")
-    p.add_argument("--cache-dir", type=Path,
-                   help="cache root (default: CACHE_DIR from the environment)")
+    p.add_argument(
+        "--cache-dir", type=Path, help="cache root (default: CACHE_DIR from the environment)"
+    )
     p.set_defaults(func=run)
 
 
@@ -57,7 +65,9 @@ def _resolve(target: str, cache_dir: Path) -> tuple[Path, str]:
     try:
         return LocalStore(cache_dir).path(target), target
     except StorageError as exc:
-        raise FileNotFoundError(f"{target}: not a file, and not in the local cache ({exc})") from exc
+        raise FileNotFoundError(
+            f"{target}: not a file, and not in the local cache ({exc})"
+        ) from exc
 
 
 def _fmt_times(times: object, n: int = 8) -> str:
@@ -68,8 +78,12 @@ def _fmt_times(times: object, n: int = 8) -> str:
 
 def summary(result: AnalysisResult, source: str) -> str:
     """Human-readable summary of a result."""
-    lines = [f"input     {source}", f"cid       {result.input_cid}",
-             f"analysis  {result.analysis_id}", f"features  {', '.join(result.features)}"]
+    lines = [
+        f"input     {source}",
+        f"cid       {result.input_cid}",
+        f"analysis  {result.analysis_id}",
+        f"features  {', '.join(result.features)}",
+    ]
     a = result.audio
     if a is not None:
         lines.append(f"audio     {a.duration:.2f} s, {a.sample_rate} Hz, {a.channels} ch")
@@ -82,12 +96,16 @@ def summary(result: AnalysisResult, source: str) -> str:
         for name in ("energy", "bass", "mid", "high"):
             env = getattr(a, name)
             if len(env):
-                lines.append(f"{name:<9} mean {float(env.mean()):.3f} at {a.envelope_rate} Hz "
-                             f"({len(env)} values)")
+                lines.append(
+                    f"{name:<9} mean {float(env.mean()):.3f} at {a.envelope_rate} Hz "
+                    f"({len(env)} values)"
+                )
     v = result.video
     if v is not None:
-        lines.append(f"video     {v.width}x{v.height} {v.codec} {v.fps:.3f} fps, "
-                     f"{v.duration:.2f} s, {v.frame_count} frames")
+        lines.append(
+            f"video     {v.width}x{v.height} {v.codec} {v.fps:.3f} fps, "
+            f"{v.duration:.2f} s, {v.frame_count} frames"
+        )
         if len(v.motion):
             lines.append(f"motion    mean {float(v.motion.mean()):.4f}")
         if "cuts" in result.features:
@@ -101,8 +119,9 @@ def run(args: argparse.Namespace) -> int:
     """Analyse, store and print."""
     cache_dir = _cache_dir(args.cache_dir)
     try:
-        features = (None if args.features is None
-                    else resolve_features(args.features, source="--features"))
+        features = (
+            None if args.features is None else resolve_features(args.features, source="--features")
+        )
         path, cid = _resolve(args.target, cache_dir)
     except InterpreterError as exc:
         print(f"artdag analyze: {exc}", file=sys.stderr)

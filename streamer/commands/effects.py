@@ -74,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps([spec_to_dict(s) for s in reg], indent=2))
             return 0
         for s in reg:
-            flags = ("temporal " if s.temporal else "") + (f"{s.arity} inputs " if s.arity > 1 else "")
+            flags = ("temporal " if s.temporal else "") + (
+                f"{s.arity} inputs " if s.arity > 1 else ""
+            )
             print(f"{s.name:<14} {s.category:<10} {flags}{s.doc}")
         return 0
     try:
@@ -85,8 +87,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(spec_to_dict(spec), indent=2))
         return 0
-    print(f"{spec.name} ({spec.category}, layout {spec.layout}, {spec.arity} input{'s' if spec.arity > 1 else ''}"
-          f"{', temporal' if spec.temporal else ''}{', fusable' if spec.fusable else ''})")  # fmt: skip
+    print(
+        f"{spec.name} ({spec.category}, layout {spec.layout}, {spec.arity} input{'s' if spec.arity > 1 else ''}"
+        f"{', temporal' if spec.temporal else ''}{', fusable' if spec.fusable else ''})"
+    )
     print(f"  {spec.doc}")
     print("parameters:" if spec.params else "no parameters")
     for p in spec.params:

@@ -23,10 +23,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     """Add ``plan``."""
     p = subparsers.add_parser("plan", help="print the execution plan of a recipe")
     p.add_argument("file", type=Path, metavar="FILE")
-    p.add_argument("-i", "--input", action="append", default=[], metavar="NAME=PATH_OR_CID",
-                   help="bind a recipe input (repeatable)")  # fmt: skip
-    p.add_argument("--param", action="append", default=[], metavar="NAME=NUMBER",
-                   help="override a recipe param (repeatable)")  # fmt: skip
+    p.add_argument(
+        "-i",
+        "--input",
+        action="append",
+        default=[],
+        metavar="NAME=PATH_OR_CID",
+        help="bind a recipe input (repeatable)",
+    )
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=NUMBER",
+        help="override a recipe param (repeatable)",
+    )
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     p.add_argument("--cache-dir", type=Path, help="mark steps whose cache id exists in DIR")
     p.set_defaults(func=run)

@@ -42,11 +42,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "(playlist.m3u8 + segments). With no INPUT and no --recipe: a generated demo.",
     )
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="media files, played in order")
-    p.add_argument("--effect", action="append", default=[], metavar="NAME[:k=v,...]",
-                   help="effect applied in order (repeatable), e.g. hue:degrees=90")  # fmt: skip
+    p.add_argument(
+        "--effect",
+        action="append",
+        default=[],
+        metavar="NAME[:k=v,...]",
+        help="effect applied in order (repeatable), e.g. hue:degrees=90",
+    )
     p.add_argument("--recipe", type=Path, help="recipe file (YAML or S-expression)")
-    p.add_argument("--input", "-i", action="append", default=[], metavar="NAME=PATH",
-                   help="bind a recipe input (repeatable)")  # fmt: skip
+    p.add_argument(
+        "--input",
+        "-i",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="bind a recipe input (repeatable)",
+    )
     p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default ./out)")
     p.add_argument("--duration", type=float, help="seconds to render")
     p.add_argument("--size", help="output size WxH (default: the first source's)")
@@ -244,8 +255,9 @@ async def submit(args: argparse.Namespace, effects: list[tuple[str, dict[str, An
         cids: dict[str, str] = {}
         for name, path in files.items():
             with path.open("rb") as f:
-                up = await call(session, "POST", "/cache/upload",
-                                params={"filename": path.name}, data=f)  # fmt: skip
+                up = await call(
+                    session, "POST", "/cache/upload", params={"filename": path.name}, data=f
+                )
             cids[name] = str(up["cid"])
             print(f"uploaded {name}: {path} -> {cids[name]}")
         body: dict[str, Any] = {"recipe": text, "inputs": cids}
@@ -331,8 +343,12 @@ async def _render_local(args: argparse.Namespace, effects: list[tuple[str, dict[
     started = time.perf_counter()
 
     def progress(p: Progress) -> None:
-        print(f"\r{p.frames}/{p.total_frames} frames  {p.seconds:7.2f} s  {p.fps:6.1f} fps",
-              end="\n" if p.done else "", file=sys.stderr, flush=True)  # fmt: skip
+        print(
+            f"\r{p.frames}/{p.total_frames} frames  {p.seconds:7.2f} s  {p.fps:6.1f} fps",
+            end="\n" if p.done else "",
+            file=sys.stderr,
+            flush=True,
+        )
 
     interp = StreamInterpreter(
         recipe, bound, sink, on_progress=progress, video_format=vf, duration=duration
@@ -342,8 +358,10 @@ async def _render_local(args: argparse.Namespace, effects: list[tuple[str, dict[
     playlist = getattr(result, "playlist_path", out / "playlist.m3u8")
     print(f"playlist: {playlist}")
     segments = getattr(result, "segments", ())
-    print(f"segments: {len(segments)}  duration: {getattr(result, 'duration', 0.0):.3f} s  "
-          f"elapsed: {elapsed:.2f} s")  # fmt: skip
+    print(
+        f"segments: {len(segments)}  duration: {getattr(result, 'duration', 0.0):.3f} s  "
+        f"elapsed: {elapsed:.2f} s"
+    )
     if args.sync:
         print(f"playlist_cid: {cid_fn(Path(playlist).read_bytes())}")
         for s in segments:

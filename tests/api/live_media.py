@@ -59,9 +59,16 @@ def parse_playlist(text: str) -> dict[str, Any]:
 async def ffprobe_json(ffprobe: str, url: str, *args: str, timeout: float = 60.0) -> dict[str, Any]:
     """Run ffprobe on ``url`` with JSON output; fail with its stderr on error."""
     proc = await asyncio.create_subprocess_exec(
-        ffprobe, "-v", "error", "-of", "json", *args, url,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        ffprobe,
+        "-v",
+        "error",
+        "-of",
+        "json",
+        *args,
+        url,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     assert proc.returncode == 0, f"ffprobe {url} failed: {err.decode()[-2000:]}"
     return json.loads(out)

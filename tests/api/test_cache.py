@@ -84,9 +84,11 @@ def settings(pg_dsn: str, redis_url: str, dirs: dict[str, Path]) -> Settings:
 @pytest.fixture
 async def client(settings: Settings, redis_prefix: str) -> AsyncIterator[Any]:
     async with app_client(
-        settings, user="cache-tester", redis_prefix=redis_prefix,
+        settings,
+        user="cache-tester",
+        redis_prefix=redis_prefix,
         queue_name=f"{redis_prefix}cache-queue",
-    ) as c:  # fmt: skip
+    ) as c:
         yield c
 
 
@@ -228,15 +230,22 @@ async def test_import_roots(client: Any, dirs: dict[str, Path], tmp_path: Path) 
 async def test_meta_round_trip(client: Any) -> None:
     cid = (await _upload(client, b"meta " + uuid.uuid4().bytes, "m.bin"))["cid"]
     assert (await client.get(f"/cache/{cid}/meta")).json() == {
-        "cid": cid, "title": None, "description": None, "tags": [],
-    }  # fmt: skip
+        "cid": cid,
+        "title": None,
+        "description": None,
+        "tags": [],
+    }
     resp = await client.patch(
         f"/cache/{cid}/meta",
         json={"title": " Dawn ", "description": "first light", "tags": ["sky", "sky", "a:b"]},
     )
     assert resp.status_code == 200, resp.text
-    assert resp.json() == {"cid": cid, "title": "Dawn", "description": "first light",
-                           "tags": ["sky", "a:b"]}  # fmt: skip
+    assert resp.json() == {
+        "cid": cid,
+        "title": "Dawn",
+        "description": "first light",
+        "tags": ["sky", "a:b"],
+    }
     # a partial patch keeps the other fields; null clears
     await client.patch(f"/cache/{cid}/meta", json={"description": None})
     got = (await client.get(f"/cache/{cid}/meta")).json()
@@ -261,8 +270,9 @@ async def test_delete_rules(client: Any) -> None:
     free = (await _upload(client, b"free " + uuid.uuid4().bytes, "f.bin"))["cid"]
     conn = await asyncpg.connect(db_url)
     try:
-        await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads,
-                                  schema="pg_catalog")  # fmt: skip
+        await conn.set_type_codec(
+            "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
         provider = await conn.fetchval(
             "INSERT INTO storage_providers (type, name) VALUES ('local', $1) RETURNING id",
             f"p-{uuid.uuid4().hex[:8]}",
@@ -311,8 +321,9 @@ async def test_mp4_of_hls_playlist(client: Any, ffprobe: str, tmp_path: Path) ->
     for k, seg in enumerate(seg_cids):
         playlist += f"#EXTINF:1.0,\n/ipfs/{seg}?filename=s{k}.ts\n"
     playlist += f"#EXT-X-ENDLIST\n# {uuid.uuid4().hex}\n"
-    resp = await client.post("/cache/upload", params={"filename": "index.m3u8"},
-                             content=playlist.encode())  # fmt: skip
+    resp = await client.post(
+        "/cache/upload", params={"filename": "index.m3u8"}, content=playlist.encode()
+    )
     assert resp.status_code == 201, resp.text
     assert resp.json()["kind"] == "hls"
     cid = resp.json()["cid"]
@@ -327,8 +338,20 @@ async def test_mp4_of_hls_playlist(client: Any, ffprobe: str, tmp_path: Path) ->
 
 def _ffprobe_streams(ffprobe: str, path: Path) -> dict[str, int]:
     proc = subprocess.run(
-        [ffprobe, "-v", "error", "-count_frames", "-show_entries",
-         "stream=codec_name,nb_read_frames", "-of", "json", str(path)],
-        capture_output=True, text=True, timeout=60, check=True,
-    )  # fmt: skip
+        [
+            ffprobe,
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_entries",
+            "stream=codec_name,nb_read_frames",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return {s["codec_name"]: int(s["nb_read_frames"]) for s in json.loads(proc.stdout)["streams"]}

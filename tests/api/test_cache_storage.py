@@ -77,13 +77,20 @@ async def test_validation_errors_name_the_field(client: Any) -> None:
         ({"type": "local", "name": _name(), "config": {"path": "/tmp/a\x00b"}}, "config.path"),
         ({"type": "ipfs", "name": _name(), "config": {"api": "localhost:5001"}}, "config.api"),
         ({"type": "s3", "name": _name(), "config": {"bucket": "B!"}}, "config.bucket"),
-        ({"type": "s3", "name": _name(), "config": {"bucket": "ok-bucket", "colour": "x"}},
-         "config.colour"),
-        ({"type": "s3", "name": _name(), "config": {"bucket": "ok-bucket",
-                                                    "access_key_id": "a"}},
-         "config.secret_access_key"),
+        (
+            {"type": "s3", "name": _name(), "config": {"bucket": "ok-bucket", "colour": "x"}},
+            "config.colour",
+        ),
+        (
+            {
+                "type": "s3",
+                "name": _name(),
+                "config": {"bucket": "ok-bucket", "access_key_id": "a"},
+            },
+            "config.secret_access_key",
+        ),
         ({"type": "local", "name": "", "config": {"path": "/tmp"}}, "name"),
-    ]  # fmt: skip
+    ]
     for body, field in cases:
         doc = api_error(await client.post("/storage/add", json=body), 400)
         assert doc["field"] == field, (body, doc)
@@ -133,8 +140,13 @@ async def test_s3_provider_round_trip(client: Any, s3_endpoint: str) -> None:
     keys = ("testing", "testing")
     async with open_s3_client(aiobotocore.session.get_session(), s3_endpoint, keys=keys) as s3:
         await s3.create_bucket(Bucket=bucket)
-    config = {"bucket": bucket, "endpoint_url": s3_endpoint, "access_key_id": keys[0],
-              "secret_access_key": keys[1], "prefix": "t/"}  # fmt: skip
+    config = {
+        "bucket": bucket,
+        "endpoint_url": s3_endpoint,
+        "access_key_id": keys[0],
+        "secret_access_key": keys[1],
+        "prefix": "t/",
+    }
     resp = await client.post("/storage/add", json={"type": "s3", "name": _name(), "config": config})
     assert resp.status_code == 201, resp.text
     doc = resp.json()

@@ -46,9 +46,16 @@ def _ipfs_text(local_text: str, directory: Path) -> str:
 
 async def _segment_starts_with_keyframe(ffprobe: str, path: Path) -> bool:
     doc = await ffprobe_json(
-        ffprobe, str(path), "-select_streams", "v:0", "-show_frames",
-        "-show_entries", "frame=key_frame,pict_type", "-read_intervals", "%+#1",
-    )  # fmt: skip
+        ffprobe,
+        str(path),
+        "-select_streams",
+        "v:0",
+        "-show_frames",
+        "-show_entries",
+        "frame=key_frame,pict_type",
+        "-read_intervals",
+        "%+#1",
+    )
     first = doc["frames"][0]
     return bool(first["key_frame"] == 1 and first["pict_type"] == "I")
 
@@ -137,9 +144,15 @@ async def test_live_run_on_ipfs(live_server_ipfs: LiveServer, ffprobe: str, ipfs
     assert redirect.headers["location"].endswith("/" + run["playlist_cid"])
     # a real client follows our redirect to the node's gateway and plays the IPFS copy
     probe = await ffprobe_json(
-        ffprobe, f"{live.url}/runs/{run_id}/ipfs", "-f", "hls", "-select_streams", "v:0",
-        "-count_frames", "-show_streams",
-    )  # fmt: skip
+        ffprobe,
+        f"{live.url}/runs/{run_id}/ipfs",
+        "-f",
+        "hls",
+        "-select_streams",
+        "v:0",
+        "-count_frames",
+        "-show_streams",
+    )
     assert int(probe["streams"][0]["nb_read_frames"]) == round(SECONDS * FPS)
 
 

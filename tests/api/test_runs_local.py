@@ -203,9 +203,13 @@ async def test_fmp4_runs_serve_init_and_media_segments(live_factory: Any, ffprob
         r = await live.client.get(f"/runs/{run_id}/{media}")
         assert r.status_code == 200 and r.headers["content-type"].startswith("video/iso.segment")
         probe = await ffprobe_json(
-            ffprobe, f"{live.url}/runs/{run_id}/playlist.m3u8", "-select_streams", "v:0",
-            "-count_frames", "-show_streams",
-        )  # fmt: skip
+            ffprobe,
+            f"{live.url}/runs/{run_id}/playlist.m3u8",
+            "-select_streams",
+            "v:0",
+            "-count_frames",
+            "-show_streams",
+        )
         assert int(probe["streams"][0]["nb_read_frames"]) == 50
 
 

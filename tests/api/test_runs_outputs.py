@@ -21,8 +21,9 @@ async def test_live_run_outputs_without_ipfs(live_server: LiveServer, tmp_path: 
     video, audio = await make_media(tmp_path, seconds=2)
     cids = {}
     for name, path in (("video", video), ("audio", audio)):
-        resp = await c.post("/cache/upload", content=path.read_bytes(),
-                            params={"filename": path.name})  # fmt: skip
+        resp = await c.post(
+            "/cache/upload", content=path.read_bytes(), params={"filename": path.name}
+        )
         assert resp.status_code == 201, resp.text
         cids[name] = resp.json()["cid"]
     # a variant of the walkthrough's recipe: the walkthrough expects to upload it first

@@ -33,11 +33,15 @@ async def _bucket(endpoint: str) -> AsyncIterator[S3Store]:
         # The operator publishes the HLS prefix (players fetch anonymously).
         policy = {
             "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{store.bucket}/hls/*",
-            }],
-        }  # fmt: skip
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::{store.bucket}/hls/*",
+                }
+            ],
+        }
         await client.put_bucket_policy(Bucket=store.bucket, Policy=json.dumps(policy))
         yield store
 

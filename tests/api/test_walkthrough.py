@@ -125,8 +125,15 @@ async def _walk(live: LiveServer, c: httpx.AsyncClient, tmp_path: Path) -> None:
     assert len(prov["records"]) == 1, prov
     entry = prov["records"][0]
     rec = entry["record"]
-    assert set(rec) == {"task_id", "rendered_at", "rendered_by", "output", "inputs",
-                        "effects", "infrastructure"}  # fmt: skip
+    assert set(rec) == {
+        "task_id",
+        "rendered_at",
+        "rendered_by",
+        "output",
+        "inputs",
+        "effects",
+        "infrastructure",
+    }
     assert rec["output"] == {"name": "walkthrough.m3u8", "cid": run["output_cid"]}
     assert sorted((i["name"], i["cid"]) for i in rec["inputs"]) == sorted(cids.items())
     assert [e["name"] for e in rec["effects"]] == ["hue"] and rec["effects"][0]["version"]
@@ -134,8 +141,10 @@ async def _walk(live: LiveServer, c: httpx.AsyncClient, tmp_path: Path) -> None:
     assert rec["task_id"] == f"render:{run_id}"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", rec["rendered_at"])
     infra = rec["infrastructure"]
-    assert infra["software"] == {"name": "infra:artdag",
-                                 "cid": descriptor_cid(software_descriptor())}  # fmt: skip
+    assert infra["software"] == {
+        "name": "infra:artdag",
+        "cid": descriptor_cid(software_descriptor()),
+    }
     hw = hardware_descriptor()
     assert infra["hardware"] == {"name": f"infra:{hw['hostname']}", "cid": descriptor_cid(hw)}
     assert entry["record_cid"] == cid_of_bytes(canonical_json(rec).encode())

@@ -57,20 +57,36 @@ def _cases() -> list[Bad]:
         Bad("POST", "/runs", 400, json=[1, 2]),
         Bad("POST", "/runs", 400, json={"recipe": 5}, field="recipe"),
         Bad("POST", "/runs", 400, json={"recipe": RECIPE, "inputs": ["a"]}, field="inputs"),
-        Bad("POST", "/runs", 400, json={"recipe": RECIPE, "inputs": {"video": 7}},
-            field="inputs.video"),
-        Bad("POST", "/runs", 400, json={"recipe": RECIPE, "inputs": {"video": "not-a-cid"}},
-            field="inputs.video"),
-        Bad("POST", "/runs", 400, json={"recipe": RECIPE, "params": {"x": "high"}},
-            field="params.x"),
+        Bad(
+            "POST",
+            "/runs",
+            400,
+            json={"recipe": RECIPE, "inputs": {"video": 7}},
+            field="inputs.video",
+        ),
+        Bad(
+            "POST",
+            "/runs",
+            400,
+            json={"recipe": RECIPE, "inputs": {"video": "not-a-cid"}},
+            field="inputs.video",
+        ),
+        Bad(
+            "POST", "/runs", 400, json={"recipe": RECIPE, "params": {"x": "high"}}, field="params.x"
+        ),
         Bad("POST", "/runs", 400, json={"recipe": RECIPE, "pace": "fast"}, field="pace"),
         Bad("POST", "/runs", 400, json={"recipe": RECIPE, "duration": -1}, field="duration"),
         Bad("POST", "/runs", 400, json={"recipe": RECIPE, "colour": "red"}, field="colour"),
         Bad("POST", "/runs", 404, json={"recipe_id": NO_ID}, field="recipe_id"),
         Bad("POST", "/runs", 422, json={"recipe": BAD_RECIPE}, field="recipe", line=15),
         Bad("POST", "/runs", 422, json={"recipe": BAD_YAML}, field="recipe", line=11),
-        Bad("POST", "/runs", 422, json={"recipe": RECIPE, "inputs": {"video": NO_CID}},
-            field="inputs.audio"),
+        Bad(
+            "POST",
+            "/runs",
+            422,
+            json={"recipe": RECIPE, "inputs": {"video": NO_CID}},
+            field="inputs.audio",
+        ),
         Bad("POST", "/runs", 401, json={"recipe": RECIPE}, auth="none"),
         Bad("POST", "/runs", 401, json={"recipe": RECIPE}, auth="bad"),
         Bad("GET", "/runs", 400, params={"limit": 0}, field="limit"),
@@ -119,8 +135,14 @@ def _cases() -> list[Bad]:
         Bad("POST", "/cache/upload", 400, content=b"", field="file"),
         Bad("POST", "/cache/upload", 413, content=big),
         Bad("POST", "/cache/upload", 413, files={"file": ("big.bin", big)}),
-        Bad("POST", "/cache/upload", 400, content=b"--x\r\n", field="Content-Type",
-            headers={"Content-Type": "multipart/form-data"}),
+        Bad(
+            "POST",
+            "/cache/upload",
+            400,
+            content=b"--x\r\n",
+            field="Content-Type",
+            headers={"Content-Type": "multipart/form-data"},
+        ),
         Bad("POST", "/cache/upload", 401, content=b"data", auth="none"),
         Bad("POST", "/cache/import", 400, params={}),
         Bad("GET", "/api/media", 400, params={"limit": -5}),
@@ -132,12 +154,17 @@ def _cases() -> list[Bad]:
         Bad("POST", "/api/plan", 404, json={"recipe_id": NO_ID}, field="recipe_id"),
         Bad("POST", "/api/execute", 400, json={"plan_id": 5}, field="plan_id"),
         Bad("POST", "/api/execute", 404, json={"plan_id": "ab" * 32}, field="plan_id"),
-        Bad("POST", "/api/run-recipe", 400, json=[], ),
+        Bad(
+            "POST",
+            "/api/run-recipe",
+            400,
+            json=[],
+        ),
         Bad("POST", "/api/run-recipe", 422, json={"recipe": BAD_YAML}, field="recipe", line=11),
         Bad("POST", "/api/run-recipe", 401, json={"recipe": RECIPE}, auth="none"),
         # routing
         Bad("GET", "/api/no-such-endpoint", 404),
-    ]  # fmt: skip
+    ]
 
 
 CASES = _cases()
@@ -150,14 +177,27 @@ PROBES = [
     Bad("POST", "/runs", 0, json={"recipe_id": ""}),
     Bad("POST", "/runs", 0, json={"recipe": "name: x\x00\n"}),
     Bad("POST", "/runs", 0, json={"recipe": "- a\n- b\n"}),
-    Bad("POST", "/runs", 0, json={"recipe": "(recipe \"x\""}),
-    Bad("POST", "/runs", 0, json={"recipe": RECIPE, "params": {"nope": 1},
-                                  "inputs": {"video": NO_CID, "audio": NO_CID}}),
+    Bad("POST", "/runs", 0, json={"recipe": '(recipe "x"'}),
+    Bad(
+        "POST",
+        "/runs",
+        0,
+        json={
+            "recipe": RECIPE,
+            "params": {"nope": 1},
+            "inputs": {"video": NO_CID, "audio": NO_CID},
+        },
+    ),
     Bad("POST", f"/recipes/{NO_ID}/run", 0, content=b"[]", headers=JSON),
     Bad("POST", "/recipes/upload", 0, content=b"name: only\n"),
     Bad("POST", "/recipes/upload", 0, content=b"(recipe"),
-    Bad("POST", "/recipes/upload", 0, files={"other": ("x.txt", b"", "text/plain")},
-        params={"x": "y"}),
+    Bad(
+        "POST",
+        "/recipes/upload",
+        0,
+        files={"other": ("x.txt", b"", "text/plain")},
+        params={"x": "y"},
+    ),
     Bad("GET", "/runs", 0, params={"limit": "9" * 30}),
     Bad("GET", "/recipes", 0, params={"offset": "-9"}),
     Bad("POST", "/api/execute", 0, json={"plan": "x"}),
@@ -170,7 +210,7 @@ PROBES = [
     Bad("POST", "/cache/import", 0, params={"path": "relative/file"}),
     Bad("GET", "/runs/x/..%2f..%2fetc", 0),
     Bad("GET", "/ipfs/not-a-cid/raw", 0),
-]  # fmt: skip
+]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

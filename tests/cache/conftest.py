@@ -39,7 +39,10 @@ def _start(script: str, state: Path, timeout: float) -> dict[str, str]:
     try:
         done = subprocess.run(
             [str(SCRIPTS / script), "start", str(state)],
-            capture_output=True, text=True, timeout=timeout, check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         _unavailable(f"{script} start did not finish within {timeout}s")
@@ -50,7 +53,9 @@ def _start(script: str, state: Path, timeout: float) -> dict[str, str]:
 
 
 def _stop(script: str, state: Path) -> None:
-    subprocess.run([str(SCRIPTS / script), "stop", str(state)], capture_output=True, timeout=60, check=False)
+    subprocess.run(
+        [str(SCRIPTS / script), "stop", str(state)], capture_output=True, timeout=60, check=False
+    )
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +112,9 @@ def ipfs_store(ipfs_client: aioipfs.AsyncIPFS) -> IPFSStore:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def s3_client(s3_endpoint: str) -> AsyncIterator[object]:
-    async with open_s3_client(get_session(), s3_endpoint, "us-east-1", ("testing", "testing")) as client:
+    async with open_s3_client(
+        get_session(), s3_endpoint, "us-east-1", ("testing", "testing")
+    ) as client:
         yield client
 
 

@@ -126,7 +126,9 @@ async def test_matches_real_node_on_actual_add(ipfs_store: IPFSStore) -> None:
         assert await ipfs_store.cat(node) == data
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(size=st.integers(min_value=0, max_value=6 * CHUNK_SIZE), seed=st.integers(0, 1000))
 async def test_random_sizes_match_real_node(ipfs_store: IPFSStore, size: int, seed: int) -> None:
     data = _data(size, seed)

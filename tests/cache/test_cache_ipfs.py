@@ -32,7 +32,9 @@ def test_parse_api_multiaddr(addr: str, expected: tuple[str, str, int]) -> None:
     assert parse_api_multiaddr(addr) == expected
 
 
-@pytest.mark.parametrize("bad", ["http://127.0.0.1:5001", "/ip4/127.0.0.1", "/ip4/1.2.3.4/udp/5", "/ip4/h/tcp/70000"])
+@pytest.mark.parametrize(
+    "bad", ["http://127.0.0.1:5001", "/ip4/127.0.0.1", "/ip4/1.2.3.4/udp/5", "/ip4/h/tcp/70000"]
+)
 def test_parse_api_multiaddr_rejects(bad: str) -> None:
     with pytest.raises(ValueError, match="multiaddr"):
         parse_api_multiaddr(bad)

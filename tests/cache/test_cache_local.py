@@ -194,7 +194,9 @@ def test_json_documents(store: LocalStore) -> None:
     assert _tmp_files(store) == []
 
 
-@pytest.mark.parametrize(("kind", "doc_id"), [("runs", "x"), ("plans", "../x"), ("plans", ""), ("plans", ".hidden")])
+@pytest.mark.parametrize(
+    ("kind", "doc_id"), [("runs", "x"), ("plans", "../x"), ("plans", ""), ("plans", ".hidden")]
+)
 def test_json_bad_names(store: LocalStore, kind: str, doc_id: str) -> None:
     with pytest.raises(ValueError):
         store.put_json(kind, doc_id, {})

@@ -75,7 +75,9 @@ async def test_unreachable_endpoint() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    async with open_s3_client(get_session(), f"http://127.0.0.1:{port}", keys=("k", "s"), timeout=3) as client:
+    async with open_s3_client(
+        get_session(), f"http://127.0.0.1:{port}", keys=("k", "s"), timeout=3
+    ) as client:
         store = S3Store(client, "bucket")
         with pytest.raises(StorageUnavailableError):
             await store.put_bytes("k", b"v")

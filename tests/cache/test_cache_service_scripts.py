@@ -15,9 +15,15 @@ SCRIPTS = Path(__file__).resolve().parents[2] / "scripts" / "services"
 NODE_MODULES = Path(__file__).resolve().parents[2] / "tools" / "ipfs-node" / "node_modules"
 
 
-def _run(script: str, cmd: str, state: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def _run(
+    script: str, cmd: str, state: Path, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(SCRIPTS / script), cmd, str(state)], capture_output=True, text=True, timeout=timeout, check=False
+        [str(SCRIPTS / script), cmd, str(state)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -33,7 +39,9 @@ def _post_ok(url: str) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
-@pytest.mark.skipif(not NODE_MODULES.is_dir(), reason="js-ipfs not installed (ipfs.sh start installs it)")
+@pytest.mark.skipif(
+    not NODE_MODULES.is_dir(), reason="js-ipfs not installed (ipfs.sh start installs it)"
+)
 def test_ipfs_script_recovers_from_kill_9(tmp_path: Path) -> None:
     state = tmp_path / "ipfs"
     try:

@@ -93,7 +93,9 @@ def bilinear(p: np.ndarray, x: np.ndarray, y: np.ndarray, edge: str, fill: float
     return out
 
 
-def affine(p: np.ndarray, zoom: float, rot: float, tx: float, ty: float, edge: str, fill: float) -> np.ndarray:
+def affine(
+    p: np.ndarray, zoom: float, rot: float, tx: float, ty: float, edge: str, fill: float
+) -> np.ndarray:
     """Zoom/rotate (clockwise on screen) about the centre, then move by (tx, ty)."""
     h, w = p.shape
     cx, cy = w / 2, h / 2

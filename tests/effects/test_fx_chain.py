@@ -54,7 +54,10 @@ def test_param_errors_are_clear() -> None:
 
 def test_fusion_groups() -> None:
     reg = default_registry()
-    specs = [reg.get(n) for n in ("invert", "hue", "saturation", "blur", "brightness", "contrast", "transform")]
+    specs = [
+        reg.get(n)
+        for n in ("invert", "hue", "saturation", "blur", "brightness", "contrast", "transform")
+    ]
     assert fusion_groups(specs) == [[0, 1, 2], [3], [4, 5], [6]]
 
 
@@ -80,12 +83,30 @@ def test_five_colour_effects_fuse_into_one_pass(frame: YUVFrame) -> None:
 
 def test_chain_per_frame_params_and_ownership(frame: YUVFrame) -> None:
     reg = default_registry()
-    chain = EffectChain([(reg.get("invert"), {}), (reg.get("hue"), {"degrees": 90.0}), (reg.get("saturation"), {"amount": 1.5}), (reg.get("blur"), {"radius": 2}), (reg.get("transform"), {"rotate": 0.1})], frame.width, frame.height)
+    chain = EffectChain(
+        [
+            (reg.get("invert"), {}),
+            (reg.get("hue"), {"degrees": 90.0}),
+            (reg.get("saturation"), {"amount": 1.5}),
+            (reg.get("blur"), {"radius": 2}),
+            (reg.get("transform"), {"rotate": 0.1}),
+        ],
+        frame.width,
+        frame.height,
+    )
     assert chain.passes == 3
     before = frame.data.copy()
     a = chain.apply(frame, frame_index=0).copy()
     assert np.array_equal(frame.data, before)  # input untouched
-    ref = run("transform", run("blur", run("saturation", run("hue", run("invert", frame), degrees=90.0), amount=1.5), radius=2), rotate=0.1)
+    ref = run(
+        "transform",
+        run(
+            "blur",
+            run("saturation", run("hue", run("invert", frame), degrees=90.0), amount=1.5),
+            radius=2,
+        ),
+        rotate=0.1,
+    )
     assert diff(a, ref) <= 3
     b = chain.apply(frame, [{}, {"degrees": 0.0}, {}, {}, {}], 1)
     assert diff(a, b) > 10

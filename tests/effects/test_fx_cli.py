@@ -32,9 +32,15 @@ def test_list_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert {"invert", "blur", "gaussian_blur", "hue", "saturation", "transform"} <= names
     blur = next(d for d in data if d["name"] == "blur")
     assert blur["params"][0] == {
-        "name": "radius", "type": "float", "default": 2.0, "min": 0.0, "max": 200.0,
-        "unit": "px", "doc": "blur radius, rounded to whole pixels", "animatable": True,
-    }  # fmt: skip
+        "name": "radius",
+        "type": "float",
+        "default": 2.0,
+        "min": 0.0,
+        "max": 200.0,
+        "unit": "px",
+        "doc": "blur radius, rounded to whole pixels",
+        "animatable": True,
+    }
     assert next(d for d in data if d["name"] == "echo")["temporal"] is True
 
 

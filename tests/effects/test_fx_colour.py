@@ -56,7 +56,9 @@ def test_hue(noisy: YUVFrame, degrees: float) -> None:
     y, u, v = planes(noisy)
     t = math.radians(degrees)
     cu, cv = u - 128, v - 128
-    ref = make(y, math.cos(t) * cu - math.sin(t) * cv + 128, math.sin(t) * cu + math.cos(t) * cv + 128)
+    ref = make(
+        y, math.cos(t) * cu - math.sin(t) * cv + 128, math.sin(t) * cu + math.cos(t) * cv + 128
+    )
     assert diff(run("hue", noisy, degrees=degrees), ref) <= 1
 
 
@@ -74,7 +76,9 @@ def test_levels(noisy: YUVFrame) -> None:
     y, u, v = planes(noisy)
     x = np.clip((y - 20) / (200 - 20), 0, 1) ** (1 / 1.4)
     ref = make(30 + x * (220 - 30), u, v)
-    out = run("levels", noisy, in_black=20.0, in_white=200.0, gamma=1.4, out_black=30.0, out_white=220.0)
+    out = run(
+        "levels", noisy, in_black=20.0, in_white=200.0, gamma=1.4, out_black=30.0, out_white=220.0
+    )
     assert diff(out, ref) <= 1
 
 
@@ -82,7 +86,11 @@ def test_levels(noisy: YUVFrame) -> None:
 def test_posterize(noisy: YUVFrame, levels: int) -> None:
     y, u, v = planes(noisy)
     step = 255 / (levels - 1)
-    ref = make(np.rint(y / step) * step, np.rint((u - 128) / step) * step + 128, np.rint((v - 128) / step) * step + 128)
+    ref = make(
+        np.rint(y / step) * step,
+        np.rint((u - 128) / step) * step + 128,
+        np.rint((v - 128) / step) * step + 128,
+    )
     assert diff(run("posterize", noisy, levels=levels), ref) == 0
 
 
@@ -90,7 +98,10 @@ def test_posterize(noisy: YUVFrame, levels: int) -> None:
 def test_threshold(noisy: YUVFrame, level: float) -> None:
     y, u, _ = planes(noisy)
     grey = np.full_like(u, 128)
-    assert diff(run("threshold", noisy, level=level), make(np.where(y >= level, 255, 0), grey, grey)) == 0
+    assert (
+        diff(run("threshold", noisy, level=level), make(np.where(y >= level, 255, 0), grey, grey))
+        == 0
+    )
 
 
 def test_grayscale(frame: YUVFrame) -> None:
@@ -98,7 +109,13 @@ def test_grayscale(frame: YUVFrame) -> None:
     out = run("grayscale", frame)
     assert diff(out, make(y, np.full_like(u, 128), np.full_like(u, 128))) == 0
     half = run("grayscale", frame, amount=0.5)
-    assert diff(half, make(y, (planes(frame)[1] - 128) * 0.5 + 128, (planes(frame)[2] - 128) * 0.5 + 128)) <= 1
+    assert (
+        diff(
+            half,
+            make(y, (planes(frame)[1] - 128) * 0.5 + 128, (planes(frame)[2] - 128) * 0.5 + 128),
+        )
+        <= 1
+    )
 
 
 @pytest.mark.parametrize("amount", [0.0, 0.4, 1.0])
@@ -114,7 +131,7 @@ def test_color_balance_matches_rgb_definition(frame: YUVFrame) -> None:
 
 
 def _write_cube(path, size: int, fn) -> None:  # type: ignore[no-untyped-def]
-    lines = ["TITLE \"test\"", f"LUT_3D_SIZE {size}"]
+    lines = ['TITLE "test"', f"LUT_3D_SIZE {size}"]
     g = np.linspace(0, 1, size)
     for b in g:
         for gg in g:

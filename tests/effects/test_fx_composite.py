@@ -29,7 +29,11 @@ _MODES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 def test_blend(noisy: YUVFrame, frame_b: YUVFrame, mode: str, opacity: float) -> None:
     (ay, au, av), (by, bu, bv) = planes(noisy), planes(frame_b)
     x, y = ay / 255, by / 255
-    ref = make((x + opacity * (_MODES[mode](x, y) - x)) * 255, au + opacity * (bu - au), av + opacity * (bv - av))
+    ref = make(
+        (x + opacity * (_MODES[mode](x, y) - x)) * 255,
+        au + opacity * (bu - au),
+        av + opacity * (bv - av),
+    )
     assert diff(run("blend", noisy, frame_b, mode=mode, opacity=opacity), ref) <= 1
 
 
@@ -54,11 +58,18 @@ def test_chroma_key(frame: YUVFrame, frame_b: YUVFrame) -> None:
     a2 = alpha.repeat(2, 0).repeat(2, 1)
     ref = make(by + a2 * (fy - by), bu + alpha * (fu - bu), bv + alpha * (fv - bv))
     assert diff(out, ref) <= 1
-    assert diff(make(*(p[:80, :120] for p in (out.y,)), out.u[:40, :60], out.v[:40, :60]),
-                make(by[:80, :120], bu[:40, :60], bv[:40, :60])) == 0  # fmt: skip
+    assert (
+        diff(
+            make(*(p[:80, :120] for p in (out.y,)), out.u[:40, :60], out.v[:40, :60]),
+            make(by[:80, :120], bu[:40, :60], bv[:40, :60]),
+        )
+        == 0
+    )
 
 
-@pytest.mark.parametrize(("amount", "radius", "softness"), [(0.6, 0.5, 0.5), (1.0, 0.0, 0.0), (0.0, 0.5, 0.5)])
+@pytest.mark.parametrize(
+    ("amount", "radius", "softness"), [(0.6, 0.5, 0.5), (1.0, 0.0, 0.0), (0.0, 0.5, 0.5)]
+)
 def test_vignette(frame: YUVFrame, amount: float, radius: float, softness: float) -> None:
     def ref(p: np.ndarray, centre: float) -> np.ndarray:
         h, w = p.shape

@@ -27,7 +27,13 @@ def test_transform_identity_is_exact(noisy: YUVFrame) -> None:
 @pytest.mark.parametrize("edge", EDGE_MODES)
 @pytest.mark.parametrize(
     ("zoom", "rot", "x", "y"),
-    [(1.0, 0.1, 0.0, 0.0), (0.6, -1.2, 13.5, -7.25), (2.5, 3.0, -40.0, 22.0), (0.01, 0.3, 0.0, 0.0), (100.0, 0.0, 3.0, 1.0)],
+    [
+        (1.0, 0.1, 0.0, 0.0),
+        (0.6, -1.2, 13.5, -7.25),
+        (2.5, 3.0, -40.0, 22.0),
+        (0.01, 0.3, 0.0, 0.0),
+        (100.0, 0.0, 3.0, 1.0),
+    ],
 )
 def test_transform(frame: YUVFrame, edge: str, zoom: float, rot: float, x: float, y: float) -> None:
     py, pu, pv = planes(frame)
@@ -66,12 +72,11 @@ def test_transform_in_place(frame: YUVFrame) -> None:
     assert diff(work, run("transform", frame, rotate=0.5)) == 0
 
 
-
-
 @pytest.mark.parametrize("axis", ["horizontal", "vertical", "both"])
 def test_mirror(noisy: YUVFrame, axis: str) -> None:
     y, u, v = planes(noisy)
     w = y.shape[1]
+
     # Reference by explicit index maps (works for odd chroma sizes too).
     def ref(p: np.ndarray) -> np.ndarray:
         hh, ww = p.shape
@@ -118,7 +123,9 @@ def test_kaleidoscope(frame: YUVFrame, n: int, ang: float) -> None:
     assert (d > 1).mean() < 0.001
 
 
-def _wave(p: np.ndarray, amp: float, wl: float, ph: float, vertical: bool, edge: str, fill: float) -> np.ndarray:
+def _wave(
+    p: np.ndarray, amp: float, wl: float, ph: float, vertical: bool, edge: str, fill: float
+) -> np.ndarray:
     h, w = p.shape
     jj, ii = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
     k = 2 * math.pi / wl
@@ -174,7 +181,10 @@ def test_resampling_effects_small_frames(w: int, h: int) -> None:
             _wave(v, 1.5, 3.5, 0.2, vert, "mirror", 128),
         )
         direction = "vertical" if vert else "horizontal"
-        assert diff(run("wave", f, amplitude=3.0, wavelength=7.0, phase=0.2, direction=direction), ref) <= 1
+        assert (
+            diff(run("wave", f, amplitude=3.0, wavelength=7.0, phase=0.2, direction=direction), ref)
+            <= 1
+        )
 
 
 def test_warp_rejects_planes_too_large_for_int32_coordinates() -> None:

@@ -22,7 +22,9 @@ def test_rgb_split(frame: YUVFrame, x: float, y: float) -> None:
     assert diff(run("rgb_split", frame, x=x, y=y), ref) == 0
 
 
-def _scan(p: np.ndarray, band: int, amount: float, prob: float, seed: int, fi: int, scale: int) -> np.ndarray:
+def _scan(
+    p: np.ndarray, band: int, amount: float, prob: float, seed: int, fi: int, scale: int
+) -> np.ndarray:
     h, w = p.shape
     out = np.empty_like(p)
     for i in range(h):
@@ -35,11 +37,18 @@ def _scan(p: np.ndarray, band: int, amount: float, prob: float, seed: int, fi: i
     return out
 
 
-@pytest.mark.parametrize(("band", "amount", "prob", "seed", "fi"), [(8, 40.0, 0.3, 0, 0), (1, 500.0, 1.0, 99, 17), (3, 10.0, 0.0, 5, 2)])
-def test_scanlines(frame: YUVFrame, band: int, amount: float, prob: float, seed: int, fi: int) -> None:
+@pytest.mark.parametrize(
+    ("band", "amount", "prob", "seed", "fi"),
+    [(8, 40.0, 0.3, 0, 0), (1, 500.0, 1.0, 99, 17), (3, 10.0, 0.0, 5, 2)],
+)
+def test_scanlines(
+    frame: YUVFrame, band: int, amount: float, prob: float, seed: int, fi: int
+) -> None:
     y, u, v = planes(frame)
     ref = make(*(_scan(p, band, amount, prob, seed, fi, s) for p, s in ((y, 1), (u, 2), (v, 2))))
-    out = run("scanlines", frame, fi=fi, amount=amount, line_height=band, probability=prob, seed=seed)
+    out = run(
+        "scanlines", frame, fi=fi, amount=amount, line_height=band, probability=prob, seed=seed
+    )
     assert diff(out, ref) == 0
     if prob == 0.0:
         assert diff(out, frame) == 0

@@ -79,7 +79,14 @@ def test_sharpen(noisy: YUVFrame, amount: float, radius: float) -> None:
 def _neighbours(y: np.ndarray) -> dict[str, np.ndarray]:
     q = np.pad(y, 1, mode="edge")
     h, w = y.shape
-    return {k: q[i : i + h, j : j + w] for k, (i, j) in zip("abcdfghk", [(0, 0), (0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1), (2, 2)], strict=True)}
+    return {
+        k: q[i : i + h, j : j + w]
+        for k, (i, j) in zip(
+            "abcdfghk",
+            [(0, 0), (0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1), (2, 2)],
+            strict=True,
+        )
+    }
 
 
 @pytest.mark.parametrize("strength", [0.0, 1.0, 3.0])

@@ -40,7 +40,11 @@ def test_feedback_zoom_uses_transformed_previous() -> None:
     fx.apply([a], out, {"amount": 0.5, "zoom": 1.1, "rotate": 0.05}, 0)
     fx.apply([b], out, {"amount": 0.5, "zoom": 1.1, "rotate": 0.05}, 1)
     ay, au, av = planes(a)
-    warped = [affine(ay, 1.1, 0.05, 0, 0, "clamp", 0), affine(au, 1.1, 0.05, 0, 0, "clamp", 128), affine(av, 1.1, 0.05, 0, 0, "clamp", 128)]
+    warped = [
+        affine(ay, 1.1, 0.05, 0, 0, "clamp", 0),
+        affine(au, 1.1, 0.05, 0, 0, "clamp", 128),
+        affine(av, 1.1, 0.05, 0, 0, "clamp", 128),
+    ]
     ref = make(*(p + 0.5 * (w - p) for p, w in zip(planes(b), warped, strict=True)))
     assert diff(out, ref) <= 2
 

@@ -19,10 +19,22 @@ from tests.hls.hls_media import make_frames, tone_for_frame
 
 def probe(ffprobe: str, path: Path) -> dict[str, Any]:
     out = subprocess.run(
-        [ffprobe, "-v", "error", "-count_frames", "-show_streams", "-show_format",
-         "-of", "json", str(path)],
-        check=True, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            ffprobe,
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_streams",
+            "-show_format",
+            "-of",
+            "json",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 

@@ -122,8 +122,12 @@ async def test_local_output_live_and_final_read_by_ffmpeg(
     final = m3u8.loads((root / "playlist.m3u8").read_text())
     assert final.is_endlist and final.playlist_type == "event"
     assert [s.duration for s in final.segments] == [
-        1.0, 1.0, 2.0, 2.0, pytest.approx(2 / 3, abs=1e-6)
-    ]  # fmt: skip
+        1.0,
+        1.0,
+        2.0,
+        2.0,
+        pytest.approx(2 / 3, abs=1e-6),
+    ]
     assert final.target_duration == 2
     assert result.duration == pytest.approx(n / 30)
     for seg in final.segments:

@@ -15,28 +15,43 @@ def small_registry() -> Registry:
         [
             EffectSpec("invert", "invert", "colour", (), _no_factory),  # type: ignore[arg-type]
             EffectSpec(
-                "blur", "box blur", "spatial",
+                "blur",
+                "box blur",
+                "spatial",
                 (ParamSpec("radius", "float", 1.0, 0.0, 50.0, "px", "radius"),),
                 _no_factory,  # type: ignore[arg-type]
             ),
             EffectSpec(
-                "hue", "hue rotation", "colour",
+                "hue",
+                "hue rotation",
+                "colour",
                 (ParamSpec("degrees", "float", 0.0, -360.0, 360.0, "deg", "angle"),),
                 _no_factory,  # type: ignore[arg-type]
             ),
             EffectSpec(
-                "blend", "blend two", "composite",
+                "blend",
+                "blend two",
+                "composite",
                 (
-                    ParamSpec("mode", "enum", "normal", doc="mode", choices=("normal", "add"), animatable=False),
+                    ParamSpec(
+                        "mode",
+                        "enum",
+                        "normal",
+                        doc="mode",
+                        choices=("normal", "add"),
+                        animatable=False,
+                    ),
                     ParamSpec("opacity", "float", 0.5, 0.0, 1.0, "", "opacity"),
                 ),
                 _no_factory,  # type: ignore[arg-type]
                 arity=2,
             ),
             EffectSpec(
-                "posterize", "posterize", "colour",
+                "posterize",
+                "posterize",
+                "colour",
                 (ParamSpec("levels", "int", 4, 2, 256, "", "levels", animatable=False),),
                 _no_factory,  # type: ignore[arg-type]
             ),
         ]
-    )  # fmt: skip
+    )

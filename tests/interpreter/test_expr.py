@@ -79,10 +79,17 @@ def test_vector_path_matches_scalar_path() -> None:
     }
     got = p.evaluate_array(arrays)
     want = [
-        p(FrameContext(t=arrays["t"][i], frame=i, bass=arrays["bass"][i], since_beat=arrays["since_beat"][i],
-                       beat_phase=arrays["beat_phase"][i]))
+        p(
+            FrameContext(
+                t=arrays["t"][i],
+                frame=i,
+                bass=arrays["bass"][i],
+                since_beat=arrays["since_beat"][i],
+                beat_phase=arrays["beat_phase"][i],
+            )
+        )
         for i in range(n)
-    ]  # fmt: skip
+    ]
     assert got.shape == (n,)
     np.testing.assert_allclose(got, want)
     assert compile_expr(3.5).evaluate_array({}, 4).tolist() == [3.5] * 4

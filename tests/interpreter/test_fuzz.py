@@ -66,9 +66,29 @@ _scalars = st.one_of(
     st.text(max_size=12),
 )
 _keys = st.sampled_from(
-    ["name", "version", "steps", "output", "inputs", "params", "id", "type", "config", "effect", "video",
-     "SOURCE", "EFFECT", "SEQUENCE", "generator", "input", "radius", "features", "mode", "x"]
-)  # fmt: skip
+    [
+        "name",
+        "version",
+        "steps",
+        "output",
+        "inputs",
+        "params",
+        "id",
+        "type",
+        "config",
+        "effect",
+        "video",
+        "SOURCE",
+        "EFFECT",
+        "SEQUENCE",
+        "generator",
+        "input",
+        "radius",
+        "features",
+        "mode",
+        "x",
+    ]
+)
 _values = st.recursive(
     _scalars | _keys,
     lambda c: st.lists(c, max_size=4) | st.dictionaries(_keys, c, max_size=5),

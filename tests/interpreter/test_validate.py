@@ -24,30 +24,113 @@ def _check(
 
 CASES = [
     # (steps, error class, line, column, fragment)
-    ("  - {id: x, type: MUX, inputs: [audio, video]}\n", E.TypeMismatchError, 6, 33, "audio fed to the video input"),
-    ("  - {id: x, type: EFFECT, inputs: [video], config: {effect: blend}}\n", E.RecipeValidationError, 6, 10, "takes 2 video inputs"),
-    ("  - {id: x, type: RESIZE, inputs: [video], config: {width: 64}}\n  - {id: y, type: MUX, inputs: [x, audio]}\n",
-     E.RecipeValidationError, 6, 10, "missing 'height'"),
-    ("  - {id: x, type: SOURCE, config: {input: video, generator: noise}}\n", E.RecipeValidationError, 6, 10, "exactly one of"),
-    ("  - {id: x, type: SOURCE, config: {generator: nosie}}\n", E.ParamRangeError, 6, 47, "unknown generator"),
-    ("  - {id: x, type: SOURCE, config: {generator: sine, frequency: 0}}\n", E.ParamRangeError, 6, 64, "out of range"),
-    ("  - {id: x, type: EFFECT, inputs: [video], config: {effect: hue, degrees: bass * 90}}\n",
-     E.RecipeValidationError, 6, 75, "no analysis input"),
-    ("  - {id: x, type: EFFECT, inputs: [video], config: {effect: posterize, levels: 2 + t}}\n",
-     E.ParamRangeError, 6, 80, "cannot vary"),
-    ("  - {id: x, type: EFFECT, inputs: [video], config: {effect: posterize, levels: 2.5}}\n",
-     E.ParamRangeError, 6, 80, "whole number"),
-    ("  - {id: x, type: EFFECT, inputs: [video], config: {effect: blend, mode: ad}}\n", E.ParamRangeError, 6, 74, "'ad'"),
-    ("  - {id: x, type: SEGMENT, inputs: [video], config: {start: 1, end: 2, duration: 1}}\n",
-     E.RecipeValidationError, 6, 82, "not both"),
-    ("  - {id: x, type: ANALYZE, inputs: [audio], config: {features: [beats, tempoo]}}\n", E.ParamRangeError, 6, 64, "'tempoo'"),
+    (
+        "  - {id: x, type: MUX, inputs: [audio, video]}\n",
+        E.TypeMismatchError,
+        6,
+        33,
+        "audio fed to the video input",
+    ),
+    (
+        "  - {id: x, type: EFFECT, inputs: [video], config: {effect: blend}}\n",
+        E.RecipeValidationError,
+        6,
+        10,
+        "takes 2 video inputs",
+    ),
+    (
+        "  - {id: x, type: RESIZE, inputs: [video], config: {width: 64}}\n  - {id: y, type: MUX, inputs: [x, audio]}\n",
+        E.RecipeValidationError,
+        6,
+        10,
+        "missing 'height'",
+    ),
+    (
+        "  - {id: x, type: SOURCE, config: {input: video, generator: noise}}\n",
+        E.RecipeValidationError,
+        6,
+        10,
+        "exactly one of",
+    ),
+    (
+        "  - {id: x, type: SOURCE, config: {generator: nosie}}\n",
+        E.ParamRangeError,
+        6,
+        47,
+        "unknown generator",
+    ),
+    (
+        "  - {id: x, type: SOURCE, config: {generator: sine, frequency: 0}}\n",
+        E.ParamRangeError,
+        6,
+        64,
+        "out of range",
+    ),
+    (
+        "  - {id: x, type: EFFECT, inputs: [video], config: {effect: hue, degrees: bass * 90}}\n",
+        E.RecipeValidationError,
+        6,
+        75,
+        "no analysis input",
+    ),
+    (
+        "  - {id: x, type: EFFECT, inputs: [video], config: {effect: posterize, levels: 2 + t}}\n",
+        E.ParamRangeError,
+        6,
+        80,
+        "cannot vary",
+    ),
+    (
+        "  - {id: x, type: EFFECT, inputs: [video], config: {effect: posterize, levels: 2.5}}\n",
+        E.ParamRangeError,
+        6,
+        80,
+        "whole number",
+    ),
+    (
+        "  - {id: x, type: EFFECT, inputs: [video], config: {effect: blend, mode: ad}}\n",
+        E.ParamRangeError,
+        6,
+        74,
+        "'ad'",
+    ),
+    (
+        "  - {id: x, type: SEGMENT, inputs: [video], config: {start: 1, end: 2, duration: 1}}\n",
+        E.RecipeValidationError,
+        6,
+        82,
+        "not both",
+    ),
+    (
+        "  - {id: x, type: ANALYZE, inputs: [audio], config: {features: [beats, tempoo]}}\n",
+        E.ParamRangeError,
+        6,
+        64,
+        "'tempoo'",
+    ),
     ("  - {id: x, type: SEQUENCE, inputs: [video, audio]}\n", E.TypeMismatchError, 6, 45, "mixes"),
-    ("  - {id: x, type: EFFECT, inputs: [video], config: {effect: invert}}\n  - {id: x, type: EFFECT, inputs: [video], config: {effect: invert}}\n",
-     E.RecipeValidationError, 7, 10, "used twice"),
-    ("  - {id: y, type: EFFECT, inputs: [video], config: {effect: invert}}\n  - {id: x, type: MUX, inputs: [video, audio]}\n",
-     E.UnusedInputError, 6, 10, "does not reach the output"),
-    ("  - {id: x, type: EFFECT, inputs: [video], config: {effect: invert}}\n", E.UnusedInputError, 4, 3, "'audio' is never used"),
-]  # fmt: skip
+    (
+        "  - {id: x, type: EFFECT, inputs: [video], config: {effect: invert}}\n  - {id: x, type: EFFECT, inputs: [video], config: {effect: invert}}\n",
+        E.RecipeValidationError,
+        7,
+        10,
+        "used twice",
+    ),
+    (
+        "  - {id: y, type: EFFECT, inputs: [video], config: {effect: invert}}\n  - {id: x, type: MUX, inputs: [video, audio]}\n",
+        E.UnusedInputError,
+        6,
+        10,
+        "does not reach the output",
+    ),
+    (
+        "  - {id: x, type: EFFECT, inputs: [video], config: {effect: invert}}\n",
+        E.UnusedInputError,
+        4,
+        3,
+        "'audio' is never used",
+    ),
+]
 
 
 @pytest.mark.parametrize(("steps", "cls", "line", "column", "fragment"), CASES)
@@ -85,12 +168,13 @@ def test_param_default_out_of_its_range(load: Load, registry: Registry) -> None:
 
 def test_valid_recipe_returns_kinds(load: Load, registry: Registry) -> None:
     kinds = _check(
-        load, registry,
+        load,
+        registry,
         "  - {id: beats, type: ANALYZE, inputs: [audio], config: {features: [beats]}}\n"
         "  - {id: fx, type: EFFECT, inputs: [video, beats], config: {effect: hue, degrees: 30 * decay(4)}}\n"
         "  - {id: t, type: TRANSFORM, inputs: [fx, beats], config: {brightness: 0.2 * bass}}\n"
         "  - {id: x, type: MUX, inputs: [t, audio]}\n",
-    )  # fmt: skip
+    )
     assert kinds == {
         "audio": "audio",
         "video": "video",

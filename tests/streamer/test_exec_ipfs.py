@@ -89,8 +89,10 @@ async def test_two_nodes_share_inputs_plan_analysis_and_outputs_via_ipfs(
     wav = tmp_path / "clicks.wav"
     write_clicks(wav, seconds=3.0)
     audio_cid = await ipfs.add_bytes(wav.read_bytes())
-    caches = [LocalStore(nodes.settings.storage.cache_dir),
-              LocalStore(nodes.settings_b.storage.cache_dir)]  # type: ignore[attr-defined]  # fmt: skip
+    caches = [
+        LocalStore(nodes.settings.storage.cache_dir),
+        LocalStore(nodes.settings_b.storage.cache_dir),
+    ]  # type: ignore[attr-defined]
     assert not any(c.has(audio_cid) for c in caches)  # only IPFS has the input
 
     result = await nodes.run(RECIPE, {"audio": audio_cid})
@@ -109,8 +111,9 @@ async def test_two_nodes_share_inputs_plan_analysis_and_outputs_via_ipfs(
             assert cid is not None and await ipfs.is_pinned(cid), step.step_id
 
     # the plan is on IPFS (what another node reads)
-    job = await nodes.arq.enqueue_job("plan", RECIPE, inputs={"audio": audio_cid},
-                                      _queue_name=nodes.queue)  # fmt: skip
+    job = await nodes.arq.enqueue_job(
+        "plan", RECIPE, inputs={"audio": audio_cid}, _queue_name=nodes.queue
+    )
     assert job is not None
     planned = await job.result(timeout=60, poll_delay=0.05)
     assert planned["plan_cid"]
@@ -119,8 +122,12 @@ async def test_two_nodes_share_inputs_plan_analysis_and_outputs_via_ipfs(
     # the analysis JSON is on IPFS too; on either node a repeat is a cache hit
     # (the node that did not analyse reads the other's result from IPFS)
     for settings, local in zip((nodes.settings, nodes.settings_b), caches, strict=True):  # type: ignore[attr-defined]
-        ctx = {"settings": settings, "db": nodes.db, "redis": nodes.arq,
-               "stores": Stores(local=local, ipfs=ipfs)}  # fmt: skip
+        ctx = {
+            "settings": settings,
+            "db": nodes.db,
+            "redis": nodes.arq,
+            "stores": Stores(local=local, ipfs=ipfs),
+        }
         res = await analyze(ctx, audio_cid, ["beats"])
         assert res["cached"] is True and res["ipfs_cid"], settings.storage.cache_dir
         doc = AnalysisResult.from_json(await ipfs.cat(res["ipfs_cid"]))

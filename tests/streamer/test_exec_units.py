@@ -108,8 +108,13 @@ async def test_execute_step_retries_when_redis_is_down(tmp_path: Any) -> None:
         async def reachable_ipfs(self) -> None:
             return None
 
-    ctx = {"settings": Settings.from_env({"CACHE_DIR": str(tmp_path)}), "db": DB(),
-           "redis": DownRedis(), "stores": StoresStub(), "job_try": 1}  # fmt: skip
+    ctx = {
+        "settings": Settings.from_env({"CACHE_DIR": str(tmp_path)}),
+        "db": DB(),
+        "redis": DownRedis(),
+        "stores": StoresStub(),
+        "job_try": 1,
+    }
     with pytest.raises(Retry):
         await jobs_exec.execute_step(ctx, plan.plan_id, "fx")
     ctx["job_try"] = jobs_exec.MAX_TRIES
@@ -122,10 +127,16 @@ def test_build_provenance_has_the_spec_shape() -> None:
     hw = {"hostname": "box", "cpu_model": "X", "cpu_cores": 2, "memory_bytes": 1 << 30}
     when = dt.datetime(2026, 1, 7, 12, 0, tzinfo=dt.UTC)
     rec = build_provenance(
-        task_id="job-1", output_name="out.mp4", output_cid=CID, inputs={"video": CID},
-        effects=recipe_effects(load_recipe(RECIPE), "9.9"), rendered_by="@giles@artdag.example",
-        software=sw, hardware=hw, rendered_at=when,
-    )  # fmt: skip
+        task_id="job-1",
+        output_name="out.mp4",
+        output_cid=CID,
+        inputs={"video": CID},
+        effects=recipe_effects(load_recipe(RECIPE), "9.9"),
+        rendered_by="@giles@artdag.example",
+        software=sw,
+        hardware=hw,
+        rendered_at=when,
+    )
     assert rec == {
         "task_id": "job-1",
         "rendered_at": "2026-01-07T12:00:00Z",

@@ -116,15 +116,22 @@ class Stack:
     async def start_run(self, text: str, inputs: dict[str, str] | None = None) -> str:
         recipe = load_recipe(text)
         rid = recipe_id(recipe)
-        await repo.put_recipe(self.db, recipe_id=rid, name=recipe.name, source=text,
-                              syntax=detect_syntax(text), canonical=canonical(recipe))  # fmt: skip
+        await repo.put_recipe(
+            self.db,
+            recipe_id=rid,
+            name=recipe.name,
+            source=text,
+            syntax=detect_syntax(text),
+            canonical=canonical(recipe),
+        )
         run = await repo.create_run(self.db, recipe_id=rid, inputs=inputs or {})
         return str(run["id"])
 
     async def run(self, text: str, inputs: dict[str, str] | None = None) -> dict[str, Any]:
         run_id = await self.start_run(text, inputs)
-        job = await self.arq.enqueue_job("run_recipe", run_id, queue=self.queue,
-                                         _queue_name=self.queue)  # fmt: skip
+        job = await self.arq.enqueue_job(
+            "run_recipe", run_id, queue=self.queue, _queue_name=self.queue
+        )
         assert job is not None
         result: dict[str, Any] = await job.result(timeout=180, poll_delay=0.05)
         return result
@@ -208,10 +215,24 @@ async def stack(
 
 def ffprobe_frames(ffprobe: str, path: Path) -> int:
     out = subprocess.run(
-        [ffprobe, "-v", "error", "-count_frames", "-select_streams", "v:0",
-         "-show_entries", "stream=nb_read_frames", "-of", "json", str(path)],
-        check=True, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            ffprobe,
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "json",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return int(json.loads(out.stdout)["streams"][0]["nb_read_frames"])
 
 
@@ -265,8 +286,15 @@ async def test_provenance_record_has_the_spec_fields(stack: Stack) -> None:
     assert len(rows) == 1
     rec = rows[0]["record"]
     assert rows[0]["cid"] == result["output_cid"]
-    assert set(rec) == {"task_id", "rendered_at", "rendered_by", "output", "inputs", "effects",
-                        "infrastructure"}  # fmt: skip
+    assert set(rec) == {
+        "task_id",
+        "rendered_at",
+        "rendered_by",
+        "output",
+        "inputs",
+        "effects",
+        "infrastructure",
+    }
     assert rec["task_id"]
     assert rec["rendered_at"].endswith("Z") and rec["rendered_at"][:4].isdigit()
     assert rec["rendered_by"].startswith("@")
@@ -319,8 +347,9 @@ async def test_analyze_phase_feeds_beat_sync_and_is_cached(stack: Stack, tmp_pat
     rerun = await repo.get_run(stack.db, again["run_id"])
     assert rerun is not None and rerun["analysis"] == run["analysis"]
     # the analyze task again: a cache hit (no decoding)
-    job = await stack.arq.enqueue_job("analyze", item.cid, ["beats", "energy"],
-                                      _queue_name=stack.queue)  # fmt: skip
+    job = await stack.arq.enqueue_job(
+        "analyze", item.cid, ["beats", "energy"], _queue_name=stack.queue
+    )
     assert job is not None
     res = await job.result(timeout=60, poll_delay=0.05)
     assert res["cached"] is True
@@ -330,8 +359,9 @@ async def test_analyze_phase_feeds_beat_sync_and_is_cached(stack: Stack, tmp_pat
 async def test_waiting_worker_gets_the_claim_owners_result(stack: Stack) -> None:
     # plan through the worker, then hold the claim of the root step ourselves: the
     # worker waits; when our "crashed" claim expires it takes the step over
-    job = await stack.arq.enqueue_job("plan", PARALLEL.replace("seed: 3", "seed: 4"),
-                                      _queue_name=stack.queue)  # fmt: skip
+    job = await stack.arq.enqueue_job(
+        "plan", PARALLEL.replace("seed: 3", "seed: 4"), _queue_name=stack.queue
+    )
     assert job is not None
     planned = await job.result(timeout=60, poll_delay=0.05)
     p = ExecutionPlan.from_json(json.dumps(planned["plan"]))
@@ -339,8 +369,9 @@ async def test_waiting_worker_gets_the_claim_owners_result(stack: Stack) -> None
     key = claim_key(stack.queue, step.cache_id)
     assert await claim(stack.arq, key, "crashed-worker/1", 1.5)
     t0 = time.perf_counter()
-    job = await stack.arq.enqueue_job("execute_step", p.plan_id, "fc", queue=stack.queue,
-                                      _queue_name=stack.queue)  # fmt: skip
+    job = await stack.arq.enqueue_job(
+        "execute_step", p.plan_id, "fc", queue=stack.queue, _queue_name=stack.queue
+    )
     assert job is not None
     res = await job.result(timeout=60, poll_delay=0.05)
     assert res["status"] == "executed"
@@ -349,8 +380,9 @@ async def test_waiting_worker_gets_the_claim_owners_result(stack: Stack) -> None
 
 
 async def test_bad_plan_and_step_fail_clearly(stack: Stack) -> None:
-    job = await stack.arq.enqueue_job("execute_step", "0" * 64, "x", queue=stack.queue,
-                                      _queue_name=stack.queue)  # fmt: skip
+    job = await stack.arq.enqueue_job(
+        "execute_step", "0" * 64, "x", queue=stack.queue, _queue_name=stack.queue
+    )
     assert job is not None
     with pytest.raises(Exception, match="is not stored here"):
         await job.result(timeout=30, poll_delay=0.05)
@@ -400,8 +432,9 @@ async def test_cancel_between_levels(stack: Stack) -> None:
 
     run_id = await stack.start_run(PARALLEL.replace("seed: 3", "seed: 9"))
     await request_cancel(stack.arq, run_id)
-    job = await stack.arq.enqueue_job("run_recipe", run_id, queue=stack.queue,
-                                      _queue_name=stack.queue)  # fmt: skip
+    job = await stack.arq.enqueue_job(
+        "run_recipe", run_id, queue=stack.queue, _queue_name=stack.queue
+    )
     assert job is not None
     res = await job.result(timeout=60, poll_delay=0.05)
     assert res["status"] == "cancelled"

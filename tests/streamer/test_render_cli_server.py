@@ -48,9 +48,10 @@ def _clip(path: Path, seconds: float, shade: int) -> Path:
         tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(total) / 48000)).astype(np.float32)
         for i in range(0, total, 1024):
             af = av.AudioFrame.from_ndarray(
-                np.ascontiguousarray(np.stack([tone[i : i + 1024]] * 2)), format="fltp",
+                np.ascontiguousarray(np.stack([tone[i : i + 1024]] * 2)),
+                format="fltp",
                 layout="stereo",
-            )  # fmt: skip
+            )
             af.sample_rate, af.pts, af.time_base = 48000, i, Fraction(1, 48000)
             for p in a.encode(af):
                 c.mux(p)
@@ -105,9 +106,21 @@ async def test_sync_submits_inputs_and_effects_and_prints_the_cids(
     live = live_server
     a, b = _clip(tmp_path / "dog.mp4", 1.0, 60), _clip(tmp_path / "cat.mp4", 1.0, 200)
     code, out, err = await _cli(
-        [str(a), str(b), "--effect", "invert", "--server", live.url, "--token", live.token,
-         "--sync", "--poll", "0.1"], capsys,
-    )  # fmt: skip
+        [
+            str(a),
+            str(b),
+            "--effect",
+            "invert",
+            "--server",
+            live.url,
+            "--token",
+            live.token,
+            "--sync",
+            "--poll",
+            "0.1",
+        ],
+        capsys,
+    )
     assert code == 0, err
     run_id = out["run_id"]
     assert out["status"] == "completed"
@@ -128,9 +141,11 @@ async def test_sync_submits_inputs_and_effects_and_prints_the_cids(
 
 
 async def test_async_mode_returns_at_once_with_the_run_id(
-    live_server: LiveServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],  # noqa: F811
+    live_server: LiveServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     live = live_server
     monkeypatch.setenv("ARTDAG_TOKEN", live.token)
     clip = _clip(tmp_path / "dog.mp4", 1.0, 100)
@@ -142,9 +157,11 @@ async def test_async_mode_returns_at_once_with_the_run_id(
 
 
 async def test_errors_are_reported_with_exit_status_1(
-    live_server: LiveServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],  # noqa: F811
+    live_server: LiveServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     live = live_server
     monkeypatch.delenv("ARTDAG_TOKEN", raising=False)
     clip = _clip(tmp_path / "dog.mp4", 0.4, 100)
@@ -177,14 +194,28 @@ def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 async def test_recipe_with_analysis_is_analysed_once_through_the_cache(
-    live_server: LiveServer, tmp_path: Path, capsys: pytest.CaptureFixture[str],  # noqa: F811
+    live_server: LiveServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
     decodes: list[str],
-) -> None:  # fmt: skip
+) -> None:
     live = live_server
     video, audio = _clip(tmp_path / "v.mp4", 2.0, 120), _clicks(tmp_path / "clicks.wav")
-    argv = ["--recipe", str(ROOT / "recipes" / "beat-sync.yaml"), "--input", f"video={video}",
-            "--input", f"audio={audio}", "--server", live.url, "--token", live.token, "--sync",
-            "--poll", "0.1"]  # fmt: skip
+    argv = [
+        "--recipe",
+        str(ROOT / "recipes" / "beat-sync.yaml"),
+        "--input",
+        f"video={video}",
+        "--input",
+        f"audio={audio}",
+        "--server",
+        live.url,
+        "--token",
+        live.token,
+        "--sync",
+        "--poll",
+        "0.1",
+    ]
     outputs = []
     for _ in range(2):
         code, out, err = await _cli(argv, capsys)
@@ -253,8 +284,21 @@ async def test_analysis_of_a_segment_comes_from_the_file_cache(
     recipe = tmp_path / "part.yaml"
     recipe.write_text(SEGMENT_RECIPE)
     video, audio = _clip(tmp_path / "v.mp4", 2.0, 90), _clicks(tmp_path / "clicks2.wav", 2.2)
-    argv = ["--recipe", str(recipe), "--input", f"video={video}", "--input", f"audio={audio}",
-            "--server", live.url, "--token", live.token, "--sync", "--poll", "0.1"]  # fmt: skip
+    argv = [
+        "--recipe",
+        str(recipe),
+        "--input",
+        f"video={video}",
+        "--input",
+        f"audio={audio}",
+        "--server",
+        live.url,
+        "--token",
+        live.token,
+        "--sync",
+        "--poll",
+        "0.1",
+    ]
     for _ in range(2):
         code, out, err = await _cli(argv, capsys)
         assert code == 0 and out["status"] == "completed", (out, err)

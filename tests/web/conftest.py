@@ -32,8 +32,9 @@ CHROMIUM_ARGS = [
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
 
-async def start_run(live: LiveServer, seconds: float, *, pace: float | None = None,
-                    name: str = "web-live") -> str:  # fmt: skip
+async def start_run(
+    live: LiveServer, seconds: float, *, pace: float | None = None, name: str = "web-live"
+) -> str:
     """POST a generated recipe of ``seconds`` of 320x240 output; returns the run id."""
     body: dict[str, Any] = {"recipe": live_recipe(seconds, name=name)}
     if pace is not None:

@@ -22,9 +22,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _request(headers: dict[str, str]) -> Request[Any, Any, Any]:
     scope: Any = {
-        "type": "http", "method": "GET", "path": "/runs", "query_string": b"",
+        "type": "http",
+        "method": "GET",
+        "path": "/runs",
+        "query_string": b"",
         "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
-    }  # fmt: skip
+    }
     return Request(scope)
 
 
@@ -85,12 +88,28 @@ def test_layout_survives_cycles_and_uses_given_levels() -> None:
 def test_plan_nodes_mark_cached_steps() -> None:
     plan = {
         "steps": [
-            {"step_id": "s", "name": "src", "node_type": "SOURCE", "inputs": [], "level": 0,
-             "cache_id": "c1", "cached": True, "config": {}},
-            {"step_id": "e", "name": "fx", "node_type": "EFFECT", "inputs": ["s"], "level": 1,
-             "cache_id": "c2", "cached": False, "config": {"effect": "hue"}},
+            {
+                "step_id": "s",
+                "name": "src",
+                "node_type": "SOURCE",
+                "inputs": [],
+                "level": 0,
+                "cache_id": "c1",
+                "cached": True,
+                "config": {},
+            },
+            {
+                "step_id": "e",
+                "name": "fx",
+                "node_type": "EFFECT",
+                "inputs": ["s"],
+                "level": 1,
+                "cache_id": "c2",
+                "cached": False,
+                "config": {"effect": "hue"},
+            },
         ]
-    }  # fmt: skip
+    }
     nodes, levels = plan_nodes(plan)
     assert [n.marked for n in nodes] == [True, False] and nodes[0].mark_label == "cached"
     assert levels == {"s": 0, "e": 1}
@@ -117,8 +136,11 @@ def test_client_zipapp_is_reused_and_runs(tmp_path: Path) -> None:
     assert build_client(ROOT, tmp_path) == first and first.stat().st_mtime_ns == mtime
     proc = subprocess.run(
         [sys.executable, str(first), "--help"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "usage: artdag" in proc.stdout and "recipe" in proc.stdout
     # every command loads, the numba-cached effect kernels included (they cannot
@@ -126,8 +148,12 @@ def test_client_zipapp_is_reused_and_runs(tmp_path: Path) -> None:
     env = {**os.environ, "HOME": str(tmp_path / "home")}
     proc = subprocess.run(
         [sys.executable, str(first), "effects", "show", "invert"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env,
-    )  # fmt: skip
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("invert (colour")
     assert (tmp_path / "home" / ".cache" / "artdag" / first.stem / "streamer" / "cli.py").is_file()

@@ -18,8 +18,9 @@ def _match(found: np.ndarray, truth: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("bpm", [90, 120, 128, 174])
-@pytest.mark.parametrize(("swing", "noise"), [(False, 0.0), (True, 0.0), (False, 0.08),
-                                              (True, 0.08)])
+@pytest.mark.parametrize(
+    ("swing", "noise"), [(False, 0.0), (True, 0.0), (False, 0.08), (True, 0.08)]
+)
 def test_click_track_tempo_and_beats(tmp_path: Path, bpm: int, swing: bool, noise: float) -> None:
     y, truth = click_track(bpm, 10.0, swing=swing, noise=noise, seed=bpm)
     path = write_audio(tmp_path / "clicks.flac", y)
@@ -84,8 +85,9 @@ def test_bands_follow_their_own_tones() -> None:
 
 
 def test_silence_has_no_beats() -> None:
-    feats = analyse_audio(np.zeros(RATE * 3, np.float32), RATE,
-                          frozenset({"tempo", "beats", "energy"}))
+    feats = analyse_audio(
+        np.zeros(RATE * 3, np.float32), RATE, frozenset({"tempo", "beats", "energy"})
+    )
     assert feats.beats is not None and len(feats.beats) == 0
     assert feats.tempo is None
     assert feats.energy is not None and not feats.energy.any()

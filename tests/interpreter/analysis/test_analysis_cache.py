@@ -33,8 +33,9 @@ def decode_counter(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-async def test_second_request_decodes_nothing(tmp_path: Path, track: Path,
-                                              decode_counter: list[int]) -> None:
+async def test_second_request_decodes_nothing(
+    tmp_path: Path, track: Path, decode_counter: list[int]
+) -> None:
     cache = AnalysisCache(tmp_path / "cache")
     first = await cache.get_or_compute("QmTrack", track, "beats,energy")
     assert decode_counter == [1] and cache.computed == 1 and cache.hits == 0
@@ -51,8 +52,9 @@ async def test_second_request_decodes_nothing(tmp_path: Path, track: Path,
     assert decode_counter == [1, 1] and again.computed == 1
 
 
-async def test_concurrent_requests_compute_once(tmp_path: Path, track: Path,
-                                                decode_counter: list[int]) -> None:
+async def test_concurrent_requests_compute_once(
+    tmp_path: Path, track: Path, decode_counter: list[int]
+) -> None:
     published: list[bytes] = []
 
     async def publish(data: bytes) -> str:
@@ -60,8 +62,7 @@ async def test_concurrent_requests_compute_once(tmp_path: Path, track: Path,
         return "QmPublished"
 
     cache = AnalysisCache(tmp_path, publish=publish)
-    results = await asyncio.gather(*(cache.get_or_compute("QmT", track, "beats")
-                                     for _ in range(3)))
+    results = await asyncio.gather(*(cache.get_or_compute("QmT", track, "beats") for _ in range(3)))
     assert decode_counter == [1] and cache.computed == 1 and cache.hits == 2
     assert len({r.analysis_id for r in results}) == 1
     assert len(published) == 1

@@ -24,12 +24,22 @@ def track(tmp_path: Path) -> Path:
     return write_audio(tmp_path / "t.flac", y)
 
 
-def test_json_output_and_cache_hit(tmp_path: Path, track: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_output_and_cache_hit(
+    tmp_path: Path, track: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cache = tmp_path / "cache"
     out = tmp_path / "out" / "a.json"
-    argv = ["analyze", str(track), "--features", "beats,tempo,energy", "--json",
-            "--cache-dir", str(cache), "-o", str(out)]
+    argv = [
+        "analyze",
+        str(track),
+        "--features",
+        "beats,tempo,energy",
+        "--json",
+        "--cache-dir",
+        str(cache),
+        "-o",
+        str(out),
+    ]
     assert _main(argv) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["audio"]["tempo"] == pytest.approx(128, rel=0.01)
@@ -43,22 +53,27 @@ def test_json_output_and_cache_hit(tmp_path: Path, track: Path,
     assert "tempo     128.0" in text and "(cache hit)" in text
 
 
-def test_by_cid_from_the_local_cache(tmp_path: Path, track: Path,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_by_cid_from_the_local_cache(
+    tmp_path: Path, track: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from cache.local import LocalStore
 
     store = LocalStore(tmp_path)
     cid = store.put_file(track).cid
-    assert _main(["analyze", cid, "--features", "energy", "--cache-dir", str(tmp_path),
-                  "--json"]) == 0
+    assert (
+        _main(["analyze", cid, "--features", "energy", "--cache-dir", str(tmp_path), "--json"]) == 0
+    )
     result = AnalysisResult.from_json(capsys.readouterr().out)
     assert result.input_cid == cid and result.audio is not None and len(result.audio.energy)
 
 
-def test_bad_feature_and_missing_input(tmp_path: Path, track: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
-    assert _main(["analyze", str(track), "--features", "beats,tempi",
-                  "--cache-dir", str(tmp_path)]) == 2
+def test_bad_feature_and_missing_input(
+    tmp_path: Path, track: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        _main(["analyze", str(track), "--features", "beats,tempi", "--cache-dir", str(tmp_path)])
+        == 2
+    )
     err = capsys.readouterr().err
     assert "--features" in err and "unknown analysis feature 'tempi'" in err
     assert _main(["analyze", "QmNotThere", "--cache-dir", str(tmp_path)]) == 2

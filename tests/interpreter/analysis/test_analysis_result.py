@@ -21,19 +21,37 @@ from interpreter.ids import analysis_id
 
 def _result() -> AnalysisResult:
     audio = AudioAnalysis(
-        duration=3.0, sample_rate=44100, channels=2, tempo=120.0,
-        beats=np.array([0.5, 1.0, 1.5, 2.0, 2.5]), downbeats=np.array([0.5, 2.5]),
+        duration=3.0,
+        sample_rate=44100,
+        channels=2,
+        tempo=120.0,
+        beats=np.array([0.5, 1.0, 1.5, 2.0, 2.5]),
+        downbeats=np.array([0.5, 2.5]),
         envelope_rate=100,
         energy=np.linspace(0, 1, 300, dtype=np.float32),
-        bass=np.full(300, 0.25, np.float32), mid=np.full(300, 0.5, np.float32),
+        bass=np.full(300, 0.25, np.float32),
+        mid=np.full(300, 0.5, np.float32),
         high=np.linspace(1, 0, 300, dtype=np.float32),
     )
-    video = VideoAnalysis(duration=3.0, fps=25.0, width=320, height=240, codec="h264",
-                          frame_count=75, motion=np.zeros(75, np.float32),
-                          cuts=np.array([25, 50]), motion_tempo=None)
+    video = VideoAnalysis(
+        duration=3.0,
+        fps=25.0,
+        width=320,
+        height=240,
+        codec="h264",
+        frame_count=75,
+        motion=np.zeros(75, np.float32),
+        cuts=np.array([25, 50]),
+        motion_tempo=None,
+    )
     feats = ("beats", "energy", "cuts")
-    return AnalysisResult(analysis_id=analysis_id("Qmabc", feats), input_cid="Qmabc",
-                          features=tuple(sorted(feats)), audio=audio, video=video)
+    return AnalysisResult(
+        analysis_id=analysis_id("Qmabc", feats),
+        input_cid="Qmabc",
+        features=tuple(sorted(feats)),
+        audio=audio,
+        video=video,
+    )
 
 
 def test_json_round_trip() -> None:

@@ -24,8 +24,9 @@ def _beat_sync(mode: str) -> Recipe:
         step("src", "SOURCE", input="video"),
         step("an", "ANALYZE", ("src",), features=["beats"]),
         step("bs", "BEAT_SYNC", ("src", "an"), mode=mode),
-        output="bs", inputs=("video",),
-    )  # fmt: skip
+        output="bs",
+        inputs=("video",),
+    )
 
 
 async def test_beat_sync_cut_jumps_and_holds(clip: Path) -> None:
@@ -60,7 +61,7 @@ async def test_map_slices_sources_on_beats() -> None:
         step("an", "ANALYZE", ("tone",), features=["beats"]),
         step("map", "MAP", ("an", "black", "white"), over="beats"),
         output="map",
-    )  # fmt: skip
+    )
     sink = RecordingSink()
     analysis = {"an": {"beats": [0.2, 0.4, 0.6], "duration": 0.8}}
     await StreamInterpreter(r, {}, sink, analysis=analysis, video_format=VF).run()
@@ -78,7 +79,7 @@ async def test_beat_phase_drives_a_parameter() -> None:
         generator("g", "color", duration=1.0, color=[0, 0, 0]),
         Step("tr", NodeType.TRANSFORM, ("g",), {"brightness": expr}),
         output="tr",
-    )  # fmt: skip
+    )
     sink = RecordingSink()
     await StreamInterpreter(
         r, {}, sink, analysis={"beats": [0.0, 0.4, 0.8, 1.2]}, video_format=VF
@@ -93,10 +94,17 @@ def test_track_reads_the_analysis_result_schema() -> None:
     from interpreter.analysis.result import AnalysisResult, AudioAnalysis
 
     res = AnalysisResult(
-        "id", "cid", ("beats", "energy"),
-        audio=AudioAnalysis(duration=2.0, sample_rate=48000, channels=2, tempo=120.0,
-                            beats=__import__("numpy").array([0.5, 1.0, 1.5])),
-    )  # fmt: skip
+        "id",
+        "cid",
+        ("beats", "energy"),
+        audio=AudioAnalysis(
+            duration=2.0,
+            sample_rate=48000,
+            channels=2,
+            tempo=120.0,
+            beats=__import__("numpy").array([0.5, 1.0, 1.5]),
+        ),
+    )
     for data in (res, res.to_dict()):
         tr = AnalysisTrack(data)
         assert tr.beats == [0.5, 1.0, 1.5] and tr.duration == 2.0
@@ -108,7 +116,8 @@ async def test_beat_sync_without_an_analyze_input_is_an_error(clip: Path) -> Non
     r = recipe(
         step("src", "SOURCE", input="video"),
         step("bs", "BEAT_SYNC", ("src",), mode="cut"),
-        output="bs", inputs=("video",),
-    )  # fmt: skip
+        output="bs",
+        inputs=("video",),
+    )
     with pytest.raises(StreamError, match="ANALYZE"):
         await StreamInterpreter(r, {"video": clip}, RecordingSink()).run()

@@ -241,8 +241,9 @@ async def test_analyze_of_a_segment_sees_the_beats_in_segment_time(
         step("video", "SOURCE", input="video"),
         step("an", "ANALYZE", ("part",), features=["beats"]),
         step("bs", "BEAT_SYNC", ("video", "an"), mode="cut"),
-        output="bs", inputs=("video", "audio"),
-    )  # fmt: skip
+        output="bs",
+        inputs=("video", "audio"),
+    )
     sink = RecordingSink()
     await StreamInterpreter(r, media, sink, duration=2.4).run()
     assert len(calls) == 1

@@ -31,7 +31,7 @@ async def test_map_plays_the_analysed_track() -> None:
         step("an", "ANALYZE", ("tone",), features=["beats"]),
         step("map", "MAP", ("an", "black", "white"), over="beats"),
         output="map",
-    )  # fmt: skip
+    )
     sink = RecordingSink()
     analysis = {"an": {"beats": [0.2, 0.4, 0.6], "duration": 0.8}}
     await StreamInterpreter(r, {}, sink, analysis=analysis, video_format=VF).run()
@@ -48,8 +48,9 @@ async def test_beat_sync_plays_the_analysed_file_under_the_retimed_video(
         step("pic", "SOURCE", input="video"),
         step("an", "ANALYZE", ("music",), features=["beats"]),
         step("bs", "BEAT_SYNC", ("pic", "an"), mode="stretch"),
-        output="bs", inputs=("video", "music"),
-    )  # fmt: skip
+        output="bs",
+        inputs=("video", "music"),
+    )
     sink = RecordingSink()
     analysis = {"an": {"beats": [0.0, 0.25, 0.5, 0.75]}}
     await StreamInterpreter(r, {"video": silent_clip, "music": clip}, sink, analysis=analysis).run()
@@ -66,8 +67,9 @@ async def test_beat_sync_over_a_silent_video_has_no_audio(silent_clip: Path) -> 
         step("pic", "SOURCE", input="video"),
         step("an", "ANALYZE", ("pic",), features=["motion"]),
         step("bs", "BEAT_SYNC", ("pic", "an"), mode="cut"),
-        output="bs", inputs=("video",),
-    )  # fmt: skip
+        output="bs",
+        inputs=("video",),
+    )
     sink = RecordingSink()
     await StreamInterpreter(
         r, {"video": silent_clip}, sink, analysis={"an": {"beats": [0.0, 0.5]}}
@@ -82,15 +84,18 @@ async def test_analyze_of_a_generator_without_analysis_is_a_positioned_error() -
         step("an", "ANALYZE", ("tone",), features=["beats"]),
         step("bs", "BEAT_SYNC", ("g", "an")),
         output="bs",
-    )  # fmt: skip
+    )
     with pytest.raises(StreamError, match="no analysis given") as info:
         await StreamInterpreter(r, {}, RecordingSink(), video_format=VF).run()
     assert "'an'" in str(info.value)
 
 
 def test_track_window_shifts_events_and_features() -> None:
-    data = {"beats": [0.5, 1.0, 1.5, 2.0, 2.5], "energy": {"times": [0.0, 3.0], "values": [0.0, 3.0]},
-            "duration": 3.0}  # fmt: skip
+    data = {
+        "beats": [0.5, 1.0, 1.5, 2.0, 2.5],
+        "energy": {"times": [0.0, 3.0], "values": [0.0, 3.0]},
+        "duration": 3.0,
+    }
     from interpreter.runtime.analysis import AnalysisTrack
 
     tr = AnalysisTrack(data).window(1.0, 1.2)
@@ -113,8 +118,9 @@ def test_segment_window_follows_nested_segments_to_the_input() -> None:
         step("a", "ANALYZE", ("inner",), features=["beats"]),
         step("b", "ANALYZE", ("music",), features=["beats"]),
         step("c", "ANALYZE", ("tone",), features=["beats"]),
-        output="inner", inputs=("music",),
-    )  # fmt: skip
+        output="inner",
+        inputs=("music",),
+    )
     # inner shows outer's [1, 6) = the file's [3, 8)
     assert segment_window(r, "a") == ("music", 3.0, 5.0)
     assert segment_window(r, "b") == ("music", 0.0, None)

@@ -24,7 +24,7 @@ async def _frames(layer: Step) -> list[YUVFrame]:
         generator("top", "color", duration=0.2, color=[255, 255, 255]),
         layer,
         output="lay",
-    )  # fmt: skip
+    )
     sink = RecordingSink()
     await StreamInterpreter(r, {}, sink, video_format=VF).run()
     return sink.frames

@@ -56,16 +56,18 @@ def _blend_of_itself() -> Recipe:
         step("src", "SOURCE", input="video"),
         step("fx", "EFFECT", ("src",), effect="invert"),
         step("mix", "BLEND", ("src", "fx"), mode="normal", opacity=0.25),
-        output="mix", inputs=("video",),
-    )  # fmt: skip
+        output="mix",
+        inputs=("video",),
+    )
 
 
 def _twice() -> Recipe:
     return recipe(
         step("src", "SOURCE", input="video"),
         step("seq", "SEQUENCE", ("src", "src"), transition="cut"),
-        output="seq", inputs=("video",),
-    )  # fmt: skip
+        output="seq",
+        inputs=("video",),
+    )
 
 
 def test_blend_of_a_clip_and_its_effect_decodes_the_clip_once(
@@ -101,8 +103,9 @@ def test_a_clip_used_twice_in_a_sequence(
 
 def test_shared_stream_drops_what_every_consumer_has_read(clip: Path) -> None:
     timing = Timing(VF, AudioFormat())
-    g = graph_mod.build_graph(_blend_of_itself(), {"video": clip}, timing,
-                              registry=default_registry())  # fmt: skip
+    g = graph_mod.build_graph(
+        _blend_of_itself(), {"video": clip}, timing, registry=default_registry()
+    )
     try:
         for n in range(30):
             g.clock.n = n

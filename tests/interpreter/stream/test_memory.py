@@ -50,7 +50,7 @@ async def test_ten_minute_render_memory_is_flat() -> None:
         step("inv", "EFFECT", ("v",), effect="invert", params={}),
         step("m", "MUX", ("inv", "a")),
         output="m",
-    )  # fmt: skip
+    )
     sink = CountingSink()
     await StreamInterpreter(r, {}, sink, video_format=VideoFormat(64, 48, 30, 1)).run()
     assert sink.frames == 18000

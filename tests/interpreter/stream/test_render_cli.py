@@ -18,8 +18,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
 
 def test_parse_effect() -> None:
     assert render.parse_effect("hue:degrees=90,flag=true,mode=x") == (
-        "hue", {"degrees": 90, "flag": True, "mode": "x"}
-    )  # fmt: skip
+        "hue",
+        {"degrees": 90, "flag": True, "mode": "x"},
+    )
     assert render.parse_effect("invert") == ("invert", {})
     with pytest.raises(ValueError, match="expected k=v"):
         render.parse_effect("hue:90")
@@ -27,8 +28,23 @@ def test_parse_effect() -> None:
 
 def test_demo_renders_locally(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "demo"
-    args = _parse(["--out", str(out), "--duration", "2", "--size", "96x64", "--segment", "1",
-                   "--preset", "ultrafast", "--effect", "invert", "--sync"])  # fmt: skip
+    args = _parse(
+        [
+            "--out",
+            str(out),
+            "--duration",
+            "2",
+            "--size",
+            "96x64",
+            "--segment",
+            "1",
+            "--preset",
+            "ultrafast",
+            "--effect",
+            "invert",
+            "--sync",
+        ]
+    )
     assert args.func(args) == 0
     text = (out / "playlist.m3u8").read_text()
     assert text.count("#EXTINF") == 2 and "#EXT-X-ENDLIST" in text
@@ -39,8 +55,18 @@ def test_demo_renders_locally(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_file_inputs_and_bad_effect(
     clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = _parse([str(clip), str(clip), "--out", str(tmp_path / "o"), "--preset", "ultrafast",
-                   "--effect", "hue:degrees=45"])  # fmt: skip
+    args = _parse(
+        [
+            str(clip),
+            str(clip),
+            "--out",
+            str(tmp_path / "o"),
+            "--preset",
+            "ultrafast",
+            "--effect",
+            "hue:degrees=45",
+        ]
+    )
     assert args.func(args) == 0
     assert "duration: 4.000 s" in capsys.readouterr().out
     bad = _parse([str(clip), "--out", str(tmp_path / "b"), "--effect", "invrt"])
@@ -64,9 +90,13 @@ async def test_render_demo_core(tmp_path: Path) -> None:
         updates.append(u)
 
     result = await render_demo(
-        tmp_path / "d", 2.0, video_format=VideoFormat(96, 64, 25, 1), preset="ultrafast",
-        segment_duration=1.0, on_playlist_update=on_update,
-    )  # fmt: skip
+        tmp_path / "d",
+        2.0,
+        video_format=VideoFormat(96, 64, 25, 1),
+        preset="ultrafast",
+        segment_duration=1.0,
+        on_playlist_update=on_update,
+    )
     assert result.duration == pytest.approx(2.0)
     assert len(result.segments) == 2
     assert updates and getattr(updates[-1], "ended", False)

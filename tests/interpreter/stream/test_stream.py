@@ -26,8 +26,9 @@ async def test_file_through_invert_with_audio(clip: Path) -> None:
     r = recipe(
         step("src", "SOURCE", input="video"),
         step("fx", "EFFECT", ("src",), effect="invert", params={}),
-        output="fx", inputs=("video",),
-    )  # fmt: skip
+        output="fx",
+        inputs=("video",),
+    )
     sink = RecordingSink()
     events: list[Progress] = []
     result = await StreamInterpreter(r, {"video": clip}, sink, on_progress=events.append).run()
@@ -52,7 +53,7 @@ async def test_crossfade_sequence_frame_count_and_mix(clip: Path) -> None:
         step("fx", "EFFECT", ("seq",), effect="hue", params={"degrees": 90.0}),
         step("out", "MUX", ("fx", "tone")),
         output="out",
-    )  # fmt: skip
+    )
     sink = RecordingSink()
     await StreamInterpreter(r, {}, sink, video_format=VF).run()
     # 25 + 25 - 10 overlapping frames
@@ -69,8 +70,9 @@ async def test_segment_and_cut_sequence_of_a_file(clip: Path) -> None:
         step("a", "SEGMENT", ("src",), start=1.0, duration=0.2),
         step("b", "SEGMENT", ("src",), start=0.0, end=0.2),
         step("seq", "SEQUENCE", ("a", "b")),
-        output="seq", inputs=("video",),
-    )  # fmt: skip
+        output="seq",
+        inputs=("video",),
+    )
     sink = RecordingSink()
     await StreamInterpreter(r, {"video": clip}, sink).run()
     assert [frame_number(y) for y in sink.lumas] == [25, 26, 27, 28, 29, 0, 1, 2, 3, 4]
@@ -84,7 +86,7 @@ async def test_expression_parameter_follows_time() -> None:
         generator("g", "color", duration=1.0, color=[0, 0, 0]),
         Step("tr", NodeType.TRANSFORM, ("g",), {"brightness": ramp}),
         output="tr",
-    )  # fmt: skip
+    )
     sink = RecordingSink()
     await StreamInterpreter(r, {}, sink, video_format=VF).run()
     assert len(sink.lumas) == 25 and sink.samples == []
@@ -99,7 +101,7 @@ async def test_audio_total_is_exact_for_ntsc_rate() -> None:
         generator("c", "clicks", duration=60.0),
         step("m", "MUX", ("v", "c")),
         output="m",
-    )  # fmt: skip
+    )
     sink = RecordingSink()
     vf = VideoFormat(32, 24, 30000, 1001)
     await StreamInterpreter(r, {}, sink, video_format=vf, duration=10.01).run()
@@ -198,7 +200,7 @@ async def test_fused_chain_with_a_per_frame_parameter() -> None:
         step("inv", "EFFECT", ("g",), effect="invert", params={"amount": amount}),
         step("hue", "EFFECT", ("inv",), effect="hue", params={"degrees": 0.0}),
         output="hue",
-    )  # fmt: skip
+    )
     sink = RecordingSink()
     await StreamInterpreter(r, {}, sink, video_format=VF).run()
     assert sink.lumas[0] == pytest.approx(16, abs=1)
@@ -225,7 +227,7 @@ async def test_effect_failure_names_the_frame() -> None:
         step("fx2", "EFFECT", ("v",), effect="broken", params={}),
         step("b", "BLEND", ("fx", "fx2")),
         output="b",
-    )  # fmt: skip
+    )
     sink = RecordingSink()
     with pytest.raises(StreamError, match=r"frame 7 \(t=0\.280 s\).*kernel blew up") as e:
         await StreamInterpreter(r, {}, sink, video_format=VF, registry=reg).run()
@@ -238,8 +240,9 @@ async def test_a_step_feeding_two_consumers_advances_once_per_frame(clip: Path) 
     r = recipe(
         step("src", "SOURCE", input="video"),
         step("b", "BLEND", ("src", "src"), opacity=0.5),
-        output="b", inputs=("video",),
-    )  # fmt: skip
+        output="b",
+        inputs=("video",),
+    )
     sink = RecordingSink()
     await StreamInterpreter(r, {"video": clip}, sink).run()
     assert [frame_number(y) for y in sink.lumas] == list(range(50))

@@ -21,10 +21,24 @@ pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe
 
 def _ffprobe(playlist: Path, stream: str, entries: str) -> dict:
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", stream, "-count_frames",
-         "-show_entries", entries, "-of", "json", str(playlist)],
-        check=True, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            stream,
+            "-count_frames",
+            "-show_entries",
+            entries,
+            "-of",
+            "json",
+            str(playlist),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return json.loads(out.stdout)
 
 
@@ -36,8 +50,9 @@ async def test_effects_and_crossfade_to_hls_exact_frames(clip: Path, tmp_path: P
         step("seq", "SEQUENCE", ("a", "pattern"), transition="crossfade", duration=0.4),
         step("inv", "EFFECT", ("seq",), effect="invert", params={}),
         step("hue", "EFFECT", ("inv",), effect="hue", params={"degrees": 90.0}),
-        output="hue", inputs=("video",),
-    )  # fmt: skip
+        output="hue",
+        inputs=("video",),
+    )
     out = tmp_path / "hls"
     sink = LocalHLSOutput(out, HLSOptions(segment_duration=1.0, preset="ultrafast"), cid_of_bytes)
     vf = VideoFormat(64, 48, 25, 1)
