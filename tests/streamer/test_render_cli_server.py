@@ -99,7 +99,7 @@ def test_recipe_yaml_round_trips_the_quick_recipe(tmp_path: Path) -> None:
 
 
 async def test_sync_submits_inputs_and_effects_and_prints_the_cids(
-    live_server: LiveServer,  # noqa: F811 - the imported fixture
+    live_server: LiveServer,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -230,7 +230,7 @@ async def test_recipe_with_analysis_is_analysed_once_through_the_cache(
 
 
 async def test_demo_and_bad_recipe_in_server_mode(
-    live_server: LiveServer,  # noqa: F811 - the imported fixture
+    live_server: LiveServer,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -275,7 +275,7 @@ output: sync
 
 
 async def test_analysis_of_a_segment_comes_from_the_file_cache(
-    live_server: LiveServer,  # noqa: F811 - the imported fixture
+    live_server: LiveServer,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     decodes: list[str],

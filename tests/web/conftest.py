@@ -45,7 +45,7 @@ async def start_run(
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def completed_run(live_server: LiveServer) -> dict[str, Any]:  # noqa: F811
+async def completed_run(live_server: LiveServer) -> dict[str, Any]:
     """A short run rendered to the end (local HLS), as ``GET /api/run/{id}`` returns it."""
     run_id = await start_run(live_server, 2.0, name="web-pages")
     run = await live_server.wait_run(run_id, lambda r: r["status"] in ("completed", "failed"))
