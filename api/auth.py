@@ -4,7 +4,7 @@ Every request with a mutating method (POST, PUT, PATCH, DELETE) must carry a
 valid, unrevoked token, as ``Authorization: Bearer <token>`` or the session
 cookie :data:`SESSION_COOKIE`; reads (GET, HEAD, OPTIONS) and websockets are
 open. :func:`require_auth` is installed once as an application guard by
-:func:`streamer.app.create_app`, so it covers every engineer's routes. A
+:func:`streamer.entry.app.create_app`, so it covers every engineer's routes. A
 handler can opt out with ``opt={"auth": "public"}``.
 
 After the guard ran, :func:`current_user` gives the caller's user name (on
@@ -40,8 +40,8 @@ from litestar.response import Redirect
 from redis.exceptions import RedisError
 
 from api.errors import ApiError, BadRequest, Forbidden, ServiceUnavailable
-from streamer import tokens
-from streamer.tokens import TokenClaims, TokenError
+from streamer.auth import tokens
+from streamer.auth.tokens import TokenClaims, TokenError
 
 __all__ = [
     "SAFE_METHODS",

@@ -48,8 +48,10 @@ from api.models import MAX_LIMIT, check_cid, check_paging, iso
 from cache.cid import normalise_cid
 from cache.errors import NotFoundError, StorageError, TooLargeError
 from cache.local import LocalStore
-from streamer import media, repo, repo_storage
-from streamer.stores import fetch_into_local
+from streamer.content import media
+from streamer.content.stores import fetch_into_local
+from streamer.db import content as content_db
+from streamer.db import storage as repo_storage
 
 __all__ = [
     "MAX_LIMIT",
@@ -113,7 +115,7 @@ async def _ensure_local(state: State, cid: str) -> Path:
 
 async def _item_or_local(state: State, cid: str) -> tuple[dict[str, Any] | None, Path | None]:
     check_cid(cid)
-    row = await repo.get_cache_item(state.db, cid)
+    row = await content_db.get_cache_item(state.db, cid)
     path = await _local_path(state, cid)
     if row is None and path is None:
         raise NotFound(f"{cid} is not in the cache", field="cid")
@@ -257,7 +259,7 @@ async def _record(
     if state.settings.ipfs.primary:
         ipfs = await _add_to_ipfs(state, item_cid, size, path)
     info = await asyncio.to_thread(media.probe, path)
-    row = await repo.put_cache_item(
+    row = await content_db.put_cache_item(
         state.db,
         cid=item_cid,
         size=size,
@@ -296,7 +298,7 @@ async def get_raw(request: Request[Any, Any, State], cid: FromPath[str]) -> Resp
     state = request.app.state
     check_cid(cid)
     path = await _ensure_local(state, cid)
-    row = await repo.get_cache_item(state.db, cid)
+    row = await content_db.get_cache_item(state.db, cid)
     media_type = (row or {}).get("media_type") or "application/octet-stream"
     return await serve_file(request, path, media_type, cid)
 
@@ -381,7 +383,7 @@ async def get_mp4(request: Request[Any, Any, State], cid: FromPath[str]) -> Resp
 
 async def _meta(state: State, cid: str) -> dict[str, Any]:
     check_cid(cid)
-    row = await repo.get_cache_item(state.db, cid)
+    row = await content_db.get_cache_item(state.db, cid)
     if row is None:
         raise NotFound(f"{cid} is not a recorded cache item", field="cid")
     return {
@@ -445,7 +447,7 @@ async def patch_meta(request: Request[Any, Any, State], cid: FromPath[str]) -> d
     except Exception:
         raise BadRequest("body: expected a JSON object") from None
     fields = _parse_meta(doc)
-    if await repo.get_cache_item(state.db, cid) is None:
+    if await content_db.get_cache_item(state.db, cid) is None:
         raise NotFound(f"{cid} is not a recorded cache item", field="cid")
     await repo_storage.put_cache_meta(state.db, cid, fields)
     return await _meta(state, cid)

@@ -198,7 +198,7 @@ def provenance_json(row: dict[str, Any]) -> dict[str, Any]:
     """The public JSON of a provenance row.
 
     ``record_cid`` is the CID of the record's canonical JSON: what
-    :func:`streamer.provenance.record_render_provenance` added to IPFS.
+    :func:`streamer.content.provenance.record_render_provenance` added to IPFS.
     """
     record = row["record"]
     if isinstance(record, str):  # a pool without the JSON codec answers text

@@ -26,11 +26,13 @@ from litestar.params import JSONBody
 from api.auth import current_user
 from api.errors import BadRequest, NotFound, ServiceUnavailable, Unprocessable
 from api.models import RunRequest, parse_run_request, run_links
-from api.recipe_store import request_recipe, store_recipe
 from interpreter.canonical import recipe_id as compute_recipe_id
 from interpreter.nodes import Recipe
 from interpreter.planner import ExecutionPlan, plan_recipe
-from streamer import jobs_exec, repo
+from streamer.db import recipes as recipes_db
+from streamer.db import runs as runs_db
+from streamer.jobs import execute as jobs_exec
+from streamer.recipes.store import request_recipe, store_recipe
 
 __all__ = ["execute_plan", "phases_router", "plan_recipe_api", "run_recipe_api"]
 
@@ -151,15 +153,15 @@ async def execute_plan(
                 f"plan {plan_id!r} not found (make it with POST /api/plan)", field="plan_id"
             )
         p = ExecutionPlan.from_json(json.dumps(await local.aget_json("plans", plan_id)))
-    recipe_row = await repo.get_recipe(state.db, p.recipe_id)
-    run = await repo.create_run(
+    recipe_row = await recipes_db.get_recipe(state.db, p.recipe_id)
+    run = await runs_db.create_run(
         state.db,
         recipe_id=p.recipe_id if recipe_row is not None else None,
         inputs=dict(p.inputs),
         params=dict(p.params),
         owner=current_user(request),
     )
-    await repo.update_run(state.db, run["id"], plan=p.to_dict(), plan_id=p.plan_id)
+    await runs_db.update_run(state.db, run["id"], plan=p.to_dict(), plan_id=p.plan_id)
     await _enqueue(state, run["id"], plan_id=p.plan_id)
     return {
         "run_id": run["id"],
@@ -179,7 +181,7 @@ async def run_recipe_api(
     _, recipe, rid = await _recipe(state, req, owner)
     # plan now for a 422 with the position (missing inputs, bad params) before queueing
     await asyncio.to_thread(plan_recipe, recipe, req.inputs, params=req.params)
-    run = await repo.create_run(
+    run = await runs_db.create_run(
         state.db, recipe_id=rid, inputs=req.inputs, params=req.params, owner=owner
     )
     await _enqueue(state, run["id"])

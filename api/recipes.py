@@ -26,14 +26,14 @@ from litestar.params import FromPath, FromQuery
 from api.auth import current_user
 from api.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from api.models import MAX_LIMIT, check_paging, iso, parse_run_request, run_json
-from api.recipe_store import parse_recipe, store_recipe
 from api.runs import start_run
 from interpreter.canonical import recipe_id
 from interpreter.errors import InterpreterError
 from interpreter.loader import load_recipe
 from interpreter.nodes import Recipe
 from interpreter.planner import plan_recipe
-from streamer import repo
+from streamer.db import recipes as recipes_db
+from streamer.recipes.store import parse_recipe, store_recipe
 
 __all__ = [
     "MAX_LIMIT",
@@ -193,7 +193,7 @@ async def upload_recipe(request: Request[Any, Any, State]) -> Response[dict[str,
     recipe = await asyncio.to_thread(parse_recipe, text, filename)
     rid = recipe_id(recipe)
     created = await store_recipe(state.db, recipe, text, recipe_id=rid, owner=current_user(request))
-    row = await repo.get_recipe(state.db, rid)
+    row = await recipes_db.get_recipe(state.db, rid)
     assert row is not None
     body = recipe_summary(row)
     body["created"] = created
@@ -213,8 +213,8 @@ async def list_recipes(
     if name:
         escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{escaped}%"
-    total = await repo.count_recipes(state.db, name_like=pattern)
-    rows = await repo.list_recipes(state.db, name_like=pattern, limit=limit, offset=offset)
+    total = await recipes_db.count_recipes(state.db, name_like=pattern)
+    rows = await recipes_db.list_recipes(state.db, name_like=pattern, limit=limit, offset=offset)
     return {
         "recipes": [recipe_summary(r) for r in rows],
         "total": int(total),
@@ -224,7 +224,7 @@ async def list_recipes(
 
 
 async def _recipe_or_404(state: State, rid: str) -> dict[str, Any]:
-    row = await repo.get_recipe(state.db, rid)
+    row = await recipes_db.get_recipe(state.db, rid)
     if row is None:
         raise NotFound(f"recipe {rid!r} not found", field="recipe_id")
     return row
@@ -240,7 +240,9 @@ async def get_recipe(state: State, recipe_id: FromPath[str]) -> dict[str, Any]:
 @delete("/recipes/{recipe_id:str}", status_code=200, summary="Delete a recipe")
 async def delete_recipe(state: State, recipe_id: FromPath[str]) -> dict[str, Any]:
     """Remove a recipe; 409 while a pending or running run uses it."""
-    blockers = await repo.delete_recipe(state.db, recipe_id, blocking_statuses=ACTIVE_RUN_STATUSES)
+    blockers = await recipes_db.delete_recipe(
+        state.db, recipe_id, blocking_statuses=ACTIVE_RUN_STATUSES
+    )
     if blockers is None:
         raise NotFound(f"recipe {recipe_id!r} not found", field="recipe_id")
     if blockers:

@@ -29,16 +29,18 @@ from litestar.response.sse import ServerSentEventMessage
 from api.auth import current_user
 from api.errors import BadRequest, NotFound, ServiceUnavailable, Unprocessable
 from api.models import RunRequest, check_paging, parse_run_request, provenance_json, run_json
-from api.recipe_store import request_recipe, store_recipe
 from cache.s3 import hls_key, object_url
 from interpreter.canonical import recipe_id as compute_recipe_id
 from interpreter.planner import plan_recipe
-from streamer import repo
-from streamer.live import publish_event, request_cancel, subscribe_events
-from streamer.media import HLS_MEDIA_TYPE
+from streamer.content.media import HLS_MEDIA_TYPE
+from streamer.content.stores import hls_dir
+from streamer.db import content as content_db
+from streamer.db import runs as runs_db
+from streamer.entry.worker import QUEUE_NAME
+from streamer.recipes.store import request_recipe, store_recipe
+from streamer.runs.events import publish_event, request_cancel, subscribe_events
+from streamer.runs.status import RUN_STATUSES, TERMINAL_STATUSES
 from streamer.settings import Settings
-from streamer.stores import hls_dir
-from streamer.worker import QUEUE_NAME
 
 __all__ = [
     "CANCEL_WAIT_SECONDS",
@@ -69,7 +71,7 @@ def _settings(state: State) -> Settings:
 
 
 async def _run_or_404(state: State, run_id: str) -> dict[str, Any]:
-    run = await repo.get_run(state.db, run_id)
+    run = await runs_db.get_run(state.db, run_id)
     if run is None:
         raise NotFound(f"run {run_id!r} not found", field="run_id")
     return run
@@ -78,7 +80,7 @@ async def _run_or_404(state: State, run_id: str) -> dict[str, Any]:
 async def start_run(state: State, req: RunRequest, *, owner: str | None = None) -> dict[str, Any]:
     """Validate ``req``, store its recipe, create the run row and enqueue the render.
 
-    Used by ``POST /runs`` and by :func:`streamer.demo.start_demo`.
+    Used by ``POST /runs`` and by :func:`streamer.entry.demo.start_demo`.
 
     Returns:
         The new run row.
@@ -101,13 +103,13 @@ async def start_run(state: State, req: RunRequest, *, owner: str | None = None) 
         await store_recipe(db, recipe, text, recipe_id=rid, owner=owner)
     else:
         rid = req.recipe_id
-    run = await repo.create_run(
+    run = await runs_db.create_run(
         db, recipe_id=rid, inputs=req.inputs, params=req.params, owner=owner
     )
     fields: dict[str, Any] = {"plan": plan.to_dict(), "plan_id": plan.plan_id}
     if req.analysis is not None:
         fields["analysis"] = req.analysis
-    run = await repo.update_run(db, run["id"], **fields) or run
+    run = await runs_db.update_run(db, run["id"], **fields) or run
     queue = state.get("queue_name") or QUEUE_NAME
     try:
         job = await state.arq.enqueue_job(
@@ -124,7 +126,7 @@ async def start_run(state: State, req: RunRequest, *, owner: str | None = None) 
     else:
         why = "a job with this run's id is already queued"
     if job is None:
-        await repo.update_run(db, run["id"], status="failed", error=f"could not queue: {why}")
+        await runs_db.update_run(db, run["id"], status="failed", error=f"could not queue: {why}")
         raise ServiceUnavailable(f"the render job could not be queued ({why})")
     return run
 
@@ -138,10 +140,10 @@ async def cancel_run(
     Returns the run row as it is afterwards.
     """
     run = await _run_or_404(state, run_id)
-    if run["status"] in repo.TERMINAL_STATUSES:
+    if run["status"] in TERMINAL_STATUSES:
         return run
     await request_cancel(state.redis, run_id)
-    pending = await repo.cancel_pending_run(state.db, run_id)
+    pending = await runs_db.cancel_pending_run(state.db, run_id)
     if pending is not None:
         await publish_event(state.redis, run_id, {"type": "status", "status": "cancelled"})
         return pending
@@ -149,7 +151,7 @@ async def cancel_run(
     deadline = loop.time() + wait
     while loop.time() < deadline:
         run = await _run_or_404(state, run_id)
-        if run["status"] in repo.TERMINAL_STATUSES:
+        if run["status"] in TERMINAL_STATUSES:
             return run
         await asyncio.sleep(0.1)
     return run
@@ -179,12 +181,12 @@ async def list_runs(
 ) -> dict[str, Any]:
     """Newest first; ``status`` and ``recipe`` (recipe id) filter."""
     check_paging(limit, offset)
-    if status is not None and status not in repo.RUN_STATUSES:
+    if status is not None and status not in RUN_STATUSES:
         raise BadRequest(
-            f"status: {status!r} is not one of {', '.join(repo.RUN_STATUSES)}", field="status"
+            f"status: {status!r} is not one of {', '.join(RUN_STATUSES)}", field="status"
         )
-    total = await repo.count_runs(state.db, status=status, recipe_id=recipe)
-    rows = await repo.list_runs(
+    total = await runs_db.count_runs(state.db, status=status, recipe_id=recipe)
+    rows = await runs_db.list_runs(
         state.db, status=status, recipe_id=recipe, limit=limit, offset=offset
     )
     return {
@@ -203,7 +205,7 @@ async def _run_with_provenance(state: State, run_id: str) -> dict[str, Any]:
         key = hls_key(run_id, "playlist.m3u8")
         out["s3_playlist_key"] = key
         out["links"]["s3_playlist"] = object_url(s3.endpoint_url, s3.region, s3.bucket, key)
-    rows = await repo.list_provenance(state.db, run_id)
+    rows = await content_db.list_provenance(state.db, run_id)
     latest = provenance_json(rows[-1]) if rows else None
     out["provenance"] = (
         None
@@ -229,11 +231,11 @@ async def cancel(state: State, run_id: FromPath[str]) -> dict[str, Any]:
 async def delete_run(state: State, run_id: FromPath[str]) -> dict[str, Any]:
     """Cancel the run if active, then delete its row and local HLS files."""
     run = await cancel_run(state, run_id)
-    if run["status"] not in repo.TERMINAL_STATUSES:
+    if run["status"] not in TERMINAL_STATUSES:
         raise ServiceUnavailable(
             f"run {run_id!r} did not stop within {CANCEL_WAIT_SECONDS:g} s; try again"
         )
-    await repo.delete_run(state.db, run_id)
+    await runs_db.delete_run(state.db, run_id)
     await asyncio.to_thread(shutil.rmtree, hls_dir(_settings(state), run_id), True)
     return {"run_id": run_id, "deleted": True, "status": run["status"]}
 
@@ -273,7 +275,7 @@ async def api_run_provenance(state: State, run_id: FromPath[str]) -> dict[str, A
     JSON, as added to IPFS), ``record`` (the specification's shape), ``created_at``.
     """
     await _run_or_404(state, run_id)
-    rows = await repo.list_provenance(state.db, run_id)
+    rows = await content_db.list_provenance(state.db, run_id)
     return {"run_id": run_id, "records": [provenance_json(r) for r in rows]}
 
 
@@ -324,14 +326,14 @@ async def run_events(
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
         current = run_json(run, full=False)
         yield ServerSentEventMessage(data=json.dumps(current), event="status")
-        if current["status"] in repo.TERMINAL_STATUSES:
+        if current["status"] in TERMINAL_STATUSES:
             return
         async for event in subscribe_events(state.redis, run_id):
             if event is None:
                 if not request.is_connected:
                     return
-                row = await repo.get_run(state.db, run_id)
-                if row is None or row["status"] in repo.TERMINAL_STATUSES:
+                row = await runs_db.get_run(state.db, run_id)
+                if row is None or row["status"] in TERMINAL_STATUSES:
                     if row is not None:
                         yield ServerSentEventMessage(
                             data=json.dumps(run_json(row, full=False)), event="status"
@@ -340,7 +342,7 @@ async def run_events(
                 continue
             kind = str(event.get("type", "message"))
             yield ServerSentEventMessage(data=json.dumps(event), event=kind)
-            if kind == "status" and event.get("status") in repo.TERMINAL_STATUSES:
+            if kind == "status" and event.get("status") in TERMINAL_STATUSES:
                 return
 
     return ServerSentEvent(stream(), headers={**_CORS, "Cache-Control": "no-cache"})

@@ -42,7 +42,7 @@ from cache.ipfs import IPFSStore, open_ipfs_client, parse_api_multiaddr
 from cache.local import LocalStore
 from cache.providers import IPFSBackend, LocalBackend, S3Backend, StorageBackend
 from cache.s3 import S3Store, open_s3_client
-from streamer import repo_storage
+from streamer.db import storage as repo_storage
 
 __all__ = ["PROVIDER_TYPES", "open_backend", "storage_router", "validate_config"]
 

@@ -6,7 +6,7 @@ sees every worker of the queue, wherever it runs:
 - the queue: arq keeps a job in the queue's sorted set until it finishes and
   marks running ones with ``arq:in-progress:<id>``; waiting = the rest
   (``deferred`` of them are scheduled for later);
-- each worker's record (:class:`streamer.worker.MonitoredWorker`, one JSON key
+- each worker's record (:class:`streamer.entry.worker.MonitoredWorker`, one JSON key
   per worker with a TTL, gone when the worker stops) and arq's own per-queue
   health line (``<queue>:health-check``, last writer wins);
 - recent job results (``arq:result:<id>``, kept ``keep_result`` seconds),
@@ -37,7 +37,7 @@ from litestar.params import Parameter
 from redis.exceptions import RedisError
 
 from api.errors import BadRequest, ServiceUnavailable
-from streamer.worker import QUEUE_NAME, health_check_key, worker_record_prefix
+from streamer.entry.worker import QUEUE_NAME, health_check_key, worker_record_prefix
 
 __all__ = [
     "DEFAULT_RECENT",
@@ -93,7 +93,7 @@ def _jsonable(value: Any) -> Any:
 
 
 async def list_workers(redis: Any, queue: str) -> list[dict[str, Any]]:
-    """The live per-worker records of ``queue`` (see :class:`streamer.worker.MonitoredWorker`).
+    """The live per-worker records of ``queue`` (see :class:`streamer.entry.worker.MonitoredWorker`).
 
     Each record gets ``age_s`` (since the worker wrote it) and ``ttl_ms``.
     Sorted by worker id.

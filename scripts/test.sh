@@ -2,7 +2,7 @@
 # The whole check, as `make test` and CI run it:
 #   1. scripts/bootstrap.sh (venv, pinned set, npm ci, system packages);
 #   2. for each service: reuse it when reachable, else start a throwaway one
-#      (PostgreSQL + Redis: streamer.services.EmbeddedStack / redis-server;
+#      (PostgreSQL + Redis: streamer.embedded.stack.EmbeddedStack / redis-server;
 #      IPFS: scripts/services/ipfs.sh; S3: scripts/services/s3.sh);
 #   3. ruff check ., mypy ., pytest (extra arguments go to pytest);
 #   4. stop everything it started (also on failure and Ctrl-C).
@@ -98,7 +98,7 @@ else
     [[ -f "$STATE/stack.env" ]] && break
     if ! kill -0 "$holder" 2>/dev/null; then
       cat "$STATE/stack.log" >&2
-      log "the embedded stack (streamer.services.EmbeddedStack) failed to start"
+      log "the embedded stack (streamer.embedded.stack.EmbeddedStack) failed to start"
       exit 1
     fi
     sleep 0.1

@@ -7,12 +7,12 @@ Subcommands (exit 0 = yes / ok, 1 = no, 2 = usage or unavailable):
     probe ipfs MULTIADDR      POST /api/v0/id answers 200
     probe s3 URL              the endpoint answers HTTP at all
     freeport                  print a free TCP port on 127.0.0.1
-    embedded DATA_DIR OUT     start streamer.services.EmbeddedStack, write
+    embedded DATA_DIR OUT     start streamer.embedded.stack.EmbeddedStack, write
                               DATABASE_URL=... / REDIS_URL=... to OUT, hold it
                               until SIGTERM/SIGINT, then stop it
 
 Runs with the project's venv interpreter; imports only installed packages (and
-streamer.services for ``embedded``).
+streamer.embedded.stack for ``embedded``).
 """
 
 from __future__ import annotations
@@ -103,9 +103,9 @@ def free_port() -> int:
 def hold_embedded(data_dir: Path, out: Path) -> int:
     """Start the embedded stack, publish its URLs, keep it until signalled."""
     try:
-        from streamer.services import EmbeddedStack
+        from streamer.embedded.stack import EmbeddedStack
     except ImportError as exc:
-        print(f"streamer.services.EmbeddedStack is not available: {exc}", file=sys.stderr)
+        print(f"streamer.embedded.stack.EmbeddedStack is not available: {exc}", file=sys.stderr)
         return 2
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGHUP):

@@ -127,7 +127,7 @@ def test_wheel_declares_the_cli(wheel: tuple[list[str], dict[str, bytes], set[st
     _, data, names = wheel
     console = data[ENTRY_POINTS].decode()
     assert "[console_scripts]" in console
-    assert "artdag = streamer.cli:main" in console
+    assert "artdag = streamer.entry.cli:main" in console
     # the target and the auto-discovered subcommands ship with it
     assert {"streamer/cli.py", "streamer/commands/__init__.py"} <= names
     assert {f"streamer/commands/{n}.py" for n in ("recipe", "effects", "serve", "worker")} <= names

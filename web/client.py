@@ -2,7 +2,7 @@
 
 Built on demand into ``CACHE_DIR/client/`` and named by the hash of its
 contents, so a rebuild only happens when the sources change. It runs the
-``artdag`` command (``streamer.cli.main``) with the dependencies of the
+``artdag`` command (``streamer.entry.cli.main``) with the dependencies of the
 package installed (``pip install artdag-l1`` deps, or the server's venv).
 """
 
@@ -40,7 +40,7 @@ if not os.path.isdir(root):
     except OSError:  # another process unpacked it first
         pass
 sys.path[:] = [root] + [p for p in sys.path if os.path.abspath(p) != archive]
-from streamer.cli import main  # noqa: E402
+from streamer.entry.cli import main  # noqa: E402
 
 sys.exit(main())
 """

@@ -23,9 +23,12 @@ from api.system import SERVER_NAME
 from interpreter.canonical import canonical
 from interpreter.errors import InterpreterError
 from interpreter.loader import load_recipe
-from streamer import repo
+from streamer.content.stores import hls_dir
+from streamer.db import content as content_db
+from streamer.db import recipes as recipes_db
+from streamer.db import runs as runs_db
+from streamer.runs.status import RUN_STATUSES
 from streamer.settings import Settings
-from streamer.stores import hls_dir
 from web import queries
 from web.client import build_client
 from web.dag import DagLayout, layout, plan_nodes, recipe_nodes
@@ -145,7 +148,7 @@ def _int_param(
 async def _runs_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
     state = request.app.state
     status = request.query_params.get("status") or None
-    if status not in repo.RUN_STATUSES:
+    if status not in RUN_STATUSES:
         status = None
     recipe_id = request.query_params.get("recipe") or None
     offset = _int_param(request, "offset", 0, 0, 10**9)
@@ -164,7 +167,7 @@ async def _runs_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
         "status": status,
         "recipe_id": recipe_id,
         "recipe_qs": f"&recipe={quote(recipe_id)}" if recipe_id else "",
-        "statuses": repo.RUN_STATUSES,
+        "statuses": RUN_STATUSES,
         "offset": offset,
         "page_size": PAGE_SIZE,
         "any_active": any(r["status"] in ACTIVE for r in rows),
@@ -251,10 +254,12 @@ NEGOTIATED_PAGES: dict[str, PageFunction] = {
 
 
 async def _run_context(state: State, run_id: str, tab: str) -> dict[str, Any] | None:
-    run = await repo.get_run(state.db, run_id)
+    run = await runs_db.get_run(state.db, run_id)
     if run is None:
         return None
-    recipe = await repo.get_recipe(state.db, run["recipe_id"]) if run.get("recipe_id") else None
+    recipe = (
+        await recipes_db.get_recipe(state.db, run["recipe_id"]) if run.get("recipe_id") else None
+    )
     return {
         "nav": "runs",
         "run": run,
@@ -348,7 +353,7 @@ async def _artifacts(state: State, run: dict[str, Any]) -> dict[str, Any]:
         return sorted((p.name, p.stat().st_size) for p in directory.iterdir() if p.is_file())
 
     files = await asyncio.to_thread(list_segments)
-    provenance = await repo.list_provenance(state.db, run["id"])
+    provenance = await content_db.list_provenance(state.db, run["id"])
     return {"artifacts": artifacts, "hls_files": files, "provenance": provenance}
 
 
@@ -402,7 +407,7 @@ async def run_status_partial(state: State, run_id: FromPath[str]) -> Template:
 
 
 async def _recipe_context(state: State, recipe_id: str) -> dict[str, Any] | None:
-    row = await repo.get_recipe(state.db, recipe_id)
+    row = await recipes_db.get_recipe(state.db, recipe_id)
     if row is None:
         return None
     try:

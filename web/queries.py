@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from streamer import repo
+from streamer.db import runs as runs_db
 
 __all__ = [
     "cache_items",
@@ -48,7 +48,7 @@ async def runs_page(
 
 async def count_runs(db: Any, status: str | None = None, recipe_id: str | None = None) -> int:
     """How many runs (of ``status`` / ``recipe_id``)."""
-    return await repo.count_runs(db, status=status, recipe_id=recipe_id)
+    return await runs_db.count_runs(db, status=status, recipe_id=recipe_id)
 
 
 async def status_counts(db: Any) -> dict[str, int]:

@@ -1,6 +1,6 @@
 """The web UI's route handlers, and the wrapper that lets pages share API paths.
 
-``streamer.routes.route_handlers`` calls :func:`with_web_ui` with the API
+``streamer.entry.routes.route_handlers`` calls :func:`with_web_ui` with the API
 routers: they are wrapped in one router whose ``before_request`` hook
 (:func:`web.negotiation.html_alternates`) answers HTML pages to browsers at
 paths the API answers with JSON. Page paths no API claims get plain handlers.

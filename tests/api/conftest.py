@@ -29,11 +29,11 @@ import pytest_asyncio
 import uvicorn
 from litestar import Litestar
 
-from streamer import tokens
-from streamer.app import create_app
-from streamer.services import free_port
+from streamer.auth import tokens
+from streamer.embedded.stack import free_port
+from streamer.entry.app import create_app
+from streamer.entry.worker import create_worker
 from streamer.settings import Settings
-from streamer.worker import create_worker
 
 __all__ = ["LiveServer", "free_port"]
 

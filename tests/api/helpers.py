@@ -8,8 +8,8 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from streamer import tokens
-from streamer.app import create_app
+from streamer.auth import tokens
+from streamer.entry.app import create_app
 from streamer.settings import Settings
 
 __all__ = ["api_error", "app_client"]

@@ -15,8 +15,8 @@ import redis.asyncio as aioredis
 from litestar.testing import AsyncTestClient
 
 from api.auth import SESSION_COOKIE
-from streamer import tokens
-from streamer.app import create_app
+from streamer.auth import tokens
+from streamer.entry.app import create_app
 from streamer.settings import Settings
 from tests.api.helpers import api_error
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from cache.cid import cid_of_bytes
-from streamer import repo
+from streamer.db import runs as runs_db
 from streamer.settings import Settings
 from tests.api.helpers import api_error, app_client
 
@@ -278,7 +278,7 @@ async def test_delete_rules(client: Any) -> None:
             f"p-{uuid.uuid4().hex[:8]}",
         )
         await conn.execute("INSERT INTO pins (cid, provider_id) VALUES ($1, $2)", pinned, provider)
-        run = await repo.create_run(conn, recipe_id=None, inputs={"video": used})
+        run = await runs_db.create_run(conn, recipe_id=None, inputs={"video": used})
     finally:
         await conn.close()
     assert "pinned" in api_error(await client.delete(f"/cache/{pinned}"), 409)["detail"]

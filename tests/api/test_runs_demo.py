@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streamer.demo import demo_analysis, start_demo
+from streamer.entry.demo import demo_analysis, start_demo
 from tests.api.conftest import LiveServer
 from tests.api.live_media import parse_playlist
 

@@ -12,7 +12,7 @@ from typing import Any
 from cache.cid import cid_of_bytes
 from cache.errors import StorageUnavailableError
 from cache.ipfs import IPFSStore
-from streamer.stores import hls_dir
+from streamer.content.stores import hls_dir
 from tests.api.conftest import LiveServer
 from tests.api.live_media import (
     INPUT_RECIPE,

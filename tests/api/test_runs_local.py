@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from cache.cid import cid_of_bytes
-from streamer.live import events_channel
-from streamer.stores import hls_dir
+from streamer.content.stores import hls_dir
+from streamer.runs.events import events_channel
 from tests.api.conftest import LiveServer
 from tests.api.helpers import api_error
 from tests.api.live_media import (

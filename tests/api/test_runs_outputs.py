@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from streamer.stores import hls_dir
+from streamer.content.stores import hls_dir
 from tests.api.conftest import LiveServer
 from tests.api.live_media import parse_playlist
 from tests.api.walkthrough import RECIPE, make_media

@@ -13,7 +13,7 @@ import aiobotocore.session
 import pytest
 
 from cache.s3 import IMMUTABLE, NO_CACHE, S3Store, open_s3_client
-from streamer.stores import hls_dir
+from streamer.content.stores import hls_dir
 from tests.api.conftest import LiveServer
 from tests.api.live_media import ffprobe_json, live_recipe, parse_playlist
 

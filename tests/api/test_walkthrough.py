@@ -20,8 +20,8 @@ import pytest
 
 from cache.cid import cid_of_bytes
 from interpreter.ids import canonical_json
-from streamer.jobs_exec import exec_counts_key
-from streamer.provenance import descriptor_cid, hardware_descriptor, software_descriptor
+from streamer.content.provenance import descriptor_cid, hardware_descriptor, software_descriptor
+from streamer.jobs.execute import exec_counts_key
 from tests.api.conftest import LiveServer
 from tests.api.live_media import parse_playlist
 from tests.api.walkthrough import (

@@ -1,7 +1,7 @@
 """GET /api/workers on the live app, with real Redis and real in-process arq workers.
 
 The stack's own worker answers the idle checks; a second
-:class:`streamer.worker.MonitoredWorker` on a queue of its own runs jobs that
+:class:`streamer.entry.worker.MonitoredWorker` on a queue of its own runs jobs that
 wait on an event, so "in progress", "queued", "deferred" and the results are
 exact at the moment they are read.
 """
@@ -20,8 +20,8 @@ import pytest
 from arq.connections import RedisSettings
 
 from api.workers import parse_health_line
-from streamer.services import free_port
-from streamer.worker import MonitoredWorker
+from streamer.embedded.stack import free_port
+from streamer.entry.worker import MonitoredWorker
 
 pytestmark = pytest.mark.timeout(120)
 

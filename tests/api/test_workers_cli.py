@@ -18,9 +18,9 @@ import pytest
 from arq import create_pool
 from arq.connections import RedisSettings
 
-from streamer.cli import main
-from streamer.services import free_port
-from streamer.worker import MonitoredWorker
+from streamer.embedded.stack import free_port
+from streamer.entry.cli import main
+from streamer.entry.worker import MonitoredWorker
 
 pytestmark = pytest.mark.timeout(120)
 

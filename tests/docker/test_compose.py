@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 import streamer.settings
-from streamer.cli import build_parser
+from streamer.entry.cli import build_parser
 from streamer.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -212,9 +212,9 @@ def test_commands_parse_with_the_real_cli(services: dict[str, Any]) -> None:
     # the image's ENTRYPOINT is `artdag`, so `command` is artdag's argument list
     assert instructions_of(last_stage())["ENTRYPOINT"] == ['["artdag"]']
     server = parser.parse_args(services["l1-server"]["command"])
-    assert server.no_worker is True and server.func.__module__ == "streamer.commands.serve"
+    assert server.no_worker is True and server.func.__module__ == "streamer.entry.commands.serve"
     worker = parser.parse_args(services["l1-worker"]["command"])
-    assert worker.action == "run" and worker.func.__module__ == "streamer.commands.worker"
+    assert worker.action == "run" and worker.func.__module__ == "streamer.entry.commands.worker"
     assert worker.concurrency >= 1
     monitor = parser.parse_args(services["l1-monitor"]["command"])
     assert monitor.action == "status" and monitor.watch and monitor.watch > 0

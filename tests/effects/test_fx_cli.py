@@ -8,7 +8,7 @@ import json
 import pytest
 
 from effects.catalog import default_registry
-from streamer.commands import effects as cmd
+from streamer.entry.commands import effects as cmd
 
 
 def _main(argv: list[str]) -> int:

@@ -11,7 +11,7 @@ from effects.registry import Registry
 from interpreter import errors as E
 from interpreter.loader import load_file
 from interpreter.validate import validate
-from streamer.commands.recipe import run_check
+from streamer.entry.commands.recipe import run_check
 
 BROKEN = Path(__file__).parent / "broken"
 

@@ -12,8 +12,8 @@ from interpreter.canonical import format_sexp, format_yaml, recipe_id
 from interpreter.loader import load_file
 from interpreter.planner import plan_recipe
 from interpreter.validate import validate
-from streamer.commands import plan as plan_cmd
-from streamer.commands import recipe as recipe_cmd
+from streamer.entry.commands import plan as plan_cmd
+from streamer.entry.commands import recipe as recipe_cmd
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 FILES = sorted(p for p in RECIPES.iterdir() if p.suffix in (".yaml", ".sexp"))

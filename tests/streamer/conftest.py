@@ -40,7 +40,7 @@ async def fresh_dsn(pg_admin_dsn: str) -> AsyncIterator[str]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def db(fresh_dsn: str) -> AsyncIterator[Any]:
     """An asyncpg pool on a fresh, migrated database."""
-    from streamer.db import apply_migrations, create_pool
+    from streamer.db.pool import apply_migrations, create_pool
 
     pool = await create_pool(fresh_dsn, max_size=2)
     await apply_migrations(pool)

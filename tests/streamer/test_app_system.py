@@ -9,8 +9,8 @@ from litestar.datastructures import State
 from litestar.testing import AsyncTestClient
 
 from api.system import service_status
-from streamer.app import create_app
-from streamer.routes import route_handlers
+from streamer.entry.app import create_app
+from streamer.entry.routes import route_handlers
 from streamer.settings import Settings
 
 

@@ -12,7 +12,7 @@ import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
 
-from streamer.claims import (
+from streamer.jobs.claims import (
     ClaimKeeper,
     ClaimLost,
     claim,

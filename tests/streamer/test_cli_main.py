@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from streamer.cli import build_parser, main
+from streamer.entry.cli import build_parser, main
 
 
 def _subcommands(parser: argparse.ArgumentParser) -> set[str]:

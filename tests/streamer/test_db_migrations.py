@@ -7,7 +7,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from streamer.db import (
+from streamer.db.pool import (
     MIGRATIONS_DIR,
     MigrationError,
     apply_migrations,

@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from streamer.services import (
+from streamer.embedded.stack import (
     EmbeddedStack,
     ServiceError,
     bundled_postgres_bin,
@@ -115,7 +115,7 @@ async def test_recovers_after_parent_is_killed(
         f"""
         import json, sys, time
         from pathlib import Path
-        from streamer.services import EmbeddedStack
+        from streamer.embedded.stack import EmbeddedStack
         stack = EmbeddedStack(Path({str(stack_dir)!r}), fsync=False)
         stack.up()
         print(json.dumps(stack.status()), flush=True)

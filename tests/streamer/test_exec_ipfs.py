@@ -18,9 +18,10 @@ from cache.ipfs import IPFSStore, open_ipfs_client
 from cache.local import LocalStore
 from interpreter.analysis import AnalysisResult
 from interpreter.planner import ExecutionPlan
-from streamer import repo
-from streamer.jobs_exec import analyze
-from streamer.stores import Stores
+from streamer.content.stores import Stores
+from streamer.db import content as content_db
+from streamer.db import runs as runs_db
+from streamer.jobs.execute import analyze
 from tests.streamer.test_exec_workers import Stack, open_stack, stack_settings, write_clicks
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(240)]
@@ -91,8 +92,8 @@ async def test_two_nodes_share_inputs_plan_analysis_and_outputs_via_ipfs(
     audio_cid = await ipfs.add_bytes(wav.read_bytes())
     caches = [
         LocalStore(nodes.settings.storage.cache_dir),
-        LocalStore(nodes.settings_b.storage.cache_dir),
-    ]  # type: ignore[attr-defined]
+        LocalStore(nodes.settings_b.storage.cache_dir),  # type: ignore[attr-defined]
+    ]
     assert not any(c.has(audio_cid) for c in caches)  # only IPFS has the input
 
     result = await nodes.run(RECIPE, {"audio": audio_cid})
@@ -102,12 +103,12 @@ async def test_two_nodes_share_inputs_plan_analysis_and_outputs_via_ipfs(
     data = await ipfs.cat(out)
     assert data[4:8] == b"ftyp"  # the MP4 itself
 
-    run = await repo.get_run(nodes.db, result["run_id"])
+    run = await runs_db.get_run(nodes.db, result["run_id"])
     assert run is not None
     p = ExecutionPlan.from_json(json.dumps(run["plan"]))
     for step in p.steps:
         if step.node_type in ("BEAT_SYNC", "EFFECT", "SEQUENCE"):
-            cid = await repo.get_step_cache(nodes.db, step.cache_id)
+            cid = await content_db.get_step_cache(nodes.db, step.cache_id)
             assert cid is not None and await ipfs.is_pinned(cid), step.step_id
 
     # the plan is on IPFS (what another node reads)

@@ -13,8 +13,7 @@ from interpreter.errors import PlanError
 from interpreter.loader import load_recipe
 from interpreter.nodes import Expr, NodeType
 from interpreter.planner import plan_recipe
-from streamer import jobs_exec
-from streamer.provenance import (
+from streamer.content.provenance import (
     build_provenance,
     descriptor_cid,
     hardware_descriptor,
@@ -22,7 +21,8 @@ from streamer.provenance import (
     rendered_by,
     software_descriptor,
 )
-from streamer.steps import config_from_plan, is_inline, needs_execution, step_recipe
+from streamer.jobs import execute as jobs_exec
+from streamer.jobs.steps import config_from_plan, is_inline, needs_execution, step_recipe
 
 RECIPE = """\
 name: units

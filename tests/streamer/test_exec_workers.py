@@ -29,15 +29,17 @@ from arq.jobs import deserialize_result
 from interpreter.canonical import canonical, recipe_id
 from interpreter.loader import detect_syntax, load_recipe
 from interpreter.planner import ExecutionPlan
-from streamer import repo
-from streamer.claims import claim, claim_key
-from streamer.db import apply_migrations
-from streamer.db import create_pool as create_db_pool
-from streamer.jobs_exec import exec_counts_key, exec_workers_key
-from streamer.provenance import descriptor_cid, hardware_descriptor, software_descriptor
-from streamer.services import free_port
+from streamer.content.provenance import descriptor_cid, hardware_descriptor, software_descriptor
+from streamer.db import content as content_db
+from streamer.db import recipes as recipes_db
+from streamer.db import runs as runs_db
+from streamer.db.pool import apply_migrations
+from streamer.db.pool import create_pool as create_db_pool
+from streamer.embedded.stack import free_port
+from streamer.entry.worker import create_worker
+from streamer.jobs.claims import claim, claim_key
+from streamer.jobs.execute import exec_counts_key, exec_workers_key
 from streamer.settings import Settings
-from streamer.worker import create_worker
 from tests.media import write_wav
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(240)]
@@ -116,7 +118,7 @@ class Stack:
     async def start_run(self, text: str, inputs: dict[str, str] | None = None) -> str:
         recipe = load_recipe(text)
         rid = recipe_id(recipe)
-        await repo.put_recipe(
+        await recipes_db.put_recipe(
             self.db,
             recipe_id=rid,
             name=recipe.name,
@@ -124,7 +126,7 @@ class Stack:
             syntax=detect_syntax(text),
             canonical=canonical(recipe),
         )
-        run = await repo.create_run(self.db, recipe_id=rid, inputs=inputs or {})
+        run = await runs_db.create_run(self.db, recipe_id=rid, inputs=inputs or {})
         return str(run["id"])
 
     async def run(self, text: str, inputs: dict[str, str] | None = None) -> dict[str, Any]:
@@ -239,7 +241,7 @@ def ffprobe_frames(ffprobe: str, path: Path) -> int:
 async def test_two_workers_run_each_step_once_and_both_work(stack: Stack, ffprobe: str) -> None:
     result = await stack.run(PARALLEL)
     assert result["status"] == "completed", result
-    run = await repo.get_run(stack.db, result["run_id"])
+    run = await runs_db.get_run(stack.db, result["run_id"])
     assert run is not None and run["status"] == "completed" and run["progress"] == 1.0
     p = ExecutionPlan.from_json(json.dumps(run["plan"]))
     assert p.step("fb").cache_id == p.step("fd").cache_id  # the duplicate
@@ -253,9 +255,9 @@ async def test_two_workers_run_each_step_once_and_both_work(stack: Stack, ffprob
 
     # every step's output is in the cache; the output is an MP4 with 4 x 20 frames
     for cid in rendered:
-        assert await repo.get_step_cache(stack.db, cid) is not None
+        assert await content_db.get_step_cache(stack.db, cid) is not None
     out = run["output_cid"]
-    assert out == await repo.get_step_cache(stack.db, p.step("seq").cache_id)
+    assert out == await content_db.get_step_cache(stack.db, p.step("seq").cache_id)
     path = next((stack.cache_dir / out[-2:]).glob(f"{out}*"))
     assert path.suffix == ".mp4"
     assert ffprobe_frames(ffprobe, path) == 80
@@ -274,7 +276,7 @@ async def test_rerun_is_fully_cached_and_fast(stack: Stack) -> None:
     assert again["output_cid"] == first["output_cid"]
     assert await stack.counts() == before  # nothing executed anywhere
     assert again["seconds"] < 1.0, again
-    run = await repo.get_run(stack.db, again["run_id"])
+    run = await runs_db.get_run(stack.db, again["run_id"])
     assert run is not None
     assert all(s["cached"] for s in run["plan"]["steps"] if s["node_type"] != "SOURCE")
     print(f"cached re-run: job {again['seconds']:.3f}s, enqueue-to-result {wall:.3f}s (noisy box)")
@@ -282,7 +284,7 @@ async def test_rerun_is_fully_cached_and_fast(stack: Stack) -> None:
 
 async def test_provenance_record_has_the_spec_fields(stack: Stack) -> None:
     result = await stack.run(PARALLEL)
-    rows = await repo.list_provenance(stack.db, result["run_id"])
+    rows = await content_db.list_provenance(stack.db, result["run_id"])
     assert len(rows) == 1
     rec = rows[0]["record"]
     assert rows[0]["cid"] == result["output_cid"]
@@ -334,7 +336,7 @@ async def test_analyze_phase_feeds_beat_sync_and_is_cached(stack: Stack, tmp_pat
     item = LocalStore(stack.cache_dir).put_file(wav, suffix=".wav")
     result = await stack.run(BEATS, {"audio": item.cid})
     assert result["status"] == "completed", result
-    run = await repo.get_run(stack.db, result["run_id"])
+    run = await runs_db.get_run(stack.db, result["run_id"])
     assert run is not None
     beats = run["analysis"]["analyze_audio"]["audio"]["beats"]
     assert 5 <= len(beats) <= 10  # 120 bpm over 4 s
@@ -344,7 +346,7 @@ async def test_analyze_phase_feeds_beat_sync_and_is_cached(stack: Stack, tmp_pat
     again = await stack.run(BEATS, {"audio": item.cid})
     assert again["status"] == "completed" and again["executed"] == 0, again
     assert await stack.finished_jobs("analyze") == analyzed
-    rerun = await repo.get_run(stack.db, again["run_id"])
+    rerun = await runs_db.get_run(stack.db, again["run_id"])
     assert rerun is not None and rerun["analysis"] == run["analysis"]
     # the analyze task again: a cache hit (no decoding)
     job = await stack.arq.enqueue_job(
@@ -418,17 +420,17 @@ async def test_a_failing_step_fails_the_run_and_releases_its_claim(
     item = LocalStore(stack.cache_dir).put_file(wav, suffix=".wav")
     result = await stack.run(FAILS, {"audio": item.cid})
     assert result["status"] == "failed"
-    run = await repo.get_run(stack.db, result["run_id"])
+    run = await runs_db.get_run(stack.db, result["run_id"])
     assert run is not None and run["status"] == "failed"
     assert "fewer than two beats" in run["error"] and "synced" in run["error"]
     p = ExecutionPlan.from_json(json.dumps(run["plan"]))
     key = claim_key(stack.queue, p.step("synced").cache_id)
     assert await stack.arq.exists(key) == 0
-    assert await repo.get_step_cache(stack.db, p.step("synced").cache_id) is None
+    assert await content_db.get_step_cache(stack.db, p.step("synced").cache_id) is None
 
 
 async def test_cancel_between_levels(stack: Stack) -> None:
-    from streamer.live import request_cancel
+    from streamer.runs.events import request_cancel
 
     run_id = await stack.start_run(PARALLEL.replace("seed: 3", "seed: 9"))
     await request_cancel(stack.arq, run_id)
@@ -438,5 +440,5 @@ async def test_cancel_between_levels(stack: Stack) -> None:
     assert job is not None
     res = await job.result(timeout=60, poll_delay=0.05)
     assert res["status"] == "cancelled"
-    run = await repo.get_run(stack.db, run_id)
+    run = await runs_db.get_run(stack.db, run_id)
     assert run is not None and run["status"] == "cancelled" and run["output_cid"] is None

@@ -19,7 +19,7 @@ from interpreter import analysis as analysis_pkg
 from interpreter.analysis import analyze as analyze_mod
 from interpreter.loader import load_recipe
 from interpreter.validate import validate
-from streamer.commands import render
+from streamer.entry.commands import render
 from tests.api.conftest import LiveServer, live_factory, live_server  # noqa: F401 - fixtures
 from tests.media import click_track, write_wav
 

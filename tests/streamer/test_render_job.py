@@ -16,12 +16,14 @@ import redis.asyncio as aioredis
 from effects.frame import VideoFormat, YUVFrame
 from interpreter.canonical import canonical, recipe_id
 from interpreter.loader import load_recipe
-from streamer import repo
-from streamer.db import apply_migrations, create_pool
-from streamer.jobs_render import PacedSink, hls_options, render_run
-from streamer.live import request_cancel
+from streamer.content.stores import hls_dir, open_stores
+from streamer.db import content as content_db
+from streamer.db import recipes as recipes_db
+from streamer.db import runs as runs_db
+from streamer.db.pool import apply_migrations, create_pool
+from streamer.jobs.render import PacedSink, hls_options, render_run
+from streamer.runs.events import request_cancel
 from streamer.settings import HLSSettings, Settings
-from streamer.stores import hls_dir, open_stores
 
 RECIPE = """\
 name: job-test
@@ -94,10 +96,10 @@ async def ctx(service_settings: Settings, tmp_path: Any) -> AsyncIterator[dict[s
 async def _new_run(db: Any, text: str = RECIPE) -> str:
     recipe = load_recipe(text)
     rid = recipe_id(recipe)
-    await repo.put_recipe(
+    await recipes_db.put_recipe(
         db, recipe_id=rid, name=recipe.name, source=text, syntax="yaml", canonical=canonical(recipe)
     )
-    return str((await repo.create_run(db, recipe_id=rid, inputs={}))["id"])
+    return str((await runs_db.create_run(db, recipe_id=rid, inputs={}))["id"])
 
 
 async def test_missing_run_is_reported(ctx: dict[str, Any]) -> None:
@@ -108,7 +110,7 @@ async def test_cancel_before_start_renders_nothing(ctx: dict[str, Any]) -> None:
     run_id = await _new_run(ctx["db"])
     await request_cancel(ctx["redis"], run_id)
     assert (await render_run(ctx, run_id))["status"] == "cancelled"
-    row = await repo.get_run(ctx["db"], run_id)
+    row = await runs_db.get_run(ctx["db"], run_id)
     assert row is not None and row["status"] == "cancelled" and row["finished_at"] is not None
     assert not hls_dir(ctx["settings"], run_id).exists()
     # a terminal run is never rendered again (e.g. a duplicate delivery)
@@ -136,12 +138,12 @@ async def test_retried_job_starts_over(ctx: dict[str, Any]) -> None:
     stale = hls_dir(ctx["settings"], run_id)
     stale.mkdir(parents=True)
     (stale / "Qmstale.ts").write_bytes(b"old")
-    await repo.update_run(ctx["db"], run_id, status="running")  # worker died mid-render
+    await runs_db.update_run(ctx["db"], run_id, status="running")  # worker died mid-render
     result = await render_run(ctx, run_id)
     assert result["status"] == "completed", result
     assert not (stale / "Qmstale.ts").exists()
-    row = await repo.get_run(ctx["db"], run_id)
+    row = await runs_db.get_run(ctx["db"], run_id)
     assert row is not None and row["progress"] == 1.0 and row["segment_count"] >= 1
     assert ctx["stores"].local.has(row["output_cid"])  # the final playlist is cached by CID
-    records = await repo.list_provenance(ctx["db"], run_id)
+    records = await content_db.list_provenance(ctx["db"], run_id)
     assert records and records[0]["record"]["output"]["cid"] == row["output_cid"]

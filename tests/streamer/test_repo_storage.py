@@ -1,4 +1,4 @@
-"""streamer.repo_storage (providers, pins, cache metadata, usage, gallery) against a
+"""streamer.db.storage (providers, pins, cache metadata, usage, gallery) against a
 real PostgreSQL."""
 
 from __future__ import annotations
@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from streamer import repo, repo_storage
+from streamer.db import content as content_db
+from streamer.db import recipes as recipes_db
+from streamer.db import runs as runs_db
+from streamer.db import storage as repo_storage
 
 
 async def test_storage_provider_crud(db: asyncpg.Pool) -> None:
@@ -53,19 +56,19 @@ async def test_pins_count_and_provider_delete(db: asyncpg.Pool) -> None:
 
 
 async def test_put_cache_meta_changes_only_given_fields(db: asyncpg.Pool) -> None:
-    await repo.put_cache_item(db, cid="QmA", size=1, kind="video")
+    await content_db.put_cache_item(db, cid="QmA", size=1, kind="video")
     await repo_storage.put_cache_meta(db, "QmA", {"title": "T", "tags": ["a", "b"]})
-    row = await repo.get_cache_item(db, "QmA")
+    row = await content_db.get_cache_item(db, "QmA")
     assert row is not None
     assert (row["title"], row["description"], row["tags"]) == ("T", None, ["a", "b"])
 
     await repo_storage.put_cache_meta(db, "QmA", {"description": "D"})
-    row = await repo.get_cache_item(db, "QmA")
+    row = await content_db.get_cache_item(db, "QmA")
     assert row is not None
     assert (row["title"], row["description"], row["tags"]) == ("T", "D", ["a", "b"])
 
     await repo_storage.put_cache_meta(db, "QmA", {"title": None, "tags": []})
-    row = await repo.get_cache_item(db, "QmA")
+    row = await content_db.get_cache_item(db, "QmA")
     assert row is not None
     assert (row["title"], row["description"], row["tags"]) == (None, "D", [])
 
@@ -74,20 +77,20 @@ async def test_put_cache_meta_changes_only_given_fields(db: asyncpg.Pool) -> Non
 
 
 async def test_cache_usage_pins_runs_recipes(db: asyncpg.Pool) -> None:
-    await repo.put_cache_item(db, cid="QmA", size=1)
+    await content_db.put_cache_item(db, cid="QmA", size=1)
     empty = await repo_storage.cache_usage(db, "QmA")
     assert (empty.pins, empty.runs, empty.recipes) == (0, [], [])
 
     p = await repo_storage.create_storage_provider(db, kind="local", name="disk", config={})
     await db.execute("INSERT INTO pins (cid, provider_id) VALUES ('QmA', $1)", p["id"])
-    by_input = await repo.create_run(db, recipe_id=None, inputs={"video": "QmA"})
-    by_output = await repo.create_run(db, recipe_id=None, inputs={})
-    await repo.update_run(db, by_output["id"], output_cid="QmA")
-    await repo.create_run(db, recipe_id=None, inputs={"video": "QmOther"})
-    await repo.put_recipe(
+    by_input = await runs_db.create_run(db, recipe_id=None, inputs={"video": "QmA"})
+    by_output = await runs_db.create_run(db, recipe_id=None, inputs={})
+    await runs_db.update_run(db, by_output["id"], output_cid="QmA")
+    await runs_db.create_run(db, recipe_id=None, inputs={"video": "QmOther"})
+    await recipes_db.put_recipe(
         db, recipe_id="r1", name="uses-a", source="video: QmA\n", syntax="yaml", canonical={}
     )
-    await repo.put_recipe(
+    await recipes_db.put_recipe(
         db, recipe_id="r2", name="other", source="video: QmB\n", syntax="yaml", canonical={}
     )
 
@@ -98,17 +101,17 @@ async def test_cache_usage_pins_runs_recipes(db: asyncpg.Pool) -> None:
 
 
 async def test_delete_cache_item_takes_its_meta(db: asyncpg.Pool) -> None:
-    await repo.put_cache_item(db, cid="QmA", size=1)
+    await content_db.put_cache_item(db, cid="QmA", size=1)
     await repo_storage.put_cache_meta(db, "QmA", {"title": "T"})
     assert await repo_storage.delete_cache_item(db, "QmA") is True
-    assert await repo.get_cache_item(db, "QmA") is None
+    assert await content_db.get_cache_item(db, "QmA") is None
     assert await db.fetchval("SELECT count(*) FROM cache_meta WHERE cid = 'QmA'") == 0
     assert await repo_storage.delete_cache_item(db, "QmA") is False
 
 
 async def test_list_and_count_cache_items(db: asyncpg.Pool) -> None:
     for cid, kind in [("Qm1", "video"), ("Qm2", "audio"), ("Qm3", "video")]:
-        await repo.put_cache_item(db, cid=cid, size=1, kind=kind)
+        await content_db.put_cache_item(db, cid=cid, size=1, kind=kind)
     await repo_storage.put_cache_meta(db, "Qm3", {"title": "third", "tags": ["x"]})
 
     assert await repo_storage.count_cache_items(db) == 3

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from streamer.services import EmbeddedStack, free_port
+from streamer.embedded.stack import EmbeddedStack, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +40,7 @@ def _env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
 
 
 def _artdag(*args: str) -> list[str]:
-    return [sys.executable, "-m", "streamer.cli", *args]
+    return [sys.executable, "-m", "streamer.entry.cli", *args]
 
 
 def _wait_for_url(proc: subprocess.Popen[str], timeout: float = 90) -> str:

@@ -9,9 +9,9 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from streamer.app import create_app
+from streamer.entry.app import create_app
+from streamer.entry.worker import worker_settings
 from streamer.settings import Settings
-from streamer.worker import worker_settings
 
 
 def _partials(settings: Settings) -> tuple[Path, Path]:

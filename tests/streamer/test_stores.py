@@ -1,4 +1,4 @@
-"""streamer.stores.fetch_into_local: a CID missing locally is streamed from IPFS into the cache."""
+"""streamer.content.stores.fetch_into_local: a CID missing locally is streamed from IPFS into the cache."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from cache.errors import StorageError
 from cache.ipfs import IPFSStore, open_ipfs_client
 from cache.local import LocalStore
-from streamer.stores import fetch_into_local
+from streamer.content.stores import fetch_into_local
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from streamer import tokens
+from streamer.auth import tokens
+from streamer.auth.tokens import TokenError
 from streamer.settings import Settings
-from streamer.tokens import TokenError
 
 KEY = b"k" * 64
 
@@ -115,7 +115,7 @@ def test_cli_create_and_revoke(
     redis_url: str,
     redis_prefix: str,
 ) -> None:
-    from streamer.cli import main
+    from streamer.entry.cli import main
 
     monkeypatch.setenv("ARTDAG_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("REDIS_URL", redis_url)

@@ -7,10 +7,10 @@ import asyncio
 from arq import create_pool
 from arq.connections import RedisSettings
 
-from streamer.commands.worker import queue_status
-from streamer.jobs import JOB_FUNCTIONS, ping
+from streamer.entry.commands.worker import queue_status
+from streamer.entry.worker import create_worker, health_check_key, worker_settings
+from streamer.jobs.functions import JOB_FUNCTIONS, ping
 from streamer.settings import Settings
-from streamer.worker import create_worker, health_check_key, worker_settings
 
 
 def test_worker_settings_shape(service_settings: Settings) -> None:

@@ -9,7 +9,8 @@ import zipfile
 from io import BytesIO
 from typing import Any
 
-from streamer import repo
+from streamer.db import content as content_db
+from streamer.db import runs as runs_db
 from tests.api.conftest import LiveServer
 from tests.web.conftest import HTML
 from web.templating import BUILD_DIR
@@ -109,8 +110,8 @@ async def test_run_page_player_tabs_and_artifacts(
 
 
 async def test_run_with_analysis_shows_it(live_server: LiveServer) -> None:
-    row = await repo.create_run(live_server.db, recipe_id=None, inputs={})
-    await repo.update_run(
+    row = await runs_db.create_run(live_server.db, recipe_id=None, inputs={})
+    await runs_db.update_run(
         live_server.db, row["id"], analysis={"audio": {"tempo": 123.456, "beats": [0.5, 1.0, 1.5]}}
     )
     page = _html(await live_server.client.get(f"/run/{row['id']}/analysis", headers=HTML))
@@ -171,7 +172,7 @@ async def test_recipe_pages(live_server: LiveServer, completed_run: dict[str, An
 async def test_media_storage_and_client_pages(live_server: LiveServer) -> None:
     c = live_server.client
     cid = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"
-    await repo.put_cache_item(
+    await content_db.put_cache_item(
         live_server.db, cid=cid, size=2048, media_type="video/mp4", kind="video"
     )
     page = _html(await c.get("/media", headers=HTML))

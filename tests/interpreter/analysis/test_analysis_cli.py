@@ -9,11 +9,11 @@ import pytest
 from analysis_media import click_track, write_audio
 
 from interpreter.analysis import AnalysisResult
-from streamer.commands import analyze as cmd
+from streamer.entry.commands import analyze as cmd
 
 
 def _main(argv: list[str]) -> int:
-    from streamer.cli import main
+    from streamer.entry.cli import main
 
     return main(argv)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from streamer.commands import render
+from streamer.entry.commands import render
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -82,7 +82,7 @@ def test_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 
 async def test_render_demo_core(tmp_path: Path) -> None:
     from effects.frame import VideoFormat
-    from streamer.demo import render_demo
+    from streamer.entry.demo import render_demo
 
     updates: list[object] = []
 

@@ -1,4 +1,4 @@
-"""The one place where route handlers are gathered for :func:`streamer.app.create_app`.
+"""The one place where route handlers are gathered for :func:`streamer.entry.app.create_app`.
 
 API and web engineers: append your handlers (routers, controllers or
 functions) to the list below; ``create_app`` registers exactly this list.

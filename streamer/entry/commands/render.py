@@ -28,7 +28,7 @@ from typing import Any
 from effects.frame import VideoFormat
 from interpreter.errors import InterpreterError
 from interpreter.nodes import InputDecl, NodeType, Recipe, Step
-from streamer.demo import DEMO_EFFECTS, demo_recipe
+from streamer.entry.demo import DEMO_EFFECTS, demo_recipe
 
 __all__ = ["parse_effect", "quick_recipe", "recipe_yaml", "register", "run", "submit"]
 
@@ -216,7 +216,7 @@ def _server_recipe(
     if inputs:
         recipe, bound = quick_recipe(inputs, effects)
         return recipe_yaml(recipe), bound, None
-    from streamer.demo import demo_analysis, demo_recipe_text
+    from streamer.entry.demo import demo_analysis, demo_recipe_text
 
     # the demo's click track is generated: its analysis is known without decoding
     duration = args.duration or 10.0

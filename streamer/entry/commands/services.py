@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from streamer.services import EmbeddedStack
+from streamer.embedded.stack import EmbeddedStack
 from streamer.settings import Settings
 
 __all__ = ["register", "run"]

@@ -2,7 +2,7 @@
 
 A sibling of :mod:`streamer.repo` (same conventions): every function takes
 ``db``, an asyncpg pool or connection with the json/jsonb codecs of
-:func:`streamer.db.create_pool`; rows come back as plain dicts, missing rows
+:func:`streamer.db.pool.create_pool`; rows come back as plain dicts, missing rows
 as ``None``. Database errors (e.g. ``asyncpg.UniqueViolationError`` on a
 duplicate provider name) propagate for the caller to translate.
 """

@@ -1,6 +1,6 @@
 """The ``artdag`` command line.
 
-Subcommands are the modules of :mod:`streamer.commands` (discovered with
+Subcommands are the modules of :mod:`streamer.entry.commands` (discovered with
 pkgutil); each exposes ``register(subparsers)`` and sets ``func(args) -> int``.
 Exit codes: 0 success, 1 failure, 2 bad usage or configuration, 130 interrupted.
 """
@@ -13,8 +13,8 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from streamer import commands
-from streamer.services import ServiceError
+from streamer.embedded.stack import ServiceError
+from streamer.entry import commands
 from streamer.settings import SettingsError
 
 __all__ = ["build_parser", "main"]

@@ -6,18 +6,18 @@ It loads the run's recipe and inputs, renders with
 the IPFS node does not answer at start) under ``CACHE_DIR/hls/<run_id>``
 (mirrored live to S3 under ``hls/<run_id>/`` when ``S3_BUCKET`` is set), and
 after every playlist update writes the run row (playlist CID, segment count,
-status) and publishes an event (:mod:`streamer.live`). A Redis cancel flag,
+status) and publishes an event (:mod:`streamer.runs.events`). A Redis cancel flag,
 polled while rendering, stops the interpreter within a frame.
 
 When the run carries no analysis, the ANALYZE steps over recipe inputs are
 computed first through :class:`interpreter.analysis.AnalysisCache` (a repeat
 decodes nothing) and stored on the run row, so ``/api/run/{id}/analysis``
 shows what drove the render. A completed render gets one provenance record
-from :func:`streamer.provenance.record_render_provenance` (the same shape as
+from :func:`streamer.content.provenance.record_render_provenance` (the same shape as
 3-phase runs), in PostgreSQL and on IPFS when a node answers.
 
 ``ctx`` needs ``settings``, ``db``, ``redis`` and ``stores`` (see
-:mod:`streamer.worker`).
+:mod:`streamer.entry.worker`).
 """
 
 from __future__ import annotations
@@ -49,11 +49,13 @@ from interpreter.nodes import Recipe
 from interpreter.runtime.errors import Cancelled
 from interpreter.stream import Progress, StreamInterpreter
 from interpreter.validate import validate
-from streamer import repo
-from streamer.live import cancel_requested, publish_event
-from streamer.provenance import record_render_provenance
+from streamer.content.provenance import record_render_provenance
+from streamer.content.stores import Stores, fetch_into_local, hls_dir
+from streamer.db import recipes as recipes_db
+from streamer.db import runs as runs_db
+from streamer.runs.events import cancel_requested, publish_event
+from streamer.runs.status import TERMINAL_STATUSES
 from streamer.settings import Settings
-from streamer.stores import Stores, fetch_into_local, hls_dir
 
 __all__ = ["CANCEL_POLL_SECONDS", "InputError", "PacedSink", "hls_options", "render_run"]
 
@@ -221,15 +223,15 @@ async def render_run(
     redis = ctx["redis"]
     stores: Stores = ctx["stores"]
 
-    run = await repo.get_run(db, run_id)
+    run = await runs_db.get_run(db, run_id)
     if run is None:
         log.warning("render_run: run %s does not exist", run_id)
         return {"run_id": run_id, "status": "missing"}
-    if run["status"] in repo.TERMINAL_STATUSES:
+    if run["status"] in TERMINAL_STATUSES:
         return {"run_id": run_id, "status": run["status"]}
 
     async def finish(status: str, **fields: Any) -> dict[str, Any]:
-        await repo.update_run(db, run_id, status=status, **fields)
+        await runs_db.update_run(db, run_id, status=status, **fields)
         event = {"type": "status", "status": status}
         event.update({k: v for k, v in fields.items() if k in ("error", "output_cid")})
         with contextlib.suppress(Exception):
@@ -241,7 +243,7 @@ async def render_run(
 
     out_dir = hls_dir(settings, run_id)
     try:
-        recipe_row = await repo.get_recipe(db, run["recipe_id"]) if run["recipe_id"] else None
+        recipe_row = await recipes_db.get_recipe(db, run["recipe_id"]) if run["recipe_id"] else None
         if recipe_row is None:
             raise InputError(f"the run's recipe {run['recipe_id']!r} no longer exists")
         recipe = await asyncio.to_thread(_load, recipe_row["source"], recipe_row["id"])
@@ -250,7 +252,7 @@ async def render_run(
         analysis = run["analysis"]
         if analysis is None and (run.get("plan") or {}).get("analysis"):
             # phase 1 can take a while (a cold cache decodes the audio): the run is running
-            await repo.update_run(
+            await runs_db.update_run(
                 db, run_id, status="running", task_id=str(ctx.get("job_id") or "")
             )
             with contextlib.suppress(Exception):
@@ -259,7 +261,7 @@ async def render_run(
                 )
             analysis = await _analyses(stores, run.get("plan"), inputs, run["inputs"] or {}, recipe)
             if analysis is not None:
-                await repo.update_run(db, run_id, analysis=analysis)
+                await runs_db.update_run(db, run_id, analysis=analysis)
         # a retried job starts over: stale segments must not mix into the new playlist
         await asyncio.to_thread(shutil.rmtree, out_dir, True)
     except (InputError, InterpreterError, StorageError, OSError, ValueError) as exc:
@@ -285,7 +287,7 @@ async def render_run(
             if not state["running"]:
                 state["running"] = True
                 fields["status"] = "running"
-            await repo.update_run(db, run_id, **fields)
+            await runs_db.update_run(db, run_id, **fields)
 
     async def on_playlist_update(update: PlaylistUpdate) -> None:
         fields: dict[str, Any] = {"segment_count": update.segment_count}

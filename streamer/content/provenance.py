@@ -36,7 +36,7 @@ from cache.cid import cid_of_bytes
 from interpreter.ids import canonical_json
 from interpreter.nodes import NodeType, Recipe
 from interpreter.planner import ExecutionPlan
-from streamer import repo
+from streamer.db import content as content_db
 
 __all__ = [
     "PACKAGE",
@@ -251,7 +251,7 @@ async def record_render_provenance(
         hardware=hardware,
         rendered_at=rendered_at,
     )
-    row_id = await repo.record_provenance(
+    row_id = await content_db.record_provenance(
         ctx["db"], run_id=run["id"], cid=output_cid, record=record
     )
     body = canonical_json(record).encode()

@@ -7,7 +7,7 @@
   JSON is stored under ``plans/<plan_id>.json`` (and on IPFS in primary mode),
   steps whose output is cached are marked.
 - ``execute_step(ctx, plan_id, step_id)``: phase 3 for one step. The step's
-  cache id is claimed in Redis (:mod:`streamer.claims`); a worker that finds
+  cache id is claimed in Redis (:mod:`streamer.jobs.claims`); a worker that finds
   the claim taken waits for the owner's result instead of redoing it; an
   expired claim (crashed owner) is taken over. The output goes to the local
   store under its content CID and ``step_cache`` maps cache id -> CID.
@@ -49,11 +49,14 @@ from interpreter.ids import analysis_id
 from interpreter.loader import load_recipe
 from interpreter.nodes import Recipe
 from interpreter.planner import AnalysisRequest, ExecutionPlan, PlanStep, plan_recipe
-from streamer import repo
-from streamer.claims import ClaimKeeper, claim, claim_key, new_token, wait_for_result
-from streamer.live import cancel_requested, publish_event
-from streamer.steps import is_inline, needs_execution, render_step, step_recipe
-from streamer.stores import fetch_into_local
+from streamer.content.stores import fetch_into_local
+from streamer.db import content as content_db
+from streamer.db import recipes as recipes_db
+from streamer.db import runs as runs_db
+from streamer.jobs.claims import ClaimKeeper, claim, claim_key, new_token, wait_for_result
+from streamer.jobs.steps import is_inline, needs_execution, render_step, step_recipe
+from streamer.runs.events import cancel_requested, publish_event
+from streamer.runs.status import TERMINAL_STATUSES
 
 __all__ = [
     "DEFAULT_QUEUE",
@@ -70,7 +73,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_QUEUE = "artdag:queue"  # = streamer.worker.QUEUE_NAME (not imported: import cycle)
+DEFAULT_QUEUE = "artdag:queue"  # = streamer.entry.worker.QUEUE_NAME (not imported: import cycle)
 STEP_TIMEOUT = 3600
 RUN_TIMEOUT = 6 * 3600
 CLAIM_TTL = 30.0
@@ -184,7 +187,7 @@ async def _analyze(
     cache = AnalysisCache(env.cache_dir, publish=env.publish_required if env.primary else None)
     hit = await asyncio.to_thread(cache.load, aid)
     if hit is None:
-        shared = await repo.get_step_cache(env.db, aid)
+        shared = await content_db.get_step_cache(env.db, aid)
         if shared is not None and (env.primary or await asyncio.to_thread(env.local.has, shared)):
             text = await asyncio.to_thread(
                 (await env.local_path(shared, f"analysis {aid[:12]}")).read_text
@@ -204,7 +207,7 @@ async def _analyze(
         result = hit
     data = result.to_json().encode()
     item = await env.local.aput_bytes(data, suffix=".json")
-    await repo.put_cache_item(
+    await content_db.put_cache_item(
         env.db,
         cid=item.cid,
         size=item.size,
@@ -213,7 +216,7 @@ async def _analyze(
         path=str(item.path),
         source=f"analysis:{aid}",
     )
-    await repo.put_step_cache(env.db, cache_id=aid, cid=item.cid, step_type="ANALYZE")
+    await content_db.put_step_cache(env.db, cache_id=aid, cid=item.cid, step_type="ANALYZE")
     ipfs_cid = await asyncio.to_thread(cache.published_cid, aid)
     return {
         "analysis_id": aid,
@@ -302,7 +305,7 @@ async def _recipe_text(
     env: _Env, recipe_text: str | None, recipe_id: str | None
 ) -> tuple[str, str]:
     if recipe_id is not None:
-        row = await repo.get_recipe(env.db, recipe_id)
+        row = await recipes_db.get_recipe(env.db, recipe_id)
         if row is None:
             raise ExecError(f"recipe {recipe_id!r} not found")
         return str(row["source"]), f"recipe {recipe_id[:12]}"
@@ -358,7 +361,7 @@ async def _load_plan(env: _Env, plan_id: str, plan_cid: str | None = None) -> Ex
 
 async def _cached_output(env: _Env, step: PlanStep) -> str | None:
     """The step's output CID if the cache has it (row + content reachable)."""
-    cid = await repo.get_step_cache(env.db, step.cache_id)
+    cid = await content_db.get_step_cache(env.db, step.cache_id)
     if cid is None:
         return None
     if env.primary or await asyncio.to_thread(env.local.has, cid):
@@ -370,7 +373,7 @@ async def _media_file(env: _Env, p: ExecutionPlan, sid: str) -> Path:
     src = p.step(sid)
     if src.node_type == "SOURCE" and "cid" in src.config:
         return await env.local_path(str(src.config["cid"]), f"input {src.config.get('input')!r}")
-    cid = await repo.get_step_cache(env.db, src.cache_id)
+    cid = await content_db.get_step_cache(env.db, src.cache_id)
     if cid is None:
         raise ExecError(f"step {sid!r} ({src.cache_id[:12]}) has no cached output yet")
     return await env.local_path(cid, f"step {sid!r}")
@@ -381,7 +384,7 @@ async def _analysis_json(env: _Env, p: ExecutionPlan, sid: str) -> Any:
     path = env.cache_dir / "analysis" / f"{step.cache_id}.json"
     with contextlib.suppress(FileNotFoundError):
         return json.loads(await asyncio.to_thread(path.read_text))
-    cid = await repo.get_step_cache(env.db, step.cache_id)
+    cid = await content_db.get_step_cache(env.db, step.cache_id)
     if cid is None:
         raise ExecError(f"analysis step {sid!r} has not run yet")
     return json.loads(await asyncio.to_thread((await env.local_path(cid, sid)).read_text))
@@ -438,7 +441,7 @@ async def _execute(env: _Env, p: ExecutionPlan, step: PlanStep) -> str:
                 ipfs_cid,
                 item.cid,
             )
-    await repo.put_cache_item(
+    await content_db.put_cache_item(
         env.db,
         cid=item.cid,
         size=item.size,
@@ -447,7 +450,7 @@ async def _execute(env: _Env, p: ExecutionPlan, step: PlanStep) -> str:
         path=str(item.path),
         source=f"step:{step.cache_id}",
     )
-    await repo.put_step_cache(
+    await content_db.put_step_cache(
         env.db, cache_id=step.cache_id, cid=item.cid, step_type=step.node_type
     )
     return item.cid
@@ -553,20 +556,22 @@ async def run_recipe(
     awaited together; the run row gets ``plan``, ``analysis``, ``progress`` and
     finally ``output_cid`` (the output step's MP4) and a provenance record.
     """
-    from streamer.provenance import record_render_provenance
+    from streamer.content.provenance import record_render_provenance
 
     env = _Env(ctx)
-    run = await repo.get_run(env.db, run_id)
+    run = await runs_db.get_run(env.db, run_id)
     if run is None:
         return {"run_id": run_id, "status": "missing"}
-    if run["status"] in repo.TERMINAL_STATUSES:
+    if run["status"] in TERMINAL_STATUSES:
         return {"run_id": run_id, "status": run["status"]}
-    await repo.update_run(env.db, run_id, status="running", task_id=str(ctx.get("job_id") or ""))
+    await runs_db.update_run(env.db, run_id, status="running", task_id=str(ctx.get("job_id") or ""))
     started = time.perf_counter()
     try:
         inputs = dict(run["inputs"] or {})
         if plan_id is None:
-            row = await repo.get_recipe(env.db, run["recipe_id"]) if run["recipe_id"] else None
+            row = (
+                await recipes_db.get_recipe(env.db, run["recipe_id"]) if run["recipe_id"] else None
+            )
             if row is None:
                 raise ExecError(f"the run's recipe {run['recipe_id']!r} does not exist")
             text = str(row["source"])
@@ -607,11 +612,11 @@ async def run_recipe(
             fields: dict[str, Any] = {"plan": p.to_dict(), "plan_id": p.plan_id}
             if analysis:
                 fields["analysis"] = analysis
-            await repo.update_run(env.db, run_id, **fields)
+            await runs_db.update_run(env.db, run_id, **fields)
         else:
             p = await _load_plan(env, plan_id)
             plan_cid = await env.publish(p.to_json().encode())  # other nodes read it from IPFS
-            await repo.update_run(env.db, run_id, plan=p.to_dict(), plan_id=p.plan_id)
+            await runs_db.update_run(env.db, run_id, plan=p.to_dict(), plan_id=p.plan_id)
         # phase 3
         todo = [s for s in p.steps if needs_execution(p, s) or s.node_type == "ANALYZE"]
         total = max(1, len(todo))
@@ -622,7 +627,7 @@ async def run_recipe(
         executed: list[dict[str, Any]] = []
         for level in p.levels:
             if await cancel_requested(env.redis, run_id):
-                await repo.update_run(env.db, run_id, status="cancelled")
+                await runs_db.update_run(env.db, run_id, status="cancelled")
                 await _event(env, run_id, {"type": "status", "status": "cancelled"})
                 return {"run_id": run_id, "status": "cancelled", "plan_id": p.plan_id}
             pending = []
@@ -650,7 +655,7 @@ async def run_recipe(
             executed.extend(results)
             finished += len(pending)
             progress = min(1.0, finished / total)
-            await repo.update_run(env.db, run_id, progress=progress)
+            await runs_db.update_run(env.db, run_id, progress=progress)
             await _event(env, run_id, {"type": "progress", "progress": progress})
         out_step = p.step(p.output)
         if out_step.node_type == "SOURCE" and "cid" in out_step.config:
@@ -660,7 +665,7 @@ async def run_recipe(
         if output_cid is None:
             raise ExecError(f"the output step {p.output!r} has no cached result")
         await record_render_provenance(ctx, run, output_cid, plan=p)
-        await repo.update_run(
+        await runs_db.update_run(
             env.db, run_id, status="completed", progress=1.0, output_cid=output_cid
         )
         await _event(
@@ -676,17 +681,19 @@ async def run_recipe(
         }
     except _TRANSIENT as exc:
         _retry_or_raise(ctx, exc)
-        await repo.update_run(env.db, run_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+        await runs_db.update_run(
+            env.db, run_id, status="failed", error=f"{type(exc).__name__}: {exc}"
+        )
         raise
     except (ExecError, InterpreterError, StorageError, OSError, TimeoutError, Exception) as exc:
         log.exception("run %s failed", run_id)
         error = f"{type(exc).__name__}: {exc}"[:4000]
-        await repo.update_run(env.db, run_id, status="failed", error=error)
+        await runs_db.update_run(env.db, run_id, status="failed", error=error)
         await _event(env, run_id, {"type": "status", "status": "failed", "error": error})
         return {"run_id": run_id, "status": "failed", "error": str(exc)}
 
 
-#: arq functions with their timeouts and retry limits (listed in ``streamer.jobs``).
+#: arq functions with their timeouts and retry limits (listed in ``streamer.jobs.functions``).
 EXEC_FUNCTIONS: list[Any] = [
     func(analyze, timeout=STEP_TIMEOUT, max_tries=MAX_TRIES),
     func(plan, timeout=300, max_tries=MAX_TRIES),

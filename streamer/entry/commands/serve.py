@@ -22,11 +22,11 @@ from typing import Any
 
 import uvicorn
 
-from streamer.app import create_app
-from streamer.commands._common import configure_logging, with_urls
-from streamer.services import EmbeddedStack
+from streamer.embedded.stack import EmbeddedStack
+from streamer.entry.app import create_app
+from streamer.entry.commands._common import configure_logging, with_urls
+from streamer.entry.worker import create_worker
 from streamer.settings import Settings
-from streamer.worker import create_worker
 
 __all__ = ["register", "run", "serve"]
 
@@ -93,9 +93,9 @@ async def _serve_http(server: _Server) -> None:
 
 def _demo_hook() -> Any:
     try:
-        module = importlib.import_module("streamer.demo")
+        module = importlib.import_module("streamer.entry.demo")
     except ModuleNotFoundError as exc:
-        if exc.name == "streamer.demo":
+        if exc.name == "streamer.entry.demo":
             return None
         raise
     start = getattr(module, "start_demo", None)
@@ -155,7 +155,7 @@ async def serve(
         if demo:
             start_demo = _demo_hook()
             if start_demo is None:
-                log.warning("--demo: no streamer.demo.start_demo available; skipping")
+                log.warning("--demo: no streamer.entry.demo.start_demo available; skipping")
             else:
                 try:
                     result = start_demo(app.state)

@@ -6,7 +6,7 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from streamer.services import EmbeddedStack, ServiceError
+from streamer.embedded.stack import EmbeddedStack, ServiceError
 from streamer.settings import Settings
 
 __all__ = ["configure_logging", "settings_with_stack_urls", "with_urls"]

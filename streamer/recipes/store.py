@@ -16,7 +16,7 @@ from interpreter.canonical import canonical
 from interpreter.loader import load_recipe
 from interpreter.nodes import Recipe
 from interpreter.validate import validate
-from streamer import repo
+from streamer.db import recipes as recipes_db
 
 __all__ = ["parse_recipe", "request_recipe", "store_recipe"]
 
@@ -42,7 +42,7 @@ async def request_recipe(db: Any, req: RunRequest, *, check: bool = True) -> tup
         Unprocessable: ``req.inputs`` names an input the recipe does not declare.
     """
     if req.recipe_id is not None:
-        row = await repo.get_recipe(db, req.recipe_id)
+        row = await recipes_db.get_recipe(db, req.recipe_id)
         if row is None:
             raise NotFound(f"recipe {req.recipe_id!r} not found", field="recipe_id")
         text, filename = str(row["source"]), f"recipe {req.recipe_id[:12]}"
@@ -64,7 +64,7 @@ async def store_recipe(
     db: Any, recipe: Recipe, text: str, *, recipe_id: str, owner: str | None
 ) -> bool:
     """Store ``recipe`` (source ``text``) under ``recipe_id``; False if it was stored."""
-    return await repo.put_recipe(
+    return await recipes_db.put_recipe(
         db,
         recipe_id=recipe_id,
         name=recipe.name,

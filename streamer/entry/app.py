@@ -5,9 +5,9 @@ Resources live in ``app.state`` for the handlers:
 - ``settings``: :class:`streamer.settings.Settings`
 - ``db``: asyncpg pool (migrations applied at startup)
 - ``redis``: ``redis.asyncio.Redis``
-- ``arq``: ``arq.ArqRedis`` pool for enqueuing jobs on :data:`streamer.worker.QUEUE_NAME`
+- ``arq``: ``arq.ArqRedis`` pool for enqueuing jobs on :data:`streamer.entry.worker.QUEUE_NAME`
   (``queue_name`` in ``app.state`` overrides the queue, e.g. per test session)
-- ``stores``: :class:`streamer.stores.Stores`; also ``local_store`` (LocalStore under
+- ``stores``: :class:`streamer.content.stores.Stores`; also ``local_store`` (LocalStore under
   CACHE_DIR), ``ipfs`` (IPFSStore; the node may be down) and ``s3`` (S3Store or None)
 """
 
@@ -26,11 +26,11 @@ from litestar.openapi import OpenAPIConfig
 
 from api.auth import require_auth
 from api.errors import exception_handlers
-from streamer.db import apply_migrations, create_pool
-from streamer.routes import route_handlers
+from streamer.content.stores import open_stores
+from streamer.db.pool import apply_migrations, create_pool
+from streamer.entry.routes import route_handlers
+from streamer.entry.worker import QUEUE_NAME
 from streamer.settings import Settings
-from streamer.stores import open_stores
-from streamer.worker import QUEUE_NAME
 from web.templating import template_config
 
 __all__ = ["create_app"]

@@ -3,7 +3,7 @@
 ``worker_settings(settings)`` returns the keyword arguments of
 ``arq.worker.Worker``. Job ``ctx`` holds ``settings``, ``db`` (asyncpg pool,
 made on startup, closed on shutdown), ``redis`` (arq's ``ArqRedis``) and
-``stores`` (:class:`streamer.stores.Stores`: local cache, IPFS, S3).
+``stores`` (:class:`streamer.content.stores.Stores`: local cache, IPFS, S3).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from typing import Any
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
-from streamer.db import apply_migrations, create_pool
-from streamer.jobs import JOB_FUNCTIONS
+from streamer.content.stores import open_stores
+from streamer.db.pool import apply_migrations, create_pool
+from streamer.jobs.functions import JOB_FUNCTIONS
 from streamer.settings import Settings
-from streamer.stores import open_stores
 
 __all__ = [
     "HEALTH_CHECK_INTERVAL",

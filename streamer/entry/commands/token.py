@@ -1,7 +1,7 @@
 """``artdag token create --user NAME [--ttl 30d]`` and ``artdag token revoke TOKEN|--user NAME``.
 
 ``create`` prints a token signed with the installation's key (see
-:mod:`streamer.tokens`) and records it under the user in Redis, so ``revoke
+:mod:`streamer.auth.tokens`) and records it under the user in Redis, so ``revoke
 --user`` (and ``POST /auth/revoke-user``) can revoke it later. When Redis is
 not reachable the token is still printed (with a warning): the per-user
 revocation cutoff covers untracked tokens. ``revoke`` needs Redis.
@@ -17,9 +17,9 @@ import sys
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from streamer import tokens
-from streamer.commands._common import settings_with_stack_urls
-from streamer.services import ServiceError
+from streamer.auth import tokens
+from streamer.embedded.stack import ServiceError
+from streamer.entry.commands._common import settings_with_stack_urls
 from streamer.settings import Settings
 
 __all__ = ["parse_ttl", "register", "run_create", "run_revoke"]

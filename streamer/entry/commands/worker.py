@@ -21,9 +21,9 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from streamer.commands._common import configure_logging, settings_with_stack_urls
+from streamer.entry.commands._common import configure_logging, settings_with_stack_urls
+from streamer.entry.worker import HEALTH_CHECK_INTERVAL, QUEUE_NAME, health_check_key, run_worker
 from streamer.settings import Settings
-from streamer.worker import HEALTH_CHECK_INTERVAL, QUEUE_NAME, health_check_key, run_worker
 
 __all__ = ["format_status", "queue_status", "register", "run", "status_exit_code"]
 

@@ -1,7 +1,7 @@
 """arq job functions. They must live at module level: arq finds them by name.
 
 Each job receives ``ctx`` holding ``settings``, ``db`` (asyncpg pool) and
-``redis`` (arq's ``ArqRedis``, a ``redis.asyncio.Redis``), see :mod:`streamer.worker`.
+``redis`` (arq's ``ArqRedis``, a ``redis.asyncio.Redis``), see :mod:`streamer.entry.worker`.
 Other engineers add render/analyze/plan/execute_step here and list them in
 :data:`JOB_FUNCTIONS`.
 """
@@ -13,8 +13,8 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from streamer.jobs_exec import EXEC_FUNCTIONS
-from streamer.jobs_render import render_run
+from streamer.jobs.execute import EXEC_FUNCTIONS
+from streamer.jobs.render import render_run
 
 __all__ = ["JOB_FUNCTIONS", "ping", "render_run"]
 

@@ -1,1 +1,0 @@
-"""Versioned SQL migrations: ``NNNN_name.sql``, applied in order by ``streamer.db``."""
