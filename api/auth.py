@@ -19,12 +19,11 @@ Routes:
 - ``POST /auth/revoke`` ``{"token": "..."}`` (default: the caller's own token).
 - ``POST /auth/revoke-user`` ``{"user": "..."}`` (default: the caller).
 
-Redis keys use ``app.state.redis_key_prefix`` (default ``artdag:``).
+Redis keys come from :class:`streamer.keys.RedisKeys` (``res.keys``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -42,6 +41,9 @@ from redis.exceptions import RedisError
 from api.errors import ApiError, BadRequest, Forbidden, ServiceUnavailable
 from streamer.auth import tokens
 from streamer.auth.tokens import TokenClaims, TokenError
+from streamer.keys import RedisKeys
+from streamer.present.deps import resources_of_connection
+from streamer.resources import Resources
 
 __all__ = [
     "SAFE_METHODS",
@@ -50,9 +52,7 @@ __all__ = [
     "auth_router",
     "authenticate",
     "current_user",
-    "key_prefix",
     "require_auth",
-    "token_key",
 ]
 
 log = logging.getLogger(__name__)
@@ -76,20 +76,6 @@ class L2VerifyError(Exception):
     """L2 did not confirm the token (or could not be reached)."""
 
 
-def key_prefix(state: State) -> str:
-    """Prefix of the auth keys in Redis (tests give each session its own)."""
-    return str(state.get("redis_key_prefix") or tokens.DEFAULT_PREFIX)
-
-
-async def token_key(state: State) -> bytes:
-    """The signing key of this installation, read once per app (blocking I/O in a thread)."""
-    key: bytes | None = state.get("token_key")
-    if key is None:
-        key = await asyncio.to_thread(tokens.cluster_key, state.settings)
-        state.token_key = key
-    return key
-
-
 def _presented_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     header = connection.headers.get("authorization")
     if header:
@@ -100,26 +86,26 @@ def _presented_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | No
     return connection.cookies.get(SESSION_COOKIE) or None
 
 
-async def _claims_of(state: State, token: str) -> TokenClaims:
+async def _claims_of(res: Resources, token: str) -> TokenClaims:
     """Verify a presented token: our signature, or an L2 token recorded by ``/auth``."""
-    redis = state.redis
-    prefix = key_prefix(state)
+    redis = res.redis
+    keys = res.keys
     claims: TokenClaims | None
     try:
-        claims = tokens.verify_token(await token_key(state), token)
+        claims = tokens.verify_token(res.token_key, token)
     except TokenError:
-        claims = await _recorded_l2_claims(redis, token, prefix)
+        claims = await _recorded_l2_claims(redis, token, keys)
         if claims is None:
             raise
-    return await tokens.check_not_revoked(redis, token, claims, prefix=prefix)
+    return await tokens.check_not_revoked(redis, token, claims, keys=keys)
 
 
-async def _recorded_l2_claims(redis: Any, token: str, prefix: str) -> TokenClaims | None:
-    raw = await redis.get(f"{prefix}l2_token:{tokens.token_hash(token)}")
+async def _recorded_l2_claims(redis: Any, token: str, keys: RedisKeys) -> TokenClaims | None:
+    raw = await redis.get(keys.l2_token(tokens.token_hash(token)))
     if raw is None:
         return None
     user, _, issued = (raw.decode() if isinstance(raw, bytes) else str(raw)).partition("|")
-    ttl = await redis.ttl(f"{prefix}l2_token:{tokens.token_hash(token)}")
+    ttl = await redis.ttl(keys.l2_token(tokens.token_hash(token)))
     now = int(time.time())
     return TokenClaims(user, int(issued or now), now + max(int(ttl), 1), "l2")
 
@@ -139,7 +125,7 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> TokenC
     if token is None:
         return None
     try:
-        claims = await _claims_of(connection.app.state, token)
+        claims = await _claims_of(resources_of_connection(connection), token)
     except TokenError as exc:
         raise Unauthorized(f"invalid token: {exc.reason}") from None
     except (RedisError, OSError) as exc:
@@ -224,8 +210,8 @@ def _safe_next(value: str | None) -> str:
     return value
 
 
-def _cookie(state: State, value: str, max_age: int) -> Cookie:
-    secure = str(state.settings.server.public_url).startswith("https://")
+def _cookie(res: Resources, value: str, max_age: int) -> Cookie:
+    secure = str(res.settings.server.public_url).startswith("https://")
     return Cookie(
         key=SESSION_COOKIE,
         value=value,
@@ -239,54 +225,53 @@ def _cookie(state: State, value: str, max_age: int) -> Cookie:
 
 @get("/auth", summary="Receive an auth token (from L2) and start a session")
 async def auth_login(
-    state: State,
+    res: Resources,
     auth_token: FromQuery[str | None] = None,
     next_path: Annotated[str | None, QueryParameter(name="next")] = None,
 ) -> Response[Any]:
     """Verify ``auth_token``, set the session cookie and redirect to ``next`` (or ``/``)."""
     if not auth_token:
         raise BadRequest("auth_token: missing (GET /auth?auth_token=...)", field="auth_token")
-    redis = state.redis
-    prefix = key_prefix(state)
-    key = await token_key(state)
-    l2 = state.settings.federation.l2_server
+    redis = res.redis
+    keys = res.keys
+    key = res.token_key
+    l2 = res.settings.federation.l2_server
     if l2:
         try:
-            user, expiry = await verify_with_l2(l2, auth_token, state.settings.server.public_url)
+            user, expiry = await verify_with_l2(l2, auth_token, res.settings.server.public_url)
         except L2VerifyError as exc:
             raise Unauthorized(str(exc)) from None
         expiry = expiry or int(time.time()) + tokens.DEFAULT_TTL
         l2_ttl = max(expiry - int(time.time()), 1)
         # remember the L2 token so L2 can call /auth/revoke-user with it
         digest = tokens.token_hash(auth_token)
-        await redis.set(f"{prefix}l2_token:{digest}", f"{user}|{int(time.time())}", ex=l2_ttl)
-        await tokens.track_token(redis, user, auth_token, expiry, prefix=prefix)
+        await redis.set(keys.l2_token(digest), f"{user}|{int(time.time())}", ex=l2_ttl)
+        await tokens.track_token(redis, user, auth_token, expiry, keys=keys)
     else:
         try:
-            claims = await _claims_of(state, auth_token)
+            claims = await _claims_of(res, auth_token)
         except TokenError as exc:
             raise Unauthorized(f"invalid token: {exc.reason}") from None
         user, expiry = claims.user, claims.expiry
     ttl = max(min(expiry - int(time.time()), tokens.MAX_TTL), 1)
     session, _ = tokens.mint_token(key, user, ttl=ttl)
-    await tokens.track_token(redis, user, session, int(time.time()) + ttl, prefix=prefix)
+    await tokens.track_token(redis, user, session, int(time.time()) + ttl, keys=keys)
     response: Response[Any] = Redirect(path=_safe_next(next_path), status_code=303)
-    response.set_cookie(_cookie(state, session, ttl))
+    response.set_cookie(_cookie(res, session, ttl))
     return response
 
 
 @get("/logout", summary="End the session")
-async def logout(request: Request[Any, Any, State]) -> Response[Any]:
+async def logout(res: Resources, request: Request[Any, Any, State]) -> Response[Any]:
     """Revoke the session token (if any), clear the cookie and redirect to ``/``."""
-    state = request.app.state
     session = request.cookies.get(SESSION_COOKIE)
     if session:
         try:
-            tokens.verify_token(await token_key(state), session)
+            tokens.verify_token(res.token_key, session)
         except TokenError:
             pass  # not ours or expired: nothing to revoke
         else:
-            await tokens.revoke_token(state.redis, session, prefix=key_prefix(state))
+            await tokens.revoke_token(res.redis, session, keys=res.keys)
     response: Response[Any] = Redirect(path="/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -306,28 +291,28 @@ async def _json_object(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 
 @post("/auth/revoke", summary="Revoke a token", status_code=200)
-async def revoke(request: Request[Any, Any, State]) -> dict[str, Any]:
+async def revoke(res: Resources, request: Request[Any, Any, State]) -> dict[str, Any]:
     """Revoke ``{"token": ...}`` (one of the caller's) or, without a body, the caller's own."""
-    state = request.app.state
     caller = current_user(request)
     doc = await _json_object(request)
     token = doc.get("token", request.scope.get("state", {}).get("auth_token"))
     if not isinstance(token, str) or not token:
         raise BadRequest("token: expected the token text", field="token")
     try:
-        owner: str | None = tokens.verify_token(await token_key(state), token).user
+        owner: str | None = tokens.verify_token(res.token_key, token).user
     except TokenError:
         owner = None  # expired, foreign or garbage: revoking its hash harms nobody
     if owner is not None and owner != caller:
         raise Forbidden(f"the token belongs to {owner!r}, not to {caller!r}", field="token")
-    digest = await tokens.revoke_token(state.redis, token, prefix=key_prefix(state))
+    digest = await tokens.revoke_token(res.redis, token, keys=res.keys)
     return {"revoked": True, "token_hash": digest}
 
 
 @post("/auth/revoke-user", summary="Revoke every token of a user", status_code=200)
-async def revoke_user(request: Request[Any, Any, State]) -> Response[dict[str, Any]]:
+async def revoke_user(
+    res: Resources, request: Request[Any, Any, State]
+) -> Response[dict[str, Any]]:
     """Revoke all tokens of ``{"user": ...}`` (the caller's own; L2 calls it on logout)."""
-    state = request.app.state
     caller = current_user(request)
     doc = await _json_object(request)
     user = doc.get("user", caller)
@@ -335,7 +320,7 @@ async def revoke_user(request: Request[Any, Any, State]) -> Response[dict[str, A
         raise BadRequest("user: expected a user name", field="user")
     if user != caller:
         raise Forbidden(f"{caller!r} may only revoke their own tokens, not {user!r}", field="user")
-    count = await tokens.revoke_user(state.redis, user, prefix=key_prefix(state))
+    count = await tokens.revoke_user(res.redis, user, keys=res.keys)
     response = Response({"revoked_user": user, "tracked_tokens": count})
     if request.cookies.get(SESSION_COOKIE):
         response.delete_cookie(SESSION_COOKIE, path="/")

@@ -52,6 +52,7 @@ from streamer.content import media
 from streamer.content.stores import fetch_into_local
 from streamer.db import content as content_db
 from streamer.db import storage as repo_storage
+from streamer.resources import Resources
 
 __all__ = [
     "MAX_LIMIT",
@@ -67,7 +68,6 @@ IPFS_PRIMARY_MAX_BYTES = 256 * 1024 * 1024  # add_bytes holds the file in memory
 KINDS = ("video", "audio", "image", "plan", "analysis", "hls", "other")
 _SUFFIX_RE = re.compile(r"^\.[A-Za-z0-9]{1,16}$")
 _TAG_RE = re.compile(r"^[\w .:+#/-]{1,50}$")
-_MP4_LOCKS = "mp4_locks"
 
 log = logging.getLogger(__name__)
 
@@ -81,42 +81,40 @@ class NotImplementedYet(ApiError):
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _local(state: State) -> LocalStore:
-    return state.local_store  # type: ignore[no-any-return]
+def _local(res: Resources) -> LocalStore:
+    return res.stores.local  # type: ignore[no-any-return]
 
 
-def _derived(state: State, name: str) -> Path:
-    return Path(state.settings.storage.cache_dir) / "derived" / name
+def _derived(res: Resources, name: str) -> Path:
+    return Path(res.settings.storage.cache_dir) / "derived" / name
 
 
-async def _local_path(state: State, cid: str) -> Path | None:
+async def _local_path(res: Resources, cid: str) -> Path | None:
     try:
-        return await asyncio.to_thread(_local(state).path, cid)
+        return await asyncio.to_thread(_local(res).path, cid)
     except NotFoundError:
         return None
 
 
-async def _ensure_local(state: State, cid: str) -> Path:
+async def _ensure_local(res: Resources, cid: str) -> Path:
     """The local file of ``cid``, fetched from IPFS into the cache when missing."""
-    path = await _local_path(state, cid)
+    path = await _local_path(res, cid)
     if path is not None:
         return path
-    stores = state.get("stores")
+    stores = res.stores
     ipfs = await stores.reachable_ipfs() if stores is not None else None
     if ipfs is None:
         raise NotFound(f"{cid} is not in the local cache (and no IPFS node answers)", field="cid")
     try:
-        return await asyncio.wait_for(
-            fetch_into_local(_local(state), ipfs, cid), IPFS_FETCH_TIMEOUT
-        )
+        return await asyncio.wait_for(fetch_into_local(_local(res), ipfs, cid), IPFS_FETCH_TIMEOUT)
     except (TimeoutError, StorageError) as exc:
         raise NotFound(f"{cid} is not in the local cache nor on IPFS: {exc}", field="cid") from None
 
 
-async def _item_or_local(state: State, cid: str) -> tuple[dict[str, Any] | None, Path | None]:
+async def _item_or_local(res: Resources, cid: str) -> tuple[dict[str, Any] | None, Path | None]:
     check_cid(cid)
-    row = await content_db.get_cache_item(state.db, cid)
-    path = await _local_path(state, cid)
+    row = await content_db.get_cache_item(res.db, cid)
+    path = await _local_path(res, cid)
     if row is None and path is None:
         raise NotFound(f"{cid} is not in the cache", field="cid")
     return row, path
@@ -232,11 +230,11 @@ def _preview(cid: str, kind: str | None, info: media.MediaInfo) -> dict[str, Any
     return preview
 
 
-async def _add_to_ipfs(state: State, item_cid: str, size: int, path: Path) -> dict[str, Any]:
+async def _add_to_ipfs(res: Resources, item_cid: str, size: int, path: Path) -> dict[str, Any]:
     """IPFS-primary mode: add (and pin) the new content on the IPFS node too."""
     if size > IPFS_PRIMARY_MAX_BYTES:
         return {"added": False, "detail": f"larger than {IPFS_PRIMARY_MAX_BYTES} bytes"}
-    stores = state.get("stores")
+    stores = res.stores
     ipfs = await stores.reachable_ipfs() if stores is not None else None
     if ipfs is None:
         return {"added": False, "detail": "IPFS node not reachable"}
@@ -253,14 +251,14 @@ async def _add_to_ipfs(state: State, item_cid: str, size: int, path: Path) -> di
 
 
 async def _record(
-    state: State, item_cid: str, size: int, path: Path, source: str
+    res: Resources, item_cid: str, size: int, path: Path, source: str
 ) -> dict[str, Any]:
     ipfs = None
-    if state.settings.ipfs.primary:
-        ipfs = await _add_to_ipfs(state, item_cid, size, path)
+    if res.settings.ipfs.primary:
+        ipfs = await _add_to_ipfs(res, item_cid, size, path)
     info = await asyncio.to_thread(media.probe, path)
     row = await content_db.put_cache_item(
-        state.db,
+        res.db,
         cid=item_cid,
         size=size,
         media_type=info.media_type,
@@ -279,9 +277,9 @@ async def _record(
 
 
 @get("/cache/{cid:str}", summary="Cached content: metadata and preview")
-async def get_item(state: State, cid: FromPath[str]) -> dict[str, Any]:
+async def get_item(res: Resources, cid: FromPath[str]) -> dict[str, Any]:
     """Metadata, media info (duration, streams) and preview links."""
-    row, path = await _item_or_local(state, cid)
+    row, path = await _item_or_local(res, cid)
     out = _public(row, cid, path)
     info = await asyncio.to_thread(media.probe, path) if path is not None else media.MediaInfo()
     kind = (row or {}).get("kind") or info.kind
@@ -293,24 +291,26 @@ async def get_item(state: State, cid: FromPath[str]) -> dict[str, Any]:
 
 
 @get("/cache/{cid:str}/raw", summary="Raw content (byte ranges supported)")
-async def get_raw(request: Request[Any, Any, State], cid: FromPath[str]) -> Response[Any]:
+async def get_raw(
+    res: Resources, request: Request[Any, Any, State], cid: FromPath[str]
+) -> Response[Any]:
     """The stored bytes; ``Range: bytes=a-b`` answers 206, outside the content 416."""
-    state = request.app.state
     check_cid(cid)
-    path = await _ensure_local(state, cid)
-    row = await content_db.get_cache_item(state.db, cid)
+    path = await _ensure_local(res, cid)
+    row = await content_db.get_cache_item(res.db, cid)
     media_type = (row or {}).get("media_type") or "application/octet-stream"
     return await serve_file(request, path, media_type, cid)
 
 
 @get("/cache/{cid:str}/poster.jpg", summary="Poster frame of a video or image")
-async def get_poster(request: Request[Any, Any, State], cid: FromPath[str]) -> Response[Any]:
+async def get_poster(
+    res: Resources, request: Request[Any, Any, State], cid: FromPath[str]
+) -> Response[Any]:
     """A JPEG (at most 640 px wide) made once and kept under ``CACHE_DIR/derived``."""
-    state = request.app.state
     check_cid(cid)
-    target = _derived(state, f"{cid}.jpg")
+    target = _derived(res, f"{cid}.jpg")
     if not await asyncio.to_thread(target.is_file):
-        path = await _ensure_local(state, cid)
+        path = await _ensure_local(res, cid)
         try:
             await asyncio.to_thread(media.make_poster, path, target)
         except media.MediaError as exc:
@@ -319,17 +319,17 @@ async def get_poster(request: Request[Any, Any, State], cid: FromPath[str]) -> R
 
 
 @get("/cache/{cid:str}/waveform", summary="Audio waveform peaks and duration")
-async def get_waveform(state: State, cid: FromPath[str], points: FromQuery[int] = 800) -> Any:
+async def get_waveform(res: Resources, cid: FromPath[str], points: FromQuery[int] = 800) -> Any:
     """``{"duration", "sample_rate", "peaks": [0..1, ...]}`` with ``points`` buckets."""
     check_cid(cid)
     if not 1 <= points <= 10000:
         raise BadRequest(f"points: {points} is outside 1..10000", field="points")
-    target = _derived(state, f"{cid}.waveform-{points}.json")
+    target = _derived(res, f"{cid}.waveform-{points}.json")
     try:
         return json.loads(await asyncio.to_thread(target.read_text))
     except (FileNotFoundError, ValueError):
         pass
-    path = await _ensure_local(state, cid)
+    path = await _ensure_local(res, cid)
     try:
         doc = await asyncio.to_thread(media.make_waveform, path, points=points)
     except media.MediaError as exc:
@@ -345,7 +345,7 @@ def _write_json(target: Path, doc: Any) -> None:
     os.replace(tmp, target)
 
 
-async def _mp4_sources(state: State, cid: str, path: Path) -> list[Path]:
+async def _mp4_sources(res: Resources, cid: str, path: Path) -> list[Path]:
     """The file itself, or the local files of an HLS playlist's segments."""
     info = await asyncio.to_thread(media.probe, path)
     if info.kind != "hls":
@@ -357,33 +357,31 @@ async def _mp4_sources(state: State, cid: str, path: Path) -> list[Path]:
         cids = media.hls_segment_cids(text)
     except media.MediaError as exc:
         raise BadRequest(f"{cid}: {exc}", field="cid") from None
-    return [await _ensure_local(state, seg) for seg in cids]
+    return [await _ensure_local(res, seg) for seg in cids]
 
 
 @get("/cache/{cid:str}/mp4", summary="MP4 of a video or of an HLS output")
-async def get_mp4(request: Request[Any, Any, State], cid: FromPath[str]) -> Response[Any]:
+async def get_mp4(
+    res: Resources, request: Request[Any, Any, State], cid: FromPath[str]
+) -> Response[Any]:
     """Remuxed once (H.264/AAC copied, other codecs encoded) and cached; ranges supported."""
-    state = request.app.state
     check_cid(cid)
-    target = _derived(state, f"{cid}.mp4")
+    target = _derived(res, f"{cid}.mp4")
     if not await asyncio.to_thread(target.is_file):
-        locks: dict[str, asyncio.Lock] = state.setdefault(_MP4_LOCKS, {})
-        lock = locks.setdefault(cid, asyncio.Lock())
-        async with lock:  # one remux per CID at a time in this process
+        async with res.locks.hold(f"mp4:{cid}"):  # one remux per CID at a time in this process
             if not await asyncio.to_thread(target.is_file):
-                path = await _ensure_local(state, cid)
-                sources = await _mp4_sources(state, cid, path)
+                path = await _ensure_local(res, cid)
+                sources = await _mp4_sources(res, cid, path)
                 try:
                     await asyncio.to_thread(media.remux_mp4, sources, target)
                 except media.MediaError as exc:
                     raise BadRequest(f"{cid}: cannot make an MP4: {exc}", field="cid") from None
-        locks.pop(cid, None)
     return await serve_file(request, target, "video/mp4", f"{cid}-mp4")
 
 
-async def _meta(state: State, cid: str) -> dict[str, Any]:
+async def _meta(res: Resources, cid: str) -> dict[str, Any]:
     check_cid(cid)
-    row = await content_db.get_cache_item(state.db, cid)
+    row = await content_db.get_cache_item(res.db, cid)
     if row is None:
         raise NotFound(f"{cid} is not a recorded cache item", field="cid")
     return {
@@ -395,9 +393,9 @@ async def _meta(state: State, cid: str) -> dict[str, Any]:
 
 
 @get("/cache/{cid:str}/meta", summary="Title, description and tags")
-async def get_meta(state: State, cid: FromPath[str]) -> dict[str, Any]:
+async def get_meta(res: Resources, cid: FromPath[str]) -> dict[str, Any]:
     """``{"cid", "title", "description", "tags"}`` of a recorded item."""
-    return await _meta(state, cid)
+    return await _meta(res, cid)
 
 
 def _parse_meta(doc: Any) -> dict[str, Any]:
@@ -438,19 +436,20 @@ def _parse_meta(doc: Any) -> dict[str, Any]:
 
 
 @patch("/cache/{cid:str}/meta", summary="Update title, description and tags")
-async def patch_meta(request: Request[Any, Any, State], cid: FromPath[str]) -> dict[str, Any]:
+async def patch_meta(
+    res: Resources, request: Request[Any, Any, State], cid: FromPath[str]
+) -> dict[str, Any]:
     """Fields given replace the stored ones; ``null`` clears title/description."""
-    state = request.app.state
     check_cid(cid)
     try:
         doc = await request.json()
     except Exception:
         raise BadRequest("body: expected a JSON object") from None
     fields = _parse_meta(doc)
-    if await content_db.get_cache_item(state.db, cid) is None:
+    if await content_db.get_cache_item(res.db, cid) is None:
         raise NotFound(f"{cid} is not a recorded cache item", field="cid")
-    await repo_storage.put_cache_meta(state.db, cid, fields)
-    return await _meta(state, cid)
+    await repo_storage.put_cache_meta(res.db, cid, fields)
+    return await _meta(res, cid)
 
 
 # --- deleting ------------------------------------------------------------------------------
@@ -470,14 +469,14 @@ async def _usage(db: Any, cid: str) -> list[str]:
 
 
 @delete("/cache/{cid:str}", status_code=200, summary="Delete cached content")
-async def delete_item(state: State, cid: FromPath[str]) -> dict[str, Any]:
+async def delete_item(res: Resources, cid: FromPath[str]) -> dict[str, Any]:
     """Remove the local file, its derived previews and its record; 409 while in use."""
-    row, _path = await _item_or_local(state, cid)
-    reasons = await _usage(state.db, cid)
+    row, _path = await _item_or_local(res, cid)
+    reasons = await _usage(res.db, cid)
     if reasons:
         raise Conflict(f"{cid} cannot be deleted: {'; '.join(reasons)}", field="cid")
-    removed = await _local(state).adelete(cid)
-    derived = _derived(state, "")
+    removed = await _local(res).adelete(cid)
+    derived = _derived(res, "")
 
     def drop_derived() -> None:
         if derived.is_dir():
@@ -485,7 +484,7 @@ async def delete_item(state: State, cid: FromPath[str]) -> dict[str, Any]:
                 f.unlink(missing_ok=True)
 
     await asyncio.to_thread(drop_derived)
-    await repo_storage.delete_cache_item(state.db, cid)
+    await repo_storage.delete_cache_item(res.db, cid)
     return {"deleted": cid, "file_removed": removed, "record_removed": row is not None}
 
 
@@ -532,10 +531,11 @@ async def _raw_body(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
 
 
 @post("/cache/upload", status_code=201, summary="Upload content", request_max_body_size=None)
-async def upload(request: Request[Any, Any, State], filename: FromQuery[str | None] = None) -> Any:
+async def upload(
+    res: Resources, request: Request[Any, Any, State], filename: FromQuery[str | None] = None
+) -> Any:
     """A multipart file (field ``file``) or the raw body (``?filename=`` names it)."""
-    state = request.app.state
-    limit = int(state.settings.storage.upload_max_bytes)
+    limit = int(res.settings.storage.upload_max_bytes)
     length = request.headers.get("content-length", "")
     content_type = request.headers.get("content-type", "")
     multipart = content_type.lower().startswith("multipart/form-data")
@@ -551,20 +551,20 @@ async def upload(request: Request[Any, Any, State], filename: FromQuery[str | No
         chunks = _raw_body(request)
     # the suffix is only known once the multipart headers are read: store without, it is
     # the CID that names the content
-    item = await _local(state).put_stream(chunks, max_bytes=limit, suffix=_suffix(filename))
+    item = await _local(res).put_stream(chunks, max_bytes=limit, suffix=_suffix(filename))
     if item.size == 0:
-        await _local(state).adelete(item.cid)
+        await _local(res).adelete(item.cid)
         raise BadRequest("empty upload", field="file")
     name = meta.get("filename") or filename or ""
-    out = await _record(state, item.cid, item.size, item.path, f"upload:{name}"[:300])
+    out = await _record(res, item.cid, item.size, item.path, f"upload:{name}"[:300])
     out["filename"] = name or None
     return out
 
 
 @post("/cache/import", status_code=201, summary="Import a local file below IMPORT_ROOTS")
-async def import_file(state: State, path: FromQuery[str]) -> Any:
+async def import_file(res: Resources, path: FromQuery[str]) -> Any:
     """``path`` must be absolute and resolve (symlinks followed) inside an import root."""
-    roots = tuple(state.settings.storage.import_roots)
+    roots = tuple(res.settings.storage.import_roots)
     if not roots:
         raise Forbidden("import is disabled: IMPORT_ROOTS is not set", field="path")
     if "\0" in path or not os.path.isabs(path):
@@ -587,13 +587,13 @@ async def import_file(state: State, path: FromQuery[str]) -> Any:
         )
     if not await asyncio.to_thread(real.is_file):
         raise BadRequest(f"path: {path} is not a regular file", field="path")
-    limit = int(state.settings.storage.upload_max_bytes)
-    item = await _local(state).aput_file(real, suffix=_suffix(real.name), max_bytes=limit)
-    return await _record(state, item.cid, item.size, item.path, f"import:{real}"[:300])
+    limit = int(res.settings.storage.upload_max_bytes)
+    item = await _local(res).aput_file(real, suffix=_suffix(real.name), max_bytes=limit)
+    return await _record(res, item.cid, item.size, item.path, f"import:{real}"[:300])
 
 
 @post("/cache/{cid:str}/publish", summary="Publish to L2 (not yet available)")
-async def publish(state: State, cid: FromPath[str]) -> None:
+async def publish(res: Resources, cid: FromPath[str]) -> None:
     """501 until L2 federation is implemented."""
     check_cid(cid)
     raise NotImplementedYet("publishing to L2 is not implemented yet", field="cid")
@@ -604,7 +604,7 @@ async def publish(state: State, cid: FromPath[str]) -> None:
 
 @get(["/api/media", "/media"], summary="Media gallery (JSON, paginated)")
 async def media_list(
-    state: State,
+    res: Resources,
     limit: FromQuery[int] = 50,
     offset: FromQuery[int] = 0,
     kind: FromQuery[str | None] = None,
@@ -613,8 +613,8 @@ async def media_list(
     check_paging(limit, offset)
     if kind is not None and kind not in KINDS:
         raise BadRequest(f"kind: {kind!r} is not one of {', '.join(KINDS)}", field="kind")
-    total = await repo_storage.count_cache_items(state.db, kind=kind)
-    rows = await repo_storage.list_cache_items(state.db, kind=kind, limit=limit, offset=offset)
+    total = await repo_storage.count_cache_items(res.db, kind=kind)
+    rows = await repo_storage.list_cache_items(res.db, kind=kind, limit=limit, offset=offset)
     items = []
     for row in rows:
         doc = _public(row, row["cid"], None)

@@ -12,13 +12,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Request, Router, get
-from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Redirect, Stream
 
 from api.errors import NotFound, ServiceUnavailable
 from api.models import check_cid
 from cache.ipfs import IPFSStore
+from streamer.resources import Resources
 
 __all__ = ["RAW_FIRST_BYTE_TIMEOUT", "gateway_url", "ipfs_router"]
 
@@ -33,24 +33,24 @@ def gateway_url(gateway: str, cid: str, query: str = "") -> str:
 
 @get("/ipfs/{cid:str}", summary="Redirect to the IPFS gateway")
 async def ipfs_redirect(
-    state: State, request: Request[Any, Any, Any], cid: FromPath[str]
+    res: Resources, request: Request[Any, Any, Any], cid: FromPath[str]
 ) -> Redirect:
     """302 to ``IPFS_GATEWAY_URL/<cid>`` with the same query string."""
     check_cid(cid)
-    target = gateway_url(state.settings.ipfs.gateway_url, cid, request.url.query)
+    target = gateway_url(res.settings.ipfs.gateway_url, cid, request.url.query)
     return Redirect(target, status_code=302, headers={"Access-Control-Allow-Origin": "*"})
 
 
 @get("/ipfs/{cid:str}/raw", summary="Raw content from the IPFS node")
-async def ipfs_raw(state: State, cid: FromPath[str]) -> Stream:
+async def ipfs_raw(res: Resources, cid: FromPath[str]) -> Stream:
     """The bytes of ``cid`` streamed from the node (404 unknown, 503 node down)."""
     check_cid(cid)
-    store: IPFSStore | None = state.get("ipfs")
+    store: IPFSStore | None = res.stores.ipfs
     if store is None:
         raise ServiceUnavailable("no IPFS node is configured")
     chunks = store.stream(cid)
     # fetch the first piece now so node errors become JSON errors, not a broken stream
-    wait = float(state.get("ipfs_raw_timeout") or RAW_FIRST_BYTE_TIMEOUT)
+    wait = float(res.settings.ipfs.raw_timeout)
     try:
         first = await asyncio.wait_for(chunks.__anext__(), wait)
     except StopAsyncIteration:

@@ -17,6 +17,8 @@ from api.errors import BadRequest
 from cache.cid import cid_of_bytes, cid_to_bytes
 from cache.errors import InvalidCIDError
 from interpreter.ids import canonical_json
+from streamer.recipes.store import RecipeRef
+from streamer.runs.service import RunSpec
 
 __all__ = [
     "MAX_DURATION",
@@ -74,6 +76,21 @@ class RunRequest:
     analysis: dict[str, Any] | None = None
     pace: float | None = None
     duration: float | None = None
+
+    def to_spec(self) -> RunSpec:
+        """The runs service's view of this request."""
+        return RunSpec(
+            recipe=self.ref(),
+            inputs=dict(self.inputs),
+            params=dict(self.params),
+            analysis=self.analysis,
+            pace=self.pace,
+            duration=self.duration,
+        )
+
+    def ref(self) -> RecipeRef:
+        """The recipe this request names or carries."""
+        return RecipeRef(recipe_id=self.recipe_id, text=self.recipe)
 
 
 def check_cid(cid: str, field_name: str = "cid") -> str:

@@ -20,7 +20,6 @@ import json
 from typing import Any
 
 from litestar import Request, Router, post
-from litestar.datastructures import State
 from litestar.params import JSONBody
 
 from api.auth import current_user
@@ -33,6 +32,7 @@ from streamer.db import recipes as recipes_db
 from streamer.db import runs as runs_db
 from streamer.jobs import execute as jobs_exec
 from streamer.recipes.store import request_recipe, store_recipe
+from streamer.resources import Resources
 
 __all__ = ["execute_plan", "phases_router", "plan_recipe_api", "run_recipe_api"]
 
@@ -40,18 +40,18 @@ _PLAN_FIELDS = {"recipe", "recipe_id", "inputs", "params"}
 _EXECUTE_FIELDS = {"plan", "plan_id"}
 
 
-def _ctx(state: State) -> dict[str, Any]:
+def _ctx(res: Resources) -> dict[str, Any]:
     """The job context the phase functions expect, from the app's resources."""
     return {
-        "settings": state.settings,
-        "db": state.db,
-        "redis": state.redis,
-        "stores": state.get("stores"),
+        "settings": res.settings,
+        "db": res.db,
+        "redis": res.redis,
+        "stores": res.stores,
     }
 
 
-def _queue(state: State) -> str:
-    return str(state.get("queue_name") or jobs_exec.DEFAULT_QUEUE)
+def _queue(res: Resources) -> str:
+    return res.keys.queue
 
 
 def _only(doc: Any, allowed: set[str]) -> dict[str, Any]:
@@ -66,12 +66,12 @@ def _only(doc: Any, allowed: set[str]) -> dict[str, Any]:
     return doc
 
 
-async def _recipe(state: State, req: RunRequest, owner: str | None) -> tuple[str, Recipe, str]:
+async def _recipe(res: Resources, req: RunRequest, owner: str | None) -> tuple[str, Recipe, str]:
     """Load (422 with position), check inputs, store; returns (text, recipe, recipe id)."""
-    text, recipe = await request_recipe(state.db, req, check=False)
+    text, recipe = await request_recipe(res.db, req.ref(), req.inputs, check=False)
     rid = req.recipe_id or compute_recipe_id(recipe)
     if req.recipe_id is None:
-        await store_recipe(state.db, recipe, text, recipe_id=rid, owner=owner)
+        await store_recipe(res.db, recipe, text, recipe_id=rid, owner=owner)
     return text, recipe, rid
 
 
@@ -100,9 +100,9 @@ def _plan_json(doc: dict[str, Any], plan_cid: str | None) -> dict[str, Any]:
     }
 
 
-async def _enqueue(state: State, run_id: str, **kwargs: Any) -> None:
-    queue = _queue(state)
-    job = await state.arq.enqueue_job(
+async def _enqueue(res: Resources, run_id: str, **kwargs: Any) -> None:
+    queue = _queue(res)
+    job = await res.arq.enqueue_job(
         "run_recipe",
         run_id,
         queue=queue,
@@ -116,14 +116,14 @@ async def _enqueue(state: State, run_id: str, **kwargs: Any) -> None:
 
 @post("/api/plan", status_code=200, summary="Generate an execution plan")
 async def plan_recipe_api(
-    state: State, request: Request[Any, Any, Any], data: JSONBody[Any]
+    res: Resources, request: Request[Any, Any, Any], data: JSONBody[Any]
 ) -> dict[str, Any]:
     """Body ``{"recipe": TEXT | "recipe_id": ID, "inputs": {NAME: CID}, "params"?}``."""
     req = parse_run_request(_only(data, _PLAN_FIELDS))
-    text, _, _ = await _recipe(state, req, current_user(request))
+    text, _, _ = await _recipe(res, req, current_user(request))
     try:
         result = await jobs_exec.plan(
-            _ctx(state), recipe_text=text, inputs=req.inputs, params=req.params
+            _ctx(res), recipe_text=text, inputs=req.inputs, params=req.params
         )
     except jobs_exec.ExecError as exc:
         raise Unprocessable(str(exc)) from exc
@@ -132,13 +132,13 @@ async def plan_recipe_api(
 
 @post("/api/execute", status_code=201, summary="Execute a plan")
 async def execute_plan(
-    state: State, request: Request[Any, Any, Any], data: JSONBody[Any]
+    res: Resources, request: Request[Any, Any, Any], data: JSONBody[Any]
 ) -> dict[str, Any]:
     """Body ``{"plan_id": ID}`` (a plan from ``/api/plan``) or ``{"plan": PLAN JSON}``."""
     doc = _only(data, _EXECUTE_FIELDS)
     if ("plan" in doc) == ("plan_id" in doc):
         raise BadRequest("give exactly one of 'plan' and 'plan_id'", field="plan")
-    local = state.stores.local
+    local = res.stores.local
     if "plan" in doc:
         if not isinstance(doc["plan"], dict):
             raise BadRequest("plan: expected the plan JSON object", field="plan")
@@ -153,16 +153,16 @@ async def execute_plan(
                 f"plan {plan_id!r} not found (make it with POST /api/plan)", field="plan_id"
             )
         p = ExecutionPlan.from_json(json.dumps(await local.aget_json("plans", plan_id)))
-    recipe_row = await recipes_db.get_recipe(state.db, p.recipe_id)
+    recipe_row = await recipes_db.get_recipe(res.db, p.recipe_id)
     run = await runs_db.create_run(
-        state.db,
+        res.db,
         recipe_id=p.recipe_id if recipe_row is not None else None,
         inputs=dict(p.inputs),
         params=dict(p.params),
         owner=current_user(request),
     )
-    await runs_db.update_run(state.db, run["id"], plan=p.to_dict(), plan_id=p.plan_id)
-    await _enqueue(state, run["id"], plan_id=p.plan_id)
+    await runs_db.update_run(res.db, run["id"], plan=p.to_dict(), plan_id=p.plan_id)
+    await _enqueue(res, run["id"], plan_id=p.plan_id)
     return {
         "run_id": run["id"],
         "plan_id": p.plan_id,
@@ -173,18 +173,18 @@ async def execute_plan(
 
 @post("/api/run-recipe", status_code=201, summary="Analyze, plan and execute a recipe")
 async def run_recipe_api(
-    state: State, request: Request[Any, Any, Any], data: JSONBody[Any]
+    res: Resources, request: Request[Any, Any, Any], data: JSONBody[Any]
 ) -> dict[str, Any]:
     """Body ``{"recipe": TEXT | "recipe_id": ID, "inputs": {NAME: CID}, "params"?}``."""
     req = parse_run_request(_only(data, _PLAN_FIELDS))
     owner = current_user(request)
-    _, recipe, rid = await _recipe(state, req, owner)
+    _, recipe, rid = await _recipe(res, req, owner)
     # plan now for a 422 with the position (missing inputs, bad params) before queueing
     await asyncio.to_thread(plan_recipe, recipe, req.inputs, params=req.params)
     run = await runs_db.create_run(
-        state.db, recipe_id=rid, inputs=req.inputs, params=req.params, owner=owner
+        res.db, recipe_id=rid, inputs=req.inputs, params=req.params, owner=owner
     )
-    await _enqueue(state, run["id"])
+    await _enqueue(res, run["id"])
     return {
         "run_id": run["id"],
         "recipe_id": rid,

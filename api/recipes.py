@@ -26,7 +26,6 @@ from litestar.params import FromPath, FromQuery
 from api.auth import current_user
 from api.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from api.models import MAX_LIMIT, check_paging, iso, parse_run_request, run_json
-from api.runs import start_run
 from interpreter.canonical import recipe_id
 from interpreter.errors import InterpreterError
 from interpreter.loader import load_recipe
@@ -34,6 +33,8 @@ from interpreter.nodes import Recipe
 from interpreter.planner import plan_recipe
 from streamer.db import recipes as recipes_db
 from streamer.recipes.store import parse_recipe, store_recipe
+from streamer.resources import Resources
+from streamer.runs.service import start_run
 
 __all__ = [
     "MAX_LIMIT",
@@ -186,14 +187,15 @@ async def _upload_text(request: Request[Any, Any, Any]) -> tuple[str, str]:
 
 
 @post("/recipes/upload", summary="Upload a recipe (YAML or S-expression)")
-async def upload_recipe(request: Request[Any, Any, State]) -> Response[dict[str, Any]]:
+async def upload_recipe(
+    res: Resources, request: Request[Any, Any, State]
+) -> Response[dict[str, Any]]:
     """Validate and store a recipe; 201 when new, 200 when already stored."""
-    state = request.app.state
     text, filename = await _upload_text(request)
     recipe = await asyncio.to_thread(parse_recipe, text, filename)
     rid = recipe_id(recipe)
-    created = await store_recipe(state.db, recipe, text, recipe_id=rid, owner=current_user(request))
-    row = await recipes_db.get_recipe(state.db, rid)
+    created = await store_recipe(res.db, recipe, text, recipe_id=rid, owner=current_user(request))
+    row = await recipes_db.get_recipe(res.db, rid)
     assert row is not None
     body = recipe_summary(row)
     body["created"] = created
@@ -202,7 +204,7 @@ async def upload_recipe(request: Request[Any, Any, State]) -> Response[dict[str,
 
 @get("/recipes", summary="List recipes (paginated)")
 async def list_recipes(
-    state: State,
+    res: Resources,
     limit: FromQuery[int] = 50,
     offset: FromQuery[int] = 0,
     name: FromQuery[str | None] = None,
@@ -213,8 +215,8 @@ async def list_recipes(
     if name:
         escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{escaped}%"
-    total = await recipes_db.count_recipes(state.db, name_like=pattern)
-    rows = await recipes_db.list_recipes(state.db, name_like=pattern, limit=limit, offset=offset)
+    total = await recipes_db.count_recipes(res.db, name_like=pattern)
+    rows = await recipes_db.list_recipes(res.db, name_like=pattern, limit=limit, offset=offset)
     return {
         "recipes": [recipe_summary(r) for r in rows],
         "total": int(total),
@@ -223,25 +225,25 @@ async def list_recipes(
     }
 
 
-async def _recipe_or_404(state: State, rid: str) -> dict[str, Any]:
-    row = await recipes_db.get_recipe(state.db, rid)
+async def _recipe_or_404(res: Resources, rid: str) -> dict[str, Any]:
+    row = await recipes_db.get_recipe(res.db, rid)
     if row is None:
         raise NotFound(f"recipe {rid!r} not found", field="recipe_id")
     return row
 
 
 @get("/recipes/{recipe_id:str}", summary="Recipe detail")
-async def get_recipe(state: State, recipe_id: FromPath[str]) -> dict[str, Any]:
+async def get_recipe(res: Resources, recipe_id: FromPath[str]) -> dict[str, Any]:
     """Source, canonical form, inputs, params, DAG and plan summary."""
-    row = await _recipe_or_404(state, recipe_id)
+    row = await _recipe_or_404(res, recipe_id)
     return await asyncio.to_thread(_detail, row)
 
 
 @delete("/recipes/{recipe_id:str}", status_code=200, summary="Delete a recipe")
-async def delete_recipe(state: State, recipe_id: FromPath[str]) -> dict[str, Any]:
+async def delete_recipe(res: Resources, recipe_id: FromPath[str]) -> dict[str, Any]:
     """Remove a recipe; 409 while a pending or running run uses it."""
     blockers = await recipes_db.delete_recipe(
-        state.db, recipe_id, blocking_statuses=ACTIVE_RUN_STATUSES
+        res.db, recipe_id, blocking_statuses=ACTIVE_RUN_STATUSES
     )
     if blockers is None:
         raise NotFound(f"recipe {recipe_id!r} not found", field="recipe_id")
@@ -255,10 +257,11 @@ async def delete_recipe(state: State, recipe_id: FromPath[str]) -> dict[str, Any
 
 
 @post("/recipes/{recipe_id:str}/run", status_code=201, summary="Run a stored recipe")
-async def run_recipe(request: Request[Any, Any, State], recipe_id: FromPath[str]) -> dict[str, Any]:
+async def run_recipe(
+    res: Resources, request: Request[Any, Any, State], recipe_id: FromPath[str]
+) -> dict[str, Any]:
     """Body as ``POST /runs`` (``inputs``, ``params``, ``analysis``, ``pace``, ``duration``)."""
-    state = request.app.state
-    await _recipe_or_404(state, recipe_id)
+    await _recipe_or_404(res, recipe_id)
     raw = await request.body()
     try:
         doc = json.loads(raw) if raw.strip() else {}
@@ -270,7 +273,7 @@ async def run_recipe(request: Request[Any, Any, State], recipe_id: FromPath[str]
         if key in doc:
             raise BadRequest(f"{key}: not allowed here, the recipe is in the path", field=key)
     req = parse_run_request({**doc, "recipe_id": recipe_id})
-    run = await start_run(state, req, owner=current_user(request))
+    run = await start_run(res, req.to_spec(), owner=current_user(request))
     return {
         "run_id": run["id"],
         "recipe_id": recipe_id,

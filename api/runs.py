@@ -15,30 +15,28 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from litestar import Request, Response, Router, delete, get, post
-from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import File, Redirect, ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from api.auth import current_user
-from api.errors import BadRequest, NotFound, ServiceUnavailable, Unprocessable
-from api.models import RunRequest, check_paging, parse_run_request, provenance_json, run_json
+from api.errors import BadRequest, NotFound
+from api.models import check_paging, parse_run_request, provenance_json, run_json
 from cache.s3 import hls_key, object_url
-from interpreter.canonical import recipe_id as compute_recipe_id
-from interpreter.planner import plan_recipe
 from streamer.content.media import HLS_MEDIA_TYPE
 from streamer.content.stores import hls_dir
 from streamer.db import content as content_db
 from streamer.db import runs as runs_db
-from streamer.entry.worker import QUEUE_NAME
-from streamer.recipes.store import request_recipe, store_recipe
-from streamer.runs.events import publish_event, request_cancel, subscribe_events
+from streamer.resources import Resources
+from streamer.runs.events import subscribe_events
+from streamer.runs.service import CANCEL_WAIT_SECONDS, cancel_run, start_run
+from streamer.runs.service import delete_run as delete_run_service
+from streamer.runs.service import get_run as get_run_row
 from streamer.runs.status import RUN_STATUSES, TERMINAL_STATUSES
 from streamer.settings import Settings
 
@@ -51,7 +49,6 @@ __all__ = [
 ]
 
 PLAYLIST_MEDIA_TYPE = HLS_MEDIA_TYPE
-CANCEL_WAIT_SECONDS = 15.0
 _SEGMENT_NAME = re.compile(r"^[A-Za-z0-9]{8,128}\.(ts|m4s|mp4|aac)$")
 _SEGMENT_TYPES = {
     ".ts": "video/mp2t",
@@ -66,95 +63,8 @@ _CORS = {"Access-Control-Allow-Origin": "*"}
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _settings(state: State) -> Settings:
-    return state.settings  # type: ignore[no-any-return]
-
-
-async def _run_or_404(state: State, run_id: str) -> dict[str, Any]:
-    run = await runs_db.get_run(state.db, run_id)
-    if run is None:
-        raise NotFound(f"run {run_id!r} not found", field="run_id")
-    return run
-
-
-async def start_run(state: State, req: RunRequest, *, owner: str | None = None) -> dict[str, Any]:
-    """Validate ``req``, store its recipe, create the run row and enqueue the render.
-
-    Used by ``POST /runs`` and by :func:`streamer.entry.demo.start_demo`.
-
-    Returns:
-        The new run row.
-
-    Raises:
-        NotFound: unknown ``recipe_id``.
-        InterpreterError: the recipe is invalid (position in the error).
-        Unprocessable: inputs do not match the recipe's declared inputs.
-    """
-    db = state.db
-    text, recipe = await request_recipe(db, req)
-    declared = {d.name for d in recipe.inputs}
-    for name in sorted(declared - set(req.inputs)):
-        raise Unprocessable(
-            f"inputs.{name}: recipe input {name!r} needs a CID", field=f"inputs.{name}"
-        )
-    plan = await asyncio.to_thread(plan_recipe, recipe, req.inputs, params=req.params)
-    rid = plan.recipe_id or compute_recipe_id(recipe)
-    if req.recipe_id is None:
-        await store_recipe(db, recipe, text, recipe_id=rid, owner=owner)
-    else:
-        rid = req.recipe_id
-    run = await runs_db.create_run(
-        db, recipe_id=rid, inputs=req.inputs, params=req.params, owner=owner
-    )
-    fields: dict[str, Any] = {"plan": plan.to_dict(), "plan_id": plan.plan_id}
-    if req.analysis is not None:
-        fields["analysis"] = req.analysis
-    run = await runs_db.update_run(db, run["id"], **fields) or run
-    queue = state.get("queue_name") or QUEUE_NAME
-    try:
-        job = await state.arq.enqueue_job(
-            "render_run",
-            run["id"],
-            pace=req.pace,
-            duration=req.duration,
-            _job_id=f"render:{run['id']}",
-            _queue_name=queue,
-        )
-    except Exception as exc:  # Redis down: the row must not wait forever as "pending"
-        job = None
-        why = f"{type(exc).__name__}: {exc}"
-    else:
-        why = "a job with this run's id is already queued"
-    if job is None:
-        await runs_db.update_run(db, run["id"], status="failed", error=f"could not queue: {why}")
-        raise ServiceUnavailable(f"the render job could not be queued ({why})")
-    return run
-
-
-async def cancel_run(
-    state: State, run_id: str, *, wait: float = CANCEL_WAIT_SECONDS
-) -> dict[str, Any]:
-    """Ask the render of ``run_id`` to stop and wait (up to ``wait`` s) for a final status.
-
-    A pending run is cancelled directly (the job skips it when it comes).
-    Returns the run row as it is afterwards.
-    """
-    run = await _run_or_404(state, run_id)
-    if run["status"] in TERMINAL_STATUSES:
-        return run
-    await request_cancel(state.redis, run_id)
-    pending = await runs_db.cancel_pending_run(state.db, run_id)
-    if pending is not None:
-        await publish_event(state.redis, run_id, {"type": "status", "status": "cancelled"})
-        return pending
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + wait
-    while loop.time() < deadline:
-        run = await _run_or_404(state, run_id)
-        if run["status"] in TERMINAL_STATUSES:
-            return run
-        await asyncio.sleep(0.1)
-    return run
+def _settings(res: Resources) -> Settings:
+    return res.settings  # type: ignore[no-any-return]
 
 
 # --- runs ---------------------------------------------------------------------------------
@@ -162,18 +72,18 @@ async def cancel_run(
 
 @post("/runs", status_code=201, summary="Start a rendering run")
 async def create_run(
-    state: State, request: Request[Any, Any, Any], data: JSONBody[Any]
+    res: Resources, request: Request[Any, Any, Any], data: JSONBody[Any]
 ) -> dict[str, Any]:
     """Body: ``{"recipe_id": ID} | {"recipe": TEXT}``, ``"inputs": {NAME: CID}``,
     optional ``"params"``, ``"analysis"``, ``"pace"`` (x real time), ``"duration"`` (s)."""
     req = parse_run_request(data)
-    run = await start_run(state, req, owner=current_user(request))
+    run = await start_run(res, req.to_spec(), owner=current_user(request))
     return {"run_id": run["id"], "status": run["status"], "links": run_json(run)["links"]}
 
 
 @get("/runs", summary="List runs (paginated)")
 async def list_runs(
-    state: State,
+    res: Resources,
     limit: FromQuery[int] = 50,
     offset: FromQuery[int] = 0,
     status: FromQuery[str | None] = None,
@@ -185,9 +95,9 @@ async def list_runs(
         raise BadRequest(
             f"status: {status!r} is not one of {', '.join(RUN_STATUSES)}", field="status"
         )
-    total = await runs_db.count_runs(state.db, status=status, recipe_id=recipe)
+    total = await runs_db.count_runs(res.db, status=status, recipe_id=recipe)
     rows = await runs_db.list_runs(
-        state.db, status=status, recipe_id=recipe, limit=limit, offset=offset
+        res.db, status=status, recipe_id=recipe, limit=limit, offset=offset
     )
     return {
         "runs": [run_json(r, full=False) for r in rows],
@@ -197,15 +107,15 @@ async def list_runs(
     }
 
 
-async def _run_with_provenance(state: State, run_id: str) -> dict[str, Any]:
+async def _run_with_provenance(res: Resources, run_id: str) -> dict[str, Any]:
     """``run_json`` plus ``provenance``: the latest record's summary (None before one)."""
-    out = run_json(await _run_or_404(state, run_id))
-    s3 = _settings(state).s3
+    out = run_json(await get_run_row(res, run_id))
+    s3 = res.settings.s3
     if s3.enabled and s3.bucket:  # renders mirror their live HLS to the bucket
         key = hls_key(run_id, "playlist.m3u8")
         out["s3_playlist_key"] = key
         out["links"]["s3_playlist"] = object_url(s3.endpoint_url, s3.region, s3.bucket, key)
-    rows = await content_db.list_provenance(state.db, run_id)
+    rows = await content_db.list_provenance(res.db, run_id)
     latest = provenance_json(rows[-1]) if rows else None
     out["provenance"] = (
         None
@@ -216,27 +126,21 @@ async def _run_with_provenance(state: State, run_id: str) -> dict[str, Any]:
 
 
 @get("/runs/{run_id:str}", summary="Run status")
-async def get_run(state: State, run_id: FromPath[str]) -> dict[str, Any]:
+async def get_run(res: Resources, run_id: FromPath[str]) -> dict[str, Any]:
     """The run as JSON (same as ``/api/run/{id}``)."""
-    return await _run_with_provenance(state, run_id)
+    return await _run_with_provenance(res, run_id)
 
 
 @post("/runs/{run_id:str}/cancel", status_code=200, summary="Cancel a run")
-async def cancel(state: State, run_id: FromPath[str]) -> dict[str, Any]:
+async def cancel(res: Resources, run_id: FromPath[str]) -> dict[str, Any]:
     """Stop a pending or running render; answers the run afterwards."""
-    return run_json(await cancel_run(state, run_id))
+    return run_json(await cancel_run(res, run_id))
 
 
 @delete("/runs/{run_id:str}", status_code=200, summary="Delete a run")
-async def delete_run(state: State, run_id: FromPath[str]) -> dict[str, Any]:
+async def delete_run(res: Resources, run_id: FromPath[str]) -> dict[str, Any]:
     """Cancel the run if active, then delete its row and local HLS files."""
-    run = await cancel_run(state, run_id)
-    if run["status"] not in TERMINAL_STATUSES:
-        raise ServiceUnavailable(
-            f"run {run_id!r} did not stop within {CANCEL_WAIT_SECONDS:g} s; try again"
-        )
-    await runs_db.delete_run(state.db, run_id)
-    await asyncio.to_thread(shutil.rmtree, hls_dir(_settings(state), run_id), True)
+    run = await delete_run_service(res, run_id)
     return {"run_id": run_id, "deleted": True, "status": run["status"]}
 
 
@@ -244,38 +148,38 @@ async def delete_run(state: State, run_id: FromPath[str]) -> dict[str, Any]:
 
 
 @get("/api/run/{run_id:str}", summary="Run as JSON")
-async def api_run(state: State, run_id: FromPath[str]) -> dict[str, Any]:
+async def api_run(res: Resources, run_id: FromPath[str]) -> dict[str, Any]:
     """Status, playlist CID, segment count, progress, links and the provenance summary."""
-    return await _run_with_provenance(state, run_id)
+    return await _run_with_provenance(res, run_id)
 
 
 @get("/api/run/{run_id:str}/plan", summary="Execution plan JSON")
-async def api_run_plan(state: State, run_id: FromPath[str]) -> dict[str, Any]:
+async def api_run_plan(res: Resources, run_id: FromPath[str]) -> dict[str, Any]:
     """The plan made when the run was created."""
-    run = await _run_or_404(state, run_id)
+    run = await get_run_row(res, run_id)
     if run.get("plan") is None:
         raise NotFound(f"run {run_id!r} has no plan", field="run_id")
     return dict(run["plan"])
 
 
 @get("/api/run/{run_id:str}/analysis", summary="Analysis data JSON")
-async def api_run_analysis(state: State, run_id: FromPath[str]) -> dict[str, Any]:
+async def api_run_analysis(res: Resources, run_id: FromPath[str]) -> dict[str, Any]:
     """The analysis given with the run (404 when none)."""
-    run = await _run_or_404(state, run_id)
+    run = await get_run_row(res, run_id)
     if run.get("analysis") is None:
         raise NotFound(f"run {run_id!r} has no analysis data", field="run_id")
     return dict(run["analysis"])
 
 
 @get("/api/run/{run_id:str}/provenance", summary="Provenance records")
-async def api_run_provenance(state: State, run_id: FromPath[str]) -> dict[str, Any]:
+async def api_run_provenance(res: Resources, run_id: FromPath[str]) -> dict[str, Any]:
     """Provenance records of the run (one per completed render), oldest first.
 
     Each entry: ``cid`` (the output's), ``record_cid`` (CID of the record's canonical
     JSON, as added to IPFS), ``record`` (the specification's shape), ``created_at``.
     """
-    await _run_or_404(state, run_id)
-    rows = await content_db.list_provenance(state.db, run_id)
+    await get_run_row(res, run_id)
+    rows = await content_db.list_provenance(res.db, run_id)
     return {"run_id": run_id, "records": [provenance_json(r) for r in rows]}
 
 
@@ -283,10 +187,10 @@ async def api_run_provenance(state: State, run_id: FromPath[str]) -> dict[str, A
 
 
 @get("/runs/{run_id:str}/playlist.m3u8", summary="Live HLS playlist", include_in_schema=True)
-async def playlist(state: State, run_id: FromPath[str]) -> Response[bytes]:
+async def playlist(res: Resources, run_id: FromPath[str]) -> Response[bytes]:
     """The local playlist; ``no-cache`` while live, CORS open."""
-    await _run_or_404(state, run_id)
-    path = hls_dir(_settings(state), run_id) / "playlist.m3u8"
+    await get_run_row(res, run_id)
+    path = hls_dir(res.settings, run_id) / "playlist.m3u8"
     try:
         body = await asyncio.to_thread(path.read_bytes)
     except FileNotFoundError:
@@ -302,15 +206,15 @@ async def playlist(state: State, run_id: FromPath[str]) -> Response[bytes]:
 
 
 @get("/runs/{run_id:str}/ipfs", summary="Redirect to the run's current IPFS playlist")
-async def run_ipfs(state: State, run_id: FromPath[str]) -> Redirect:
+async def run_ipfs(res: Resources, run_id: FromPath[str]) -> Redirect:
     """302 to ``IPFS_GATEWAY_URL/<current playlist CID>``, also while rendering."""
-    run = await _run_or_404(state, run_id)
+    run = await get_run_row(res, run_id)
     cid = run.get("playlist_cid")
     if not cid:
         raise NotFound(
             f"run {run_id!r} has no IPFS playlist yet (status {run['status']})", field="run_id"
         )
-    gateway = _settings(state).ipfs.gateway_url.rstrip("/")
+    gateway = res.settings.ipfs.gateway_url.rstrip("/")
     return Redirect(
         f"{gateway}/{cid}", status_code=302, headers={**_CORS, "Cache-Control": "no-cache"}
     )
@@ -318,21 +222,21 @@ async def run_ipfs(state: State, run_id: FromPath[str]) -> Redirect:
 
 @get("/runs/{run_id:str}/events", summary="Run progress as Server-Sent Events")
 async def run_events(
-    state: State, request: Request[Any, Any, Any], run_id: FromPath[str]
+    res: Resources, request: Request[Any, Any, Any], run_id: FromPath[str]
 ) -> ServerSentEvent:
     """``status`` first, then ``playlist``/``progress``/``status`` events until the run ends."""
-    run = await _run_or_404(state, run_id)
+    run = await get_run_row(res, run_id)
 
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
         current = run_json(run, full=False)
         yield ServerSentEventMessage(data=json.dumps(current), event="status")
         if current["status"] in TERMINAL_STATUSES:
             return
-        async for event in subscribe_events(state.redis, run_id):
+        async for event in subscribe_events(res.redis, res.keys, run_id):
             if event is None:
                 if not request.is_connected:
                     return
-                row = await runs_db.get_run(state.db, run_id)
+                row = await runs_db.get_run(res.db, run_id)
                 if row is None or row["status"] in TERMINAL_STATUSES:
                     if row is not None:
                         yield ServerSentEventMessage(
@@ -349,12 +253,12 @@ async def run_events(
 
 
 @get("/runs/{run_id:str}/{segment:str}", summary="Live HLS segment")
-async def segment(state: State, run_id: FromPath[str], segment: FromPath[str]) -> File:
+async def segment(res: Resources, run_id: FromPath[str], segment: FromPath[str]) -> File:
     """A segment (or fMP4 init) of the run: immutable, content-named."""
     if not _SEGMENT_NAME.match(segment):
         raise NotFound(f"{segment!r} is not a segment of run {run_id!r}", field="segment")
-    await _run_or_404(state, run_id)
-    directory = hls_dir(_settings(state), run_id)
+    await get_run_row(res, run_id)
+    directory = hls_dir(res.settings, run_id)
     path = directory / segment
     # names are checked above; resolving again guards against symlinks out of the directory
     resolved = await asyncio.to_thread(Path.resolve, path)

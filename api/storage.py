@@ -43,6 +43,7 @@ from cache.local import LocalStore
 from cache.providers import IPFSBackend, LocalBackend, S3Backend, StorageBackend
 from cache.s3 import S3Store, open_s3_client
 from streamer.db import storage as repo_storage
+from streamer.resources import Resources
 
 __all__ = ["PROVIDER_TYPES", "open_backend", "storage_router", "validate_config"]
 
@@ -178,8 +179,8 @@ def _public(row: Any) -> dict[str, Any]:
     }
 
 
-def _roots(state: State) -> tuple[Path, ...]:
-    storage = state.settings.storage
+def _roots(res: Resources) -> tuple[Path, ...]:
+    storage = res.settings.storage
     return (Path(storage.data_dir), *storage.import_roots)
 
 
@@ -192,35 +193,35 @@ def _name(value: Any) -> str:
     return value.strip()
 
 
-async def _insert(state: State, kind: Any, name: Any, config: Any) -> dict[str, Any]:
+async def _insert(res: Resources, kind: Any, name: Any, config: Any) -> dict[str, Any]:
     if not isinstance(kind, str):
         raise BadRequest("type: expected one of " + ", ".join(PROVIDER_TYPES), field="type")
     clean_name = _name(name)
-    clean = await asyncio.to_thread(validate_config, kind, config, allowed_roots=_roots(state))
+    clean = await asyncio.to_thread(validate_config, kind, config, allowed_roots=_roots(res))
     try:
         row = await repo_storage.create_storage_provider(
-            state.db, kind=kind, name=clean_name, config=clean
+            res.db, kind=kind, name=clean_name, config=clean
         )
     except asyncpg.UniqueViolationError:
         raise Conflict(f"a storage provider named {clean_name!r} exists", field="name") from None
     return _public(row)
 
 
-async def _row(state: State, provider_id: int) -> dict[str, Any]:
-    row = await repo_storage.get_storage_provider(state.db, provider_id)
+async def _row(res: Resources, provider_id: int) -> dict[str, Any]:
+    row = await repo_storage.get_storage_provider(res.db, provider_id)
     if row is None:
         raise NotFound(f"storage provider {provider_id} not found", field="id")
     return row
 
 
 @get("/storage", summary="List storage providers")
-async def list_providers(state: State) -> dict[str, Any]:
-    rows = await repo_storage.list_storage_providers(state.db)
+async def list_providers(res: Resources) -> dict[str, Any]:
+    rows = await repo_storage.list_storage_providers(res.db)
     return {"providers": [_public(r) for r in rows], "types": list(PROVIDER_TYPES)}
 
 
 @post("/storage", summary="Add a storage provider (form)")
-async def add_form(request: Request[Any, Any, State]) -> Response[Any]:
+async def add_form(res: Resources, request: Request[Any, Any, State]) -> Response[Any]:
     """Form fields ``type``, ``name`` and the config, as the type's fields or as one
     ``config`` JSON object. Answers 201 JSON, a one-line HTML message to htmx, or a
     303 to ``/storage`` for a plain browser form."""
@@ -240,7 +241,7 @@ async def add_form(request: Request[Any, Any, State]) -> Response[Any]:
         value = form.get(key)
         if isinstance(value, str) and value:
             config[key] = value
-    doc = await _insert(request.app.state, kind, form.get("name"), config)
+    doc = await _insert(res, kind, form.get("name"), config)
     if request.headers.get("hx-request"):
         text = f"Added {doc['type']} provider {html.escape(doc['name'])} (#{doc['id']})."
         return Response(text, status_code=201, media_type="text/html")
@@ -250,7 +251,7 @@ async def add_form(request: Request[Any, Any, State]) -> Response[Any]:
 
 
 @post("/storage/add", status_code=201, summary="Add a storage provider (JSON)")
-async def add_json(request: Request[Any, Any, State]) -> dict[str, Any]:
+async def add_json(res: Resources, request: Request[Any, Any, State]) -> dict[str, Any]:
     """``{"type": "local|ipfs|s3", "name": ..., "config": {...}}``."""
     try:
         doc = await request.json()
@@ -258,19 +259,20 @@ async def add_json(request: Request[Any, Any, State]) -> dict[str, Any]:
         raise BadRequest("body: expected a JSON object") from None
     if not isinstance(doc, dict):
         raise BadRequest("body: expected a JSON object")
-    return await _insert(request.app.state, doc.get("type"), doc.get("name"), doc.get("config", {}))
+    return await _insert(res, doc.get("type"), doc.get("name"), doc.get("config", {}))
 
 
 @get("/storage/{provider_id:int}", summary="One storage provider")
-async def get_provider(state: State, provider_id: FromPath[int]) -> dict[str, Any]:
-    return _public(await _row(state, provider_id))
+async def get_provider(res: Resources, provider_id: FromPath[int]) -> dict[str, Any]:
+    return _public(await _row(res, provider_id))
 
 
 @patch("/storage/{provider_id:int}", summary="Update a storage provider")
-async def patch_provider(request: Request[Any, Any, State], provider_id: FromPath[int]) -> Any:
+async def patch_provider(
+    res: Resources, request: Request[Any, Any, State], provider_id: FromPath[int]
+) -> Any:
     """``name``, ``enabled`` and/or ``config`` (merged; ``"***"`` keeps the stored secret)."""
-    state = request.app.state
-    row = await _row(state, provider_id)
+    row = await _row(res, provider_id)
     try:
         doc = await request.json()
     except Exception:
@@ -294,12 +296,10 @@ async def patch_provider(request: Request[Any, Any, State], provider_id: FromPat
             if key == "secret_access_key" and value == SECRET:
                 continue
             config[key] = value
-    clean = await asyncio.to_thread(
-        validate_config, row["type"], config, allowed_roots=_roots(state)
-    )
+    clean = await asyncio.to_thread(validate_config, row["type"], config, allowed_roots=_roots(res))
     try:
         new = await repo_storage.update_storage_provider(
-            state.db, provider_id, name=name, enabled=enabled, config=clean
+            res.db, provider_id, name=name, enabled=enabled, config=clean
         )
     except asyncpg.UniqueViolationError:
         raise Conflict(f"a storage provider named {name!r} exists", field="name") from None
@@ -309,20 +309,20 @@ async def patch_provider(request: Request[Any, Any, State], provider_id: FromPat
 
 
 @delete("/storage/{provider_id:int}", status_code=200, summary="Remove a storage provider")
-async def delete_provider(state: State, provider_id: FromPath[int]) -> dict[str, Any]:
+async def delete_provider(res: Resources, provider_id: FromPath[int]) -> dict[str, Any]:
     """409 while content is pinned on it (unpin first)."""
-    await _row(state, provider_id)
-    pins = await repo_storage.count_pins_on_provider(state.db, provider_id)
+    await _row(res, provider_id)
+    pins = await repo_storage.count_pins_on_provider(res.db, provider_id)
     if pins:
         raise Conflict(f"{pins} item(s) are pinned on provider {provider_id}", field="id")
-    await repo_storage.delete_storage_provider(state.db, provider_id)
+    await repo_storage.delete_storage_provider(res.db, provider_id)
     return {"deleted": provider_id}
 
 
 @post("/storage/{provider_id:int}/test", status_code=200, summary="Test a storage provider")
-async def test_provider(state: State, provider_id: FromPath[int]) -> dict[str, Any]:
+async def test_provider(res: Resources, provider_id: FromPath[int]) -> dict[str, Any]:
     """``{"ok", "latency_ms", "detail"}``: a probe put, read back and deleted."""
-    row = await _row(state, provider_id)
+    row = await _row(res, provider_id)
     try:
         async with open_backend(row["type"], row["name"], dict(row["config"])) as backend:
             result = await asyncio.wait_for(backend.test(), TEST_TIMEOUT)

@@ -12,8 +12,9 @@ import importlib.metadata
 from typing import Any
 
 from litestar import Response, Router, get
-from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+
+from streamer.resources import Resources
 
 __all__ = ["health", "index", "info", "service_status", "system_router"]
 
@@ -36,23 +37,23 @@ async def _check(coro: Any) -> str:
     return "ok"
 
 
-async def service_status(state: State) -> dict[str, str]:
+async def service_status(res: Resources) -> dict[str, str]:
     """Probe PostgreSQL and Redis through the clients in ``app.state``."""
-    db = state.get("db")
-    redis = state.get("redis")
+    db = res.db
+    redis = res.redis
     result: dict[str, str] = {}
     result["database"] = await _check(db.fetchval("SELECT 1")) if db else "not configured"
     result["redis"] = await _check(redis.ping()) if redis else "not configured"
     return result
 
 
-async def _info(state: State) -> dict[str, Any]:
-    settings = state.get("settings")
+async def _info(res: Resources) -> dict[str, Any]:
+    settings = res.settings
     info: dict[str, Any] = {
         "name": SERVER_NAME,
         "version": _version(),
-        "services": await service_status(state),
-        "embedded_services": bool(state.get("embedded_services", False)),
+        "services": await service_status(res),
+        "embedded_services": bool(res.embedded_services),
     }
     if settings is not None:
         info["public_url"] = settings.server.public_url
@@ -67,21 +68,21 @@ async def _info(state: State) -> dict[str, Any]:
 
 
 @get("/", summary="Server information")
-async def index(state: State) -> dict[str, Any]:
+async def index(res: Resources) -> dict[str, Any]:
     """Server name, version and the status of its services."""
-    return await _info(state)
+    return await _info(res)
 
 
 @get("/api/info", summary="Server information (JSON)")
-async def info(state: State) -> dict[str, Any]:
+async def info(res: Resources) -> dict[str, Any]:
     """Same as ``GET /``, always JSON."""
-    return await _info(state)
+    return await _info(res)
 
 
 @get("/health", summary="Liveness and service health")
-async def health(state: State) -> Response[dict[str, Any]]:
+async def health(res: Resources) -> Response[dict[str, Any]]:
     """200 when PostgreSQL and Redis answer, else 503 with the failing service."""
-    services = await service_status(state)
+    services = await service_status(res)
     healthy = all(v == "ok" for v in services.values())
     return Response(
         {"status": "ok" if healthy else "degraded", "services": services},

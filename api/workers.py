@@ -1,242 +1,26 @@
-"""Worker and queue monitoring: ``GET /api/workers`` (arq has no Flower).
-
-Everything is read from Redis, so any server (or ``artdag worker status``)
-sees every worker of the queue, wherever it runs:
-
-- the queue: arq keeps a job in the queue's sorted set until it finishes and
-  marks running ones with ``arq:in-progress:<id>``; waiting = the rest
-  (``deferred`` of them are scheduled for later);
-- each worker's record (:class:`streamer.entry.worker.MonitoredWorker`, one JSON key
-  per worker with a TTL, gone when the worker stops) and arq's own per-queue
-  health line (``<queue>:health-check``, last writer wins);
-- recent job results (``arq:result:<id>``, kept ``keep_result`` seconds),
-  filtered to the queue, newest first.
-
-:func:`worker_status` is the one collector; the route and the CLI print it.
-"""
+"""``GET /api/workers``: the queue, its workers and recent results (see :mod:`streamer.jobs.monitor`)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import re
-import time
-from datetime import datetime
 from typing import Any
 
-from arq.constants import (
-    in_progress_key_prefix,
-    job_key_prefix,
-    result_key_prefix,
-    retry_key_prefix,
-)
-from arq.jobs import DeserializationError, deserialize_job, deserialize_result
 from litestar import Router, get
-from litestar.datastructures import State
 from litestar.params import Parameter
 from redis.exceptions import RedisError
 
 from api.errors import BadRequest, ServiceUnavailable
-from streamer.entry.worker import QUEUE_NAME, health_check_key, worker_record_prefix
+from streamer.jobs.monitor import DEFAULT_RECENT, MAX_RECENT, QUEUE_NAME_RE, worker_status
+from streamer.resources import Resources
 
-__all__ = [
-    "DEFAULT_RECENT",
-    "MAX_RECENT",
-    "list_workers",
-    "parse_health_line",
-    "worker_status",
-    "workers_router",
-]
+__all__ = ["workers_router"]
 
-DEFAULT_RECENT = 20
-MAX_RECENT = 200
-_RESULT_LIMIT = 300  # characters of a result or error kept in the answer
 _STATUS_TIMEOUT = 5.0
-_HEALTH_FIELD = re.compile(r"(\w+)=(\S+)")
-_QUEUE_NAME = re.compile(r"^[\w:.\-]{1,200}$")
-
-
-def parse_health_line(line: str | None) -> dict[str, Any] | None:
-    """Split arq's health line (``Nov-28 19:58:20 j_complete=1 ... queued=0``).
-
-    Returns:
-        ``{"line": ..., "time": "Nov-28 19:58:20", "j_complete": 1, ...}`` or
-        None when there is no line.
-    """
-    if not line:
-        return None
-    out: dict[str, Any] = {"line": line}
-    first = _HEALTH_FIELD.search(line)
-    out["time"] = line[: first.start()].strip() if first else line.strip()
-    for name, value in _HEALTH_FIELD.findall(line):
-        out[name] = int(value) if value.isdigit() else value
-    return out
-
-
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def _ts(value: datetime | None) -> float | None:
-    return value.timestamp() if value is not None else None
-
-
-def _jsonable(value: Any) -> Any:
-    """The value itself when it is small JSON, else a shortened ``repr``."""
-    if isinstance(value, BaseException):
-        return f"{type(value).__name__}: {value}"[:_RESULT_LIMIT]
-    try:
-        text = json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)[:_RESULT_LIMIT]
-    return value if len(text) <= _RESULT_LIMIT else text[:_RESULT_LIMIT] + "..."
-
-
-async def list_workers(redis: Any, queue: str) -> list[dict[str, Any]]:
-    """The live per-worker records of ``queue`` (see :class:`streamer.entry.worker.MonitoredWorker`).
-
-    Each record gets ``age_s`` (since the worker wrote it) and ``ttl_ms``.
-    Sorted by worker id.
-    """
-    prefix = worker_record_prefix(queue)
-    keys = [k async for k in redis.scan_iter(match=_glob_escape(prefix) + "*", count=500)]
-    if not keys:
-        return []
-    raws = await redis.mget(keys)
-    ttls = await asyncio.gather(*(redis.pttl(k) for k in keys))
-    now = time.time()
-    workers = []
-    for raw, ttl in zip(raws, ttls, strict=True):
-        if raw is None:  # expired between SCAN and MGET
-            continue
-        try:
-            record = json.loads(raw)
-        except ValueError:
-            continue
-        if not isinstance(record, dict):
-            continue
-        record["age_s"] = round(max(0.0, now - float(record.get("updated_at", now))), 3)
-        record["ttl_ms"] = int(ttl)
-        workers.append(record)
-    workers.sort(key=lambda r: str(r.get("worker_id", "")))
-    return workers
-
-
-def _glob_escape(text: str) -> str:
-    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
-
-
-async def _job_def(redis: Any, job_id: str) -> dict[str, Any]:
-    raw = await redis.get(job_key_prefix + job_id)
-    job: dict[str, Any] = {"job_id": job_id}
-    if raw is None:
-        return job  # finished between the two reads
-    try:
-        jd = deserialize_job(raw)
-    except DeserializationError as exc:
-        job["error"] = f"unreadable job: {exc}"[:_RESULT_LIMIT]
-        return job
-    job["function"] = jd.function
-    # the worker counts tries in arq:retry:<id> when it starts a job
-    tries = await redis.get(retry_key_prefix + job_id)
-    job["try"] = int(tries) if tries is not None else jd.job_try
-    job["enqueued_at"] = _ts(jd.enqueue_time)
-    job["args"] = _jsonable(list(jd.args))
-    job["kwargs"] = _jsonable(jd.kwargs)
-    return job
-
-
-async def _recent_results(redis: Any, queue: str, limit: int) -> list[dict[str, Any]]:
-    if limit <= 0:
-        return []
-    keys = [k async for k in redis.scan_iter(match=result_key_prefix + "*", count=1000)]
-    results: list[dict[str, Any]] = []
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        for key, raw in zip(chunk, await redis.mget(chunk), strict=True):
-            if raw is None:
-                continue
-            try:
-                r = deserialize_result(raw)
-            except DeserializationError:
-                continue
-            if r.queue_name != queue:
-                continue
-            started, finished = _ts(r.start_time), _ts(r.finish_time)
-            entry: dict[str, Any] = {
-                "job_id": _text(key)[len(result_key_prefix) :],
-                "function": r.function,
-                "success": bool(r.success),
-                "try": r.job_try,
-                "enqueued_at": _ts(r.enqueue_time),
-                "started_at": started,
-                "finished_at": finished,
-                "duration_s": round(finished - started, 3) if started and finished else None,
-            }
-            if r.success:
-                entry["result"] = _jsonable(r.result)
-            else:
-                entry["error"] = _jsonable(r.result)
-            results.append(entry)
-    results.sort(key=lambda e: e["finished_at"] or 0.0, reverse=True)
-    return results[:limit]
-
-
-async def worker_status(
-    redis: Any, queue: str = QUEUE_NAME, *, recent: int = DEFAULT_RECENT
-) -> dict[str, Any]:
-    """Collect the queue, its workers and recent results from Redis.
-
-    Args:
-        redis: a ``redis.asyncio.Redis`` (or arq's ``ArqRedis``) with bytes replies.
-        queue: the arq queue name.
-        recent: how many recent job results to include (0 for none).
-
-    Returns:
-        ``{"queue", "checked_at", "queued", "deferred", "in_progress",
-        "in_progress_jobs": [{job_id, function, try, enqueued_at, args, kwargs}],
-        "workers": [worker records], "worker_count", "arq_health":
-        parse_health_line(...) | None, "arq_health_ttl_ms", "healthy",
-        "recent": [{job_id, function, success, try, enqueued_at, started_at,
-        finished_at, duration_s, result | error}]}``. ``healthy`` is true when
-        at least one worker reported within its health interval.
-
-    Raises:
-        redis.exceptions.RedisError / OSError: Redis is not reachable.
-    """
-    now_ms = int(time.time() * 1000)
-    entries = [(_text(m), float(s)) for m, s in await redis.zrange(queue, 0, -1, withscores=True)]
-    async with redis.pipeline(transaction=False) as pipe:
-        for job_id, _ in entries:
-            pipe.exists(in_progress_key_prefix + job_id)
-        flags = await pipe.execute() if entries else []
-    running = [j for (j, _), flag in zip(entries, flags, strict=True) if flag]
-    waiting = [score for (_, score), flag in zip(entries, flags, strict=True) if not flag]
-    deferred = sum(1 for score in waiting if score > now_ms)
-    in_progress_jobs = [await _job_def(redis, j) for j in running]
-
-    health_raw = await redis.get(health_check_key(queue))
-    health_ttl = int(await redis.pttl(health_check_key(queue))) if health_raw else -2
-    workers = await list_workers(redis, queue)
-    return {
-        "queue": queue,
-        "checked_at": time.time(),
-        "queued": len(waiting),
-        "deferred": deferred,
-        "in_progress": len(running),
-        "in_progress_jobs": in_progress_jobs,
-        "workers": workers,
-        "worker_count": len(workers),
-        "arq_health": parse_health_line(_text(health_raw) if health_raw else None),
-        "arq_health_ttl_ms": health_ttl,
-        "healthy": bool(workers) or health_raw is not None,
-        "recent": await _recent_results(redis, queue, recent),
-    }
 
 
 @get("/api/workers", summary="Worker and queue status")
 async def get_workers(
-    state: State,
+    res: Resources,
     queue: str | None = Parameter(
         default=None, description="arq queue name (default: the server's queue)"
     ),
@@ -248,13 +32,13 @@ async def get_workers(
     """Queue length, jobs in progress, each worker's health record and recent results."""
     if not 0 <= recent <= MAX_RECENT:
         raise BadRequest(f"recent={recent}: expected 0-{MAX_RECENT}", field="recent")
-    if queue is not None and not _QUEUE_NAME.match(queue):
+    if queue is not None and not QUEUE_NAME_RE.match(queue):
         raise BadRequest(
             f"queue={queue!r}: expected 1-200 letters, digits, '_', ':', '.' or '-'",
             field="queue",
         )
-    name = queue or str(state.get("queue_name") or QUEUE_NAME)
-    redis = state.get("redis")
+    name = queue or str(res.keys.queue)
+    redis = res.redis
     if redis is None:
         raise ServiceUnavailable("Redis is not configured")
     try:

@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from hls.options import X264_PRESETS  # the settings accept exactly what the encoder accepts
+from streamer.keys import DEFAULT_PREFIX, DEFAULT_QUEUE, RedisKeys
 
 __all__ = [
     "X264_PRESETS",
@@ -39,6 +40,7 @@ DEFAULT_UPLOAD_MAX_BYTES = 2 * 1024**3
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _HOST_RE = re.compile(r"^[A-Za-z0-9._-]+$")
+_REDIS_NAME_RE = re.compile(r"^[\w:.\-]{1,100}$")
 
 
 class SettingsError(ValueError):
@@ -113,16 +115,25 @@ class ServerSettings:
 
 @dataclass(frozen=True)
 class ServicesSettings:
-    """PostgreSQL and Redis locations.
+    """PostgreSQL and Redis locations, and artdag's namespaces in Redis.
 
     ``*_set`` record whether the variable was given; an unset URL means the
-    embedded stack supplies that service.
+    embedded stack supplies that service. ``redis_prefix``
+    (``ARTDAG_REDIS_PREFIX``) and ``queue_name`` (``ARTDAG_QUEUE``) let several
+    deployments (or test sessions) share one Redis.
     """
 
     redis_url: str = DEFAULT_REDIS_URL
     database_url: str = DEFAULT_DATABASE_URL
     redis_url_set: bool = False
     database_url_set: bool = False
+    redis_prefix: str = DEFAULT_PREFIX
+    queue_name: str = DEFAULT_QUEUE
+
+    @property
+    def keys(self) -> RedisKeys:
+        """Every Redis key and the arq queue name under these namespaces."""
+        return RedisKeys(prefix=self.redis_prefix, queue=self.queue_name)
 
     @property
     def embedded(self) -> bool:
@@ -152,6 +163,8 @@ class IPFSSettings:
     api: Multiaddr = field(default_factory=lambda: Multiaddr("dns", "localhost", 5001))
     gateway_url: str = "https://ipfs.io/ipfs"
     primary: bool = False
+    #: seconds ``/ipfs/{cid}/raw`` waits for the first byte (``IPFS_RAW_TIMEOUT``)
+    raw_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -222,6 +235,8 @@ class Settings:
                 ),
                 redis_url_set=env.is_set("REDIS_URL"),
                 database_url_set=env.is_set("DATABASE_URL"),
+                redis_prefix=env.redis_name("ARTDAG_REDIS_PREFIX", DEFAULT_PREFIX),
+                queue_name=env.redis_name("ARTDAG_QUEUE", DEFAULT_QUEUE),
             ),
             storage=StorageSettings(
                 data_dir=data_dir,
@@ -233,6 +248,7 @@ class Settings:
                 api=parse_multiaddr(env.get("IPFS_API") or "/dns/localhost/tcp/5001"),
                 gateway_url=env.url("IPFS_GATEWAY_URL", "https://ipfs.io/ipfs", ("http", "https")),
                 primary=env.boolean("IPFS_PRIMARY", False),
+                raw_timeout=env.seconds("IPFS_RAW_TIMEOUT", 10.0),
             ),
             s3=S3Settings(
                 endpoint_url=env.optional_url("S3_ENDPOINT_URL", ("http", "https")),
@@ -284,6 +300,14 @@ class _Env:
             raise SettingsError(name, value, "a domain name such as artdag.example.org")
         return value
 
+    def redis_name(self, name: str, default: str) -> str:
+        value = self.get(name)
+        if value is None:
+            return default
+        if not _REDIS_NAME_RE.match(value):
+            raise SettingsError(name, value, "1-100 of letters, digits and _ : . -")
+        return value
+
     def port(self, name: str, default: int) -> int:
         value = self.get(name)
         if value is None:
@@ -310,6 +334,19 @@ class _Env:
         except ValueError:
             raise SettingsError(name, value, expected) from None
         if not 0.5 <= number <= 30:
+            raise SettingsError(name, value, expected)
+        return number
+
+    def seconds(self, name: str, default: float) -> float:
+        value = self.get(name)
+        if value is None:
+            return default
+        expected = "a number of seconds between 0.1 and 3600"
+        try:
+            number = float(value)
+        except ValueError:
+            raise SettingsError(name, value, expected) from None
+        if not 0.1 <= number <= 3600:
             raise SettingsError(name, value, expected)
         return number
 

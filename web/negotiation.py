@@ -15,9 +15,12 @@ from typing import Any
 from litestar import Request
 from litestar.response import Template
 
+from streamer.present.deps import provide_resources
+from streamer.resources import Resources
+
 __all__ = ["PageFunction", "html_alternates", "wants_html"]
 
-PageFunction = Callable[[Request[Any, Any, Any]], Awaitable[Template]]
+PageFunction = Callable[[Resources, Request[Any, Any, Any]], Awaitable[Template]]
 
 
 def _quality(accept: str, media_type: str) -> float:
@@ -77,6 +80,6 @@ def html_alternates(pages: Mapping[str, PageFunction]) -> Callable[..., Awaitabl
         page = pages.get(request.url.path)
         if page is None or not wants_html(request):
             return None
-        return await page(request)
+        return await page(provide_resources(request.app.state), request)
 
     return before_request

@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, get
-from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import File, Template
 
@@ -27,8 +26,8 @@ from streamer.content.stores import hls_dir
 from streamer.db import content as content_db
 from streamer.db import recipes as recipes_db
 from streamer.db import runs as runs_db
+from streamer.resources import Resources
 from streamer.runs.status import RUN_STATUSES
-from streamer.settings import Settings
 from web import queries
 from web.client import build_client
 from web.dag import DagLayout, layout, plan_nodes, recipe_nodes
@@ -51,10 +50,6 @@ ACTIVE = ("pending", "running")
 _CHECK_TIMEOUT = 2.0
 
 
-def _settings(state: State) -> Settings:
-    return state.settings  # type: ignore[no-any-return]
-
-
 def not_found(what: str, detail: str, back: tuple[str, str] = ("/", "Home")) -> Template:
     """The 404 page."""
     return page(
@@ -72,8 +67,8 @@ async def _probe(coro: Any) -> str:
     return "ok"
 
 
-async def _services(state: State) -> dict[str, str]:
-    db, redis, ipfs = state.get("db"), state.get("redis"), state.get("ipfs")
+async def _services(res: Resources) -> dict[str, str]:
+    db, redis, ipfs = res.db, res.redis, res.stores.ipfs
     names = ("database", "redis", "ipfs")
     probes = [
         _probe(db.fetchval("SELECT 1")) if db else None,
@@ -95,8 +90,8 @@ def _version() -> str:
         return "0.0.0+unknown"
 
 
-def _server_info(state: State) -> dict[str, Any]:
-    settings = _settings(state)
+def _server_info(res: Resources) -> dict[str, Any]:
+    settings = res.settings
     return {
         "name": SERVER_NAME,
         "version": _version(),
@@ -107,26 +102,25 @@ def _server_info(state: State) -> dict[str, Any]:
         "segment_seconds": settings.hls.segment_seconds,
         "container": settings.hls.container,
         "cache_dir": str(settings.storage.cache_dir),
-        "embedded_services": bool(state.get("embedded_services", False)),
+        "embedded_services": bool(res.embedded_services),
     }
 
 
 # --- negotiated pages (plain functions of the request) ------------------------------------
 
 
-async def home(request: Request[Any, Any, Any]) -> Template:
+async def home(res: Resources, request: Request[Any, Any, Any]) -> Template:
     """``/``: server information, service status, run counts and recent runs."""
-    state = request.app.state
     services, recent, counts = await asyncio.gather(
-        _services(state),
-        queries.runs_page(state.db, limit=8),
-        queries.status_counts(state.db),
+        _services(res),
+        queries.runs_page(res.db, limit=8),
+        queries.status_counts(res.db),
     )
     return page(
         "home.html",
         {
             "nav": "home",
-            "info": _server_info(state),
+            "info": _server_info(res),
             "services": services,
             "runs": recent,
             "counts": counts,
@@ -145,8 +139,7 @@ def _int_param(
     return min(max(value, low), high)
 
 
-async def _runs_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    state = request.app.state
+async def _runs_context(res: Resources, request: Request[Any, Any, Any]) -> dict[str, Any]:
     status = request.query_params.get("status") or None
     if status not in RUN_STATUSES:
         status = None
@@ -154,10 +147,10 @@ async def _runs_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
     offset = _int_param(request, "offset", 0, 0, 10**9)
     rows, total, counts = await asyncio.gather(
         queries.runs_page(
-            state.db, status=status, recipe_id=recipe_id, limit=PAGE_SIZE, offset=offset
+            res.db, status=status, recipe_id=recipe_id, limit=PAGE_SIZE, offset=offset
         ),
-        queries.count_runs(state.db, status, recipe_id),
-        queries.status_counts(state.db),
+        queries.count_runs(res.db, status, recipe_id),
+        queries.status_counts(res.db),
     )
     return {
         "nav": "runs",
@@ -174,17 +167,17 @@ async def _runs_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
     }
 
 
-async def runs(request: Request[Any, Any, Any]) -> Template:
+async def runs(res: Resources, request: Request[Any, Any, Any]) -> Template:
     """``/runs``: every run with status, progress and links (polls while any is active)."""
-    context = await _runs_context(request)
+    context = await _runs_context(res, request)
     if request.query_params.get("partial") == "table":
         return page("partials/runs_table.html", context)
     return page("runs.html", context)
 
 
-async def recipes(request: Request[Any, Any, Any]) -> Template:
+async def recipes(res: Resources, request: Request[Any, Any, Any]) -> Template:
     """``/recipes``: stored recipes with their inputs and run counts."""
-    rows = await queries.recipes_with_counts(request.app.state.db)
+    rows = await queries.recipes_with_counts(res.db)
     for row in rows:
         doc = row.get("canonical") or {}
         row["input_names"] = sorted((doc.get("inputs") or {}).keys())
@@ -192,23 +185,20 @@ async def recipes(request: Request[Any, Any, Any]) -> Template:
     return page("recipes.html", {"nav": "recipes", "recipes": rows})
 
 
-async def media(request: Request[Any, Any, Any]) -> Template:
+async def media(res: Resources, request: Request[Any, Any, Any]) -> Template:
     """``/media``: cached media files with posters."""
     kind = request.query_params.get("kind") or None
-    rows = await queries.cache_items(request.app.state.db, kind=kind)
+    rows = await queries.cache_items(res.db, kind=kind)
     return page(
         "media.html",
         {"nav": "media", "media_items": rows, "kind": kind, "kinds": ("video", "audio", "image")},
     )
 
 
-async def storage(request: Request[Any, Any, Any]) -> Template:
+async def storage(res: Resources, request: Request[Any, Any, Any]) -> Template:
     """``/storage``: built-in stores and configured providers, with an add form."""
-    state = request.app.state
-    settings = _settings(state)
-    providers, services = await asyncio.gather(
-        queries.storage_providers(state.db), _services(state)
-    )
+    settings = res.settings
+    providers, services = await asyncio.gather(queries.storage_providers(res.db), _services(res))
     builtin = [
         {
             "type": "local",
@@ -226,7 +216,7 @@ async def storage(request: Request[Any, Any, Any]) -> Template:
             "type": "s3",
             "name": "S3",
             "target": settings.s3.bucket or "not configured",
-            "status": "ok" if state.get("s3") else "not configured",
+            "status": "ok" if res.stores.s3 else "not configured",
         },
     ]
     return page(
@@ -253,13 +243,11 @@ NEGOTIATED_PAGES: dict[str, PageFunction] = {
 # --- run pages ----------------------------------------------------------------------------
 
 
-async def _run_context(state: State, run_id: str, tab: str) -> dict[str, Any] | None:
-    run = await runs_db.get_run(state.db, run_id)
+async def _run_context(res: Resources, run_id: str, tab: str) -> dict[str, Any] | None:
+    run = await runs_db.get_run(res.db, run_id)
     if run is None:
         return None
-    recipe = (
-        await recipes_db.get_recipe(state.db, run["recipe_id"]) if run.get("recipe_id") else None
-    )
+    recipe = await recipes_db.get_recipe(res.db, run["recipe_id"]) if run.get("recipe_id") else None
     return {
         "nav": "runs",
         "run": run,
@@ -280,8 +268,8 @@ def _plan_layout(plan: dict[str, Any] | None) -> DagLayout | None:
     return layout(nodes, levels)
 
 
-async def _tab(state: State, request: Request[Any, Any, Any], run_id: str, tab: str) -> Template:
-    context = await _run_context(state, run_id, tab)
+async def _tab(res: Resources, request: Request[Any, Any, Any], run_id: str, tab: str) -> Template:
+    context = await _run_context(res, run_id, tab)
     if context is None:
         return _missing_run(run_id)
     run = context["run"]
@@ -301,7 +289,7 @@ async def _tab(state: State, request: Request[Any, Any, Any], run_id: str, tab: 
         context["analysis_summary"] = _analysis_summary(analysis)
         context["analysis_requests"] = (run.get("plan") or {}).get("analysis", [])
     else:
-        context.update(await _artifacts(state, run))
+        context.update(await _artifacts(res, run))
     # a tab click from the run page swaps only the tabs (the player keeps playing)
     if request.headers.get("hx-target") == "run-tabs":
         return page("partials/run_tabs.html", context)
@@ -329,10 +317,10 @@ def _analysis_summary(analysis: Any) -> list[tuple[str, str]]:
     return out
 
 
-async def _artifacts(state: State, run: dict[str, Any]) -> dict[str, Any]:
+async def _artifacts(res: Resources, run: dict[str, Any]) -> dict[str, Any]:
     steps = (run.get("plan") or {}).get("steps", [])
     cached = await queries.step_cache_cids(
-        state.db, [s["cache_id"] for s in steps if s.get("cache_id")]
+        res.db, [s["cache_id"] for s in steps if s.get("cache_id")]
     )
     artifacts = [
         {
@@ -345,7 +333,7 @@ async def _artifacts(state: State, run: dict[str, Any]) -> dict[str, Any]:
         }
         for s in steps
     ]
-    directory = hls_dir(_settings(state), run["id"])
+    directory = hls_dir(res.settings, run["id"])
 
     def list_segments() -> list[tuple[str, int]]:
         if not directory.is_dir():
@@ -353,14 +341,14 @@ async def _artifacts(state: State, run: dict[str, Any]) -> dict[str, Any]:
         return sorted((p.name, p.stat().st_size) for p in directory.iterdir() if p.is_file())
 
     files = await asyncio.to_thread(list_segments)
-    provenance = await content_db.list_provenance(state.db, run["id"])
+    provenance = await content_db.list_provenance(res.db, run["id"])
     return {"artifacts": artifacts, "hls_files": files, "provenance": provenance}
 
 
 @get("/run/{run_id:str}", include_in_schema=False, name="web:run")
-async def run_page(state: State, run_id: FromPath[str]) -> Template:
+async def run_page(res: Resources, run_id: FromPath[str]) -> Template:
     """The run with the live player and its tabs."""
-    context = await _run_context(state, run_id, "plan")
+    context = await _run_context(res, run_id, "plan")
     if context is None:
         return _missing_run(run_id)
     context["dag"] = _plan_layout(context["run"].get("plan"))
@@ -372,32 +360,32 @@ async def run_page(state: State, run_id: FromPath[str]) -> Template:
 
 @get("/run/{run_id:str}/plan", include_in_schema=False, name="web:run-plan")
 async def run_plan(
-    state: State, request: Request[Any, Any, Any], run_id: FromPath[str]
+    res: Resources, request: Request[Any, Any, Any], run_id: FromPath[str]
 ) -> Template:
     """Plan tab: the execution plan's DAG, cached steps marked."""
-    return await _tab(state, request, run_id, "plan")
+    return await _tab(res, request, run_id, "plan")
 
 
 @get("/run/{run_id:str}/analysis", include_in_schema=False, name="web:run-analysis")
 async def run_analysis(
-    state: State, request: Request[Any, Any, Any], run_id: FromPath[str]
+    res: Resources, request: Request[Any, Any, Any], run_id: FromPath[str]
 ) -> Template:
     """Analysis tab."""
-    return await _tab(state, request, run_id, "analysis")
+    return await _tab(res, request, run_id, "analysis")
 
 
 @get("/run/{run_id:str}/artifacts", include_in_schema=False, name="web:run-artifacts")
 async def run_artifacts(
-    state: State, request: Request[Any, Any, Any], run_id: FromPath[str]
+    res: Resources, request: Request[Any, Any, Any], run_id: FromPath[str]
 ) -> Template:
     """Artifacts tab: cached step outputs, HLS files, provenance."""
-    return await _tab(state, request, run_id, "artifacts")
+    return await _tab(res, request, run_id, "artifacts")
 
 
 @get("/web/run/{run_id:str}/status", include_in_schema=False, name="web:run-status")
-async def run_status_partial(state: State, run_id: FromPath[str]) -> Template:
+async def run_status_partial(res: Resources, run_id: FromPath[str]) -> Template:
     """The status card of a run (htmx polling fallback when SSE is unavailable)."""
-    context = await _run_context(state, run_id, "plan")
+    context = await _run_context(res, run_id, "plan")
     if context is None:
         return _missing_run(run_id)
     return page("partials/run_status.html", context)
@@ -406,8 +394,8 @@ async def run_status_partial(state: State, run_id: FromPath[str]) -> Template:
 # --- recipe pages -------------------------------------------------------------------------
 
 
-async def _recipe_context(state: State, recipe_id: str) -> dict[str, Any] | None:
-    row = await recipes_db.get_recipe(state.db, recipe_id)
+async def _recipe_context(res: Resources, recipe_id: str) -> dict[str, Any] | None:
+    row = await recipes_db.get_recipe(res.db, recipe_id)
     if row is None:
         return None
     try:
@@ -426,19 +414,19 @@ def _missing_recipe(recipe_id: str) -> Template:
 
 
 @get("/recipe/{recipe_id:str}", include_in_schema=False, name="web:recipe")
-async def recipe_page(state: State, recipe_id: FromPath[str]) -> Template:
+async def recipe_page(res: Resources, recipe_id: FromPath[str]) -> Template:
     """Recipe detail: metadata, inputs, parameters, source and recent runs."""
-    context = await _recipe_context(state, recipe_id)
+    context = await _recipe_context(res, recipe_id)
     if context is None:
         return _missing_recipe(recipe_id)
-    context["runs"] = await queries.recipe_runs(state.db, recipe_id)
+    context["runs"] = await queries.recipe_runs(res.db, recipe_id)
     return page("recipe.html", context)
 
 
 @get("/recipe/{recipe_id:str}/dag", include_in_schema=False, name="web:recipe-dag")
-async def recipe_dag(state: State, recipe_id: FromPath[str]) -> Template:
+async def recipe_dag(res: Resources, recipe_id: FromPath[str]) -> Template:
     """The recipe's DAG, laid out by level."""
-    context = await _recipe_context(state, recipe_id)
+    context = await _recipe_context(res, recipe_id)
     if context is None:
         return _missing_recipe(recipe_id)
     return page("recipe_dag.html", context)
@@ -448,15 +436,15 @@ async def recipe_dag(state: State, recipe_id: FromPath[str]) -> Template:
 
 
 @get("/download/client", include_in_schema=False, name="web:client")
-async def client_page(state: State) -> Template:
+async def client_page(res: Resources) -> Template:
     """Usage of the CLI client and its download link."""
-    return page("client.html", {"nav": "client", "public_url": _settings(state).server.public_url})
+    return page("client.html", {"nav": "client", "public_url": res.settings.server.public_url})
 
 
 @get("/download/client/artdag-client.pyz", include_in_schema=False, name="web:client-file")
-async def client_file(state: State) -> File:
+async def client_file(res: Resources) -> File:
     """The CLI client zipapp, built on first request (and when the sources change)."""
-    out_dir = _settings(state).storage.cache_dir / "client"
+    out_dir = res.settings.storage.cache_dir / "client"
     path = await asyncio.to_thread(build_client, WEB_DIR.parent, out_dir)
     return File(
         path,

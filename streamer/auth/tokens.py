@@ -6,7 +6,7 @@ with the claims ``user``, ``iat`` (issued, unix seconds), ``exp`` (expiry) and
 key generated once into ``ARTDAG_DATA_DIR/cluster.key`` (mode 0600), so every
 process of one installation (server, workers, CLI) signs with the same key.
 
-Revocation lives in Redis (``prefix`` defaults to ``artdag:``):
+Revocation lives in Redis (names from :class:`streamer.keys.RedisKeys`):
 
 - ``<prefix>revoked:<sha256 of the token>``: present = revoked; kept 30 days.
 - ``<prefix>user_tokens:<user>``: sorted set of the user's token hashes
@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from streamer.keys import RedisKeys
 from streamer.settings import Settings
 
 __all__ = [
-    "DEFAULT_PREFIX",
     "DEFAULT_TTL",
     "MAX_TTL",
     "REVOKED_TTL",
@@ -52,7 +52,6 @@ __all__ = [
     "verify_token",
 ]
 
-DEFAULT_PREFIX = "artdag:"
 DEFAULT_TTL = 30 * 24 * 3600
 MAX_TTL = 366 * 24 * 3600
 REVOKED_TTL = 30 * 24 * 3600
@@ -185,16 +184,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _keys(prefix: str) -> tuple[str, str, str]:
-    return f"{prefix}revoked:", f"{prefix}user_tokens:", f"{prefix}user_revoked_at:"
-
-
-async def track_token(
-    redis: Any, user: str, token: str, expiry: int, *, prefix: str = DEFAULT_PREFIX
-) -> None:
+async def track_token(redis: Any, user: str, token: str, expiry: int, *, keys: RedisKeys) -> None:
     """Record ``token`` under its user so :func:`revoke_user` can revoke it."""
-    _, user_tokens, _ = _keys(prefix)
-    key = user_tokens + user
+    key = keys.user_tokens(user)
     await redis.zadd(key, {token_hash(token): expiry})
     await redis.zremrangebyscore(key, "-inf", time.time() - REVOKED_TTL)
     ttl = max(int(expiry - time.time()), 1) + REVOKED_TTL
@@ -202,44 +194,39 @@ async def track_token(
         await redis.expire(key, ttl)
 
 
-async def revoke_token(redis: Any, token: str, *, prefix: str = DEFAULT_PREFIX) -> str:
+async def revoke_token(redis: Any, token: str, *, keys: RedisKeys) -> str:
     """Revoke one token (kept 30 days); returns its hash."""
-    return await _revoke_hash(redis, token_hash(token), prefix)
+    return await _revoke_hash(redis, token_hash(token), keys)
 
 
-async def _revoke_hash(redis: Any, digest: str, prefix: str) -> str:
-    revoked, _, _ = _keys(prefix)
-    await redis.set(revoked + digest, str(int(time.time())), ex=REVOKED_TTL)
+async def _revoke_hash(redis: Any, digest: str, keys: RedisKeys) -> str:
+    await redis.set(keys.token_revoked(digest), str(int(time.time())), ex=REVOKED_TTL)
     return digest
 
 
-async def revoke_user(redis: Any, user: str, *, prefix: str = DEFAULT_PREFIX) -> int:
+async def revoke_user(redis: Any, user: str, *, keys: RedisKeys) -> int:
     """Revoke every token of ``user`` issued until now; returns how many were tracked."""
-    _, user_tokens, revoked_at = _keys(prefix)
-    await redis.set(revoked_at + user, str(int(time.time())))
-    digests = await redis.zrange(user_tokens + user, 0, -1)
+    await redis.set(keys.user_revoked_at(user), str(int(time.time())))
+    digests = await redis.zrange(keys.user_tokens(user), 0, -1)
     for digest in digests:
-        await _revoke_hash(redis, digest.decode() if isinstance(digest, bytes) else digest, prefix)
+        await _revoke_hash(redis, digest.decode() if isinstance(digest, bytes) else digest, keys)
     return len(digests)
 
 
-async def is_revoked(
-    redis: Any, token: str, claims: TokenClaims, *, prefix: str = DEFAULT_PREFIX
-) -> bool:
+async def is_revoked(redis: Any, token: str, claims: TokenClaims, *, keys: RedisKeys) -> bool:
     """Whether ``token`` was revoked, alone or with all of its user's tokens."""
-    revoked, _, revoked_at = _keys(prefix)
-    if await redis.exists(revoked + token_hash(token)):
+    if await redis.exists(keys.token_revoked(token_hash(token))):
         return True
-    cutoff = await redis.get(revoked_at + claims.user)
+    cutoff = await redis.get(keys.user_revoked_at(claims.user))
     # strictly before: a token minted in the same second after a revoke-user stays valid
     # (tokens minted earlier in that second were tracked and revoked by hash)
     return cutoff is not None and claims.issued < int(cutoff)
 
 
 async def check_not_revoked(
-    redis: Any, token: str, claims: TokenClaims, *, prefix: str = DEFAULT_PREFIX
+    redis: Any, token: str, claims: TokenClaims, *, keys: RedisKeys
 ) -> TokenClaims:
     """Return ``claims``, or raise :class:`TokenError` when the token is revoked."""
-    if await is_revoked(redis, token, claims, prefix=prefix):
+    if await is_revoked(redis, token, claims, keys=keys):
         raise TokenError("token revoked")
     return claims

@@ -37,6 +37,7 @@ from interpreter.ids import canonical_json
 from interpreter.nodes import NodeType, Recipe
 from interpreter.planner import ExecutionPlan
 from streamer.db import content as content_db
+from streamer.resources import Resources
 
 __all__ = [
     "PACKAGE",
@@ -196,10 +197,11 @@ def build_provenance(
 
 
 async def record_render_provenance(
-    ctx: Mapping[str, Any],
+    res: Resources,
     run: Mapping[str, Any],
     output_cid: str,
     *,
+    job_id: str | None = None,
     output_name: str | None = None,
     effects: Iterable[Mapping[str, str]] | None = None,
     recipe: Recipe | None = None,
@@ -209,7 +211,8 @@ async def record_render_provenance(
     """Build, store (PostgreSQL) and publish (IPFS, when reachable) a render's record.
 
     Args:
-        ctx: arq job context (``db``, optional ``settings``, ``stores``, ``job_id``).
+        res: the process's resources (database, stores, settings).
+        job_id: the arq job that rendered it (default: the run's ``task_id``).
         run: The run row (``id``, ``inputs``, ``owner``, ``recipe_id``).
         output_cid: CID of the rendered output.
         output_name: Output file name (default ``<recipe name or run id>.mp4``).
@@ -238,10 +241,9 @@ async def record_render_provenance(
     )
     if output_name is None:
         name = f"{name}.mp4"
-    settings = ctx.get("settings")
-    l2_domain = settings.federation.l2_domain if settings is not None else None
+    l2_domain = res.settings.federation.l2_domain
     record = build_provenance(
-        task_id=str(ctx.get("job_id") or run.get("task_id") or ""),
+        task_id=str(job_id or run.get("task_id") or ""),
         output_name=name,
         output_cid=output_cid,
         inputs=dict(run.get("inputs") or {}),
@@ -252,12 +254,11 @@ async def record_render_provenance(
         rendered_at=rendered_at,
     )
     row_id = await content_db.record_provenance(
-        ctx["db"], run_id=run["id"], cid=output_cid, record=record
+        res.db, run_id=run["id"], cid=output_cid, record=record
     )
     body = canonical_json(record).encode()
     published = False
-    stores = ctx.get("stores")
-    ipfs = await stores.reachable_ipfs() if stores is not None else None
+    ipfs = await res.stores.reachable_ipfs()
     if ipfs is not None:
         try:
             for doc in (software, hardware):

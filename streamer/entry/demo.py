@@ -16,6 +16,9 @@ from typing import Any
 
 from effects.frame import VideoFormat
 from interpreter.nodes import NodeType, Recipe, Step
+from streamer.recipes.store import RecipeRef
+from streamer.resources import Resources
+from streamer.runs.service import RunSpec, start_run
 
 __all__ = [
     "DEMO_EFFECTS",
@@ -173,7 +176,7 @@ def demo_recipe_text(
 
 
 async def start_demo(
-    app_state: Any,
+    res: Resources,
     *,
     duration: float = 120.0,
     pace: float | None = 1.0,
@@ -182,22 +185,20 @@ async def start_demo(
     """Create and queue the live demo run; returns its run id.
 
     Args:
-        app_state: The running app's ``app.state`` (db, redis, arq, settings).
+        res: The running app's resources.
         duration: Seconds of demo.
         pace: Render speed relative to real time (1.0: live; None: as fast as possible).
         announce: Called with a line naming the run page URL (``print`` by default).
     """
-    from api.models import RunRequest
-    from api.runs import start_run
-
-    run = await start_run(
-        app_state,
-        RunRequest(recipe=demo_recipe_text(duration), analysis=demo_analysis(duration), pace=pace),
-        owner="demo",
+    spec = RunSpec(
+        recipe=RecipeRef(text=demo_recipe_text(duration)),
+        analysis=demo_analysis(duration),
+        pace=pace,
     )
+    run = await start_run(res, spec, owner="demo")
     run_id = str(run["id"])
     if announce is not None:
-        server = app_state.settings.server
+        server = res.settings.server
         host = "localhost" if server.host in ("0.0.0.0", "::") else server.host
         announce(f"demo run {run_id}: http://{host}:{server.port}/run/{run_id}")
     return run_id

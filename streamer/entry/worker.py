@@ -1,15 +1,17 @@
-"""arq worker wiring: settings for ``arq.Worker`` and a runner.
+"""arq worker wiring (composition root): settings for ``arq.Worker`` and a runner.
 
 ``worker_settings(settings)`` returns the keyword arguments of
-``arq.worker.Worker``. Job ``ctx`` holds ``settings``, ``db`` (asyncpg pool,
-made on startup, closed on shutdown), ``redis`` (arq's ``ArqRedis``) and
-``stores`` (:class:`streamer.content.stores.Stores`: local cache, IPFS, S3).
+``arq.worker.Worker``. The job ``ctx`` holds the worker's one
+:class:`streamer.resources.Resources` (``ctx["resources"]``, read with
+:func:`streamer.resources.resources_of`), opened on startup with
+:func:`streamer.resources.open_resources` and closed on shutdown, next to
+arq's own entries (``redis``, ``job_id``, ``job_try``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -21,9 +23,9 @@ from typing import Any
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
-from streamer.content.stores import open_stores
-from streamer.db.pool import apply_migrations, create_pool
 from streamer.jobs.functions import JOB_FUNCTIONS
+from streamer.keys import RedisKeys
+from streamer.resources import RESOURCES_KEY, open_resources
 from streamer.settings import Settings
 
 __all__ = [
@@ -31,18 +33,16 @@ __all__ = [
     "JOB_TIMEOUT",
     "MAX_TRIES",
     "POLL_DELAY",
-    "QUEUE_NAME",
     "MonitoredWorker",
     "create_worker",
-    "health_check_key",
     "run_worker",
-    "worker_record_prefix",
     "worker_settings",
 ]
 
 log = logging.getLogger(__name__)
 
-QUEUE_NAME = "artdag:queue"
+_STACK_KEY = "resources_stack"  # what closes the resources on shutdown
+
 JOB_TIMEOUT = 6 * 3600  # a live render may run for hours
 MAX_TRIES = 3
 HEALTH_CHECK_INTERVAL = 10
@@ -51,22 +51,12 @@ HEALTH_CHECK_INTERVAL = 10
 POLL_DELAY = 0.05
 
 
-def health_check_key(queue_name: str = QUEUE_NAME) -> str:
-    """The Redis key where arq writes the worker health line."""
-    return f"{queue_name}:health-check"
-
-
-def worker_record_prefix(queue_name: str = QUEUE_NAME) -> str:
-    """Prefix of the per-worker health records (``<prefix><worker id>``, JSON, with a TTL)."""
-    return f"{queue_name}:workers:"
-
-
 class MonitoredWorker(Worker):
     """arq's ``Worker`` that also writes a health record of its own.
 
     arq keeps one health key per queue, so with several replicas only the last
     writer is visible; each worker here also writes a JSON record under
-    ``worker_record_prefix(queue) + worker_id`` at every health check (TTL of
+    ``RedisKeys(queue=...).worker_records + worker_id`` at every health check (TTL of
     two intervals) and deletes it on close. ``GET /api/workers`` and
     ``artdag worker status`` read them.
     """
@@ -81,7 +71,7 @@ class MonitoredWorker(Worker):
     @property
     def record_key(self) -> str:
         """The Redis key of this worker's health record."""
-        return worker_record_prefix(self.queue_name) + self.worker_id
+        return RedisKeys(queue=self.queue_name).worker_records + self.worker_id
 
     def health_record(self) -> dict[str, Any]:
         """This worker's state as written to Redis."""
@@ -120,31 +110,25 @@ class MonitoredWorker(Worker):
 
 async def _on_startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
-    # ctx["redis"] is arq's own pool (an ArqRedis, usable to enqueue follow-ups).
-    ctx["db"] = await create_pool(settings.services.database_url, max_size=5)
-    await apply_migrations(ctx["db"])
-    # storage clients (LocalStore, IPFSStore, S3Store) close with this stack
-    ctx["resources"] = contextlib.AsyncExitStack()
-    ctx["stores"] = await open_stores(settings, ctx["resources"])
-    # partial writes of a crashed process (older than an hour: fresh ones may be live)
-    removed = await asyncio.to_thread(ctx["stores"].local.cleanup_tmp)
-    if removed:
-        log.info("removed %d stale partial file(s) from the cache", removed)
+    # the worker's one Resources: arq's own pool (ctx["redis"]) serves as Redis and arq
+    stack = contextlib.AsyncExitStack()
+    ctx[_STACK_KEY] = stack
+    ctx[RESOURCES_KEY] = await stack.enter_async_context(
+        open_resources(settings, arq=ctx["redis"], db_max_size=5)
+    )
 
 
 async def _on_shutdown(ctx: dict[str, Any]) -> None:
-    resources = ctx.pop("resources", None)
-    if resources is not None:
-        await resources.aclose()
-    db = ctx.pop("db", None)
-    if db is not None:
-        await db.close()
+    ctx.pop(RESOURCES_KEY, None)
+    stack = ctx.pop(_STACK_KEY, None)
+    if stack is not None:
+        await stack.aclose()
 
 
 def worker_settings(
     settings: Settings,
     *,
-    queue_name: str = QUEUE_NAME,
+    queue_name: str | None = None,
     burst: bool = False,
     max_jobs: int = 4,
 ) -> dict[str, Any]:
@@ -152,14 +136,18 @@ def worker_settings(
 
     Args:
         settings: configuration (its Redis/PostgreSQL URLs are used).
-        queue_name: the arq queue to consume.
+        queue_name: the arq queue to consume (default ``settings.services.queue_name``);
+            the jobs' Redis keys follow it.
         burst: stop once the queue is empty.
         max_jobs: concurrent jobs in this worker.
     """
+    if queue_name is not None and queue_name != settings.services.queue_name:
+        services = dataclasses.replace(settings.services, queue_name=queue_name)
+        settings = dataclasses.replace(settings, services=services)
     return {
         "functions": list(JOB_FUNCTIONS),
         "redis_settings": RedisSettings.from_dsn(settings.services.redis_url),
-        "queue_name": queue_name,
+        "queue_name": settings.services.queue_name,
         "on_startup": _on_startup,
         "on_shutdown": _on_shutdown,
         "ctx": {"settings": settings},
@@ -183,7 +171,7 @@ def create_worker(
 def run_worker(
     settings: Settings,
     burst: bool = False,
-    queue: str = QUEUE_NAME,
+    queue: str | None = None,
     concurrency: int = 4,
 ) -> int:
     """Run a worker in the foreground until SIGINT/SIGTERM (or, with ``burst``, an empty queue).

@@ -53,8 +53,15 @@ from streamer.content.provenance import record_render_provenance
 from streamer.content.stores import Stores, fetch_into_local, hls_dir
 from streamer.db import recipes as recipes_db
 from streamer.db import runs as runs_db
-from streamer.runs.events import cancel_requested, publish_event
-from streamer.runs.status import TERMINAL_STATUSES
+from streamer.resources import resources_of
+from streamer.runs.events import (
+    PlaylistEvent,
+    ProgressEvent,
+    StatusEvent,
+    cancel_requested,
+    publish_event,
+)
+from streamer.runs.status import TERMINAL_STATUSES, RunStatus
 from streamer.settings import Settings
 
 __all__ = ["CANCEL_POLL_SECONDS", "InputError", "PacedSink", "hls_options", "render_run"]
@@ -213,15 +220,13 @@ async def render_run(
     """Render run ``run_id`` live; returns ``{"run_id", "status", ...}``.
 
     Args:
-        ctx: arq context (``settings``, ``db``, ``redis``, ``stores``).
+        ctx: arq context (its :class:`~streamer.resources.Resources`, ``job_id``).
         run_id: The run row to render (status ``pending``; a retried job restarts it).
         pace: Render no faster than this multiple of real time (None: as fast as possible).
         duration: Seconds to render (needed when the recipe's output never ends).
     """
-    settings: Settings = ctx["settings"]
-    db = ctx["db"]
-    redis = ctx["redis"]
-    stores: Stores = ctx["stores"]
+    res = resources_of(ctx)
+    settings, db, redis, stores, keys = res.settings, res.db, res.redis, res.stores, res.keys
 
     run = await runs_db.get_run(db, run_id)
     if run is None:
@@ -230,16 +235,15 @@ async def render_run(
     if run["status"] in TERMINAL_STATUSES:
         return {"run_id": run_id, "status": run["status"]}
 
-    async def finish(status: str, **fields: Any) -> dict[str, Any]:
+    async def finish(status: RunStatus, **fields: Any) -> dict[str, Any]:
         await runs_db.update_run(db, run_id, status=status, **fields)
-        event = {"type": "status", "status": status}
-        event.update({k: v for k, v in fields.items() if k in ("error", "output_cid")})
+        event = StatusEvent(status, error=fields.get("error"), output_cid=fields.get("output_cid"))
         with contextlib.suppress(Exception):
-            await publish_event(redis, run_id, event)
-        return {"run_id": run_id, "status": status, **fields}
+            await publish_event(redis, keys, run_id, event)
+        return {"run_id": run_id, "status": str(status), **fields}
 
-    if await cancel_requested(redis, run_id):
-        return await finish("cancelled")
+    if await cancel_requested(redis, keys, run_id):
+        return await finish(RunStatus.CANCELLED)
 
     out_dir = hls_dir(settings, run_id)
     try:
@@ -253,11 +257,11 @@ async def render_run(
         if analysis is None and (run.get("plan") or {}).get("analysis"):
             # phase 1 can take a while (a cold cache decodes the audio): the run is running
             await runs_db.update_run(
-                db, run_id, status="running", task_id=str(ctx.get("job_id") or "")
+                db, run_id, status=RunStatus.RUNNING, task_id=str(ctx.get("job_id") or "")
             )
             with contextlib.suppress(Exception):
                 await publish_event(
-                    redis, run_id, {"type": "status", "status": "running", "stage": "analysis"}
+                    redis, keys, run_id, StatusEvent(RunStatus.RUNNING, stage="analysis")
                 )
             analysis = await _analyses(stores, run.get("plan"), inputs, run["inputs"] or {}, recipe)
             if analysis is not None:
@@ -266,7 +270,7 @@ async def render_run(
         await asyncio.to_thread(shutil.rmtree, out_dir, True)
     except (InputError, InterpreterError, StorageError, OSError, ValueError) as exc:
         log.warning("run %s cannot start: %s", run_id, exc)
-        return await finish("failed", error=str(exc))
+        return await finish(RunStatus.FAILED, error=str(exc))
 
     options = hls_options(settings)
     # each segment and playlist rewrite goes to the bucket as it is written
@@ -286,7 +290,7 @@ async def render_run(
         async with lock:
             if not state["running"]:
                 state["running"] = True
-                fields["status"] = "running"
+                fields["status"] = RunStatus.RUNNING
             await runs_db.update_run(db, run_id, **fields)
 
     async def on_playlist_update(update: PlaylistUpdate) -> None:
@@ -294,20 +298,16 @@ async def render_run(
         if ipfs is not None:  # a local-only playlist CID names nothing on IPFS
             fields["playlist_cid"] = update.playlist_cid
         await mark_running(**fields)
-        await publish_event(
-            redis,
-            run_id,
-            {
-                "type": "playlist",
-                "playlist_cid": fields.get("playlist_cid"),
-                "segment_cid": update.segment_cid,
-                "index": update.index,
-                "duration": update.duration,
-                "segment_count": update.segment_count,
-                "ended": update.ended,
-                "ipfs": ipfs is not None,
-            },
+        event = PlaylistEvent(
+            playlist_cid=fields.get("playlist_cid"),
+            segment_cid=update.segment_cid,
+            index=update.index,
+            duration=update.duration,
+            segment_count=update.segment_count,
+            ended=update.ended,
+            ipfs=ipfs is not None,
         )
+        await publish_event(redis, keys, run_id, event)
 
     async def on_progress(p: Progress) -> None:
         fraction = min(max(p.fraction, 0.0), 1.0)
@@ -315,17 +315,10 @@ async def render_run(
         if ipfs is None:
             fields["segment_count"] = inner.stats.segments_local
         await mark_running(**fields)
-        await publish_event(
-            redis,
-            run_id,
-            {
-                "type": "progress",
-                "frames": p.frames,
-                "total_frames": p.total_frames,
-                "progress": fraction,
-                "fps": round(p.fps, 2),
-            },
+        event = ProgressEvent(
+            progress=fraction, frames=p.frames, total_frames=p.total_frames, fps=round(p.fps, 2)
         )
+        await publish_event(redis, keys, run_id, event)
 
     interp = StreamInterpreter(
         recipe,
@@ -342,7 +335,7 @@ async def render_run(
     async def poll_cancel() -> None:
         while not stop_polling.is_set():
             try:
-                if await cancel_requested(redis, run_id):
+                if await cancel_requested(redis, keys, run_id):
                     interp.cancel()
                     return
             except Exception as exc:  # a Redis hiccup must not kill the render
@@ -355,10 +348,10 @@ async def render_run(
     try:
         result: HLSResult = await interp.run()
     except Cancelled:
-        return await finish("cancelled", segment_count=inner.stats.segments_local)
+        return await finish(RunStatus.CANCELLED, segment_count=inner.stats.segments_local)
     except (InterpreterError, StorageError, OSError, Exception) as exc:
         log.exception("run %s failed", run_id)
-        return await finish("failed", error=f"{type(exc).__name__}: {exc}"[:4000])
+        return await finish(RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000])
     finally:
         stop_polling.set()
         poller.cancel()
@@ -381,13 +374,14 @@ async def render_run(
         fields["playlist_cid"] = result.ipfs_playlist_cid
     try:
         await record_render_provenance(
-            ctx,
+            res,
             run,
             output_cid,
+            job_id=str(ctx.get("job_id") or ""),
             output_name=f"{recipe.name}.m3u8",
             recipe=recipe,
             rendered_at=started,
         )
     except Exception as exc:  # the render itself succeeded; a missing record is logged
         log.exception("run %s: provenance not recorded: %s", run_id, exc)
-    return await finish("completed", **fields)
+    return await finish(RunStatus.COMPLETED, **fields)

@@ -1,24 +1,36 @@
 """The recipe a request names or carries: load it, check its inputs, store it.
 
-Shared by ``POST /runs`` (:mod:`api.runs`), the phase endpoints
-(:mod:`api.phases`) and ``POST /recipes/upload`` (:mod:`api.recipes`), which
-used to carry their own copies of these steps.
+Shared by the runs service (:mod:`streamer.runs.service`), the phase endpoints
+and the recipe upload.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from api.errors import NotFound, Unprocessable
-from api.models import RunRequest
 from interpreter.canonical import canonical
 from interpreter.loader import load_recipe
 from interpreter.nodes import Recipe
 from interpreter.validate import validate
 from streamer.db import recipes as recipes_db
+from streamer.errors import Missing, Unprocessable
 
-__all__ = ["parse_recipe", "request_recipe", "store_recipe"]
+__all__ = ["RecipeRef", "parse_recipe", "request_recipe", "store_recipe"]
+
+
+@dataclass(frozen=True)
+class RecipeRef:
+    """A recipe named by its stored id or given as text: exactly one is set."""
+
+    recipe_id: str | None = None
+    text: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.recipe_id is None) == (self.text is None):
+            raise ValueError("RecipeRef takes exactly one of recipe_id and text")
 
 
 def parse_recipe(text: str, filename: str, *, check: bool = True) -> Recipe:
@@ -33,25 +45,27 @@ def parse_recipe(text: str, filename: str, *, check: bool = True) -> Recipe:
     return recipe
 
 
-async def request_recipe(db: Any, req: RunRequest, *, check: bool = True) -> tuple[str, Recipe]:
-    """(text, recipe) of ``req.recipe_id`` or ``req.recipe``; parsed in a thread.
+async def request_recipe(
+    db: Any, ref: RecipeRef, inputs: Mapping[str, str], *, check: bool = True
+) -> tuple[str, Recipe]:
+    """(text, recipe) of ``ref``; parsed in a thread.
 
     Raises:
-        NotFound: unknown ``recipe_id``.
+        Missing: unknown ``recipe_id``.
         InterpreterError: the recipe is invalid (position in the error).
-        Unprocessable: ``req.inputs`` names an input the recipe does not declare.
+        Unprocessable: ``inputs`` names an input the recipe does not declare.
     """
-    if req.recipe_id is not None:
-        row = await recipes_db.get_recipe(db, req.recipe_id)
+    if ref.recipe_id is not None:
+        row = await recipes_db.get_recipe(db, ref.recipe_id)
         if row is None:
-            raise NotFound(f"recipe {req.recipe_id!r} not found", field="recipe_id")
-        text, filename = str(row["source"]), f"recipe {req.recipe_id[:12]}"
+            raise Missing(f"recipe {ref.recipe_id!r} not found", field="recipe_id")
+        text, filename = str(row["source"]), f"recipe {ref.recipe_id[:12]}"
     else:
-        assert req.recipe is not None
-        text, filename = req.recipe, "recipe"
+        assert ref.text is not None
+        text, filename = ref.text, "recipe"
     recipe = await asyncio.to_thread(parse_recipe, text, filename, check=check)
     declared = {d.name for d in recipe.inputs}
-    for name in sorted(set(req.inputs) - declared):
+    for name in sorted(set(inputs) - declared):
         raise Unprocessable(
             f"inputs.{name}: the recipe declares no input {name!r}"
             + (f" (declared: {', '.join(sorted(declared))})" if declared else ""),

@@ -1,13 +1,17 @@
-"""Live run progress over Redis: channel and key names, publish, subscribe, cancel flags.
+"""Live run events over Redis: typed events, one serialiser, publish, subscribe, cancel flags.
 
-The render job publishes one JSON event per playlist update, progress tick
-and status change on ``artdag:run:<id>:events``; the API relays them (SSE) and
-sets ``artdag:run:<id>:cancel`` to ask the job to stop. Event shapes::
+Jobs publish one event per playlist update, progress tick and status change on
+:meth:`streamer.keys.RedisKeys.run_events`; the API relays them as Server-Sent
+Events and sets :meth:`~streamer.keys.RedisKeys.run_cancel` to ask the jobs to
+stop. On the wire each event is the JSON of :func:`event_json`::
 
     {"type": "playlist", "run_id", "playlist_cid", "segment_cid", "index",
-     "duration", "segment_count", "ended"}
-    {"type": "progress", "run_id", "frames", "total_frames", "progress", "fps"}
-    {"type": "status", "run_id", "status", "error"?, "output_cid"?}
+     "duration", "segment_count", "ended", "ipfs"}
+    {"type": "progress", "run_id", "progress", "frames", "total_frames", "fps"}
+    {"type": "status", "run_id", "status", "stage"?, "error"?, "output_cid"?}
+
+The progress event has the same fields on every path: the batch path (which
+counts steps, not frames) sends ``frames``, ``total_frames`` and ``fps`` as null.
 """
 
 from __future__ import annotations
@@ -16,13 +20,22 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+from redis.asyncio import Redis
+
+from streamer.keys import RedisKeys
+from streamer.runs.status import RunStatus
 
 __all__ = [
     "CANCEL_TTL",
-    "cancel_key",
+    "PlaylistEvent",
+    "ProgressEvent",
+    "RunEvent",
+    "StatusEvent",
     "cancel_requested",
-    "events_channel",
+    "event_json",
     "publish_event",
     "request_cancel",
     "subscribe_events",
@@ -31,43 +44,82 @@ __all__ = [
 CANCEL_TTL = 24 * 3600  # a flag outlives any queue wait, then expires
 
 
-def events_channel(run_id: str) -> str:
-    """Pub/sub channel of a run's events."""
-    return f"artdag:run:{run_id}:events"
+@dataclass(frozen=True)
+class PlaylistEvent:
+    """A segment was listed: the playlist changed (and got a new CID on IPFS)."""
+
+    type: ClassVar[str] = "playlist"
+    playlist_cid: str | None
+    segment_cid: str | None
+    index: int
+    duration: float
+    segment_count: int
+    ended: bool
+    ipfs: bool
 
 
-def cancel_key(run_id: str) -> str:
-    """Key whose presence asks the render job of ``run_id`` to stop."""
-    return f"artdag:run:{run_id}:cancel"
+@dataclass(frozen=True)
+class ProgressEvent:
+    """How far the run is: ``progress`` in [0, 1]; frame figures where frames are counted."""
+
+    type: ClassVar[str] = "progress"
+    progress: float
+    frames: int | None = None
+    total_frames: int | None = None
+    fps: float | None = None
 
 
-async def publish_event(redis: Any, run_id: str, event: dict[str, Any]) -> int:
-    """Publish ``event`` (``run_id`` added) as JSON; returns the number of receivers."""
-    payload = json.dumps({**event, "run_id": run_id}, separators=(",", ":"), default=str)
-    return int(await redis.publish(events_channel(run_id), payload))
+@dataclass(frozen=True)
+class StatusEvent:
+    """The run's status changed (``stage`` says what a running run is doing)."""
+
+    type: ClassVar[str] = "status"
+    status: RunStatus
+    stage: str | None = None
+    error: str | None = None
+    output_cid: str | None = None
 
 
-async def request_cancel(redis: Any, run_id: str) -> None:
-    """Set the cancel flag of ``run_id`` (the job polls it)."""
-    await redis.set(cancel_key(run_id), "1", ex=CANCEL_TTL)
+RunEvent = PlaylistEvent | ProgressEvent | StatusEvent
 
 
-async def cancel_requested(redis: Any, run_id: str) -> bool:
+def event_json(run_id: str, event: RunEvent) -> dict[str, Any]:
+    """The one wire form of an event: ``type`` and ``run_id`` first; a status
+    event leaves out its unset optional fields."""
+    body = asdict(event)
+    if isinstance(event, StatusEvent):
+        body = {k: v for k, v in body.items() if v is not None}
+        body["status"] = str(event.status)
+    return {"type": event.type, "run_id": run_id, **body}
+
+
+async def publish_event(redis: Redis, keys: RedisKeys, run_id: str, event: RunEvent) -> int:
+    """Publish ``event`` as JSON; returns the number of receivers."""
+    payload = json.dumps(event_json(run_id, event), separators=(",", ":"))
+    return int(await redis.publish(keys.run_events(run_id), payload))
+
+
+async def request_cancel(redis: Redis, keys: RedisKeys, run_id: str) -> None:
+    """Set the cancel flag of ``run_id`` (the jobs poll it)."""
+    await redis.set(keys.run_cancel(run_id), "1", ex=CANCEL_TTL)
+
+
+async def cancel_requested(redis: Redis, keys: RedisKeys, run_id: str) -> bool:
     """Whether the cancel flag of ``run_id`` is set."""
-    return bool(await redis.exists(cancel_key(run_id)))
+    return bool(await redis.exists(keys.run_cancel(run_id)))
 
 
 async def subscribe_events(
-    redis: Any, run_id: str, *, poll: float = 1.0
+    redis: Redis, keys: RedisKeys, run_id: str, *, poll: float = 1.0
 ) -> AsyncIterator[dict[str, Any] | None]:
-    """Yield the run's events as dicts; yields None every ``poll`` seconds without one.
+    """Yield the run's events (their JSON objects); None every ``poll`` seconds without one.
 
     The None ticks let a consumer re-check state (or send a keep-alive) and
     notice a client that went away. The subscription is closed when the
     generator is closed.
     """
     pubsub = redis.pubsub()
-    await pubsub.subscribe(events_channel(run_id))
+    await pubsub.subscribe(keys.run_events(run_id))
     try:
         while True:
             message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=poll)

@@ -33,6 +33,8 @@ from streamer.auth import tokens
 from streamer.embedded.stack import free_port
 from streamer.entry.app import create_app
 from streamer.entry.worker import create_worker
+from streamer.present.deps import provide_resources
+from streamer.resources import Resources
 from streamer.settings import Settings
 
 __all__ = ["LiveServer", "free_port"]
@@ -62,14 +64,19 @@ class LiveServer:
     token: str
 
     @property
+    def res(self) -> Resources:
+        """The app's resources (open while the server runs)."""
+        return provide_resources(self.app.state)
+
+    @property
     def db(self) -> Any:
         """The app's asyncpg pool."""
-        return self.app.state.db
+        return self.res.db
 
     @property
     def redis(self) -> Any:
         """The app's Redis client."""
-        return self.app.state.redis
+        return self.res.redis
 
     @property
     def cache_dir(self) -> Path:
@@ -114,14 +121,14 @@ def live_factory(
             "CACHE_DIR": str(root / "cache"),
             "IPFS_API": ipfs_api or f"/ip4/127.0.0.1/tcp/{free_port()}",
             "IPFS_GATEWAY_URL": gateway,
+            "ARTDAG_REDIS_PREFIX": redis_prefix,
+            "ARTDAG_QUEUE": f"{redis_prefix}queue:{uuid.uuid4().hex[:8]}",
             **TEST_ENV,
             **env,
         }
         settings = Settings.from_env(full_env)
-        queue = f"{redis_prefix}queue:{uuid.uuid4().hex[:8]}"
+        queue = settings.services.queue_name
         app = create_app(settings)
-        app.state.queue_name = queue
-        app.state.redis_key_prefix = redis_prefix
         token, _ = tokens.mint_token(tokens.cluster_key(settings), user, ttl=3600)
         port = free_port()
         server = _QuietServer(
@@ -138,7 +145,9 @@ def live_factory(
         worker = create_worker(settings, handle_signals=False, queue_name=queue, max_jobs=2)
         worker_task = asyncio.create_task(worker.main(), name="test-worker")
         # one round trip through the queue: the worker's ctx (stores...) is ready after it
-        ping = await app.state.arq.enqueue_job("ping", "ready", _queue_name=queue)
+        ping = await provide_resources(app.state).arq.enqueue_job(
+            "ping", "ready", _queue_name=queue
+        )
         assert ping is not None
         await ping.result(timeout=60, poll_delay=0.05)
         url = f"http://127.0.0.1:{port}"
@@ -177,5 +186,6 @@ async def live_server_ipfs(
     ipfs_gateway: str,
 ) -> AsyncIterator[LiveServer]:
     """App + worker + HTTP server with the harness IPFS node and its gateway."""
-    async with live_factory(ipfs_api=ipfs_api, gateway=ipfs_gateway) as live:
+    # IPFS_RAW_TIMEOUT: /ipfs/{cid}/raw of a CID nobody has answers 404 after 2 s, not 10
+    async with live_factory(ipfs_api=ipfs_api, gateway=ipfs_gateway, IPFS_RAW_TIMEOUT="2") as live:
         yield live

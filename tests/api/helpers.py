@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -32,10 +33,13 @@ async def app_client(
     ``queue_name`` (a queue no worker reads) keeps enqueued runs pending.
     The client's ``app_state`` is the app's state.
     """
+    services = dataclasses.replace(
+        settings.services,
+        redis_prefix=f"{redis_prefix}artdag:",
+        queue_name=queue_name or settings.services.queue_name,
+    )
+    settings = dataclasses.replace(settings, services=services)
     app = create_app(settings)
-    app.state.redis_key_prefix = f"{redis_prefix}artdag:"
-    if queue_name is not None:
-        app.state.queue_name = queue_name
     token, _ = tokens.mint_token(tokens.cluster_key(settings), user)
     async with AsyncTestClient(app=app) as c:
         c.headers["Authorization"] = f"Bearer {token}"

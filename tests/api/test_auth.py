@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import uuid
@@ -17,6 +18,8 @@ from litestar.testing import AsyncTestClient
 from api.auth import SESSION_COOKIE
 from streamer.auth import tokens
 from streamer.entry.app import create_app
+from streamer.keys import RedisKeys
+from streamer.resources import Resources
 from streamer.settings import Settings
 from tests.api.helpers import api_error
 
@@ -35,9 +38,12 @@ def settings(pg_dsn: str, redis_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def client(settings: Settings, redis_prefix: str) -> AsyncIterator[Any]:
-    app = create_app(settings)
-    app.state.redis_key_prefix = f"{redis_prefix}artdag:"
-    app.state.queue_name = f"{redis_prefix}queue"
+    services = dataclasses.replace(
+        settings.services,
+        redis_prefix=f"{redis_prefix}artdag:",
+        queue_name=f"{redis_prefix}queue",
+    )
+    app = create_app(dataclasses.replace(settings, services=services))
     async with AsyncTestClient(app=app) as c:
         yield c
 
@@ -108,7 +114,9 @@ async def test_revoke_user_revokes_every_token(
     second, c2 = tokens.mint_token(key, user)
     r = aioredis.from_url(redis_url)
     try:
-        await tokens.track_token(r, user, first, c1.expiry, prefix=f"{redis_prefix}artdag:")
+        await tokens.track_token(
+            r, user, first, c1.expiry, keys=RedisKeys(prefix=f"{redis_prefix}artdag:")
+        )
     finally:
         await r.aclose()
     api_error(
@@ -203,14 +211,12 @@ def fake_l2() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 async def test_l2_flow_and_l2_revoke_user(
     settings: Settings, redis_prefix: str, fake_l2: tuple[str, list[dict[str, Any]]]
 ) -> None:
-    import dataclasses
-
     l2_url, seen = fake_l2
     l2_settings = dataclasses.replace(
         settings, federation=dataclasses.replace(settings.federation, l2_server=l2_url)
     )
-    app = create_app(l2_settings)
-    app.state.redis_key_prefix = f"{redis_prefix}l2:artdag:"
+    services = dataclasses.replace(settings.services, redis_prefix=f"{redis_prefix}l2:artdag:")
+    app = create_app(dataclasses.replace(l2_settings, services=services))
     async with AsyncTestClient(app=app) as c:
         api_error(await c.get("/auth", params={"auth_token": "l2-bad-token"}), 401)
         resp = await c.get("/auth", params={"auth_token": "l2-good-token"}, follow_redirects=False)
@@ -256,9 +262,10 @@ async def test_current_user_on_reads(settings: Settings, redis_url: str, key: by
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        app.state.redis = aioredis.from_url(redis_url)
+        redis = aioredis.from_url(redis_url)
+        app.state.resources = _auth_only_resources(settings, redis, key)
         yield
-        await app.state.redis.aclose()
+        await redis.aclose()
 
     app = Litestar(
         route_handlers=[whoami],
@@ -266,7 +273,6 @@ async def test_current_user_on_reads(settings: Settings, redis_url: str, key: by
         exception_handlers=exception_handlers(),
         lifespan=[lifespan],
     )
-    app.state.settings = settings
     user = _user()
     token, _ = tokens.mint_token(key, user)
     async with AsyncTestClient(app=app) as c:
@@ -297,9 +303,10 @@ async def test_redis_down_reads_open_writes_503(settings: Settings, key: bytes) 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        app.state.redis = aioredis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+        redis = aioredis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+        app.state.resources = _auth_only_resources(settings, redis, key)
         yield
-        await app.state.redis.aclose()
+        await redis.aclose()
 
     app = Litestar(
         route_handlers=[whoami, write],
@@ -307,7 +314,6 @@ async def test_redis_down_reads_open_writes_503(settings: Settings, key: bytes) 
         exception_handlers=exception_handlers(),
         lifespan=[lifespan],
     )
-    app.state.settings = settings
     token, _ = tokens.mint_token(key, _user())
     async with AsyncTestClient(app=app) as c:
         resp = await c.get("/whoami", headers=_bearer(token))
@@ -315,3 +321,16 @@ async def test_redis_down_reads_open_writes_503(settings: Settings, key: bytes) 
         doc = api_error(await c.post("/write", headers=_bearer(token)), 503)
         assert "Redis" in doc["detail"]
         api_error(await c.post("/write"), 401)  # no token: refused without asking Redis
+
+
+def _auth_only_resources(settings: Settings, redis: Any, key: bytes) -> Resources:
+    """Resources for a bare app that only authenticates (no database, queue or stores)."""
+    return Resources(
+        settings=settings,
+        db=None,  # type: ignore[arg-type]
+        redis=redis,
+        arq=None,  # type: ignore[arg-type]
+        stores=None,  # type: ignore[arg-type]
+        keys=settings.services.keys,
+        token_key=key,
+    )

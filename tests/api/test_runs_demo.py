@@ -10,7 +10,7 @@ from tests.api.live_media import parse_playlist
 async def test_start_demo_creates_and_renders_a_live_run(live_server: LiveServer) -> None:
     live = live_server
     lines: list[str] = []
-    run_id = await start_demo(live.app.state, duration=2.0, pace=None, announce=lines.append)
+    run_id = await start_demo(live.res, duration=2.0, pace=None, announce=lines.append)
     assert len(lines) == 1 and lines[0].endswith(f"/run/{run_id}")
     run = await live.wait_run(run_id, lambda r: r["status"] not in ("pending", "running"), 120)
     assert run["status"] == "completed", run

@@ -86,7 +86,8 @@ async def test_live_run_on_ipfs(live_server_ipfs: LiveServer, ffprobe: str, ipfs
     row = await live.client.get(f"/api/run/{run_id}")
     assert row.json()["status"] == "running"
     # the CID the row pointed at is a real playlist on the node, listing only uploaded segments
-    store = live.app.state.ipfs
+    store = live.res.stores.ipfs
+    assert store is not None
     on_node = (await store.cat(cid_now)).decode()
     node_pl = parse_playlist(on_node)
     assert not node_pl["endlist"] and node_pl["segments"]
@@ -224,15 +225,17 @@ async def test_ipfs_outage_mid_render_loses_nothing(live_server_ipfs: LiveServer
 async def test_inputs_fetched_from_ipfs_and_ipfs_routes(live_server_ipfs: LiveServer) -> None:
     live = live_server_ipfs
     clip = make_clip_bytes(1.0)
-    cid = await live.app.state.ipfs.add_bytes(clip)
-    assert not live.app.state.local_store.has(cid)
+    ipfs = live.res.stores.ipfs
+    assert ipfs is not None
+    cid = await ipfs.add_bytes(clip)
+    assert not live.res.stores.local.has(cid)
     resp = await live.client.post("/runs", json={"recipe": INPUT_RECIPE, "inputs": {"video": cid}})
     assert resp.status_code == 201, resp.text
     run = await live.wait_run(
         resp.json()["run_id"], lambda r: r["status"] not in ("pending", "running")
     )
     assert run["status"] == "completed", run
-    assert live.app.state.local_store.has(cid)  # fetched into the local cache
+    assert live.res.stores.local.has(cid)  # fetched into the local cache
     assert run["inputs"] == {"video": cid}
 
     # /ipfs/{cid}: redirect keeps the query; /raw streams the node's bytes
@@ -241,7 +244,7 @@ async def test_inputs_fetched_from_ipfs_and_ipfs_routes(live_server_ipfs: LiveSe
     assert r.headers["location"] == f"{live.settings.ipfs.gateway_url}/{cid}?filename=clip.mp4"
     raw = await live.client.get(f"/ipfs/{cid}/raw")
     assert raw.status_code == 200 and raw.content == clip
-    live.app.state.ipfs_raw_timeout = 1.0
+    assert live.settings.ipfs.raw_timeout == 2.0  # a missing CID answers 404 after it
     unknown = cid_of_bytes(b"never added anywhere " + cid.encode())
     missing = await live.client.get(f"/ipfs/{unknown}/raw")
     assert missing.status_code == 404 and missing.json()["field"] == "cid"

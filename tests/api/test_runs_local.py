@@ -8,7 +8,6 @@ from typing import Any
 
 from cache.cid import cid_of_bytes
 from streamer.content.stores import hls_dir
-from streamer.runs.events import events_channel
 from tests.api.conftest import LiveServer
 from tests.api.helpers import api_error
 from tests.api.live_media import (
@@ -50,7 +49,7 @@ async def test_run_renders_and_serves_local_hls(live_server: LiveServer) -> None
     assert plan["recipe_id"] == run["recipe_id"] and plan["steps"]
     prov = (await live.client.get(f"/api/run/{run_id}/provenance")).json()
     assert prov["records"][0]["cid"] == run["output_cid"]
-    assert events_channel(run_id).endswith(":events")
+    assert live.res.keys.run_events(run_id).endswith(":events")
 
 
 async def test_malformed_requests_get_the_json_error_shape(live_server: LiveServer) -> None:
@@ -143,7 +142,7 @@ async def test_missing_input_fails_the_run_clearly(live_server: LiveServer) -> N
 
 async def test_input_from_local_cache_and_sse_progress(live_server: LiveServer) -> None:
     live = live_server
-    item = live.app.state.local_store.put_bytes(make_clip_bytes(2.0), suffix=".mp4")
+    item = live.res.stores.local.put_bytes(make_clip_bytes(2.0), suffix=".mp4")
     resp = await live.client.post(
         "/runs", json={"recipe": INPUT_RECIPE, "inputs": {"video": item.cid}, "pace": 2.0}
     )

@@ -21,7 +21,7 @@ import pytest
 from cache.cid import cid_of_bytes
 from interpreter.ids import canonical_json
 from streamer.content.provenance import descriptor_cid, hardware_descriptor, software_descriptor
-from streamer.jobs.execute import exec_counts_key
+from streamer.keys import RedisKeys
 from tests.api.conftest import LiveServer
 from tests.api.live_media import parse_playlist
 from tests.api.walkthrough import (
@@ -45,7 +45,7 @@ async def _alice(live: LiveServer, redis_url: str, redis_prefix: str) -> httpx.A
 
 
 async def _exec_total(live: LiveServer) -> int:
-    counts = await live.redis.hgetall(exec_counts_key(live.queue_name))
+    counts = await live.redis.hgetall(RedisKeys(queue=live.queue_name).exec_counts)
     return sum(int(v) for v in counts.values())
 
 

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 from arq.connections import RedisSettings
 
-from api.workers import parse_health_line
 from streamer.embedded.stack import free_port
 from streamer.entry.worker import MonitoredWorker
+from streamer.jobs.monitor import parse_health_line
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -125,7 +125,7 @@ async def test_in_progress_queued_deferred_and_results(
     live_server: Any, redis_url: str, redis_prefix: str
 ) -> None:
     queue = f"{redis_prefix}workers-test:{uuid.uuid4().hex[:8]}"
-    arq = live_server.app.state.arq
+    arq = live_server.res.arq
     params = {"queue": queue, "recent": 10}
     job_ids = []
     for args in (("hold", "first"), ("hold", "second"), ("boom",)):

@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
-from litestar.datastructures import State
 from litestar.testing import AsyncTestClient
 
 from api.system import service_status
 from streamer.entry.app import create_app
 from streamer.entry.routes import route_handlers
+from streamer.keys import RedisKeys
+from streamer.present.deps import provide_resources
+from streamer.resources import Resources
 from streamer.settings import Settings
 
 
@@ -19,9 +21,10 @@ async def test_routes_and_lifespan(service_settings: Settings) -> None:
     # The test client runs the app on its own event loop: only touch app.state
     # resources through requests, and check them from here with our own clients.
     async with AsyncTestClient(app=app) as client:
-        assert app.state.db is not None
-        assert app.state.redis is not None
-        assert app.state.arq is not None
+        res = provide_resources(app.state)
+        assert res.db is not None
+        assert res.redis is not None
+        assert res.arq is not None
 
         index = await client.get("/")
         assert index.status_code == 200
@@ -53,7 +56,7 @@ async def test_routes_and_lifespan(service_settings: Settings) -> None:
             assert await conn.fetchval("SELECT max(version) FROM schema_version") >= 1
         finally:
             await conn.close()
-        pool = app.state.db
+        pool = provide_resources(app.state).db
     # resources are closed on shutdown
     assert pool.is_closing()
 
@@ -67,8 +70,16 @@ async def test_health_reports_a_broken_service() -> None:
         async def ping(self) -> bool:
             return True
 
-    state = State({"db": FailingPool(), "redis": OkRedis()})
-    status = await service_status(state)
+    res = Resources(
+        settings=Settings(),
+        db=FailingPool(),  # type: ignore[arg-type]
+        redis=OkRedis(),  # type: ignore[arg-type]
+        arq=None,  # type: ignore[arg-type]
+        stores=None,  # type: ignore[arg-type]
+        keys=RedisKeys(),
+        token_key=b"k" * 32,
+    )
+    status = await service_status(res)
     assert status["redis"] == "ok"
     assert status["database"].startswith("error: CannotConnectNowError")
 

@@ -22,7 +22,9 @@ from streamer.content.provenance import (
     software_descriptor,
 )
 from streamer.jobs import execute as jobs_exec
+from streamer.jobs.job_env import MAX_TRIES, retry_or_raise
 from streamer.jobs.steps import config_from_plan, is_inline, needs_execution, step_recipe
+from streamer.resources import RESOURCES_KEY, Resources
 
 RECIPE = """\
 name: units
@@ -77,12 +79,12 @@ def test_config_from_plan_round_trips_expressions() -> None:
 def test_transient_errors_retry_with_backoff_until_the_last_try() -> None:
     exc = RedisConnectionError("down")
     with pytest.raises(Retry) as info:
-        jobs_exec._retry_or_raise({"job_try": 1}, exc)
+        retry_or_raise({"job_try": 1}, exc)
     assert info.value.defer_score == 1000
     with pytest.raises(Retry) as info:
-        jobs_exec._retry_or_raise({"job_try": 3}, exc)
+        retry_or_raise({"job_try": 3}, exc)
     assert info.value.defer_score == 4000
-    jobs_exec._retry_or_raise({"job_try": jobs_exec.MAX_TRIES}, exc)  # no Retry: caller raises
+    retry_or_raise({"job_try": MAX_TRIES}, exc)  # no Retry: caller raises
 
 
 async def test_execute_step_retries_when_redis_is_down(tmp_path: Any) -> None:
@@ -108,16 +110,20 @@ async def test_execute_step_retries_when_redis_is_down(tmp_path: Any) -> None:
         async def reachable_ipfs(self) -> None:
             return None
 
-    ctx = {
-        "settings": Settings.from_env({"CACHE_DIR": str(tmp_path)}),
-        "db": DB(),
-        "redis": DownRedis(),
-        "stores": StoresStub(),
-        "job_try": 1,
-    }
+    settings = Settings.from_env({"CACHE_DIR": str(tmp_path)})
+    res = Resources(
+        settings=settings,
+        db=DB(),  # type: ignore[arg-type]
+        redis=DownRedis(),  # type: ignore[arg-type]
+        arq=DownRedis(),  # type: ignore[arg-type]
+        stores=StoresStub(),  # type: ignore[arg-type]
+        keys=settings.services.keys,
+        token_key=b"k" * 32,
+    )
+    ctx: dict[str, Any] = {RESOURCES_KEY: res, "job_try": 1}
     with pytest.raises(Retry):
         await jobs_exec.execute_step(ctx, plan.plan_id, "fx")
-    ctx["job_try"] = jobs_exec.MAX_TRIES
+    ctx["job_try"] = MAX_TRIES
     with pytest.raises(RedisConnectionError):
         await jobs_exec.execute_step(ctx, plan.plan_id, "fx")
 

@@ -38,7 +38,7 @@ from streamer.db.pool import create_pool as create_db_pool
 from streamer.embedded.stack import free_port
 from streamer.entry.worker import create_worker
 from streamer.jobs.claims import claim, claim_key
-from streamer.jobs.execute import exec_counts_key, exec_workers_key
+from streamer.keys import RedisKeys
 from streamer.settings import Settings
 from tests.media import write_wav
 
@@ -131,16 +131,14 @@ class Stack:
 
     async def run(self, text: str, inputs: dict[str, str] | None = None) -> dict[str, Any]:
         run_id = await self.start_run(text, inputs)
-        job = await self.arq.enqueue_job(
-            "run_recipe", run_id, queue=self.queue, _queue_name=self.queue
-        )
+        job = await self.arq.enqueue_job("run_recipe", run_id, _queue_name=self.queue)
         assert job is not None
         result: dict[str, Any] = await job.result(timeout=180, poll_delay=0.05)
         return result
 
     async def counts(self) -> dict[str, int]:
         raw = await self.arq.hgetall(  # type: ignore[misc]
-            exec_counts_key(self.queue)
+            RedisKeys(queue=self.queue).exec_counts
         )
         return {k.decode(): int(v) for k, v in raw.items()}
 
@@ -158,7 +156,7 @@ class Stack:
 
     async def executors(self) -> dict[str, str]:
         raw = await self.arq.hgetall(  # type: ignore[misc]
-            exec_workers_key(self.queue)
+            RedisKeys(queue=self.queue).exec_workers
         )
         return {k.decode(): v.decode() for k, v in raw.items()}
 
@@ -371,9 +369,7 @@ async def test_waiting_worker_gets_the_claim_owners_result(stack: Stack) -> None
     key = claim_key(stack.queue, step.cache_id)
     assert await claim(stack.arq, key, "crashed-worker/1", 1.5)
     t0 = time.perf_counter()
-    job = await stack.arq.enqueue_job(
-        "execute_step", p.plan_id, "fc", queue=stack.queue, _queue_name=stack.queue
-    )
+    job = await stack.arq.enqueue_job("execute_step", p.plan_id, "fc", _queue_name=stack.queue)
     assert job is not None
     res = await job.result(timeout=60, poll_delay=0.05)
     assert res["status"] == "executed"
@@ -382,9 +378,7 @@ async def test_waiting_worker_gets_the_claim_owners_result(stack: Stack) -> None
 
 
 async def test_bad_plan_and_step_fail_clearly(stack: Stack) -> None:
-    job = await stack.arq.enqueue_job(
-        "execute_step", "0" * 64, "x", queue=stack.queue, _queue_name=stack.queue
-    )
+    job = await stack.arq.enqueue_job("execute_step", "0" * 64, "x", _queue_name=stack.queue)
     assert job is not None
     with pytest.raises(Exception, match="is not stored here"):
         await job.result(timeout=30, poll_delay=0.05)
@@ -433,10 +427,8 @@ async def test_cancel_between_levels(stack: Stack) -> None:
     from streamer.runs.events import request_cancel
 
     run_id = await stack.start_run(PARALLEL.replace("seed: 3", "seed: 9"))
-    await request_cancel(stack.arq, run_id)
-    job = await stack.arq.enqueue_job(
-        "run_recipe", run_id, queue=stack.queue, _queue_name=stack.queue
-    )
+    await request_cancel(stack.arq, stack.settings.services.keys, run_id)
+    job = await stack.arq.enqueue_job("run_recipe", run_id, _queue_name=stack.queue)
     assert job is not None
     res = await job.result(timeout=60, poll_delay=0.05)
     assert res["status"] == "cancelled"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
 from collections.abc import AsyncIterator
@@ -11,17 +10,16 @@ from typing import Any
 import numpy as np
 import pytest
 import pytest_asyncio
-import redis.asyncio as aioredis
 
 from effects.frame import VideoFormat, YUVFrame
 from interpreter.canonical import canonical, recipe_id
 from interpreter.loader import load_recipe
-from streamer.content.stores import hls_dir, open_stores
+from streamer.content.stores import hls_dir
 from streamer.db import content as content_db
 from streamer.db import recipes as recipes_db
 from streamer.db import runs as runs_db
-from streamer.db.pool import apply_migrations, create_pool
 from streamer.jobs.render import PacedSink, hls_options, render_run
+from streamer.resources import RESOURCES_KEY, open_resources
 from streamer.runs.events import request_cancel
 from streamer.settings import HLSSettings, Settings
 
@@ -82,15 +80,17 @@ async def ctx(service_settings: Settings, tmp_path: Any) -> AsyncIterator[dict[s
         service_settings,
         storage=dataclasses.replace(service_settings.storage, cache_dir=tmp_path / "cache"),
     )
-    pool = await create_pool(settings.services.database_url)
-    await apply_migrations(pool)
-    redis = aioredis.from_url(settings.services.redis_url)
-    async with contextlib.AsyncExitStack() as stack:
-        stores = await open_stores(settings, stack)
-        stores.ipfs = None  # local output only
-        yield {"settings": settings, "db": pool, "redis": redis, "stores": stores, "job_id": "j1"}
-    await redis.aclose()
-    await pool.close()
+    async with open_resources(settings) as res:
+        res.stores.ipfs = None  # local output only
+        # the job reads only RESOURCES_KEY; the rest is for the tests' own checks
+        yield {
+            RESOURCES_KEY: res,
+            "settings": settings,
+            "db": res.db,
+            "redis": res.redis,
+            "keys": res.keys,
+            "job_id": "j1",
+        }
 
 
 async def _new_run(db: Any, text: str = RECIPE) -> str:
@@ -108,7 +108,7 @@ async def test_missing_run_is_reported(ctx: dict[str, Any]) -> None:
 
 async def test_cancel_before_start_renders_nothing(ctx: dict[str, Any]) -> None:
     run_id = await _new_run(ctx["db"])
-    await request_cancel(ctx["redis"], run_id)
+    await request_cancel(ctx["redis"], ctx["keys"], run_id)
     assert (await render_run(ctx, run_id))["status"] == "cancelled"
     row = await runs_db.get_run(ctx["db"], run_id)
     assert row is not None and row["status"] == "cancelled" and row["finished_at"] is not None

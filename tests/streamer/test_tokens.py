@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 
 from streamer.auth import tokens
 from streamer.auth.tokens import TokenError
+from streamer.keys import RedisKeys
 from streamer.settings import Settings
 
 KEY = b"k" * 64
@@ -83,29 +84,30 @@ async def redis(redis_url: str) -> AsyncIterator[Any]:
 
 async def test_revoke_token_and_user(redis: Any, redis_prefix: str) -> None:
     prefix = f"{redis_prefix}artdag:"
+    keys = RedisKeys(prefix=prefix)
     user = f"u{uuid.uuid4().hex[:8]}"
     earlier = time.time() - 60
     a, ca = tokens.mint_token(KEY, user, now=earlier)
     b, cb = tokens.mint_token(KEY, user, now=earlier)
     c, cc = tokens.mint_token(KEY, "bystander", now=earlier)
     for tok, cl in ((a, ca), (b, cb)):
-        await tokens.track_token(redis, user, tok, cl.expiry, prefix=prefix)
-    assert not await tokens.is_revoked(redis, a, ca, prefix=prefix)
-    digest = await tokens.revoke_token(redis, a, prefix=prefix)
+        await tokens.track_token(redis, user, tok, cl.expiry, keys=keys)
+    assert not await tokens.is_revoked(redis, a, ca, keys=keys)
+    digest = await tokens.revoke_token(redis, a, keys=keys)
     assert digest == tokens.token_hash(a) and len(digest) == 64
-    assert await tokens.is_revoked(redis, a, ca, prefix=prefix)
-    assert not await tokens.is_revoked(redis, b, cb, prefix=prefix)
+    assert await tokens.is_revoked(redis, a, ca, keys=keys)
+    assert not await tokens.is_revoked(redis, b, cb, keys=keys)
     ttl = await redis.ttl(f"{prefix}revoked:{digest}")
     assert tokens.REVOKED_TTL - 5 < ttl <= tokens.REVOKED_TTL
-    assert await tokens.revoke_user(redis, user, prefix=prefix) == 2
-    assert await tokens.is_revoked(redis, b, cb, prefix=prefix)
+    assert await tokens.revoke_user(redis, user, keys=keys) == 2
+    assert await tokens.is_revoked(redis, b, cb, keys=keys)
     with pytest.raises(TokenError, match="revoked"):
-        await tokens.check_not_revoked(redis, b, cb, prefix=prefix)
+        await tokens.check_not_revoked(redis, b, cb, keys=keys)
     # an untracked older token of that user is refused through the per-user cutoff
     d, cd = tokens.mint_token(KEY, user, now=earlier)
-    assert await tokens.is_revoked(redis, d, cd, prefix=prefix)
+    assert await tokens.is_revoked(redis, d, cd, keys=keys)
     # other users are untouched
-    assert not await tokens.is_revoked(redis, c, cc, prefix=prefix)
+    assert not await tokens.is_revoked(redis, c, cc, keys=keys)
 
 
 def test_cli_create_and_revoke(
@@ -121,18 +123,18 @@ def test_cli_create_and_revoke(
     monkeypatch.setenv("REDIS_URL", redis_url)
     monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
     monkeypatch.delenv("ARTDAG_CLUSTER_KEY", raising=False)
-    prefix = ["--key-prefix", f"{redis_prefix}artdag:"]
+    monkeypatch.setenv("ARTDAG_REDIS_PREFIX", f"{redis_prefix}artdag:")
     user = f"cli{uuid.uuid4().hex[:8]}"
-    assert main(["token", "create", "--user", user, "--ttl", "2h", *prefix]) == 0
+    assert main(["token", "create", "--user", user, "--ttl", "2h"]) == 0
     out = capsys.readouterr()
     token = out.out.strip()
     assert "warning" not in out.err
     settings = Settings.from_env({"ARTDAG_DATA_DIR": str(tmp_path / "data")})
     claims = tokens.verify_token(tokens.cluster_key(settings), token)
     assert claims.user == user and claims.expiry - claims.issued == 7200
-    assert main(["token", "revoke", "--user", user, *prefix]) == 0
+    assert main(["token", "revoke", "--user", user]) == 0
     assert "1 tracked" in capsys.readouterr().out
-    assert main(["token", "revoke", token, *prefix]) == 0
+    assert main(["token", "revoke", token]) == 0
     assert "revoked token" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["token", "create", "--user", user, "--ttl", "400d"])

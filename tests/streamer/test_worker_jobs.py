@@ -8,8 +8,9 @@ from arq import create_pool
 from arq.connections import RedisSettings
 
 from streamer.entry.commands.worker import queue_status
-from streamer.entry.worker import create_worker, health_check_key, worker_settings
+from streamer.entry.worker import create_worker, worker_settings
 from streamer.jobs.functions import JOB_FUNCTIONS, ping
+from streamer.keys import RedisKeys
 from streamer.settings import Settings
 
 
@@ -38,7 +39,9 @@ async def test_ping_round_trip(service_settings: Settings, redis_prefix: str) ->
         worker = create_worker(service_settings, handle_signals=False, queue_name=queue, burst=True)
         try:
             await asyncio.wait_for(worker.main(), 60)
-            assert await pool.get(health_check_key(queue)) is not None  # health line written
+            assert (
+                await pool.get(RedisKeys(queue=queue).health_check) is not None
+            )  # health line written
         finally:
             await worker.close()
         result = await job.result(timeout=10)

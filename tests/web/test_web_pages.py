@@ -197,7 +197,7 @@ async def test_media_storage_and_client_pages(live_server: LiveServer) -> None:
     resp = await c.get("/download/client/artdag-client.pyz")
     assert resp.status_code == 200 and resp.content.startswith(b"#!/usr/bin/env python3\n")
     names = zipfile.ZipFile(BytesIO(resp.content)).namelist()
-    assert "__main__.py" in names and "streamer/cli.py" in names
+    assert "__main__.py" in names and "streamer/entry/cli.py" in names
     assert not any(n.startswith(("web/", "tests/")) for n in names)
     await live_server.db.execute("DELETE FROM cache_items WHERE cid = $1", cid)  # shared DB
 

@@ -26,6 +26,7 @@ from streamer.embedded.stack import EmbeddedStack
 from streamer.entry.app import create_app
 from streamer.entry.commands._common import configure_logging, with_urls
 from streamer.entry.worker import create_worker
+from streamer.present.deps import provide_resources
 from streamer.settings import Settings
 
 __all__ = ["register", "run", "serve"]
@@ -158,7 +159,7 @@ async def serve(
                 log.warning("--demo: no streamer.entry.demo.start_demo available; skipping")
             else:
                 try:
-                    result = start_demo(app.state)
+                    result = start_demo(provide_resources(app.state))
                     if asyncio.iscoroutine(result):
                         await result
                 except Exception:  # the demo is optional: keep serving without it

@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 from streamer.auth import tokens
 from streamer.embedded.stack import ServiceError
 from streamer.entry.commands._common import settings_with_stack_urls
+from streamer.keys import RedisKeys
 from streamer.settings import Settings
 
 __all__ = ["parse_ttl", "register", "run_create", "run_revoke"]
@@ -54,8 +55,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     who.add_argument("token", nargs="?", help="the token to revoke")
     who.add_argument("--user", help="revoke every token of this user")
     r.set_defaults(func=run_revoke)
-    for parser in (c, r):
-        parser.add_argument("--key-prefix", default=tokens.DEFAULT_PREFIX, help=argparse.SUPPRESS)
 
 
 def _settings() -> Settings:
@@ -81,7 +80,7 @@ def run_create(args: argparse.Namespace) -> int:
     try:
         if url is None:
             raise ServiceError("REDIS_URL is not set and no embedded stack is running")
-        asyncio.run(_track(url, args.user, token, claims.expiry, args.key_prefix))
+        asyncio.run(_track(url, args.user, token, claims.expiry, settings.services.keys))
     except (ServiceError, RedisError, OSError) as exc:
         print(
             f"warning: token not recorded in Redis ({exc}); `token revoke --user` still covers it",
@@ -91,24 +90,25 @@ def run_create(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _track(url: str, user: str, token: str, expiry: int, prefix: str) -> None:
+async def _track(url: str, user: str, token: str, expiry: int, keys: RedisKeys) -> None:
     client = aioredis.from_url(url, socket_connect_timeout=5)
     try:
-        await tokens.track_token(client, user, token, expiry, prefix=prefix)
+        await tokens.track_token(client, user, token, expiry, keys=keys)
     finally:
         await client.aclose()
 
 
 def run_revoke(args: argparse.Namespace) -> int:
     """Revoke a token or a user's tokens; exit 1 when Redis is unavailable."""
-    url = _redis_url(_settings())
+    settings = _settings()
+    url = _redis_url(settings)
     if url is None:
         print(
             "artdag token: REDIS_URL is not set and no embedded stack is running", file=sys.stderr
         )
         return 1
     try:
-        message = asyncio.run(_revoke(url, args.token, args.user, args.key_prefix))
+        message = asyncio.run(_revoke(url, args.token, args.user, settings.services.keys))
     except (RedisError, OSError) as exc:
         print(f"artdag token: Redis at {url}: {exc}", file=sys.stderr)
         return 1
@@ -116,14 +116,14 @@ def run_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _revoke(url: str, token: str | None, user: str | None, prefix: str) -> str:
+async def _revoke(url: str, token: str | None, user: str | None, keys: RedisKeys) -> str:
     client = aioredis.from_url(url, socket_connect_timeout=5)
     try:
         if user is not None:
-            count = await tokens.revoke_user(client, user, prefix=prefix)
+            count = await tokens.revoke_user(client, user, keys=keys)
             return f"revoked every token of {user} ({count} tracked)"
         assert token is not None
-        digest = await tokens.revoke_token(client, token, prefix=prefix)
+        digest = await tokens.revoke_token(client, token, keys=keys)
         return f"revoked token {digest[:16]}"
     finally:
         await client.aclose()

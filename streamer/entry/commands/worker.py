@@ -22,7 +22,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from streamer.entry.commands._common import configure_logging, settings_with_stack_urls
-from streamer.entry.worker import HEALTH_CHECK_INTERVAL, QUEUE_NAME, health_check_key, run_worker
+from streamer.entry.worker import HEALTH_CHECK_INTERVAL, run_worker
+from streamer.jobs.monitor import worker_status
+from streamer.keys import RedisKeys
 from streamer.settings import Settings
 
 __all__ = ["format_status", "queue_status", "register", "run", "status_exit_code"]
@@ -37,7 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "or show the queue length and worker health (`artdag worker status`).",
     )
     parser.add_argument("action", nargs="?", choices=("run", "status"), default="run")
-    parser.add_argument("--queue", default=QUEUE_NAME, help=f"queue name (default {QUEUE_NAME})")
+    parser.add_argument(
+        "--queue", default=None, help="queue name (default ARTDAG_QUEUE, else artdag:queue)"
+    )
     parser.add_argument(
         "--concurrency", type=_positive, default=4, help="jobs run at once (default 4)"
     )
@@ -98,19 +102,18 @@ def _count(text: str) -> int:
 
 
 async def queue_status(
-    redis_url: str, queue: str = QUEUE_NAME, *, recent: int = 10
+    redis_url: str, queue: str | None = None, *, recent: int = 10
 ) -> dict[str, Any]:
-    """:func:`api.workers.worker_status` over a fresh connection to ``redis_url``.
+    """:func:`streamer.jobs.monitor.worker_status` over a fresh connection to ``redis_url``.
 
     Also carries ``worker_health`` (arq's queue health line or None) and
     ``health_ttl_ms`` for older callers.
     """
-    from api.workers import worker_status  # the collector lives with the route
-
+    queue = queue or RedisKeys().queue
     client = aioredis.from_url(redis_url)
     try:
         status = await worker_status(client, queue, recent=recent)
-        raw = await client.get(health_check_key(queue))
+        raw = await client.get(RedisKeys(queue=queue).health_check)
     finally:
         await client.aclose()
     status["worker_health"] = raw.decode() if isinstance(raw, bytes) else raw
@@ -209,6 +212,7 @@ async def _status_loop(args: argparse.Namespace, redis_url: str) -> int:
 def run(args: argparse.Namespace) -> int:
     """Execute ``worker``."""
     settings = settings_with_stack_urls(Settings.from_env())
+    args.queue = args.queue or settings.services.queue_name
     if args.action == "status":
         try:
             return asyncio.run(_status_loop(args, settings.services.redis_url))

@@ -1,0 +1,1 @@
+"""Presentation helpers shared by api/ and web/ (HTTP-facing, below both)."""
