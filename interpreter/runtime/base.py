@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 import numpy as np
 
 from effects.frame import AudioFormat, VideoFormat, YUVFrame
 
-__all__ = ["Chunk", "Stream", "Timing", "silence"]
+__all__ = ["Chunk", "OneInput", "Stream", "Timing", "shortest_frames", "silence"]
 
 Chunk = tuple[YUVFrame | None, np.ndarray | None]
 
@@ -95,3 +96,23 @@ class Stream(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release decoders and threads."""
+
+
+class OneInput(Stream):
+    """A stream over one child, with the child's length and what it carries.
+
+    Attributes:
+        child: The input stream.
+    """
+
+    def __init__(self, child: Stream) -> None:
+        self.child = child
+        self.frames = child.frames
+        self.has_video = child.has_video
+        self.has_audio = child.has_audio
+
+
+def shortest_frames(streams: Sequence[Stream]) -> int | None:
+    """Frames of the shortest finite stream; None when all are endless."""
+    counts = [s.frames for s in streams if s.frames is not None]
+    return min(counts) if counts else None

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from interpreter.errors import InterpreterError
 
-__all__ = ["Cancelled", "SourceError", "StreamError"]
+if TYPE_CHECKING:
+    from interpreter.nodes import Recipe, Step
+
+__all__ = ["Cancelled", "SourceError", "StreamError", "step_error"]
 
 
 class StreamError(InterpreterError):
@@ -17,3 +22,26 @@ class SourceError(StreamError, ValueError):
 
 class Cancelled(StreamError):
     """The run was cancelled; raised inside pipeline stages to unwind them."""
+
+
+def step_error(
+    recipe: Recipe, step: Step, message: str, key: str | None = None, hint: str = ""
+) -> StreamError:
+    """A StreamError about ``step``, placed at its ``key`` in the recipe's source.
+
+    Args:
+        recipe: The recipe ``step`` belongs to (file name and source lines).
+        step: The step that cannot run.
+        message: What is wrong, without the step id.
+        key: Config key the error is about (None: the step itself).
+        hint: How to fix it, shown under the source line.
+    """
+    pos = step.where(key)
+    return StreamError(
+        f"step {step.id!r}: {message}",
+        file=recipe.filename,
+        line=pos.line,
+        column=pos.column,
+        text=recipe.line_text(pos.line),
+        hint=hint,
+    )

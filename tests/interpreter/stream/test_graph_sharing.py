@@ -14,6 +14,7 @@ from stream_recipes import recipe, step
 from effects.catalog import default_registry
 from effects.frame import AudioFormat, VideoFormat
 from interpreter.nodes import Recipe
+from interpreter.runtime import builder as builder_mod
 from interpreter.runtime import graph as graph_mod
 from interpreter.runtime.base import Timing
 from interpreter.runtime.sources import FileSource
@@ -32,7 +33,7 @@ def _render(
             opened.append(a[0])
             super().__init__(*a, **kw)
 
-    monkeypatch.setattr(graph_mod, "FileSource", Counting)
+    monkeypatch.setattr(builder_mod, "FileSource", Counting)
     timing = Timing(VF, AudioFormat())
     g = graph_mod.build_graph(
         r, {"video": clip}, timing, registry=default_registry(), max_shared_lag=lag
