@@ -13,6 +13,8 @@ Handlers raise the layer exceptions (or :class:`ApiError` subclasses) and
 
 - :class:`ApiError` (:class:`BadRequest`, :class:`NotFound`, :class:`Conflict`,
   :class:`Unprocessable`, ...) -> its own status
+- the application layer's :class:`streamer.errors.DomainError` -> the status of
+  its class in :data:`DOMAIN_STATUS` (missing 404, unavailable 503, ...)
 - ``InterpreterError`` -> 422 with the recipe position
 - ``cache`` errors: not found 404, invalid CID 400, too large 413, backend
   unreachable 503, any other storage failure 502
@@ -43,8 +45,19 @@ from cache.errors import (
     TooLargeError,
 )
 from interpreter.errors import InterpreterError
+from streamer.errors import Conflict as Conflict_
+from streamer.errors import (
+    Denied,
+    DomainError,
+    InvalidValue,
+    Missing,
+    TooLarge,
+    Unavailable,
+)
+from streamer.errors import Unprocessable as Unprocessable_
 
 __all__ = [
+    "DOMAIN_STATUS",
     "ApiError",
     "BadRequest",
     "Conflict",
@@ -54,6 +67,7 @@ __all__ = [
     "RangeNotSatisfiable",
     "ServiceUnavailable",
     "Unprocessable",
+    "domain_status",
     "error_body",
     "error_response",
     "exception_handlers",
@@ -188,6 +202,30 @@ def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, A
     return error_response(exc.status, exc.detail, field=exc.field, headers=exc.headers)
 
 
+#: Domain error class -> HTTP status (the most specific class in the MRO wins).
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    InvalidValue: 400,
+    Denied: 403,
+    Missing: 404,
+    Conflict_: 409,
+    TooLarge: 413,
+    Unprocessable_: 422,
+    Unavailable: 503,
+}
+
+
+def domain_status(exc: DomainError) -> int:
+    """The status answering ``exc``: its nearest class in :data:`DOMAIN_STATUS` (else 400)."""
+    for cls in type(exc).__mro__:
+        if cls in DOMAIN_STATUS:
+            return DOMAIN_STATUS[cls]
+    return 400
+
+
+def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    return error_response(domain_status(exc), exc.detail, field=exc.field)
+
+
 def _interpreter_error(_: Request[Any, Any, Any], exc: InterpreterError) -> Response[Any]:
     position: dict[str, Any] | None = None
     if exc.line > 0:
@@ -245,6 +283,7 @@ def exception_handlers() -> dict[
     """The mapping to pass as ``Litestar(exception_handlers=...)``."""
     return {
         ApiError: _api_error,
+        DomainError: _domain_error,
         InterpreterError: _interpreter_error,
         StorageError: _storage_error,
         HTTPException: _http_exception,
