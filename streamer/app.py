@@ -31,6 +31,7 @@ from streamer.routes import route_handlers
 from streamer.settings import Settings
 from streamer.stores import open_stores
 from streamer.worker import QUEUE_NAME
+from web.apidocs import docs_plugins
 from web.templating import template_config
 
 __all__ = ["create_app"]
@@ -83,7 +84,9 @@ def create_app(settings: Settings | None = None, *, embedded_services: bool = Fa
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),
         guards=[require_auth],  # mutating methods need a token; reads are open
-        openapi_config=OpenAPIConfig(title="artdag L1", version="0.1.0", path="/docs"),
+        openapi_config=OpenAPIConfig(
+            title="artdag L1", version="0.1.0", path="/docs", render_plugins=docs_plugins()
+        ),  # Swagger UI served from web/node_modules, never a CDN
         template_config=template_config(),  # web UI pages (web/templates)
     )
     app.state.settings = settings
