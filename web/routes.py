@@ -51,7 +51,7 @@ async def static_asset(name: FromPath[str]) -> File | Response[str]:
 
 @get("/static/vendor/{name:str}", include_in_schema=False, name="web:vendor")
 async def vendor_asset(name: FromPath[str]) -> File | Response[str]:
-    """hls.js and htmx from ``web/node_modules`` (installed by ``npm ci``, never committed)."""
+    """hls.js, htmx and Swagger UI from ``web/node_modules`` (``npm ci``, never committed)."""
     path = VENDOR_FILES.get(name)
     if path is None:
         return _missing(name, "not a vendored library")
@@ -59,7 +59,7 @@ async def vendor_asset(name: FromPath[str]) -> File | Response[str]:
         return _missing(name, "run `npm ci` in web/ (scripts/bootstrap.sh does)")
     return File(
         path,
-        media_type="text/javascript",
+        media_type="text/css" if path.suffix == ".css" else "text/javascript",
         content_disposition_type="inline",
         headers={"Cache-Control": "public, max-age=3600"},
     )

@@ -39,6 +39,12 @@ BUILD_DIR = WEB_DIR / "build"
 VENDOR_FILES = {
     "hls.min.js": WEB_DIR / "node_modules" / "hls.js" / "dist" / "hls.min.js",
     "htmx.min.js": WEB_DIR / "node_modules" / "htmx.org" / "dist" / "htmx.min.js",
+    # the API reference at /docs (web/apidocs.py)
+    "swagger-ui-bundle.js": WEB_DIR / "node_modules" / "swagger-ui-dist" / "swagger-ui-bundle.js",
+    "swagger-ui-standalone-preset.js": (
+        WEB_DIR / "node_modules" / "swagger-ui-dist" / "swagger-ui-standalone-preset.js"
+    ),
+    "swagger-ui.css": WEB_DIR / "node_modules" / "swagger-ui-dist" / "swagger-ui.css",
 }
 
 
@@ -55,16 +61,15 @@ def ago(value: Any, now: dt.datetime | None = None) -> str:
     if not isinstance(value, dt.datetime):
         return "" if value is None else str(value)
     now = now or dt.datetime.now(dt.UTC)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    seconds = max(0, int((now - value).total_seconds()))
+    when = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+    seconds = max(0, int((now - when).total_seconds()))
     if seconds < 60:
         return f"{seconds} s ago"
     if seconds < 3600:
         return f"{seconds // 60} min ago"
     if seconds < 86400:
         return f"{seconds // 3600} h ago"
-    return value.strftime("%Y-%m-%d %H:%M")
+    return when.strftime("%Y-%m-%d %H:%M")
 
 
 def filesize(value: Any) -> str:

@@ -21,6 +21,7 @@ from streamer.entry.routes import route_handlers
 from streamer.present.deps import RESOURCES_STATE, provide_resources
 from streamer.resources import open_resources
 from streamer.settings import Settings
+from web.apidocs import docs_plugins
 from web.templating import template_config
 
 __all__ = ["create_app"]
@@ -51,7 +52,9 @@ def create_app(settings: Settings | None = None, *, embedded_services: bool = Fa
         dependencies={"res": Provide(provide_resources, sync_to_thread=False)},
         exception_handlers=exception_handlers(),
         guards=[require_auth],  # mutating methods need a token; reads are open
-        openapi_config=OpenAPIConfig(title="artdag L1", version="0.1.0", path="/docs"),
+        openapi_config=OpenAPIConfig(
+            title="artdag L1", version="0.1.0", path="/docs", render_plugins=docs_plugins()
+        ),  # Swagger UI served from web/node_modules, never a CDN
         template_config=template_config(),  # web UI pages (web/templating)
         state=State({"settings": settings}),
     )
