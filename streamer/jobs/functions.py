@@ -1,9 +1,8 @@
 """arq job functions. They must live at module level: arq finds them by name.
 
-Each job receives ``ctx`` holding ``settings``, ``db`` (asyncpg pool) and
-``redis`` (arq's ``ArqRedis``, a ``redis.asyncio.Redis``), see :mod:`streamer.entry.worker`.
-Other engineers add render/analyze/plan/execute_step here and list them in
-:data:`JOB_FUNCTIONS`.
+Each job receives arq's ``ctx``, holding the worker's
+:class:`~streamer.resources.Resources` (read with
+:func:`streamer.resources.resources_of`); see :mod:`streamer.entry.worker`.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from typing import Any
 
 from streamer.jobs.execute import EXEC_FUNCTIONS
 from streamer.jobs.render import render_run
+from streamer.resources import resources_of
 
 __all__ = ["JOB_FUNCTIONS", "ping", "render_run"]
 
@@ -26,8 +26,9 @@ async def ping(ctx: dict[str, Any], message: str = "ping") -> dict[str, Any]:
         ``{"pong": message, "database": 1, "redis": True, "worker": "host:pid",
         "job_id": ..., "try": n}``
     """
-    database = await ctx["db"].fetchval("SELECT 1")
-    redis_ok = bool(await ctx["redis"].ping())
+    res = resources_of(ctx)
+    database = await res.db.fetchval("SELECT 1")
+    redis_ok = bool(await res.redis.ping())
     return {
         "pong": message,
         "database": database,
