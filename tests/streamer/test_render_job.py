@@ -89,6 +89,7 @@ async def ctx(service_settings: Settings, tmp_path: Any) -> AsyncIterator[dict[s
             "db": res.db,
             "redis": res.redis,
             "keys": res.keys,
+            "stores": res.stores,
             "job_id": "j1",
         }
 
