@@ -25,7 +25,9 @@ test:
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: install
 	@shopt -s nullglob; files=(bench/*.py); \

@@ -4,7 +4,8 @@
 #   2. for each service: reuse it when reachable, else start a throwaway one
 #      (PostgreSQL + Redis: streamer.embedded.stack.EmbeddedStack / redis-server;
 #      IPFS: scripts/services/ipfs.sh; S3: scripts/services/s3.sh);
-#   3. ruff check ., mypy ., pytest (extra arguments go to pytest);
+#   3. ruff check, ruff format --check, mypy (strict), lint-imports (the layering
+#      contract), pytest (extra arguments go to pytest);
 #   4. stop everything it started (also on failure and Ctrl-C).
 # Exits non-zero when any step fails, including pytest running no test.
 #
@@ -198,14 +199,18 @@ run_step() {
 
 if [[ -z "${ARTDAG_TEST_SKIP_LINT:-}" ]]; then
   run_step ruff .venv/bin/ruff check .
+  run_step ruff-format .venv/bin/ruff format --check .
   run_step mypy .venv/bin/mypy .
+  # the layering contract (pyproject [tool.importlinter]): libraries never import the
+  # application layer, api/ and web/ never import each other or streamer.entry
+  run_step import-contract .venv/bin/lint-imports --no-cache
 fi
 # pytest exit 5 (no tests collected) counts as a failure like any other non-zero.
 run_step pytest .venv/bin/pytest -p no:cacheprovider --durations=15 "$@"
 
 log "services:"
 printf '[test]   %s\n' "${SUMMARY[@]}" >&2
-for name in ruff mypy pytest; do
+for name in ruff ruff-format mypy import-contract pytest; do
   [[ -n "${RESULT[$name]+x}" ]] || continue
   if ((RESULT[$name] == 0)); then log "$name: ok"; else log "$name: FAILED (exit ${RESULT[$name]})"; fi
 done
