@@ -71,7 +71,8 @@ async def ffprobe_json(ffprobe: str, url: str, *args: str, timeout: float = 60.0
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     assert proc.returncode == 0, f"ffprobe {url} failed: {err.decode()[-2000:]}"
-    return json.loads(out)
+    doc: dict[str, Any] = json.loads(out)
+    return doc
 
 
 def make_clip_bytes(

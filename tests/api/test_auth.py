@@ -327,7 +327,7 @@ def _auth_only_resources(settings: Settings, redis: Any, key: bytes) -> Resource
     """Resources for a bare app that only authenticates (no database, queue or stores)."""
     return Resources(
         settings=settings,
-        db=None,  # type: ignore[arg-type]
+        db=None,
         redis=redis,
         arq=None,  # type: ignore[arg-type]
         stores=None,  # type: ignore[arg-type]

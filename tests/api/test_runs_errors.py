@@ -59,7 +59,7 @@ async def client() -> Any:
 def _shape(resp: Any, status: int) -> dict[str, Any]:
     assert resp.status_code == status, resp.text
     assert resp.headers["content-type"].startswith("application/json")
-    doc = resp.json()
+    doc: dict[str, Any] = resp.json()
     assert doc["status"] == status
     assert isinstance(doc["title"], str) and doc["title"]
     assert isinstance(doc["detail"], str) and doc["detail"]

@@ -72,7 +72,7 @@ async def test_health_reports_a_broken_service() -> None:
 
     res = Resources(
         settings=Settings(),
-        db=FailingPool(),  # type: ignore[arg-type]
+        db=FailingPool(),
         redis=OkRedis(),  # type: ignore[arg-type]
         arq=None,  # type: ignore[arg-type]
         stores=None,  # type: ignore[arg-type]

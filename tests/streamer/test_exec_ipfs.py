@@ -21,7 +21,7 @@ from interpreter.planner import ExecutionPlan
 from streamer.content.stores import Stores
 from streamer.db import content as content_db
 from streamer.db import runs as runs_db
-from streamer.jobs.execute import analyze
+from streamer.jobs.phases import analyze
 from tests.streamer.test_exec_workers import Stack, open_stack, stack_settings, write_clicks
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(240)]

@@ -113,7 +113,7 @@ async def test_execute_step_retries_when_redis_is_down(tmp_path: Any) -> None:
     settings = Settings.from_env({"CACHE_DIR": str(tmp_path)})
     res = Resources(
         settings=settings,
-        db=DB(),  # type: ignore[arg-type]
+        db=DB(),
         redis=DownRedis(),  # type: ignore[arg-type]
         arq=DownRedis(),  # type: ignore[arg-type]
         stores=StoresStub(),  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ import pytest
 
 from interpreter import analysis as analysis_pkg
 from interpreter.analysis import analyze as analyze_mod
+from interpreter.analysis.decode import decode_audio
 from interpreter.loader import load_recipe
 from interpreter.validate import validate
 from streamer.entry.commands import render
@@ -179,7 +180,7 @@ async def test_errors_are_reported_with_exit_status_1(
 def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Paths the analysis decodes audio from; the renderer analysing by itself fails."""
     seen: list[str] = []
-    real = analyze_mod.decode_audio
+    real = decode_audio  # what analyze_mod calls
 
     def counting(path: Any, *a: Any, **kw: Any) -> Any:
         seen.append(str(path))
