@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -271,6 +272,58 @@ async def _event(env: JobEnv, run_id: str, event: RunEvent) -> None:
         await publish_event(env.redis, env.keys, run_id, event)
 
 
+async def _analyze_and_plan(
+    env: JobEnv, run: Mapping[str, Any], inputs: dict[str, str], step_timeout: float
+) -> tuple[ExecutionPlan, str | None]:
+    """Phases 1 and 2 of a run: analyses of its inputs on the workers, then its plan.
+
+    Returns:
+        The stored plan and its IPFS CID (IPFS-primary mode, else None).
+    """
+    queue = env.keys.queue
+    row = await recipes_db.get_recipe(env.db, run["recipe_id"]) if run["recipe_id"] else None
+    if row is None:
+        raise ExecError(f"the run's recipe {run['recipe_id']!r} does not exist")
+    text = str(row["source"])
+    # phase 1: analyses of recipe inputs, in parallel on the workers
+    recipe = await asyncio.to_thread(load_recipe, text, f"recipe {row['id'][:12]}")
+    draft = await asyncio.to_thread(plan_recipe, recipe, inputs, params=run["params"])
+    requests = [a for a in draft.analysis if a.input_cid in inputs.values()]
+    # analyses already in this node's cache need no job (a cached re-run
+    # then makes no queue round trip before phase 3)
+    missing = await asyncio.to_thread(analyses_missing, env.cache_dir, requests)
+    jobs = [
+        await env.arq.enqueue_job("analyze", a.input_cid, list(a.features), _queue_name=queue)
+        for a in missing
+    ]
+    done = await asyncio.gather(
+        *(j.result(timeout=step_timeout, poll_delay=0.1) for j in jobs if j is not None)
+    )
+    for a, d in zip(missing, done, strict=True):
+        if d["analysis_id"] != a.analysis_id:
+            raise ExecError(
+                f"analysis of {a.step_id!r}: id {d['analysis_id'][:12]} "
+                f"differs from the plan's {a.analysis_id[:12]}"
+            )
+    # phase 2
+    p, _ = await make_plan(
+        env,
+        text,
+        f"recipe {row['id'][:12]}",
+        inputs,
+        run["params"],
+        recipe=recipe,
+        draft=draft,
+    )
+    plan_cid = await store_plan(env, p)
+    analysis = {a.step_id: await _analysis_json(env, p, a.step_id) for a in requests}
+    fields: dict[str, Any] = {"plan": p.to_dict(), "plan_id": p.plan_id}
+    if analysis:
+        fields["analysis"] = analysis
+    await runs_db.update_run(env.db, run["id"], **fields)
+    return p, plan_cid
+
+
 async def run_recipe(
     ctx: dict[str, Any],
     run_id: str,
@@ -299,50 +352,7 @@ async def run_recipe(
     try:
         inputs = dict(run["inputs"] or {})
         if plan_id is None:
-            row = (
-                await recipes_db.get_recipe(env.db, run["recipe_id"]) if run["recipe_id"] else None
-            )
-            if row is None:
-                raise ExecError(f"the run's recipe {run['recipe_id']!r} does not exist")
-            text = str(row["source"])
-            # phase 1: analyses of recipe inputs, in parallel on the workers
-            recipe = await asyncio.to_thread(load_recipe, text, f"recipe {row['id'][:12]}")
-            draft = await asyncio.to_thread(plan_recipe, recipe, inputs, params=run["params"])
-            requests = [a for a in draft.analysis if a.input_cid in inputs.values()]
-            # analyses already in this node's cache need no job (a cached re-run
-            # then makes no queue round trip before phase 3)
-            missing = await asyncio.to_thread(analyses_missing, env.cache_dir, requests)
-            jobs = [
-                await env.arq.enqueue_job(
-                    "analyze", a.input_cid, list(a.features), _queue_name=queue
-                )
-                for a in missing
-            ]
-            done = await asyncio.gather(
-                *(j.result(timeout=step_timeout, poll_delay=0.1) for j in jobs if j is not None)
-            )
-            for a, d in zip(missing, done, strict=True):
-                if d["analysis_id"] != a.analysis_id:
-                    raise ExecError(
-                        f"analysis of {a.step_id!r}: id {d['analysis_id'][:12]} "
-                        f"differs from the plan's {a.analysis_id[:12]}"
-                    )
-            # phase 2
-            p, _ = await make_plan(
-                env,
-                text,
-                f"recipe {row['id'][:12]}",
-                inputs,
-                run["params"],
-                recipe=recipe,
-                draft=draft,
-            )
-            plan_cid = await store_plan(env, p)
-            analysis = {a.step_id: await _analysis_json(env, p, a.step_id) for a in requests}
-            fields: dict[str, Any] = {"plan": p.to_dict(), "plan_id": p.plan_id}
-            if analysis:
-                fields["analysis"] = analysis
-            await runs_db.update_run(env.db, run_id, **fields)
+            p, plan_cid = await _analyze_and_plan(env, run, inputs, step_timeout)
         else:
             p = await _load_plan(env, plan_id)
             plan_cid = await env.publish(p.to_json().encode())  # other nodes read it from IPFS

@@ -118,7 +118,7 @@ async def subscribe_events(
     notice a client that went away. The subscription is closed when the
     generator is closed.
     """
-    pubsub = redis.pubsub()
+    pubsub: Any = redis.pubsub()  # redis-py leaves PubSub.aclose unannotated
     await pubsub.subscribe(keys.run_events(run_id))
     try:
         while True:

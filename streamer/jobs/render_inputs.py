@@ -1,0 +1,172 @@
+"""What the live render job needs around the interpreter: inputs, analyses, pacing, HLS options."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cache.errors import StorageError
+from effects.frame import AudioFormat, VideoFormat, YUVFrame
+from hls.options import HLSOptions
+from interpreter.analysis import AnalysisCache
+from interpreter.loader import load_recipe
+from interpreter.nodes import Recipe
+from interpreter.validate import validate
+from streamer.content.stores import Stores, fetch_into_local
+from streamer.settings import Settings
+
+__all__ = [
+    "InputError",
+    "PacedSink",
+    "hls_options",
+    "keep_segments",
+    "load_checked",
+    "resolve_inputs",
+    "run_analyses",
+]
+
+
+def load_checked(source: str, recipe_id: str) -> Recipe:
+    """Load and validate a stored recipe (blocking: call it in a thread)."""
+    recipe = load_recipe(source, filename=f"recipe {recipe_id[:12]}")
+    validate(recipe)
+    return recipe
+
+
+class InputError(Exception):
+    """A run input cannot be made available locally (the run fails with this text)."""
+
+
+def hls_options(settings: Settings) -> HLSOptions:
+    """HLS encoder options from the settings."""
+    return HLSOptions(
+        segment_duration=settings.hls.segment_seconds,
+        container="fmp4" if settings.hls.container == "fmp4" else "mpegts",
+        preset=settings.hls.x264_preset,
+    )
+
+
+class PacedSink:
+    """A FrameSink wrapper that writes no faster than ``pace`` times real time.
+
+    Live streams are consumed in real time; pacing keeps a long render from
+    racing ahead of its viewers (and gives tests a window mid-render). The
+    sleep happens in the pipeline thread, in slices short enough for a cancel
+    to be noticed within a frame.
+    """
+
+    def __init__(self, inner: Any, pace: float) -> None:
+        if pace <= 0:
+            raise ValueError(f"pace must be > 0, got {pace!r}")
+        self.inner = inner
+        self.pace = pace
+        self._frame_seconds = 0.0
+        self._t0: float | None = None
+        self._n = 0
+
+    async def start(
+        self, video: VideoFormat, audio: AudioFormat | None, on_playlist_update: Any
+    ) -> None:
+        self._frame_seconds = video.fps_den / video.fps_num / self.pace
+        await self.inner.start(video, audio, on_playlist_update)
+
+    def write(self, frame: YUVFrame, audio: np.ndarray | None) -> None:
+        now = time.monotonic()
+        if self._t0 is None:
+            self._t0 = now
+        due = self._t0 + self._n * self._frame_seconds
+        if due > now:
+            time.sleep(due - now)
+        self._n += 1
+        self.inner.write(frame, audio)
+
+    async def finish(self) -> Any:
+        return await self.inner.finish()
+
+    async def abort(self) -> None:
+        await self.inner.abort()
+
+
+async def resolve_inputs(
+    stores: Stores, ipfs_ok: bool, inputs: Mapping[str, str]
+) -> dict[str, Path]:
+    """Input name -> local file, fetching missing CIDs from IPFS into the local cache."""
+    out: dict[str, Path] = {}
+    for name, cid in inputs.items():
+        if await asyncio.to_thread(stores.local.has, cid):
+            out[name] = await asyncio.to_thread(stores.local.path, cid)
+            continue
+        if not ipfs_ok or stores.ipfs is None:
+            raise InputError(
+                f"input {name!r}: {cid} is not in the local cache and no IPFS node is reachable"
+            )
+        try:
+            out[name] = await fetch_into_local(stores.local, stores.ipfs, cid)
+        except StorageError as exc:
+            raise InputError(
+                f"input {name!r}: {cid} could not be fetched from IPFS: {exc}"
+            ) from exc
+    return out
+
+
+async def run_analyses(
+    stores: Stores,
+    plan: Mapping[str, Any] | None,
+    files: Mapping[str, Path],
+    inputs: Mapping[str, str],
+    recipe: Recipe | None = None,
+) -> dict[str, Any] | None:
+    """Step id -> analysis JSON of the plan's ANALYZE steps over recipe inputs (None: none).
+
+    Results come from the node's analysis cache (computed on a miss, in threads), so
+    the interpreter gets them ready-made instead of decoding the audio again. An
+    ANALYZE of a SEGMENT of an input uses the whole file's cached analysis seen
+    through the cut (:func:`interpreter.runtime.analysis.windowed`).
+    """
+    from interpreter.runtime.analysis import segment_window, windowed
+
+    by_cid = {cid: files[name] for name, cid in inputs.items() if name in files}
+    cache = AnalysisCache(Path(stores.local.root))
+    out: dict[str, Any] = {}
+    for a in (plan or {}).get("analysis") or []:
+        features = list(a.get("features") or []) or None
+        if a.get("input_cid") in by_cid:
+            result = await cache.get_or_compute(
+                str(a["input_cid"]), by_cid[a["input_cid"]], features
+            )
+            out[str(a["step_id"])] = json.loads(result.to_json())
+            continue
+        found = segment_window(recipe, str(a["step_id"])) if recipe is not None else None
+        if found is None or found[0] not in files or found[0] not in inputs:
+            continue  # not over a file: the run must carry it (or the renderer says so)
+        name, start, duration = found
+        result = await cache.get_or_compute(inputs[name], files[name], features)
+        out[str(a["step_id"])] = windowed(json.loads(result.to_json()), start, duration)
+    return out or None
+
+
+_MEDIA_SUFFIXES = (".ts", ".m4s", ".mp4", ".aac")
+
+
+async def keep_segments(stores: Stores, out_dir: Path) -> int:
+    """Copy the run's segment files into the content store; returns how many.
+
+    They are named by their CIDs already; in the store they stay reachable by CID
+    (``/cache/<playlist>/mp4``, ``/cache/<segment>/raw``) without an IPFS node and
+    after the run's HLS folder is deleted.
+    """
+
+    def segment_files() -> list[Path]:
+        return sorted(p for p in out_dir.iterdir() if p.is_file() and p.suffix in _MEDIA_SUFFIXES)
+
+    files = await asyncio.to_thread(segment_files)
+    for path in files:
+        if not await asyncio.to_thread(stores.local.has, path.stem):
+            await stores.local.aput_file(path)
+    return len(files)
