@@ -114,7 +114,7 @@ async def _on_startup(ctx: dict[str, Any]) -> None:
     stack = contextlib.AsyncExitStack()
     ctx[_STACK_KEY] = stack
     ctx[RESOURCES_KEY] = await stack.enter_async_context(
-        open_resources(settings, arq=ctx["redis"], db_max_size=5)
+        open_resources(settings, arq=ctx.get("redis"), db_max_size=5)
     )
 
 
