@@ -1,6 +1,6 @@
 """Redis claims: at most one worker executes a plan step (one cache id) at a time.
 
-A claim is a Redis key ``<namespace>:claim:<cache_id>`` holding the owner's
+A claim is a Redis key (:meth:`streamer.keys.RedisKeys.claim`) holding the owner's
 token, set with ``SET NX PX`` (atomic: exactly one of several concurrent
 claimants wins) and an expiry. The owner renews it while it works
 (:class:`ClaimKeeper`); a crashed owner stops renewing, the key expires and
@@ -31,7 +31,6 @@ __all__ = [
     "ClaimKeeper",
     "ClaimLost",
     "claim",
-    "claim_key",
     "claim_owner",
     "holder",
     "new_token",
@@ -63,11 +62,6 @@ return 0
 
 class ClaimLost(Exception):
     """The claim expired or was taken by another worker while its owner worked."""
-
-
-def claim_key(namespace: str, cache_id: str) -> str:
-    """The Redis key of the claim on ``cache_id`` (``namespace``: e.g. the queue name)."""
-    return f"{namespace}:claim:{cache_id}"
 
 
 def new_token(worker: str | None = None) -> str:

@@ -16,7 +16,6 @@ from streamer.jobs.claims import (
     ClaimKeeper,
     ClaimLost,
     claim,
-    claim_key,
     claim_owner,
     holder,
     new_token,
@@ -24,6 +23,7 @@ from streamer.jobs.claims import (
     renew,
     wait_for_result,
 )
+from streamer.keys import RedisKeys
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -37,7 +37,7 @@ async def rds(redis_url: str) -> AsyncIterator[Any]:
 
 @pytest.fixture
 def key(redis_prefix: str) -> str:
-    return claim_key(f"{redis_prefix}claims", uuid.uuid4().hex)
+    return RedisKeys(queue=f"{redis_prefix}claims").claim(uuid.uuid4().hex)
 
 
 async def test_exactly_one_of_many_concurrent_claimants_wins(redis_url: str, key: str) -> None:

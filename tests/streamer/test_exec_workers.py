@@ -37,7 +37,7 @@ from streamer.db.pool import apply_migrations
 from streamer.db.pool import create_pool as create_db_pool
 from streamer.embedded.stack import free_port
 from streamer.entry.worker import create_worker
-from streamer.jobs.claims import claim, claim_key
+from streamer.jobs.claims import claim
 from streamer.keys import RedisKeys
 from streamer.settings import Settings
 from tests.media import write_wav
@@ -366,7 +366,7 @@ async def test_waiting_worker_gets_the_claim_owners_result(stack: Stack) -> None
     planned = await job.result(timeout=60, poll_delay=0.05)
     p = ExecutionPlan.from_json(json.dumps(planned["plan"]))
     step = p.step("fc")
-    key = claim_key(stack.queue, step.cache_id)
+    key = RedisKeys(queue=stack.queue).claim(step.cache_id)
     assert await claim(stack.arq, key, "crashed-worker/1", 1.5)
     t0 = time.perf_counter()
     job = await stack.arq.enqueue_job("execute_step", p.plan_id, "fc", _queue_name=stack.queue)
@@ -418,7 +418,7 @@ async def test_a_failing_step_fails_the_run_and_releases_its_claim(
     assert run is not None and run["status"] == "failed"
     assert "fewer than two beats" in run["error"] and "synced" in run["error"]
     p = ExecutionPlan.from_json(json.dumps(run["plan"]))
-    key = claim_key(stack.queue, p.step("synced").cache_id)
+    key = RedisKeys(queue=stack.queue).claim(p.step("synced").cache_id)
     assert await stack.arq.exists(key) == 0
     assert await content_db.get_step_cache(stack.db, p.step("synced").cache_id) is None
 
