@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from arq.worker import func
 
-from cache.errors import NotFoundError, StorageError, StorageUnavailableError
+from cache.errors import StorageError, StorageUnavailableError
 from interpreter.errors import InterpreterError
 from interpreter.loader import load_recipe
 from interpreter.planner import ExecutionPlan, PlanStep, plan_recipe
@@ -60,6 +58,7 @@ from streamer.jobs.phases import (
     plan,
     store_plan,
 )
+from streamer.jobs.step_data import analysis_json, cached_output, load_plan, media_file
 from streamer.jobs.steps import is_inline, needs_execution, render_step, step_recipe
 from streamer.runs.events import (
     ProgressEvent,
@@ -77,52 +76,6 @@ log = logging.getLogger(__name__)
 # --- phase 3 --------------------------------------------------------------------------------
 
 
-async def _load_plan(env: JobEnv, plan_id: str, plan_cid: str | None = None) -> ExecutionPlan:
-    try:
-        doc = await env.local.aget_json("plans", plan_id)
-        return ExecutionPlan.from_json(json.dumps(doc))
-    except NotFoundError:
-        pass
-    if plan_cid is not None:
-        ipfs = await env.ipfs()
-        if ipfs is not None:
-            p = ExecutionPlan.from_json(await ipfs.cat(plan_cid))
-            await env.local.aput_json("plans", plan_id, p.to_dict())
-            return p
-    raise ExecError(f"plan {plan_id!r} is not stored here")
-
-
-async def _cached_output(env: JobEnv, step: PlanStep) -> str | None:
-    """The step's output CID if the cache has it (row + content reachable)."""
-    cid = await content_db.get_step_cache(env.db, step.cache_id)
-    if cid is None:
-        return None
-    if env.primary or await asyncio.to_thread(env.local.has, cid):
-        return cid
-    return None
-
-
-async def _media_file(env: JobEnv, p: ExecutionPlan, sid: str) -> Path:
-    src = p.step(sid)
-    if src.node_type == "SOURCE" and "cid" in src.config:
-        return await env.local_path(str(src.config["cid"]), f"input {src.config.get('input')!r}")
-    cid = await content_db.get_step_cache(env.db, src.cache_id)
-    if cid is None:
-        raise ExecError(f"step {sid!r} ({src.cache_id[:12]}) has no cached output yet")
-    return await env.local_path(cid, f"step {sid!r}")
-
-
-async def _analysis_json(env: JobEnv, p: ExecutionPlan, sid: str) -> Any:
-    step = p.step(sid)
-    path = env.cache_dir / "analysis" / f"{step.cache_id}.json"
-    with contextlib.suppress(FileNotFoundError):
-        return json.loads(await asyncio.to_thread(path.read_text))
-    cid = await content_db.get_step_cache(env.db, step.cache_id)
-    if cid is None:
-        raise ExecError(f"analysis step {sid!r} has not run yet")
-    return json.loads(await asyncio.to_thread((await env.local_path(cid, sid)).read_text))
-
-
 async def _execute(env: JobEnv, p: ExecutionPlan, step: PlanStep) -> str:
     """Compute ``step`` and cache it; returns its output CID."""
     if step.node_type == "ANALYZE":
@@ -131,7 +84,7 @@ async def _execute(env: JobEnv, p: ExecutionPlan, step: PlanStep) -> str:
             env,
             src.cache_id,
             list(step.config["features"]),
-            lambda: _media_file(env, p, src.step_id),
+            lambda: media_file(env, p, src.step_id),
         )
         if res["analysis_id"] != step.cache_id:
             raise ExecError(
@@ -140,9 +93,9 @@ async def _execute(env: JobEnv, p: ExecutionPlan, step: PlanStep) -> str:
             )
         return str(res["cid"])
     recipe, binding = step_recipe(p, step)
-    files = {sid: await _media_file(env, p, sid) for sid in binding.values()}
+    files = {sid: await media_file(env, p, sid) for sid in binding.values()}
     analyses = {
-        s.id: await _analysis_json(env, p, s.id) for s in recipe.steps if s.type == "ANALYZE"
+        s.id: await analysis_json(env, p, s.id) for s in recipe.steps if s.type == "ANALYZE"
     }
     final = step.step_id == p.output
     work = env.cache_dir / "steps"
@@ -215,7 +168,7 @@ async def execute_step(
     env = JobEnv(ctx)
     me = worker_name(ctx)
     try:
-        p = await _load_plan(env, plan_id, plan_cid)
+        p = await load_plan(env, plan_id, plan_cid)
         try:
             step = p.step(step_id)
         except KeyError:
@@ -223,20 +176,20 @@ async def execute_step(
         base = {"step_id": step_id, "cache_id": step.cache_id, "worker": me}
         if not needs_execution(p, step) and not is_inline(p, step):
             # a recipe input: its cache id is its CID
-            await _media_file(env, p, step_id)
+            await media_file(env, p, step_id)
             return base | {"cid": step.cache_id, "status": "cached"}
         if is_inline(p, step):
             return base | {"cid": None, "status": "inline"}
         key = env.keys.claim(step.cache_id)
         while True:
-            cid = await _cached_output(env, step)
+            cid = await cached_output(env, step)
             if cid is not None:
                 return base | {"cid": cid, "status": "cached"}
             token = new_token(me)
             if await claim(env.redis, key, token, claim_ttl):
                 async with ClaimKeeper(env.redis, key, token, claim_ttl) as keeper:
                     # finished by someone between our check and our claim?
-                    cid = await _cached_output(env, step)
+                    cid = await cached_output(env, step)
                     if cid is not None:
                         return base | {"cid": cid, "status": "cached"}
                     t0 = time.perf_counter()
@@ -253,7 +206,7 @@ async def execute_step(
                 )
                 return base | {"cid": cid, "status": "executed"}
             got = await wait_for_result(
-                env.redis, key, lambda: _cached_output(env, step), timeout=wait_timeout
+                env.redis, key, lambda: cached_output(env, step), timeout=wait_timeout
             )
             if got is not None:
                 return base | {"cid": got, "status": "waited"}
@@ -316,7 +269,7 @@ async def _analyze_and_plan(
         draft=draft,
     )
     plan_cid = await store_plan(env, p)
-    analysis = {a.step_id: await _analysis_json(env, p, a.step_id) for a in requests}
+    analysis = {a.step_id: await analysis_json(env, p, a.step_id) for a in requests}
     fields: dict[str, Any] = {"plan": p.to_dict(), "plan_id": p.plan_id}
     if analysis:
         fields["analysis"] = analysis
@@ -354,7 +307,7 @@ async def run_recipe(
         if plan_id is None:
             p, plan_cid = await _analyze_and_plan(env, run, inputs, step_timeout)
         else:
-            p = await _load_plan(env, plan_id)
+            p = await load_plan(env, plan_id)
             plan_cid = await env.publish(p.to_json().encode())  # other nodes read it from IPFS
             await runs_db.update_run(env.db, run_id, plan=p.to_dict(), plan_id=p.plan_id)
         # phase 3
@@ -374,7 +327,7 @@ async def run_recipe(
             for s in level:
                 if not (needs_execution(p, s) or s.node_type == "ANALYZE"):
                     continue
-                if s.cache_id in known or await _cached_output(env, s) is not None:
+                if s.cache_id in known or await cached_output(env, s) is not None:
                     finished += 1
                     continue
                 pending.append(s)
@@ -400,7 +353,7 @@ async def run_recipe(
         if out_step.node_type == "SOURCE" and "cid" in out_step.config:
             output_cid: str | None = out_step.cache_id  # the output is an input as is
         else:
-            output_cid = await _cached_output(env, out_step)
+            output_cid = await cached_output(env, out_step)
         if output_cid is None:
             raise ExecError(f"the output step {p.output!r} has no cached result")
         job_id = str(ctx.get("job_id") or "")
