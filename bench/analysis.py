@@ -51,9 +51,9 @@ def make_track(path: Path, seconds: float, bpm: float = 128.0) -> None:
             frame = av.AudioFrame.from_ndarray(chunk, format="s16", layout="stereo")
             frame.sample_rate = RATE
             frame.pts = i
-            for p in stream.encode(frame):  # type: ignore[attr-defined]
+            for p in stream.encode(frame):
                 out.mux(p)
-        for p in stream.encode(None):  # type: ignore[attr-defined]
+        for p in stream.encode(None):
             out.mux(p)
 
 
@@ -67,16 +67,16 @@ def make_video(
     chroma = np.full((h // 2, w), 128, np.uint8)
     with av.open(str(path), "w") as out:
         vs = out.add_stream("libx264", rate=fps)
-        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"  # type: ignore[union-attr]
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
         vs.options = {"preset": "ultrafast"}
         for i in range(int(seconds * fps)):
             level = 40 + 50 * ((i // (2 * fps)) % 3)
             y = texture[:, i % 256 : i % 256 + w] + np.uint8(level)
             frame = av.VideoFrame.from_ndarray(np.concatenate([y, chroma]), format="yuv420p")
             frame.pts = i
-            for p in vs.encode(frame):  # type: ignore[union-attr]
+            for p in vs.encode(frame):
                 out.mux(p)
-        for p in vs.encode(None):  # type: ignore[union-attr]
+        for p in vs.encode(None):
             out.mux(p)
 
 

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from effects.catalog import default_registry
 from effects.chain import EffectChain
 from effects.frame import YUVFrame
-from effects.registry import EffectSpec
+from effects.registry import Effect, EffectSpec, ParamValue
 from effects.warmup import warm_up
 
 SIZES = {720: (1280, 720), 1080: (1920, 1080)}
@@ -143,7 +143,7 @@ def bench_chain(size: int, repeat: int, tmp: Path) -> dict[str, float]:
     return med
 
 
-def _constant(params: dict[str, object], i: int) -> dict[str, object]:
+def _constant(params: dict[str, ParamValue], i: int) -> dict[str, ParamValue]:
     return params
 
 
@@ -160,9 +160,9 @@ def bench_effects(size: int, tmp: Path, iters: int) -> list[tuple[str, float, fl
     )
     out = YUVFrame.alloc(w, h)
     reg = default_registry()
-    cases: list[tuple[str, EffectSpec, Callable[[int], dict[str, object]]]] = []
+    cases: list[tuple[str, EffectSpec, Callable[[int], dict[str, ParamValue]]]] = []
     for spec in reg:
-        const: dict[str, object] = {p.name: str(cube) for p in spec.params if p.type == "path"}
+        const: dict[str, ParamValue] = {p.name: str(cube) for p in spec.params if p.type == "path"}
         cases.append((spec.name, spec, partial(_constant, const)))
     # Parameters that change every frame (what an audio-driven recipe does).
     cases.append(
@@ -176,7 +176,12 @@ def bench_effects(size: int, tmp: Path, iters: int) -> list[tuple[str, float, fl
     for name, spec, params in cases:
         fx = spec.factory(w, h)
 
-        def step(i: int, fx=fx, spec=spec, params=params) -> None:  # type: ignore[no-untyped-def]
+        def step(
+            i: int,
+            fx: Effect = fx,
+            spec: EffectSpec = spec,
+            params: Callable[[int], dict[str, ParamValue]] = params,
+        ) -> None:
             a = frames[i % len(frames)]
             b = frames[(i + 3) % len(frames)]
             fx.apply([a, b][: spec.arity], out, params(i), i)

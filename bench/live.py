@@ -35,7 +35,10 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from interpreter.nodes import Recipe
 
 # bench/ holds other benchmark scripts (bench/effects.py...) that would shadow the
 # project's packages when this file runs as a script
@@ -82,7 +85,7 @@ def make_clip(path: Path, height: int, seconds: float) -> None:
     )
 
 
-def _recipe():  # type: ignore[no-untyped-def]
+def _recipe() -> Recipe:
     from interpreter.nodes import InputDecl, NodeType, Recipe, Step
 
     def fx(sid: str, src: str, name: str, **params: float) -> Step:
@@ -158,7 +161,7 @@ def _cpu(who: int) -> float:
 
 def run_ours(clip: Path) -> dict[str, float]:
     """Warm up, then one measured render (in this process)."""
-    from effects.warmup import warm_up  # type: ignore[import-not-found]
+    from effects.warmup import warm_up
 
     with tempfile.TemporaryDirectory() as d:
         with contextlib.suppress(Exception):  # an optimisation; the 1 s render warms anyway
@@ -251,7 +254,8 @@ def _child(kind: str, clip: Path) -> dict[str, Any]:
         text=True,
         cwd=Path(__file__).resolve().parents[1],
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 def main() -> int:

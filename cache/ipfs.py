@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 import aioipfs
+from yarl import URL
 
 from cache.cid import normalise_cid
 from cache.errors import (
@@ -71,8 +72,9 @@ class IPFSStore:
         self.client = client
         self.timeout = timeout
 
-    def _url(self, endpoint: str) -> Any:
-        return self.client.api_endpoint(endpoint)
+    def _url(self, endpoint: str) -> URL:
+        url: URL = self.client.api_endpoint(endpoint)  # aioipfs is untyped
+        return url
 
     async def _call(
         self,
@@ -92,7 +94,7 @@ class IPFSStore:
                 timeout=timeout,
                 auth=self.client.auth,
             ) as resp:
-                body = await resp.read()
+                body: bytes = await resp.read()
                 if resp.status >= 400:
                     raise self._error(endpoint, resp.status, body, subject)
                 return body

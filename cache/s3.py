@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -145,7 +146,9 @@ class S3Store:
                 while piece := await asyncio.to_thread(fh.read, part_size):
                     done = await self._guard(
                         f"upload part {number} of {key}",
-                        lambda piece=piece, number=number: self.client.upload_part(  # type: ignore[misc]
+                        # partial binds this part's number and bytes now
+                        partial(
+                            self.client.upload_part,
                             Bucket=self.bucket,
                             Key=key,
                             UploadId=upload_id,

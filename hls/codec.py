@@ -8,16 +8,20 @@ once.
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
 
 import av
+from av.codec.context import ThreadType
+from av.container import OutputContainer
+from av.video.stream import VideoStream
 
 from effects.frame import VideoFormat, YUVFrame
 
 __all__ = ["add_h264_stream", "to_video_frame"]
 
 
-def add_h264_stream(container: Any, video: VideoFormat, options: dict[str, str]) -> Any:
+def add_h264_stream(
+    container: OutputContainer, video: VideoFormat, options: dict[str, str]
+) -> VideoStream:
     """Add a libx264 yuv420p stream for ``video`` to an output ``container``.
 
     Args:
@@ -33,7 +37,7 @@ def add_h264_stream(container: Any, video: VideoFormat, options: dict[str, str])
     stream.width = video.width
     stream.height = video.height
     stream.pix_fmt = "yuv420p"
-    stream.thread_type = "AUTO"
+    stream.codec_context.thread_type = ThreadType.AUTO
     stream.codec_context.time_base = 1 / fps
     return stream
 

@@ -6,12 +6,15 @@ forced on the first frame of every segment. Segments are cut on packet
 timestamps, never on bytes:
 
 - MPEG-TS: each segment is muxed into its own in-memory ``mpegts`` container
-  whose streams are copied from the encoders' parameters, so every segment
-  starts with PAT/PMT and a keyframe while timestamps run on across segments.
+  (:mod:`hls.ts_segments`), so every segment starts with PAT/PMT and a
+  keyframe while timestamps run on across segments.
 - fMP4/CMAF: one ``mp4`` muxer (``frag_keyframe+empty_moov+default_base_moof``)
-  writes into an in-memory sink; ``ftyp+moov`` is the init segment and each
-  ``moof+mdat`` pair (one per keyframe, so one per segment) is a segment.
+  writes into an in-memory sink (:mod:`hls.fmp4_boxes`); ``ftyp+moov`` is the
+  init segment and each ``moof+mdat`` pair (one per keyframe, so one per
+  segment) is a segment.
 
+Where segments are cut is :mod:`hls.segment_schedule`; the streams are set up
+in :mod:`hls.encoder_streams` and audio is framed in :mod:`hls.aac_audio`.
 Timestamps are shifted by about one second so that B-frame DTS and AAC priming
 never go negative (muxers would otherwise shift the first segment alone).
 Everything here is blocking; callers run it off the event loop.
@@ -22,25 +25,27 @@ from __future__ import annotations
 import contextlib
 import io
 import math
-import struct
 from collections import deque
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
 import av
 import numpy as np
+from av.packet import Packet
+from av.stream import Stream
 from av.video.frame import PictureType
 
 from effects.frame import AudioFormat, VideoFormat, YUVFrame
-from hls.codec import add_h264_stream, to_video_frame
+from hls.aac_audio import AUDIO_FRAME_SIZE, AacAudio
+from hls.codec import to_video_frame
+from hls.encoder_streams import add_aac_stream, add_segment_video_stream, open_segment_muxer
 from hls.errors import EncoderError
+from hls.fmp4_boxes import BoxSplitter
 from hls.options import HLSOptions
+from hls.segment_schedule import SegmentSchedule, segment_start_frame
+from hls.ts_segments import mux_ts_segment
 
 __all__ = ["AUDIO_FRAME_SIZE", "EncodedSegment", "SegmentEncoder", "segment_start_frame"]
-
-AUDIO_FRAME_SIZE = 1024
-"""AAC frame length in samples; audio frame timestamps are sample counts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,61 +71,6 @@ class EncodedSegment:
     first_frame: int
     keyframe: bool
     extension: str
-
-
-def _packet_time(item: tuple[av.Packet, bool]) -> Fraction:
-    p = item[0]
-    return (p.dts if p.dts is not None else 0) * p.time_base
-
-
-def segment_start_frame(
-    index: int, segment_duration: float, fps: Fraction, first_duration: float | None = None
-) -> int:
-    """First frame of segment ``index``: the first frame at or after ``index * duration``.
-
-    With ``first_duration`` shorter than ``segment_duration`` (and at least one
-    frame), the first segment ends at the first frame at or after
-    ``first_duration`` and segment ``k >= 2`` starts where segment ``k - 1``
-    would without the extra cut.
-    """
-    d = Fraction(str(segment_duration))
-    if first_duration is not None and index > 0:
-        cut = math.ceil(Fraction(str(first_duration)) * fps)
-        if 0 < cut < math.ceil(d * fps):
-            return cut if index == 1 else math.ceil((index - 1) * d * fps)
-    return math.ceil(index * d * fps)
-
-
-class _BoxSplitter:
-    """Collects an fMP4 byte stream and yields complete top-level boxes."""
-
-    def __init__(self) -> None:
-        self._buf = bytearray()
-
-    def write(self, data: Any) -> int:
-        self._buf += data
-        return len(data)
-
-    def boxes(self) -> list[tuple[bytes, bytes]]:
-        out: list[tuple[bytes, bytes]] = []
-        pos = 0
-        buf = self._buf
-        while len(buf) - pos >= 8:
-            size, kind = struct.unpack_from(">I4s", buf, pos)
-            header = 8
-            if size == 1:
-                if len(buf) - pos < 16:
-                    break
-                size = struct.unpack_from(">Q", buf, pos + 8)[0]
-                header = 16
-            if size < header:
-                raise EncoderError(f"fMP4 muxer wrote a malformed box {kind!r} of size {size}")
-            if len(buf) - pos < size:
-                break
-            out.append((bytes(kind), bytes(buf[pos : pos + size])))
-            pos += size
-        del buf[:pos]
-        return out
 
 
 class SegmentEncoder:
@@ -149,131 +99,65 @@ class SegmentEncoder:
         self.audio = audio
         self.options = options
         self._fps = Fraction(video.fps_num, video.fps_den)
-        self._starts: list[int] = []
+        self._schedule = SegmentSchedule(options, self._fps)
         self._fmp4 = options.container == "fmp4"
         self.extension = ".m4s" if self._fmp4 else ".ts"
-        self._max_frames = max(self._start(i + 1) - self._start(i) for i in range(64))
         # ~1 s shift keeps B-frame DTS and AAC priming positive.
         self._v_off = math.ceil(self._fps)
         self._a_off = round(self._v_off / self._fps * audio.sample_rate) if audio is not None else 0
 
-        self._sink: _BoxSplitter | None = None
+        # MPEG-TS: the muxer only hosts the encoders; its output is discarded.
+        self._sink = BoxSplitter() if self._fmp4 else None
         self._dummy = io.BytesIO()
-        if self._fmp4:
-            self._sink = _BoxSplitter()
-            self._mux = av.open(
-                self._sink,
-                "w",
-                format="mp4",
-                # cmaf (negative CTS offsets) + frag_discont: each track's tfdt is
-                # its absolute decode time, so tfdt-based players (hls.js, Safari)
-                # see video frame 0 and audio sample 0 at the same instant.
-                options={
-                    "movflags": "frag_keyframe+empty_moov+default_base_moof+cmaf+frag_discont",
-                    "use_editlist": "0",
-                    "flush_packets": "1",
-                },
-            )
-        else:
-            self._mux = av.open(self._dummy, "w", format="mpegts")
-        self._vstream = self._add_video_stream(self._mux)
-        self._astream = self._add_audio_stream(self._mux) if audio is not None else None
+        self._mux = open_segment_muxer(self._sink if self._sink is not None else self._dummy)
+        self._vstream = add_segment_video_stream(
+            self._mux, video, options, self._schedule.max_frames
+        )
+        self._astream = add_aac_stream(self._mux, audio, options) if audio is not None else None
         try:
             self._mux.start_encoding()
         except av.FFmpegError as exc:
             raise EncoderError(f"could not open encoders: {exc}") from exc
+        self._aac = (
+            AacAudio(self._astream, audio)
+            if self._astream is not None and audio is not None
+            else None
+        )
         self.init_segment: bytes | None = None
         """fMP4 init segment (``ftyp+moov``); ``None`` for MPEG-TS."""
         self._pending_boxes: list[bytes] = []
         if self._sink is not None:
-            self._collect_init()
+            self._collect_init(self._sink)
 
         self._frame_index = 0
-        self._next_cut = self._start(1)
+        self._next_cut = self._schedule.start(1)
         self._seg_index = 0  # segment receiving frames
         # Packet routing (closed GOPs: decode order never mixes segments).
         self._open_seg = 0
-        self._open_video: list[av.Packet] = []
+        self._open_video: list[Packet[Stream]] = []
         self._open_key = False
-        self._audio_packets: deque[av.Packet] = deque()
+        self._audio_packets: deque[Packet[Stream]] = deque()
         self._closed_meta: deque[tuple[int, int, int, bool]] = deque()
-        # Audio accumulation.
-        self._audio_chunks: list[np.ndarray] = []
-        self._audio_buffered = 0
-        self._audio_sent = 0  # samples handed to the AAC encoder
-        self._audio_pushed = 0  # samples received
-        self._audio_tb = Fraction(1, audio.sample_rate) if audio is not None else None
-        self._layout = "mono" if audio is not None and audio.channels == 1 else "stereo"
         self._closed = False
         self._flushed = False
 
-    # -- set-up ---------------------------------------------------------------
-
-    def _start(self, index: int) -> int:
-        # Cached: called per frame and per packet, and Fraction arithmetic is slow.
-        starts = self._starts
-        while len(starts) <= index:
-            o = self.options
-            starts.append(
-                segment_start_frame(
-                    len(starts), o.segment_duration, self._fps, o.first_segment_duration
-                )
-            )
-        return starts[index]
-
-    def _add_video_stream(self, container: Any) -> Any:
-        opts = self.options
-        x264 = f"scenecut=0:keyint={self._max_frames + 1}:min-keyint=1:open-gop=0"
-        codec_opts = {"preset": opts.preset, "forced-idr": "1", "x264-params": x264}
-        if opts.tune:
-            codec_opts["tune"] = opts.tune
-        if opts.rc_lookahead is not None:
-            codec_opts["rc-lookahead"] = str(opts.rc_lookahead)
-        if opts.video_bitrate is None:
-            codec_opts["crf"] = str(opts.crf)
-        stream = add_h264_stream(container, self.video, codec_opts)
-        ctx = stream.codec_context
-        ctx.gop_size = self._max_frames + 1
-        if opts.threads:
-            ctx.thread_count = opts.threads
-        if opts.video_bitrate is not None:
-            ctx.bit_rate = opts.video_bitrate
-        if opts.bframes is not None:
-            ctx.max_b_frames = opts.bframes
-        return stream
-
-    def _add_audio_stream(self, container: Any) -> Any:
-        assert self.audio is not None
-        stream = container.add_stream(
-            "aac", rate=self.audio.sample_rate, layout=self._layout_name()
-        )
-        stream.bit_rate = self.options.audio_bitrate
-        stream.thread_type = "AUTO"
-        return stream
-
-    def _layout_name(self) -> str:
-        return "mono" if self.audio is not None and self.audio.channels == 1 else "stereo"
-
-    def _collect_init(self) -> None:
-        assert self._sink is not None
+    def _collect_init(self, sink: BoxSplitter) -> None:
+        # If moov is not flushed yet it is picked up with the first fragment.
         parts = []
-        for kind, data in self._sink.boxes():
+        for kind, data in sink.boxes():
             if kind in (b"ftyp", b"moov"):
                 parts.append(data)
             else:
                 self._pending_boxes.append(data)
         if parts:
             self.init_segment = b"".join(parts)
-        if self.init_segment is None or (b"moov" not in self.init_segment[:64] and len(parts) < 2):
-            # moov not flushed yet; it will be picked up with the first fragment.
-            pass
 
     # -- input ----------------------------------------------------------------
 
     @property
     def max_segment_duration(self) -> float:
         """Longest possible segment in seconds (for EXT-X-TARGETDURATION)."""
-        return float(self._max_frames / self._fps)
+        return float(self._schedule.max_frames / self._fps)
 
     @property
     def frames_written(self) -> int:
@@ -286,12 +170,12 @@ class SegmentEncoder:
         With an audio format and ``audio=None`` silence is inserted up to the
         frame's end time so the tracks stay in sync.
         """
-        if self.audio is not None:
+        if self.audio is not None and self._aac is not None:
             if audio is not None:
                 self.push_audio(audio)
             else:
                 end = round((self._frame_index + 1) / self._fps * self.audio.sample_rate)
-                missing = end - self._audio_pushed
+                missing = end - self._aac.pushed
                 if missing > 0:
                     self.push_audio(np.zeros((self.audio.channels, missing), np.float32))
         return self.push_video(frame)
@@ -299,19 +183,9 @@ class SegmentEncoder:
     def push_audio(self, samples: np.ndarray) -> None:
         """Queue float32 planar ``(channels, n)`` samples; encoded in 1024-sample frames."""
         self._check_open()
-        if self.audio is None:
+        if self._aac is None:
             raise EncoderError("audio pushed to a video-only encoder")
-        if samples.ndim != 2 or samples.shape[0] != self.audio.channels:
-            raise EncoderError(
-                f"audio must be (channels={self.audio.channels}, n), got shape {samples.shape}"
-            )
-        if samples.shape[1] == 0:
-            return
-        self._audio_chunks.append(np.asarray(samples, dtype=np.float32))
-        self._audio_buffered += samples.shape[1]
-        self._audio_pushed += samples.shape[1]
-        if self._audio_buffered >= AUDIO_FRAME_SIZE:
-            self._encode_audio(final=False)
+        self._route_audio(self._aac.push(samples))
 
     def push_video(self, frame: YUVFrame) -> list[EncodedSegment]:
         """Encode one frame (a keyframe if it starts a segment); return finished segments."""
@@ -325,8 +199,8 @@ class SegmentEncoder:
         vf = to_video_frame(frame, index, self._vstream.codec_context.time_base)
         if index == self._next_cut:
             self._seg_index += 1
-            self._next_cut = self._start(self._seg_index + 1)
-        if index == self._start(self._seg_index):
+            self._next_cut = self._schedule.start(self._seg_index + 1)
+        if index == self._schedule.start(self._seg_index):
             vf.pict_type = PictureType.I
         self._frame_index += 1
         try:
@@ -339,14 +213,12 @@ class SegmentEncoder:
         """Drain the encoders and return every remaining segment (the stream ends)."""
         self._check_open()
         self._flushed = True
-        if self.audio is not None:
+        if self.audio is not None and self._aac is not None:
             # Pad to the video's end so the last segment carries its audio.
             end = round(self._frame_index / self._fps * self.audio.sample_rate)
-            if end > self._audio_pushed:
-                self.push_audio(
-                    np.zeros((self.audio.channels, end - self._audio_pushed), np.float32)
-                )
-            self._encode_audio(final=True)
+            if end > self._aac.pushed:
+                self.push_audio(np.zeros((self.audio.channels, end - self._aac.pushed), np.float32))
+            self._route_audio(self._aac.encode(final=True))
         try:
             packets = self._vstream.codec_context.encode(None)
         except av.FFmpegError as exc:
@@ -372,80 +244,35 @@ class SegmentEncoder:
         if self._closed or self._flushed:
             raise EncoderError("encoder already flushed or closed")
 
-    # -- audio ------------------------------------------------------------------
-
-    def _encode_audio(self, final: bool) -> None:
-        assert self.audio is not None and self._astream is not None
-        if self._audio_chunks:
-            buf = (
-                self._audio_chunks[0]
-                if len(self._audio_chunks) == 1
-                else np.concatenate(self._audio_chunks, axis=1)
-            )
-        else:
-            buf = np.zeros((self.audio.channels, 0), np.float32)
-        usable = buf.shape[1] - buf.shape[1] % AUDIO_FRAME_SIZE
-        if final and usable < buf.shape[1]:
-            pad = AUDIO_FRAME_SIZE - buf.shape[1] % AUDIO_FRAME_SIZE
-            buf = np.concatenate([buf, np.zeros((self.audio.channels, pad), np.float32)], axis=1)
-            usable = buf.shape[1]
-        ctx = self._astream.codec_context
-        packets: list[av.Packet] = []
-        try:
-            for start in range(0, usable, AUDIO_FRAME_SIZE):
-                chunk = np.ascontiguousarray(buf[:, start : start + AUDIO_FRAME_SIZE])
-                af = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=self._layout)
-                af.sample_rate = self.audio.sample_rate
-                af.pts = self._audio_sent
-                af.time_base = self._audio_tb
-                self._audio_sent += AUDIO_FRAME_SIZE
-                packets.extend(ctx.encode(af))
-            if final:
-                packets.extend(ctx.encode(None))
-        except av.FFmpegError as exc:
-            raise EncoderError(f"audio encode failed at sample {self._audio_sent}: {exc}") from exc
-        rest = buf[:, usable:]
-        self._audio_chunks = [rest] if rest.shape[1] else []
-        self._audio_buffered = rest.shape[1]
-        for p in packets:
-            self._shift(p, self._a_off)
-            if self._fmp4:
-                p.stream = self._astream
-                self._mux_fmp4(p)
-            else:
-                self._audio_packets.append(p)
-
     # -- packet routing -----------------------------------------------------------
 
     @staticmethod
-    def _shift(packet: av.Packet, offset: int) -> None:
+    def _shift(packet: Packet[Stream], offset: int) -> None:
         if packet.pts is not None:
             packet.pts += offset
         if packet.dts is not None:
             packet.dts += offset
 
-    def _segment_of(self, frame: int) -> int:
-        # Inverse of _start; packets arrive near the open segment, so search from there.
-        k = self._open_seg
-        while self._start(k + 1) <= frame:
-            k += 1
-        while k > 0 and self._start(k) > frame:
-            k -= 1
-        return k
+    def _route_audio(self, packets: list[Packet[Stream]]) -> None:
+        for p in packets:
+            self._shift(p, self._a_off)
+            if self._astream is not None and self._fmp4:
+                p.stream = self._astream
+                self._mux_fmp4(p)
+            else:
+                self._audio_packets.append(p)
 
-    def _route_video(self, packets: list[av.Packet]) -> list[EncodedSegment]:
+    def _route_video(self, packets: list[Packet[Stream]]) -> list[EncodedSegment]:
         out: list[EncodedSegment] = []
         for p in packets:
             assert p.pts is not None
-            seg = self._segment_of(p.pts)
+            seg = self._schedule.segment_of(p.pts, near=self._open_seg)
             while seg > self._open_seg:
                 if self._fmp4:
                     self._close_fmp4_meta(self._open_seg)
                 else:
                     out.append(self._close_ts_segment(self._open_seg, final=False))
-                self._open_seg += 1
-                self._open_key = False
-                self._open_video = []
+                self._next_open_segment()
             if not self._open_video:
                 self._open_key = p.is_keyframe
             self._shift(p, self._v_off)
@@ -456,21 +283,29 @@ class SegmentEncoder:
         if self._fmp4:
             out += self._drain_fragments()
         elif self._open_video:
-            # Every frame of the open segment is out: close it now rather than
-            # when the next segment's keyframe leaves the encoder (a frame later).
-            first, end = self._start(self._open_seg), self._start(self._open_seg + 1)
-            if self._frame_index >= end and len(self._open_video) == end - first:
-                # The stream's last segment (flush) takes the audio tail too.
-                last = self._flushed and end == self._frame_index
-                out.append(self._close_ts_segment(self._open_seg, final=last))
-                self._open_seg += 1
-                self._open_key = False
-                self._open_video = []
+            out += self._close_complete_ts_segment()
         return out
 
+    def _next_open_segment(self) -> None:
+        self._open_seg += 1
+        self._open_key = False
+        self._open_video = []
+
+    def _close_complete_ts_segment(self) -> list[EncodedSegment]:
+        # Every frame of the open segment is out: close it now rather than
+        # when the next segment's keyframe leaves the encoder (a frame later).
+        first, end = self._schedule.start(self._open_seg), self._schedule.start(self._open_seg + 1)
+        if self._frame_index < end or len(self._open_video) != end - first:
+            return []
+        # The stream's last segment (flush) takes the audio tail too.
+        last = self._flushed and end == self._frame_index
+        segment = self._close_ts_segment(self._open_seg, final=last)
+        self._next_open_segment()
+        return [segment]
+
     def _bounds(self, seg: int, final: bool) -> tuple[int, int]:
-        first = self._start(seg)
-        end = self._frame_index if final else self._start(seg + 1)
+        first = self._schedule.start(seg)
+        end = self._frame_index if final else self._schedule.start(seg + 1)
         return first, min(end, self._frame_index)
 
     def _meta(self, seg: int, first: int, end: int, key: bool, data: bytes) -> EncodedSegment:
@@ -487,32 +322,17 @@ class SegmentEncoder:
 
     def _close_ts_segment(self, seg: int, final: bool) -> EncodedSegment:
         first, end = self._bounds(seg, final)
-        packets: list[tuple[av.Packet, bool]] = [(p, True) for p in self._open_video]
+        audio: list[Packet[Stream]] = []
         if self.audio is not None:
             limit = round(end / self._fps * self.audio.sample_rate) + self._a_off
             while self._audio_packets and (final or (self._audio_packets[0].pts or 0) < limit):
-                packets.append((self._audio_packets.popleft(), False))
-        buf = io.BytesIO()
-        try:
-            with av.open(buf, "w", format="mpegts") as out:
-                vs = out.add_stream_from_template(self._vstream)
-                as_ = (
-                    out.add_stream_from_template(self._astream)
-                    if self._astream is not None
-                    else None
-                )
-                # Interleave by time so the muxer never has to buffer a whole segment.
-                packets.sort(key=_packet_time)
-                for p, is_video in packets:
-                    p.stream = vs if is_video or as_ is None else as_
-                    out.mux(p)
-        except av.FFmpegError as exc:
-            raise EncoderError(f"muxing segment {seg} failed: {exc}") from exc
-        return self._meta(seg, first, end, self._open_key, buf.getvalue())
+                audio.append(self._audio_packets.popleft())
+        data = mux_ts_segment(seg, self._open_video, audio, self._vstream, self._astream)
+        return self._meta(seg, first, end, self._open_key, data)
 
     # -- fMP4 -------------------------------------------------------------------------
 
-    def _mux_fmp4(self, packet: av.Packet) -> None:
+    def _mux_fmp4(self, packet: Packet[Stream]) -> None:
         try:
             self._mux.mux(packet)
         except av.FFmpegError as exc:

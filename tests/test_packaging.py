@@ -98,7 +98,7 @@ def test_wheel_holds_templates_static_and_migrations(
     wheel: tuple[list[str], dict[str, bytes], set[str]],
 ) -> None:
     tracked, data, _ = wheel
-    prefixes = (_rel(TEMPLATE_DIR) + "/", _rel(STATIC_DIR) + "/", "streamer/migrations/")
+    prefixes = (_rel(TEMPLATE_DIR) + "/", _rel(STATIC_DIR) + "/", "streamer/db/migrations/")
     runtime = [n for n in tracked if n.startswith(prefixes) and not n.endswith(".py")]
     assert any(n.endswith(".sql") for n in runtime)
     assert any(n.endswith("base.html") for n in runtime)
@@ -129,5 +129,7 @@ def test_wheel_declares_the_cli(wheel: tuple[list[str], dict[str, bytes], set[st
     assert "[console_scripts]" in console
     assert "artdag = streamer.entry.cli:main" in console
     # the target and the auto-discovered subcommands ship with it
-    assert {"streamer/cli.py", "streamer/commands/__init__.py"} <= names
-    assert {f"streamer/commands/{n}.py" for n in ("recipe", "effects", "serve", "worker")} <= names
+    assert {"streamer/entry/cli.py", "streamer/entry/commands/__init__.py"} <= names
+    assert {
+        f"streamer/entry/commands/{n}.py" for n in ("recipe", "effects", "serve", "worker")
+    } <= names

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -138,7 +139,7 @@ def _tone_and_bars(path: str) -> None:
                 out.mux(packet)
 
 
-async def test_ffprobe_reads_synthetic_media(ffprobe: str, tmp_path) -> None:
+async def test_ffprobe_reads_synthetic_media(ffprobe: str, tmp_path: Path) -> None:
     path = str(tmp_path / "bars.mp4")
     await asyncio.to_thread(_tone_and_bars, path)
     result = await asyncio.to_thread(
@@ -168,7 +169,7 @@ CHROMIUM_FLAGS = [
 
 
 @pytest.mark.timeout(90)
-def test_chromium_runs_javascript_headless(chromium: str, tmp_path) -> None:
+def test_chromium_runs_javascript_headless(chromium: str, tmp_path: Path) -> None:
     page = "data:text/html,<p id=out>static</p><script>out.textContent='js-'+(6*7)</script>"
     result = subprocess.run(
         [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -66,7 +67,7 @@ def test_streaming_in_odd_pieces_equals_one_shot(version: int) -> None:
         hasher.update(b"more")
 
 
-def test_cid_of_file(tmp_path) -> None:
+def test_cid_of_file(tmp_path: Path) -> None:
     data = _data(CHUNK_SIZE * 2 + 5)
     path = tmp_path / "f.bin"
     path.write_bytes(data)

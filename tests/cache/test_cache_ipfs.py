@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 
+import aioipfs
 import pytest
 
 from cache.cid import CHUNK_SIZE, cid_of_bytes
@@ -43,7 +44,8 @@ def test_parse_api_multiaddr_rejects(bad: str) -> None:
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 async def test_unreachable_node_is_unavailable() -> None:
@@ -104,7 +106,7 @@ async def test_invalid_cid_is_an_error(ipfs_store: IPFSStore) -> None:
     assert "not-a-cid" in str(info.value) or "cat" in str(info.value)
 
 
-async def test_unknown_content_times_out_or_is_not_found(ipfs_client) -> None:
+async def test_unknown_content_times_out_or_is_not_found(ipfs_client: aioipfs.AsyncIPFS) -> None:
     store = IPFSStore(ipfs_client, timeout=2)
     unknown = cid_of_bytes(os.urandom(64))  # valid CID nobody has
     with pytest.raises((StorageTimeoutError, NotFoundError)):

@@ -34,7 +34,8 @@ def _env(out: str) -> dict[str, str]:
 def _post_ok(url: str) -> bool:
     req = urllib.request.Request(url, method="POST", data=b"")
     with urllib.request.urlopen(req, timeout=10) as resp:
-        return resp.status == 200
+        ok: bool = resp.status == 200
+        return ok
 
 
 @pytest.mark.slow

@@ -6,14 +6,14 @@ import asyncio
 import json
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pytest
 
 from effects.frame import AudioFormat, VideoFormat
 from hls.errors import EncoderError, OutputStateError
-from hls.file_output import FileOutput
+from hls.file_output import FileOutput, FileResult
 from tests.hls.hls_media import make_frames, tone_for_frame
 
 
@@ -35,10 +35,13 @@ def probe(ffprobe: str, path: Path) -> dict[str, Any]:
         text=True,
         timeout=60,
     )
-    return json.loads(out.stdout)  # type: ignore[no-any-return]
+    info: dict[str, Any] = json.loads(out.stdout)
+    return info
 
 
-async def render(out: FileOutput, video: VideoFormat, audio: AudioFormat | None, n: int) -> Any:
+async def render(
+    out: FileOutput, video: VideoFormat, audio: AudioFormat | None, n: int
+) -> FileResult:
     await out.start(video, audio, None)
 
     def push() -> None:
@@ -51,10 +54,14 @@ async def render(out: FileOutput, video: VideoFormat, audio: AudioFormat | None,
 
 @pytest.mark.parametrize("container", ["mkv", "mp4"])
 async def test_exact_frame_count_with_audio(
-    tmp_path: Path, ffprobe: str, small_video: VideoFormat, stereo: AudioFormat, container: str
+    tmp_path: Path,
+    ffprobe: str,
+    small_video: VideoFormat,
+    stereo: AudioFormat,
+    container: Literal["mkv", "mp4"],
 ) -> None:
     path = tmp_path / f"out.{container}"
-    result = await render(FileOutput(path, container=container), small_video, stereo, 47)  # type: ignore[arg-type]
+    result = await render(FileOutput(path, container=container), small_video, stereo, 47)
     assert result.path == path and path.is_file()
     assert result.frames == 47 and result.size == path.stat().st_size
     info = probe(ffprobe, path)
@@ -104,7 +111,7 @@ async def test_abort_leaves_nothing(tmp_path: Path, small_video: VideoFormat) ->
 
 async def test_bad_input_is_a_clear_error(tmp_path: Path, small_video: VideoFormat) -> None:
     with pytest.raises(ValueError, match="container"):
-        FileOutput(tmp_path / "a.avi", container="avi")  # type: ignore[arg-type]
+        FileOutput(tmp_path / "a.avi", container="avi")  # type: ignore[arg-type]  # the error under test
     out = FileOutput(tmp_path / "a.mkv")
     await out.start(small_video, None, None)
     with pytest.raises(EncoderError, match="is 64x36"):

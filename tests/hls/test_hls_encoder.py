@@ -7,20 +7,21 @@ import subprocess
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
 import pytest
-from hls_media import make_frames, tone_for_frame
 
 from effects.frame import AudioFormat, VideoFormat, YUVFrame
 from hls.encoder import EncodedSegment, SegmentEncoder, segment_start_frame
 from hls.errors import EncoderError, HLSError
 from hls.options import HLSOptions
+from tests.hls.hls_media import make_frames, tone_for_frame
 
 
 def _encode(
-    video: VideoFormat, audio: AudioFormat | None, n: int, **opts
+    video: VideoFormat, audio: AudioFormat | None, n: int, **opts: Any
 ) -> tuple[SegmentEncoder, list[EncodedSegment]]:
     enc = SegmentEncoder(video, audio, HLSOptions(**opts))
     segs: list[EncodedSegment] = []
@@ -270,5 +271,6 @@ def test_mpegts_flash_and_click_decode_at_the_same_time() -> None:
     [("first_segment_duration", 0.0), ("first_segment_duration", 61.0), ("threads", -1)],
 )
 def test_bad_options_name_the_field(field: str, value: float) -> None:
+    kwargs: dict[str, Any] = {field: value}
     with pytest.raises(HLSError, match=f"HLSOptions.{field}"):
-        HLSOptions(**{field: value})  # type: ignore[arg-type]
+        HLSOptions(**kwargs)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import aioipfs
 import m3u8
-from hls_media import make_frames, tone_for_frame
 
 from effects.frame import AudioFormat, VideoFormat
 from hls.options import HLSOptions
-from hls.output import IPFSHLSOutput, PlaylistUpdate, sha256_cid
+from hls.output import HLSResult, IPFSHLSOutput, PlaylistUpdate, sha256_cid
+from tests.hls.hls_media import make_frames, tone_for_frame
 
 
 class AioIPFSStore:
@@ -26,7 +26,9 @@ class AioIPFSStore:
         return str(entry["Hash"])
 
 
-async def _render(ipfs_api: str, directory: Path, video: VideoFormat, audio: AudioFormat, n: int):
+async def _render(
+    ipfs_api: str, directory: Path, video: VideoFormat, audio: AudioFormat, n: int
+) -> tuple[HLSResult, str, list[bytes], list[PlaylistUpdate]]:
     client = aioipfs.AsyncIPFS(maddr=ipfs_api)
     updates: list[PlaylistUpdate] = []
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from pathlib import Path
+from typing import Any, Literal
 
 import m3u8
 import pytest
-from hls_media import make_frames, tone_for_frame
 
 from effects.frame import AudioFormat, VideoFormat
 from hls.mirror import MirrorUploader, content_type_for
 from hls.options import HLSOptions
-from hls.output import IPFSHLSOutput, LocalHLSOutput, sha256_cid
+from hls.output import HLSResult, IPFSHLSOutput, LocalHLSOutput, sha256_cid
+from tests.hls.hls_media import make_frames, tone_for_frame
 
 
 class FakeMirror:
@@ -44,15 +46,16 @@ class MemoryStore:
         return sha256_cid(data)
 
 
-def _options(**kw: float) -> HLSOptions:
-    base = dict(
+def _options(**kw: Any) -> HLSOptions:
+    base = HLSOptions(
         segment_duration=0.5, upload_timeout=1.0, upload_retry_base=0.01, upload_retry_max=0.05
     )
-    base.update(kw)
-    return HLSOptions(**base)  # type: ignore[arg-type]
+    return replace(base, **kw)
 
 
-async def _render(out: LocalHLSOutput, video: VideoFormat, audio: AudioFormat, n: int):
+async def _render(
+    out: LocalHLSOutput, video: VideoFormat, audio: AudioFormat, n: int
+) -> tuple[HLSResult, float]:
     await out.start(video, audio)
     frames = make_frames(video, n)
 
@@ -81,12 +84,15 @@ def _check_order(mirror: FakeMirror, playlist_name: str = "playlist.m3u8") -> No
 
 @pytest.mark.parametrize("container", ["mpegts", "fmp4"])
 async def test_mirror_gets_every_file_in_order(
-    tmp_path: Path, small_video: VideoFormat, stereo: AudioFormat, container: str
+    tmp_path: Path,
+    small_video: VideoFormat,
+    stereo: AudioFormat,
+    container: Literal["mpegts", "fmp4"],
 ) -> None:
     mirror = FakeMirror()
     out = LocalHLSOutput(
         tmp_path,
-        HLSOptions(segment_duration=0.5, container=container),  # type: ignore[arg-type]
+        HLSOptions(segment_duration=0.5, container=container),
         sha256_cid,
         mirrors=[mirror],
     )

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import m3u8
 import pytest
-from hls_media import make_frames, tone_for_frame
 
 from effects.frame import AudioFormat, VideoFormat
 from hls.errors import OutputStateError
 from hls.options import HLSOptions
 from hls.output import IPFSHLSOutput, LocalHLSOutput, PlaylistUpdate, sha256_cid
+from tests.hls.hls_media import make_frames, tone_for_frame
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -58,7 +58,7 @@ def _count_frames(ffmpeg: str, url: str) -> int:
 
 
 async def _feed(
-    sink,
+    sink: LocalHLSOutput,
     video: VideoFormat,
     audio: AudioFormat | None,
     n: int,
@@ -292,7 +292,7 @@ async def test_abort_releases_a_pipeline_thread_blocked_on_backpressure(
     async def stuck(seg: object) -> None:
         await stall.wait()
 
-    out._store_segment = stuck  # type: ignore[method-assign]
+    out._store_segment = stuck  # type: ignore[method-assign]  # stall the writer task
     feeding = asyncio.create_task(_feed(out, small_video, None, 120))
     for _ in range(200):
         if out.stats.backpressure_waits:

@@ -11,8 +11,8 @@ from hls.playlist import MediaPlaylist, Segment
 START = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
-def _pl(**kw) -> MediaPlaylist:
-    pl = MediaPlaylist(2.0, START, **kw)
+def _pl(init_uri: str | None = None) -> MediaPlaylist:
+    pl = MediaPlaylist(2.0, START, init_uri=init_uri)
     pl.add(Segment("a.ts", 2.0, 0, 0.0))
     pl.add(Segment("b.ts", 1.5, 1, 2.0))
     return pl
