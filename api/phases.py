@@ -30,9 +30,10 @@ from interpreter.nodes import Recipe
 from interpreter.planner import ExecutionPlan, plan_recipe
 from streamer.db import recipes as recipes_db
 from streamer.db import runs as runs_db
-from streamer.jobs import execute as jobs_exec
+from streamer.jobs import phases
+from streamer.jobs.job_env import ExecError
 from streamer.recipes.store import request_recipe, store_recipe
-from streamer.resources import Resources
+from streamer.resources import RESOURCES_KEY, Resources
 
 __all__ = ["execute_plan", "phases_router", "plan_recipe_api", "run_recipe_api"]
 
@@ -41,13 +42,8 @@ _EXECUTE_FIELDS = {"plan", "plan_id"}
 
 
 def _ctx(res: Resources) -> dict[str, Any]:
-    """The job context the phase functions expect, from the app's resources."""
-    return {
-        "settings": res.settings,
-        "db": res.db,
-        "redis": res.redis,
-        "stores": res.stores,
-    }
+    """The job context the phase functions expect: the app's resources."""
+    return {RESOURCES_KEY: res}
 
 
 def _queue(res: Resources) -> str:
@@ -105,8 +101,7 @@ async def _enqueue(res: Resources, run_id: str, **kwargs: Any) -> None:
     job = await res.arq.enqueue_job(
         "run_recipe",
         run_id,
-        queue=queue,
-        _job_id=f"run_recipe:{run_id}",
+        _job_id=res.keys.run_recipe_job_id(run_id),
         _queue_name=queue,
         **kwargs,
     )
@@ -122,10 +117,10 @@ async def plan_recipe_api(
     req = parse_run_request(_only(data, _PLAN_FIELDS))
     text, _, _ = await _recipe(res, req, current_user(request))
     try:
-        result = await jobs_exec.plan(
+        result = await phases.plan(
             _ctx(res), recipe_text=text, inputs=req.inputs, params=req.params
         )
-    except jobs_exec.ExecError as exc:
+    except ExecError as exc:
         raise Unprocessable(str(exc)) from exc
     return _plan_json(result["plan"], result["plan_cid"])
 

@@ -52,6 +52,11 @@ class RedisKeys:
         """The arq job id of a run's render (one queued render per run)."""
         return f"render:{run_id}"
 
+    @staticmethod
+    def run_recipe_job_id(run_id: str) -> str:
+        """The arq job id of a run's 3-phase pipeline (``POST /api/run-recipe``)."""
+        return f"run_recipe:{run_id}"
+
     # --- auth -------------------------------------------------------------------
     def token_revoked(self, digest: str) -> str:
         """Present when the token with this SHA-256 hex digest is revoked."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from arq import create_pool
 from arq.connections import RedisSettings
@@ -19,7 +20,9 @@ def test_worker_settings_shape(service_settings: Settings) -> None:
     assert ws["functions"] == JOB_FUNCTIONS and ping in ws["functions"]
     assert ws["queue_name"] == "q"
     assert ws["burst"] is True and ws["max_jobs"] == 2
-    assert ws["ctx"]["settings"] is service_settings
+    # the jobs' Redis keys follow the queue the worker consumes
+    services = dataclasses.replace(service_settings.services, queue_name="q")
+    assert ws["ctx"]["settings"] == dataclasses.replace(service_settings, services=services)
     assert ws["max_tries"] >= 1 and ws["job_timeout"] > 0
     assert callable(ws["on_startup"]) and callable(ws["on_shutdown"])
 

@@ -156,7 +156,9 @@ def test_client_zipapp_is_reused_and_runs(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("invert (colour")
-    assert (tmp_path / "home" / ".cache" / "artdag" / first.stem / "streamer" / "cli.py").is_file()
+    assert (
+        tmp_path / "home" / ".cache" / "artdag" / first.stem / "streamer" / "entry" / "cli.py"
+    ).is_file()
 
 
 def test_long_edges_go_around_skipped_columns() -> None:
