@@ -77,7 +77,7 @@ def test_cluster_key_env_then_file(tmp_path: Path) -> None:
 
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[Any]:
-    client = aioredis.from_url(redis_url)
+    client = aioredis.from_url(redis_url)  # type: ignore[no-untyped-call]
     yield client
     await client.aclose()
 
