@@ -12,17 +12,22 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Request, Router, get
-from litestar.params import FromPath
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse
 from litestar.response import Redirect, Stream
 
+from api.cache_models import CidPath
 from api.errors import NotFound, ServiceUnavailable
-from api.models import check_cid
-from cache.ipfs import IPFSStore
+from api.openapi_media import binary, documented
+from streamer.content.ids import check_cid
 from streamer.resources import Resources
 
 __all__ = ["RAW_FIRST_BYTE_TIMEOUT", "gateway_url", "ipfs_router"]
 
 RAW_FIRST_BYTE_TIMEOUT = 10.0
+_RAW = OpenAPIResponse(
+    description="the bytes of the CID, streamed from the IPFS node",
+    content={"application/octet-stream": OpenAPIMediaType(schema=binary())},
+)
 
 
 def gateway_url(gateway: str, cid: str, query: str = "") -> str:
@@ -31,21 +36,28 @@ def gateway_url(gateway: str, cid: str, query: str = "") -> str:
     return f"{url}?{query}" if query else url
 
 
-@get("/ipfs/{cid:str}", summary="Redirect to the IPFS gateway")
-async def ipfs_redirect(
-    res: Resources, request: Request[Any, Any, Any], cid: FromPath[str]
-) -> Redirect:
+@get(
+    "/ipfs/{cid:str}",
+    status_code=302,
+    summary="Redirect to the IPFS gateway",
+    response_description="to `IPFS_GATEWAY_URL/<cid>` with the same query string",
+)
+async def ipfs_redirect(res: Resources, request: Request[Any, Any, Any], cid: CidPath) -> Redirect:
     """302 to ``IPFS_GATEWAY_URL/<cid>`` with the same query string."""
     check_cid(cid)
     target = gateway_url(res.settings.ipfs.gateway_url, cid, request.url.query)
     return Redirect(target, status_code=302, headers={"Access-Control-Allow-Origin": "*"})
 
 
-@get("/ipfs/{cid:str}/raw", summary="Raw content from the IPFS node")
-async def ipfs_raw(res: Resources, cid: FromPath[str]) -> Stream:
+@get(
+    "/ipfs/{cid:str}/raw",
+    summary="Raw content from the IPFS node",
+    operation_class=documented(responses={"200": _RAW}),
+)
+async def ipfs_raw(res: Resources, cid: CidPath) -> Stream:
     """The bytes of ``cid`` streamed from the node (404 unknown, 503 node down)."""
     check_cid(cid)
-    store: IPFSStore | None = res.stores.ipfs
+    store = res.stores.ipfs
     if store is None:
         raise ServiceUnavailable("no IPFS node is configured")
     chunks = store.stream(cid)

@@ -7,85 +7,60 @@
 
 from __future__ import annotations
 
-import asyncio
-import importlib.metadata
-from typing import Any
-
 from litestar import Response, Router, get
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
+from api.openapi_media import WEB_PAGE, documented
+from api.system_models import Health, HlsInfo, ServerInfo, ServiceStatus
+from streamer.health import service_status
+from streamer.present.server import SERVER_NAME, server_version
 from streamer.resources import Resources
 
-__all__ = ["health", "index", "info", "service_status", "system_router"]
-
-SERVER_NAME = "artdag-l1"
-_CHECK_TIMEOUT = 2.0
+__all__ = ["health", "index", "info", "system_router"]
 
 
-def _version() -> str:
-    try:
-        return importlib.metadata.version("artdag-l1")
-    except importlib.metadata.PackageNotFoundError:
-        return "0.0.0+unknown"
-
-
-async def _check(coro: Any) -> str:
-    try:
-        await asyncio.wait_for(coro, _CHECK_TIMEOUT)
-    except Exception as exc:
-        return f"error: {type(exc).__name__}: {exc}"[:300]
-    return "ok"
-
-
-async def service_status(res: Resources) -> dict[str, str]:
-    """Probe PostgreSQL and Redis through the clients in ``app.state``."""
-    db = res.db
-    redis = res.redis
-    result: dict[str, str] = {}
-    result["database"] = await _check(db.fetchval("SELECT 1")) if db else "not configured"
-    result["redis"] = await _check(redis.ping()) if redis else "not configured"
-    return result
-
-
-async def _info(res: Resources) -> dict[str, Any]:
+async def _info(res: Resources) -> ServerInfo:
     settings = res.settings
-    info: dict[str, Any] = {
-        "name": SERVER_NAME,
-        "version": _version(),
-        "services": await service_status(res),
-        "embedded_services": bool(res.embedded_services),
-    }
-    if settings is not None:
-        info["public_url"] = settings.server.public_url
-        info["ipfs_primary"] = settings.ipfs.primary
-        info["ipfs_gateway_url"] = settings.ipfs.gateway_url
-        info["l2_server"] = settings.federation.l2_server
-        info["hls"] = {
-            "segment_seconds": settings.hls.segment_seconds,
-            "container": settings.hls.container,
-        }
-    return info
+    return ServerInfo(
+        name=SERVER_NAME,
+        version=server_version(),
+        services=ServiceStatus(**await service_status(res)),
+        embedded_services=bool(res.embedded_services),
+        public_url=settings.server.public_url,
+        ipfs_primary=settings.ipfs.primary,
+        ipfs_gateway_url=settings.ipfs.gateway_url,
+        l2_server=settings.federation.l2_server,
+        hls=HlsInfo(
+            segment_seconds=settings.hls.segment_seconds,
+            container=settings.hls.container,  # type: ignore[arg-type]  # a checked choice
+        ),
+    )
 
 
-@get("/", summary="Server information")
-async def index(res: Resources) -> dict[str, Any]:
+@get("/", summary="Server information", operation_class=documented(html=("200", WEB_PAGE)))
+async def index(res: Resources) -> ServerInfo:
     """Server name, version and the status of its services."""
     return await _info(res)
 
 
 @get("/api/info", summary="Server information (JSON)")
-async def info(res: Resources) -> dict[str, Any]:
+async def info(res: Resources) -> ServerInfo:
     """Same as ``GET /``, always JSON."""
     return await _info(res)
 
 
-@get("/health", summary="Liveness and service health")
-async def health(res: Resources) -> Response[dict[str, Any]]:
+@get(
+    "/health",
+    summary="Liveness and service health",
+    responses={503: ResponseSpec(Health, description="a service does not answer")},
+)
+async def health(res: Resources) -> Response[Health]:
     """200 when PostgreSQL and Redis answer, else 503 with the failing service."""
-    services = await service_status(res)
-    healthy = all(v == "ok" for v in services.values())
+    services = ServiceStatus(**await service_status(res))
+    healthy = services.database == "ok" and services.redis == "ok"
     return Response(
-        {"status": "ok" if healthy else "degraded", "services": services},
+        Health(status="ok" if healthy else "degraded", services=services),
         status_code=HTTP_200_OK if healthy else HTTP_503_SERVICE_UNAVAILABLE,
     )
 

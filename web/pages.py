@@ -18,7 +18,6 @@ from litestar import Request, get
 from litestar.params import FromPath
 from litestar.response import File, Template
 
-from api.system import SERVER_NAME
 from interpreter.canonical import canonical
 from interpreter.errors import InterpreterError
 from interpreter.loader import load_recipe
@@ -26,6 +25,7 @@ from streamer.content.stores import hls_dir
 from streamer.db import content as content_db
 from streamer.db import recipes as recipes_db
 from streamer.db import runs as runs_db
+from streamer.present.server import SERVER_NAME
 from streamer.resources import Resources
 from streamer.runs.status import RUN_STATUSES
 from web import queries

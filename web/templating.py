@@ -15,7 +15,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template import TemplateConfig
 
-from api.auth import current_user
+from streamer.present.session import current_user
 
 __all__ = [
     "BUILD_DIR",

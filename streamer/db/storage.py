@@ -1,6 +1,6 @@
 """Data access for stored content: storage providers, pins and the cache gallery.
 
-A sibling of :mod:`streamer.repo` (same conventions): every function takes
+Like the other :mod:`streamer.db` modules, every function takes
 ``db``, an asyncpg pool or connection with the json/jsonb codecs of
 :func:`streamer.db.pool.create_pool`; rows come back as plain dicts, missing rows
 as ``None``. Database errors (e.g. ``asyncpg.UniqueViolationError`` on a

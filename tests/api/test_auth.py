@@ -53,6 +53,11 @@ def key(settings: Settings) -> bytes:
     return tokens.cluster_key(settings)
 
 
+def _redis(url: str, **options: Any) -> aioredis.Redis:
+    client: aioredis.Redis = aioredis.from_url(url, **options)
+    return client
+
+
 def _user() -> str:
     return f"user-{uuid.uuid4().hex[:8]}"
 
@@ -96,7 +101,7 @@ async def test_valid_token_then_revoked(
     assert resp.status_code == 200, resp.text
     assert resp.json()["token_hash"] == tokens.token_hash(token)
     # the revocation is in Redis under the app's prefix, with a 30-day expiry
-    r = aioredis.from_url(redis_url)
+    r = _redis(redis_url)
     try:
         ttl = await r.ttl(f"{redis_prefix}artdag:revoked:{tokens.token_hash(token)}")
     finally:
@@ -112,7 +117,7 @@ async def test_revoke_user_revokes_every_token(
     user = _user()
     first, c1 = tokens.mint_token(key, user)
     second, c2 = tokens.mint_token(key, user)
-    r = aioredis.from_url(redis_url)
+    r = _redis(redis_url)
     try:
         await tokens.track_token(
             r, user, first, c1.expiry, keys=RedisKeys(prefix=f"{redis_prefix}artdag:")
@@ -128,7 +133,7 @@ async def test_revoke_user_revokes_every_token(
     api_error(await client.post("/auth/revoke", headers=_bearer(first)), 401)
     # ``second`` was never tracked: the per-user cutoff still refuses it
     # (it was issued in the same second as the cutoff at the latest, so push the cutoff)
-    r = aioredis.from_url(redis_url)
+    r = _redis(redis_url)
     try:
         await r.set(f"{redis_prefix}artdag:user_revoked_at:{user}", str(c2.issued + 1))
     finally:
@@ -262,7 +267,7 @@ async def test_current_user_on_reads(settings: Settings, redis_url: str, key: by
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        redis = aioredis.from_url(redis_url)
+        redis = _redis(redis_url)
         app.state.resources = _auth_only_resources(settings, redis, key)
         yield
         await redis.aclose()
@@ -303,7 +308,7 @@ async def test_redis_down_reads_open_writes_503(settings: Settings, key: bytes) 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        redis = aioredis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+        redis = _redis("redis://127.0.0.1:1/0", socket_connect_timeout=1)
         app.state.resources = _auth_only_resources(settings, redis, key)
         yield
         await redis.aclose()

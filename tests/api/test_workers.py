@@ -222,26 +222,25 @@ async def test_redis_down_is_503() -> None:
 
     from api.errors import exception_handlers
     from api.workers import workers_router
-    from streamer.present.deps import provide_resources
+    from streamer.keys import RedisKeys
     from streamer.resources import Resources
     from streamer.settings import Settings
 
     port = free_port()
     client = aioredis.from_url(f"redis://127.0.0.1:{port}/0", socket_connect_timeout=2)
-    app = Litestar(
-        route_handlers=[workers_router],
-        exception_handlers=exception_handlers(),
-        dependencies={"res": Provide(provide_resources, sync_to_thread=False)},
-    )
-    settings = Settings()
-    app.state.resources = Resources(
-        settings=settings,
+    res = Resources(
+        settings=Settings(),
         db=None,
         redis=client,
         arq=None,  # type: ignore[arg-type]
         stores=None,  # type: ignore[arg-type]
-        keys=settings.services.keys,
+        keys=RedisKeys(),
         token_key=b"k" * 32,
+    )
+    app = Litestar(
+        route_handlers=[workers_router],
+        exception_handlers=exception_handlers(),
+        dependencies={"res": Provide(lambda: res, sync_to_thread=False)},
     )
     try:
         async with AsyncTestClient(app) as http:

@@ -7,9 +7,9 @@ from typing import Any
 import asyncpg
 from litestar.testing import AsyncTestClient
 
-from api.system import service_status
 from streamer.entry.app import create_app
 from streamer.entry.routes import route_handlers
+from streamer.health import service_status
 from streamer.keys import RedisKeys
 from streamer.present.deps import provide_resources
 from streamer.resources import Resources
