@@ -51,7 +51,7 @@ class _Builder:
     def scalar(self, node: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             raise self.syntax("expected a single value", node)
-        value = self.loader.construct_object(node, deep=True)  # type: ignore[no-untyped-call]
+        value = self.loader.construct_object(node, deep=True)
         if not isinstance(value, str | int | float | bool) and value is not None:
             # dates, binary and friends: keep the text as written
             return str(node.value)
