@@ -178,25 +178,30 @@ def _op(
 
 
 def op_identity(p: Params) -> ColourOp:
+    """The ``identity`` op: changes nothing."""
     return ColourOp.identity()
 
 
 def op_invert(p: Params) -> ColourOp:
+    """The ``invert`` op: ``255 - x`` on every plane, mixed by ``amount``."""
     a = float(p["amount"])
     # 255 - U == -(U - 128) + 127, so the chroma offset is -1 at full strength.
     return _op((1 - a) * LEVELS + a * (255.0 - LEVELS), np.eye(2) * (1 - 2 * a), np.full(2, -a))
 
 
 def op_brightness(p: Params) -> ColourOp:
+    """The ``brightness`` op: ``amount * 255`` added to luma."""
     return _op(LEVELS + float(p["amount"]) * 255.0)
 
 
 def op_contrast(p: Params) -> ColourOp:
+    """The ``contrast`` op: luma and chroma scaled about 128."""
     c = float(p["amount"])
     return _op((LEVELS - 128.0) * c + 128.0, np.eye(2) * c)
 
 
 def op_saturation(p: Params) -> ColourOp:
+    """The ``saturation`` op: chroma scaled."""
     return _op(m=np.eye(2) * float(p["amount"]))
 
 
@@ -207,15 +212,18 @@ def _rotation(degrees: float) -> np.ndarray:
 
 
 def op_hue(p: Params) -> ColourOp:
+    """The ``hue`` op: the (U, V) pair rotated by ``degrees``."""
     return _op(m=_rotation(float(p["degrees"])))
 
 
 def op_gamma(p: Params) -> ColourOp:
+    """The ``gamma`` op: a luma power curve."""
     g = float(p["gamma"])
     return _op(255.0 * (LEVELS / 255.0) ** (1.0 / g))
 
 
 def op_levels(p: Params) -> ColourOp:
+    """The ``levels`` op: an input luma range mapped to an output range, with a mid-tone gamma."""
     lo, hi = float(p["in_black"]), float(p["in_white"])
     olo, ohi = float(p["out_black"]), float(p["out_white"])
     x = np.clip((LEVELS - lo) / max(hi - lo, 1e-6), 0.0, 1.0) ** (1.0 / float(p["gamma"]))
@@ -223,19 +231,23 @@ def op_levels(p: Params) -> ColourOp:
 
 
 def op_threshold(p: Params) -> ColourOp:
+    """The ``threshold`` op: luma to black or white, chroma removed."""
     return _op(np.where(float(p["level"]) <= LEVELS, 255.0, 0.0), np.zeros((2, 2)))
 
 
 def op_grayscale(p: Params) -> ColourOp:
+    """The ``grayscale`` op: chroma scaled towards neutral."""
     return _op(m=np.eye(2) * (1.0 - float(p["amount"])))
 
 
 def op_tint(p: Params) -> ColourOp:
+    """The ``tint`` op: a mix towards ``color``."""
     a = float(p["amount"])
     y, u, v = rgb_to_yuv(p["color"])
     return _op((1 - a) * LEVELS + a * y, np.eye(2) * (1 - a), a * np.array([u - 128.0, v - 128.0]))
 
 
 def op_color_balance(p: Params) -> ColourOp:
+    """The ``color_balance`` op: RGB offsets, exact in YUV."""
     shift = _RGB2YUV @ (np.array([p["red"], p["green"], p["blue"]], dtype=np.float64) * 255.0)
     return _op(LEVELS + shift[0], off=shift[1:].copy())
