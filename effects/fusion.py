@@ -1,7 +1,7 @@
 """Fusion of consecutive per-pixel colour effects into one pass.
 
 Every fusable colour effect maps its parameters to a ``ColourOp`` (a luma
-table plus an affine chroma map, see ``effects.kernels.colour``). A run of
+table plus an affine chroma map, see ``effects.kernels.colour_ops``). A run of
 them composes into a single ``ColourOp`` and runs as one luma pass and one
 chroma pass, so a chain of five colour tweaks costs about one.
 
@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from effects.frame import YUVFrame
-from effects.kernels.colour import ColourOp, apply_colour_op
+from effects.kernels.colour_ops import ColourOp, apply_colour_op
 from effects.registry import EffectError, EffectSpec, ParamValue
 
 __all__ = ["FusedColour", "fuse_ops", "fusion_groups", "is_fusable"]

@@ -13,6 +13,9 @@ reads like a compiler message::
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 __all__ = [
     "CycleError",
     "DanglingInputError",
@@ -79,7 +82,7 @@ class InterpreterError(Exception):
             out.append("hint: " + self.hint)
         return "\n".join(out)
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self) -> tuple[Callable[..., InterpreterError], tuple[Any, ...]]:
         # picklable across process pools despite keyword-only arguments
         return (
             _rebuild,

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from interpreter.errors import InterpreterError, RecipeSyntaxError, UnknownParamError
@@ -41,6 +42,16 @@ __all__ = ["parse_sexp"]
 _FORMS: dict[str, NodeType] = {t.value.lower().replace("_", "-"): t for t in NodeType}
 _FORMS.update({t.value.lower(): t for t in NodeType})
 _FORMS["slice-on-beats"] = NodeType.MAP
+
+
+@dataclass
+class _Body:
+    """What the body forms of a recipe declare, in order."""
+
+    output_pos: Pos
+    inputs: list[InputDecl] = field(default_factory=list)
+    params: list[ParamDecl] = field(default_factory=list)
+    output: str | None = None
 
 
 class _Builder:
@@ -64,6 +75,33 @@ class _Builder:
         return self.err(RecipeSyntaxError, message, pos, hint)
 
     def build(self) -> Recipe:
+        form = self.recipe_form()
+        items = list(form.items[1:])
+        name = self.recipe_name(form, items)
+        meta = self.recipe_options(items)
+        body = _Body(output_pos=form.pos)
+        for i, d in enumerate(items):
+            self.body_form(d, body, last=i == len(items) - 1)
+        if body.output is None:
+            raise self.syntax(
+                "the recipe has no output", form.pos, "end it with the output node or (output NAME)"
+            )
+        return Recipe(
+            name=name,
+            version=meta["version"],
+            description=meta["description"],
+            inputs=tuple(body.inputs),
+            params=tuple(body.params),
+            steps=tuple(self.steps),
+            output=body.output,
+            source=self.text,
+            filename=self.filename,
+            syntax="sexp",
+            output_pos=body.output_pos,
+        )
+
+    def recipe_form(self) -> SList:
+        """The one ``(recipe ...)`` form of the text."""
         data = read_all(self.text, self.filename)
         if not data:
             raise self.syntax("empty recipe", Pos(1, 1), 'write (recipe "name" ...)')
@@ -79,16 +117,24 @@ class _Builder:
             and form.items[0].name == "recipe"
         ):
             raise self.syntax('expected (recipe "name" ...)', form.pos)
-        items = list(form.items[1:])
-        if not items or not (isinstance(items[0], Atom) and isinstance(items[0].value, str)):
+        return form
+
+    def recipe_name(self, form: SList, items: list[Datum]) -> str:
+        """Take the name string that follows ``recipe`` off ``items``."""
+        first = items[0] if items else None
+        if not (isinstance(first, Atom) and isinstance(first.value, str)):
             raise self.syntax(
                 "the recipe needs a name string",
-                items[0].pos if items else form.pos,
+                first.pos if first is not None else form.pos,
                 '(recipe "name" ...)',
             )
-        name = items.pop(0).value  # type: ignore[union-attr]
+        items.pop(0)
+        return first.value
+
+    def recipe_options(self, items: list[Datum]) -> dict[str, str]:
+        """Take the leading ``:version`` / ``:description`` options off ``items``."""
         meta = {"version": "1.0", "description": ""}
-        while len(items) >= 1 and isinstance(items[0], Keyword):
+        while items and isinstance(items[0], Keyword):
             kw = items.pop(0)
             assert isinstance(kw, Keyword)
             if kw.name not in meta:
@@ -98,60 +144,43 @@ class _Builder:
                     kw.pos,
                     "accepted: :version, :description",
                 )
-            if not items or not isinstance(items[0], Atom):
+            value = items.pop(0) if items else None
+            if not isinstance(value, Atom):
                 raise self.syntax(f":{kw.name} needs a value", kw.pos)
-            meta[kw.name] = str(items.pop(0).value)  # type: ignore[union-attr]
-        inputs: list[InputDecl] = []
-        params: list[ParamDecl] = []
-        self.input_names: set[str] = set()
-        output: str | None = None
-        output_pos = form.pos
-        body = [d for d in items]
-        for i, d in enumerate(body):
-            last = i == len(body) - 1
-            head = (
-                d.items[0].name
-                if isinstance(d, SList) and d.items and isinstance(d.items[0], Symbol)
-                else None
-            )
-            if head == "input":
-                inputs.append(self.input_decl(d))  # type: ignore[arg-type]
-                self.input_names.add(inputs[-1].name)
-            elif head == "param":
-                params.append(self.param_decl(d))  # type: ignore[arg-type]
-            elif head == "def":
-                self.define(d)  # type: ignore[arg-type]
-            elif head == "output":
-                assert isinstance(d, SList)
-                if len(d.items) != 2 or not isinstance(d.items[1], Symbol):
-                    raise self.syntax("(output NAME) takes one step name", d.pos)
-                output, output_pos = d.items[1].name, d.items[1].pos
-            elif last and output is None:
-                output_pos = d.pos
-                output = self.ref(d)
-            else:
-                raise self.syntax(
-                    "only the last form may be a bare node",
-                    d.pos,
-                    "bind it with (def NAME ...) or move it last",
-                )
-        if output is None:
-            raise self.syntax(
-                "the recipe has no output", form.pos, "end it with the output node or (output NAME)"
-            )
-        return Recipe(
-            name=name,
-            version=meta["version"],
-            description=meta["description"],
-            inputs=tuple(inputs),
-            params=tuple(params),
-            steps=tuple(self.steps),
-            output=output,
-            source=self.text,
-            filename=self.filename,
-            syntax="sexp",
-            output_pos=output_pos,
+            meta[kw.name] = str(value.value)
+        return meta
+
+    def body_form(self, d: Datum, body: _Body, last: bool) -> None:
+        """One form of the recipe body: a declaration, or the output node when last."""
+        head = (
+            d.items[0].name
+            if isinstance(d, SList) and d.items and isinstance(d.items[0], Symbol)
+            else None
         )
+        if isinstance(d, SList) and head in ("input", "param", "def", "output"):
+            self.declaration(head, d, body)
+        elif last and body.output is None:
+            body.output_pos = d.pos
+            body.output = self.ref(d)
+        else:
+            raise self.syntax(
+                "only the last form may be a bare node",
+                d.pos,
+                "bind it with (def NAME ...) or move it last",
+            )
+
+    def declaration(self, head: str, d: SList, body: _Body) -> None:
+        """An ``(input ...)``, ``(param ...)``, ``(def ...)`` or ``(output NAME)`` form."""
+        if head == "input":
+            body.inputs.append(self.input_decl(d))
+        elif head == "param":
+            body.params.append(self.param_decl(d))
+        elif head == "def":
+            self.define(d)
+        else:
+            if len(d.items) != 2 or not isinstance(d.items[1], Symbol):
+                raise self.syntax("(output NAME) takes one step name", d.pos)
+            body.output, body.output_pos = d.items[1].name, d.items[1].pos
 
     def keywords(
         self, items: list[Datum], where: str

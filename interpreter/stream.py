@@ -181,135 +181,173 @@ class StreamInterpreter:
         except BaseException:
             await asyncio.to_thread(graph.close)
             raise
-        q: queue.Queue[object] = queue.Queue(maxsize=self.queue_size)
-        errors: list[BaseException] = []
-        done = loop.create_future()
-        started = time.perf_counter()
-        every = max(1, round(timing.fps))
-        pending: set[asyncio.Future[Any]] = set()
-
-        def emit(p: Progress) -> None:
-            if self.on_progress is None:
-                return
-            r = self.on_progress(p)
-            if inspect.isawaitable(r):
-                task = asyncio.ensure_future(r)
-                pending.add(task)
-                task.add_done_callback(pending.discard)
-
-        def put(item: object) -> bool:
-            while not self._cancel.is_set():
-                try:
-                    q.put(item, timeout=0.05)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def graph_stage() -> None:
-            try:
-                root = graph.root
-                channels = timing.audio.channels if timing.audio else 0
-                for n in range(total):
-                    if self._cancel.is_set():
-                        return
-                    graph.clock.n = n
-                    ns = timing.samples_for(n)
-                    frame, audio = root.read(ns)
-                    if frame is None:
-                        raise StreamError(f"frame {n}: the output produced no video")
-                    if timing.audio is not None:
-                        if audio is None:
-                            audio = silence(channels, ns)
-                        elif audio.shape != (channels, ns):
-                            raise StreamError(
-                                f"frame {n}: audio shape {audio.shape}, expected {(channels, ns)}"
-                            )
-                        audio = np.ascontiguousarray(audio, dtype=np.float32)
-                    else:
-                        audio = None
-                    if not put((frame, audio)):
-                        return
-                put(_DONE)
-            except Cancelled:
-                return
-            except InterpreterError as e:
-                errors.append(e)
-                self._cancel.set()
-            except Exception as e:  # add where it happened; the cause stays chained
-                err = StreamError(
-                    f"rendering frame {graph.clock.n} (t={timing.time_of(graph.clock.n):.3f} s) failed: "
-                    f"{type(e).__name__}: {e}",
-                    file=self.recipe.filename,
-                )
-                err.__cause__ = e
-                errors.append(err)
-                self._cancel.set()
-
-        def sink_stage() -> None:
-            try:
-                while True:
-                    try:
-                        item = q.get(timeout=0.05)
-                    except queue.Empty:
-                        if self._cancel.is_set():
-                            return
-                        continue
-                    if item is _DONE:
-                        return
-                    if self._cancel.is_set():
-                        return
-                    assert isinstance(item, tuple)
-                    self.sink.write(item[0], item[1])
-                    self.frames_written += 1
-                    n = self.frames_written
-                    if n % every == 0 and n < total:
-                        elapsed = time.perf_counter() - started
-                        loop.call_soon_threadsafe(
-                            emit,
-                            Progress(n, total, n / timing.fps, n / elapsed if elapsed else 0.0),
-                        )
-            except BaseException as e:
-                errors.append(e)
-                self._cancel.set()
-            finally:
-                loop.call_soon_threadsafe(_resolve, done)
-
-        threads = [
-            threading.Thread(target=graph_stage, name="stream-graph", daemon=True),
-            threading.Thread(target=sink_stage, name="stream-sink", daemon=True),
-        ]
-        for t in threads:
-            t.start()
-
-        def join() -> None:
-            for t in threads:
-                t.join()
-            graph.close()
-
+        stages = _Stages(self, graph, timing, total, loop)
+        stages.start()
         try:
-            await asyncio.shield(done)
+            await asyncio.shield(stages.done)
         except asyncio.CancelledError:
             self._cancel.set()
-            await asyncio.to_thread(join)
+            await asyncio.to_thread(stages.join)
             with contextlib.suppress(Exception):
                 await self.sink.abort()
             raise
-        await asyncio.to_thread(join)
-        if errors or self._cancel.is_set():
+        await asyncio.to_thread(stages.join)
+        if stages.errors or self._cancel.is_set():
             with contextlib.suppress(Exception):
                 await self.sink.abort()
-            if errors:
-                raise errors[0]
+            if stages.errors:
+                raise stages.errors[0]
             raise Cancelled(
                 f"cancelled after {self.frames_written} of {total} frames",
                 file=self.recipe.filename,
             )
         result = await self.sink.finish()
-        elapsed = time.perf_counter() - started
-        emit(
+        elapsed = time.perf_counter() - stages.started
+        stages.emit(
             Progress(
                 total, total, total / timing.fps, total / elapsed if elapsed else 0.0, done=True
             )
         )
         return result
+
+
+class _Stages:
+    """The graph and sink threads of one run, and the queue and errors they share.
+
+    The graph thread renders frames into a bounded queue; the sink thread
+    writes them and posts progress to the event loop. Either stage that fails
+    records its error and sets the run's cancel flag, which stops the other.
+    """
+
+    def __init__(
+        self,
+        interp: StreamInterpreter,
+        graph: Graph,
+        timing: Timing,
+        total: int,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self.interp = interp
+        self.graph = graph
+        self.timing = timing
+        self.total = total
+        self.loop = loop
+        self.cancel = interp._cancel
+        self.queue: queue.Queue[object] = queue.Queue(maxsize=interp.queue_size)
+        self.errors: list[BaseException] = []
+        self.done: asyncio.Future[None] = loop.create_future()
+        self.started = time.perf_counter()
+        self.every = max(1, round(timing.fps))  # progress about once per second of output
+        self.pending: set[asyncio.Future[Any]] = set()  # async progress callbacks in flight
+        self.threads = [
+            threading.Thread(target=self.graph_stage, name="stream-graph", daemon=True),
+            threading.Thread(target=self.sink_stage, name="stream-sink", daemon=True),
+        ]
+
+    def start(self) -> None:
+        """Start both threads."""
+        for t in self.threads:
+            t.start()
+
+    def join(self) -> None:
+        """Wait for both threads, then close the graph (blocking: run it off the loop)."""
+        for t in self.threads:
+            t.join()
+        self.graph.close()
+
+    def emit(self, p: Progress) -> None:
+        """Hand a progress event to ``on_progress`` (on the event loop)."""
+        if self.interp.on_progress is None:
+            return
+        r = self.interp.on_progress(p)
+        if inspect.isawaitable(r):
+            task = asyncio.ensure_future(r)
+            self.pending.add(task)
+            task.add_done_callback(self.pending.discard)
+
+    def put(self, item: object) -> bool:
+        """Queue an item for the sink; False when the run was cancelled first."""
+        while not self.cancel.is_set():
+            try:
+                self.queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def graph_stage(self) -> None:
+        """Thread body: render every frame, then the end marker."""
+        try:
+            self._render()
+        except Cancelled:
+            return
+        except InterpreterError as e:
+            self.errors.append(e)
+            self.cancel.set()
+        except Exception as e:  # add where it happened; the cause stays chained
+            n = self.graph.clock.n
+            err = StreamError(
+                f"rendering frame {n} (t={self.timing.time_of(n):.3f} s) failed: "
+                f"{type(e).__name__}: {e}",
+                file=self.interp.recipe.filename,
+            )
+            err.__cause__ = e
+            self.errors.append(err)
+            self.cancel.set()
+
+    def _render(self) -> None:
+        root = self.graph.root
+        for n in range(self.total):
+            if self.cancel.is_set():
+                return
+            self.graph.clock.n = n
+            ns = self.timing.samples_for(n)
+            frame, audio = root.read(ns)
+            if frame is None:
+                raise StreamError(f"frame {n}: the output produced no video")
+            if not self.put((frame, self._frame_audio(n, ns, audio))):
+                return
+        self.put(_DONE)
+
+    def _frame_audio(self, n: int, ns: int, audio: np.ndarray | None) -> np.ndarray | None:
+        """The ``ns`` samples of frame ``n`` as contiguous float32 (silence when missing)."""
+        if self.timing.audio is None:
+            return None
+        channels = self.timing.audio.channels
+        if audio is None:
+            audio = silence(channels, ns)
+        elif audio.shape != (channels, ns):
+            raise StreamError(f"frame {n}: audio shape {audio.shape}, expected {(channels, ns)}")
+        return np.ascontiguousarray(audio, dtype=np.float32)
+
+    def sink_stage(self) -> None:
+        """Thread body: write queued frames to the sink until the end marker."""
+        try:
+            self._write()
+        except BaseException as e:
+            self.errors.append(e)
+            self.cancel.set()
+        finally:
+            self.loop.call_soon_threadsafe(_resolve, self.done)
+
+    def _write(self) -> None:
+        interp, total = self.interp, self.total
+        while True:
+            try:
+                item = self.queue.get(timeout=0.05)
+            except queue.Empty:
+                if self.cancel.is_set():
+                    return
+                continue
+            if item is _DONE or self.cancel.is_set():
+                return
+            assert isinstance(item, tuple)
+            interp.sink.write(item[0], item[1])
+            interp.frames_written += 1
+            n = interp.frames_written
+            if n % self.every == 0 and n < total:
+                elapsed = time.perf_counter() - self.started
+                self.loop.call_soon_threadsafe(
+                    self.emit,
+                    Progress(n, total, n / self.timing.fps, n / elapsed if elapsed else 0.0),
+                )

@@ -10,9 +10,13 @@ import numpy as np
 from effects.frame import YUVFrame
 from effects.registry import EffectSpec, Layout, ParamSpec, ParamValue
 
-__all__ = ["FnEffect", "Params", "fspec", "planes"]
+__all__ = ["ApplyFn", "FnEffect", "KernelFloat", "KernelInt", "Params", "fspec", "planes"]
 
 Params = dict[str, Any]
+#: Scalars as jitted kernels see them: numba mixes Python numbers and numpy
+#: scalars freely (``np.int64(x) + 1``), so kernel signatures accept both.
+KernelInt = int | np.integer[Any]
+KernelFloat = float | np.floating[Any]
 ApplyFn = Callable[[Sequence[YUVFrame], YUVFrame, Params, int, Any], None]
 
 BLACK_Y = 16  # video-range black; chroma neutral is 128

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
@@ -44,7 +45,7 @@ def _load_u16(typingctx: Any, flat: Any, k: Any) -> Any:
 
 if TYPE_CHECKING:  # the call signature seen from jitted code
 
-    def load_u16(flat: Any, k: Any) -> Any:
+    def load_u16(flat: np.ndarray, k: int | np.integer[Any]) -> np.uint16:
         """``flat[k] | flat[k + 1] << 8`` as one unaligned load (no bounds check)."""
 
 else:

@@ -1,5 +1,3 @@
-# mypy: disable-error-code="arg-type,assignment,return-value"
-# (numba kernels mix numpy scalar types with Python ints/floats by design)
 """Composite effects: blend modes, crossfade, chroma key (two inputs) and vignette.
 
 Blend modes act on luma with the usual formulas on values normalised to
@@ -19,7 +17,7 @@ from numba import njit
 
 from effects.frame import YUVFrame
 from effects.kernels._base import Params, fspec
-from effects.kernels.colour import rgb_to_yuv
+from effects.kernels.colour_ops import rgb_to_yuv
 from effects.kernels.temporal import mix_into
 from effects.registry import ParamSpec
 

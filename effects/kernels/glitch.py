@@ -1,5 +1,3 @@
-# mypy: disable-error-code="arg-type,assignment,return-value"
-# (numba kernels mix numpy scalar types with Python ints/floats by design)
 """Glitch effects: chroma split, scanline displacement, deterministic grain.
 
 Randomness is a counter-based hash (splitmix64 finaliser) of ``seed``, the

@@ -1,5 +1,3 @@
-# mypy: disable-error-code="arg-type,assignment,return-value"
-# (numba kernels mix numpy scalar types with Python ints/floats by design)
 """Spatial filters on YUV 4:2:0 planes.
 
 Box and gaussian blurs are separable running sums (O(1) per pixel for any
@@ -18,14 +16,14 @@ import numpy as np
 from numba import njit
 
 from effects.frame import YUVFrame
-from effects.kernels._base import Params, fspec
+from effects.kernels._base import KernelFloat, KernelInt, Params, fspec
 from effects.registry import ParamSpec
 
 __all__ = ["SPECS", "BlurScratch", "box_plane", "gauss_radii"]
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _hsum_interior(row: np.ndarray, t: np.ndarray, r: int, lo: int, hi: int, s: int) -> None:
+def _hsum_interior(row: np.ndarray, t: np.ndarray, r: int, lo: int, hi: int, s: KernelInt) -> None:
     """``t[j] = sum(row[j - r : j + r + 1])`` for j in [lo, hi), no clamping needed.
 
     Radii 1-4 add the taps directly, which vectorises (about 2x faster than
@@ -97,7 +95,7 @@ def box_plane(
     for i in range(h):
         row = src[i]
         t = tmp[i]
-        s = 0
+        s: KernelInt = 0
         for k in range(-r, r + 1):
             s += np.int32(row[min(max(k, 0), w - 1)])
         t[0] = s
@@ -215,6 +213,7 @@ def _stencil_px(
     g = np.float32(r2[j0])
     hh = np.float32(r2[j])
     k = np.float32(r2[j2])
+    v: KernelFloat
     if mode == 0:
         gx = (c + 2 * f + k) - (a + 2 * d + g)
         gy = (g + 2 * hh + k) - (a + 2 * b + c)
@@ -275,7 +274,7 @@ def pixelate_plane(src: np.ndarray, dst: np.ndarray, size: int) -> None:
         ie = min(bi + size, h)
         for bj in range(0, w, size):
             je = min(bj + size, w)
-            s = 0
+            s: KernelInt = 0
             for i in range(bi, ie):
                 for j in range(bj, je):
                     s += np.int32(src[i, j])

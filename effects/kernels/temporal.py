@@ -14,7 +14,7 @@ from numba import njit
 
 from effects.frame import YUVFrame
 from effects.kernels._base import NEUTRAL_UV, FnEffect
-from effects.kernels.geometric import affine_coeffs, warp_affine, warp_affine2
+from effects.kernels.affine import affine_coeffs, warp_affine, warp_affine2
 from effects.registry import EffectSpec, ParamSpec, ParamValue
 
 __all__ = ["SPECS", "mix_into"]

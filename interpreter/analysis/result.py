@@ -288,10 +288,11 @@ class AnalysisResult:
             out["beat"] = np.full(t.shape, -1, dtype=np.int64)
             out["beat_phase"] = np.zeros(t.shape)
             out["since_beat"] = t.copy()
+        audio = self.audio
         for name in ("energy", "bass", "mid", "high"):
-            env = getattr(self.audio, name) if self.audio is not None else _EMPTY
-            if len(env):
-                grid = np.arange(len(env)) / self.audio.envelope_rate  # type: ignore[union-attr]
+            env = getattr(audio, name) if audio is not None else _EMPTY
+            if audio is not None and len(env):
+                grid = np.arange(len(env)) / audio.envelope_rate
                 out[name] = np.interp(t, grid, env, left=0.0, right=0.0)
             else:
                 out[name] = np.zeros(t.shape)

@@ -33,7 +33,8 @@ def rgb_to_yuv(rgb: Sequence[float]) -> tuple[int, int, int]:
     y = 16 + 65.481 * r + 128.553 * g + 24.966 * b
     cb = 128 - 37.797 * r - 74.203 * g + 112.0 * b
     cr = 128 + 112.0 * r - 93.786 * g - 18.214 * b
-    return tuple(int(min(255, max(0, round(v)))) for v in (y, cb, cr))  # type: ignore[return-value]
+    y8, cb8, cr8 = (int(min(255, max(0, round(v)))) for v in (y, cb, cr))
+    return y8, cb8, cr8
 
 
 def _solid(width: int, height: int, yuv: tuple[int, int, int]) -> YUVFrame:

@@ -4,8 +4,8 @@ Video is decoded in its own thread into a small bounded queue (the decode
 stage of the pipeline; PyAV releases the GIL while decoding and scaling).
 Each output frame ``k`` shows the latest source frame whose timestamp is at
 or before ``start + k / fps``: frames are dropped or repeated by timestamp,
-never by counting. Audio is decoded lazily in the reading thread, resampled
-to the output format (float32 planar) and trimmed to the sample.
+never by counting. Audio (``interpreter.runtime.audio_file``) is decoded lazily in the
+reading thread, resampled to the output format (float32 planar) and trimmed to the sample.
 """
 
 from __future__ import annotations
@@ -16,196 +16,40 @@ import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal
 
 import av
-import numpy as np
 
-from effects.frame import AudioFormat, YUVFrame
-from interpreter.runtime.base import Chunk, Stream, Timing, silence
+from effects.frame import YUVFrame
+from interpreter.runtime.audio_file import AudioReader
+from interpreter.runtime.base import Chunk, Stream, Timing
 from interpreter.runtime.errors import Cancelled, SourceError
+from interpreter.runtime.media import Fit, MediaInfo, probe, scale_frame
 
+# the media helpers and the audio reader have their own modules; their names stay importable here
 __all__ = ["AudioReader", "FileSource", "Fit", "MediaInfo", "probe", "scale_frame"]
 
-Fit = Literal["fit", "fill", "stretch"]
 _EPS = 1e-3  # seconds: timestamp rounding tolerance when matching frames to the grid
 _END = object()
 _ONE_THREAD_PIXELS = 1920 * 1088  # decode up to 1080p in the decode thread alone
 
 
-@dataclass(frozen=True, slots=True)
-class MediaInfo:
-    """What a media file holds.
+@dataclass(slots=True)
+class _Pass:
+    """One pass of the decode thread over the file.
 
     Attributes:
-        duration: Seconds (0.0 when unknown).
-        width: Video width (0 without video).
-        height: Video height.
-        fps: Average video frame rate (0.0 without video).
-        has_video: Whether there is a video stream.
-        has_audio: Whether there is an audio stream.
+        base: The first output frame of the pass (grid times count from it).
+        k: The next output frame.
+        end: Where the pass's frames end, in file seconds (loops restart there).
+        raw: The latest decoded frame, the one on show.
+        shown: ``raw`` scaled to the output (None until needed).
     """
 
-    duration: float
-    width: int
-    height: int
-    fps: float
-    has_video: bool
-    has_audio: bool
-
-
-def probe(path: Path) -> MediaInfo:
-    """Read a file's streams and duration; raises SourceError if unreadable."""
-    try:
-        with av.open(str(path)) as c:
-            v = c.streams.video[0] if c.streams.video else None
-            a = c.streams.audio[0] if c.streams.audio else None
-            dur = float(c.duration) / av.time_base if c.duration else 0.0
-            if not dur and v is not None and v.duration and v.time_base:
-                dur = float(v.duration * v.time_base)
-            return MediaInfo(
-                duration=dur,
-                width=v.codec_context.width if v else 0,
-                height=v.codec_context.height if v else 0,
-                fps=float(v.average_rate) if v is not None and v.average_rate else 0.0,
-                has_video=v is not None,
-                has_audio=a is not None,
-            )
-    except (av.FFmpegError, OSError) as e:
-        raise SourceError(f"{path}: cannot read media: {e}") from e
-
-
-def scale_frame(frame: av.VideoFrame, width: int, height: int, fit: Fit) -> YUVFrame:
-    """Convert a decoded frame to a ``width`` x ``height`` yuv420p YUVFrame.
-
-    ``stretch`` ignores the aspect ratio; ``fit`` letterboxes inside black
-    bars; ``fill`` scales to cover and crops the centre.
-    """
-    sw, sh = frame.width, frame.height
-    if fit == "stretch" or (sw * height == sh * width):
-        out = frame.reformat(width=width, height=height, format="yuv420p")
-        return YUVFrame.wrap(out.to_ndarray())
-    scale = min(width / sw, height / sh) if fit == "fit" else max(width / sw, height / sh)
-    iw = max(2, round(sw * scale / 2) * 2)
-    ih = max(2, round(sh * scale / 2) * 2)
-    img = YUVFrame.wrap(frame.reformat(width=iw, height=ih, format="yuv420p").to_ndarray())
-    out_f = YUVFrame.alloc(width, height)
-    if fit == "fit":
-        out_f.y[:] = 16
-        out_f.u[:] = 128
-        out_f.v[:] = 128
-        x0, y0 = ((width - iw) // 2) & ~1, ((height - ih) // 2) & ~1
-        out_f.y[y0 : y0 + ih, x0 : x0 + iw] = img.y
-        out_f.u[y0 // 2 : (y0 + ih) // 2, x0 // 2 : (x0 + iw) // 2] = img.u
-        out_f.v[y0 // 2 : (y0 + ih) // 2, x0 // 2 : (x0 + iw) // 2] = img.v
-    else:
-        x0, y0 = ((iw - width) // 2) & ~1, ((ih - height) // 2) & ~1
-        out_f.y[:] = img.y[y0 : y0 + height, x0 : x0 + width]
-        out_f.u[:] = img.u[y0 // 2 : (y0 + height) // 2, x0 // 2 : (x0 + width) // 2]
-        out_f.v[:] = img.v[y0 // 2 : (y0 + height) // 2, x0 // 2 : (x0 + width) // 2]
-    return out_f
-
-
-class AudioReader:
-    """Sequential audio from a file, resampled to ``fmt``, from ``start`` seconds.
-
-    Reads past the end give silence (or wrap around when ``loop``).
-    """
-
-    def __init__(
-        self, path: Path, fmt: AudioFormat, start: float = 0.0, loop: bool = False
-    ) -> None:
-        self.path = path
-        self.fmt = fmt
-        self.start = start
-        self.loop = loop
-        self._buf = np.zeros((fmt.channels, 0), dtype=np.float32)
-        self._container: av.container.InputContainer | None = None
-        self._iter: object = None
-        self._eof = False
-        self._open()
-
-    def _open(self) -> None:
-        self.close()
-        try:
-            c = av.open(str(self.path))
-        except (av.FFmpegError, OSError) as e:
-            raise SourceError(f"{self.path}: cannot read audio: {e}") from e
-        if not c.streams.audio:
-            c.close()
-            raise SourceError(f"{self.path}: no audio stream")
-        s = c.streams.audio[0]
-        tb = s.time_base or Fraction(1, 1)
-        t0 = float(s.start_time * tb) if s.start_time is not None else 0.0
-        if self.start > 0:
-            c.seek(int((self.start + t0) / tb), stream=s, backward=True)
-        self._container = c
-        self._t0 = t0
-        self._skip: int | None = None  # samples to drop before start, known at the first frame
-        self._resampler = av.AudioResampler(
-            format="fltp",
-            layout="stereo" if self.fmt.channels == 2 else "mono",
-            rate=self.fmt.sample_rate,
-        )
-        self._iter = c.decode(s)
-        self._eof = False
-
-    def _more(self) -> bool:
-        if self._eof:
-            return False
-        assert self._container is not None
-        try:
-            frame = next(self._iter)  # type: ignore[call-overload]
-        except StopIteration:
-            chunks = self._resampler.resample(None)
-            self._eof = True
-            self._append(chunks)
-            return bool(chunks)
-        except av.FFmpegError as e:
-            raise SourceError(f"{self.path}: audio decode failed: {e}") from e
-        if self._skip is None:
-            ft = (
-                float(frame.pts * frame.time_base) - self._t0
-                if frame.pts is not None
-                else self.start
-            )
-            self._skip = max(0, round((self.start - ft) * self.fmt.sample_rate))
-        self._append(self._resampler.resample(frame))
-        return True
-
-    def _append(self, frames: list[av.AudioFrame]) -> None:
-        for f in frames:
-            a = f.to_ndarray().astype(np.float32, copy=False).reshape(self.fmt.channels, -1)
-            if self._skip:
-                drop = min(self._skip, a.shape[1])
-                a = a[:, drop:]
-                self._skip -= drop
-            if a.shape[1]:
-                self._buf = np.concatenate([self._buf, a], axis=1)
-
-    def read(self, n: int) -> np.ndarray:
-        """The next ``n`` samples, ``(channels, n)`` float32."""
-        while self._buf.shape[1] < n:
-            if not self._more():
-                if self.loop and self._buf.shape[1] < n and self._container is not None:
-                    keep = self._buf
-                    self._open()
-                    if not self._more():
-                        break
-                    self._buf = np.concatenate([keep, self._buf], axis=1)
-                    continue
-                break
-        out = self._buf[:, :n]
-        self._buf = self._buf[:, n:]
-        if out.shape[1] < n:
-            out = np.concatenate([out, silence(self.fmt.channels, n - out.shape[1])], axis=1)
-        return np.ascontiguousarray(out)
-
-    def close(self) -> None:
-        """Close the file."""
-        if self._container is not None:
-            self._container.close()
-            self._container = None
+    base: int
+    k: int
+    end: float
+    raw: av.VideoFrame | None = None
+    shown: YUVFrame | None = None
 
 
 class FileSource(Stream):
@@ -285,66 +129,86 @@ class FileSource(Stream):
             self._put(_END)
 
     def _decode_loop(self) -> None:
-        vf = self.timing.video
-        fps = vf.fps
-        total = self.frames
         k = 0
-        while total is None or k < total:
-            base = k  # first output frame of this pass over the file
-            prev_raw: av.VideoFrame | None = None
-            prev: YUVFrame | None = None
-            pass_end = self.start
-            with av.open(str(self.path)) as c:
-                s = c.streams.video[0]
-                s.thread_type = "AUTO"
-                if s.codec_context.width * s.codec_context.height <= _ONE_THREAD_PIXELS:
-                    # This thread is already a pipeline stage beside the effects
-                    # and encoder threads: frame threads would add CPU and
-                    # start-up delay (one frame per thread) for no throughput.
-                    s.codec_context.thread_count = 1
-                tb = s.time_base or Fraction(1, 1)
-                t0 = float(s.start_time * tb) if s.start_time is not None else 0.0
-                step = 1.0 / float(s.average_rate) if s.average_rate else 0.0
-                if self.start > 0:
-                    c.seek(int((self.start + t0) / tb), stream=s, backward=True)
-                for f in c.decode(s):
-                    if f.pts is None:
-                        continue
-                    ft = float(f.pts * tb) - t0
-                    # every grid time before this frame shows the previous frame
-                    while (total is None or k < total) and self.start + (
-                        k - base
-                    ) / fps < ft - _EPS:
-                        if prev_raw is None:  # seek landed after start: show the first frame
-                            prev_raw = f
-                        if prev is None:
-                            prev = scale_frame(prev_raw, vf.width, vf.height, self.fit)
-                        if not self._put(prev):
-                            return
-                        k += 1
-                    if total is not None and k >= total:
-                        return
-                    if self._stop.is_set() or self.timing.cancel.is_set():
-                        return
-                    prev_raw, prev = f, None
-                    pass_end = max(pass_end, ft + step)
-            if prev_raw is None:
+        while self._wants(k):
+            p = _Pass(base=k, k=k, end=self.start)
+            if not self._decode_pass(p):
+                return
+            if p.raw is None:
                 raise SourceError(f"{self.path}: no video frames at or after {self.start:g} s")
-            if prev is None:
-                prev = scale_frame(prev_raw, vf.width, vf.height, self.fit)
+            if p.shown is None:
+                p.shown = self._scale(p.raw)
             if not self.loop:
                 # past the last frame: hold it for the remaining grid points
-                while total is not None and k < total:
-                    if not self._put(prev):
-                        return
-                    k += 1
+                if self.frames is not None:
+                    self._show_until(p, None, p.raw)
                 return
-            while (total is None or k < total) and self.start + (k - base) / fps < pass_end - _EPS:
-                if not self._put(prev):
-                    return
-                k += 1
-            if k == base:
+            if not self._show_until(p, p.end, p.raw):
+                return
+            if p.k == p.base:
                 raise SourceError(f"{self.path}: nothing to loop after {self.start:g} s")
+            k = p.k
+
+    def _wants(self, k: int) -> bool:
+        """Whether output frame ``k`` is still to be produced."""
+        return self.frames is None or k < self.frames
+
+    def _scale(self, frame: av.VideoFrame) -> YUVFrame:
+        vf = self.timing.video
+        return scale_frame(frame, vf.width, vf.height, self.fit)
+
+    def _decode_pass(self, p: _Pass) -> bool:
+        """Decode the file once from ``start``, queueing a frame per grid point passed.
+
+        Returns False when the run is over (enough frames, stopped or cancelled).
+        """
+        with av.open(str(self.path)) as c:
+            s = c.streams.video[0]
+            s.thread_type = "AUTO"
+            if s.codec_context.width * s.codec_context.height <= _ONE_THREAD_PIXELS:
+                # This thread is already a pipeline stage beside the effects
+                # and encoder threads: frame threads would add CPU and
+                # start-up delay (one frame per thread) for no throughput.
+                s.codec_context.thread_count = 1
+            tb = s.time_base or Fraction(1, 1)
+            t0 = float(s.start_time * tb) if s.start_time is not None else 0.0
+            step = 1.0 / float(s.average_rate) if s.average_rate else 0.0
+            if self.start > 0:
+                c.seek(int((self.start + t0) / tb), stream=s, backward=True)
+            for f in c.decode(s):
+                if f.pts is None:
+                    continue
+                ft = float(f.pts * tb) - t0
+                # every grid time before this frame shows the previous frame
+                if not self._show_until(p, ft, f):
+                    return False
+                if not self._wants(p.k):
+                    return False
+                if self._stop.is_set() or self.timing.cancel.is_set():
+                    return False
+                p.raw, p.shown = f, None
+                p.end = max(p.end, ft + step)
+        return True
+
+    def _show_until(self, p: _Pass, limit: float | None, upcoming: av.VideoFrame) -> bool:
+        """Queue the frame on show for each grid time before ``limit`` (None: to the end).
+
+        A pass that has shown nothing yet (its seek landed after ``start``)
+        shows ``upcoming``, the first frame decoded. Returns False when the
+        queue was abandoned (stopped or cancelled).
+        """
+        fps = self.timing.video.fps
+        while self._wants(p.k) and (
+            limit is None or self.start + (p.k - p.base) / fps < limit - _EPS
+        ):
+            if p.raw is None:
+                p.raw = upcoming
+            if p.shown is None:
+                p.shown = self._scale(p.raw)
+            if not self._put(p.shown):
+                return False
+            p.k += 1
+        return True
 
     # -- reader --------------------------------------------------------
     def read(self, nsamples: int) -> Chunk:

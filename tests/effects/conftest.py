@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fx_pattern import pattern
 
 from effects.frame import YUVFrame
+from tests.effects.fx_pattern import pattern
 
 W, H = 318, 242  # odd-ish: H % 4 == 2, so the chroma planes are not row aligned
 

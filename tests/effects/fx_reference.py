@@ -31,7 +31,8 @@ def to_rgb(f: YUVFrame) -> np.ndarray:
     u = u.repeat(2, 0).repeat(2, 1)
     v = v.repeat(2, 0).repeat(2, 1)
     yuv = np.stack([y, u, v], -1) - OFF
-    return yuv @ np.linalg.inv(M).T
+    rgb: np.ndarray = yuv @ np.linalg.inv(M).T
+    return rgb
 
 
 def from_rgb(rgb: np.ndarray) -> YUVFrame:
@@ -50,7 +51,7 @@ def box(p: np.ndarray, r: int) -> np.ndarray:
     q = np.pad(p.astype(np.int64), r, mode="edge")
     c = q.cumsum(0).cumsum(1)
     c = np.pad(c, ((1, 0), (1, 0)))
-    s = c[n:, n:] - c[:-n, n:] - c[n:, :-n] + c[:-n, :-n]
+    s: np.ndarray = c[n:, n:] - c[:-n, n:] - c[n:, :-n] + c[:-n, :-n]
     return ((s + n * n // 2) // (n * n)).astype(np.float64)
 
 
@@ -115,7 +116,8 @@ def mix64(x: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
+    mixed: np.ndarray = x ^ (x >> np.uint64(31))
+    return mixed
 
 
 def hash3(seed: int, frame: int, k: np.ndarray) -> np.ndarray:

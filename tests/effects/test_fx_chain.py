@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
-from fx_reference import diff, run
 
 from effects.catalog import default_registry
 from effects.chain import EffectChain
@@ -12,6 +13,7 @@ from effects.frame import YUVFrame
 from effects.fusion import fusion_groups
 from effects.registry import EffectError, EffectParamError
 from effects.warmup import IDENTITY_CUBE, warm_up
+from tests.effects.fx_reference import diff, run
 
 REQUIRED = {
     "invert": [],
@@ -75,7 +77,7 @@ def test_five_colour_effects_fuse_into_one_pass(frame: YUVFrame) -> None:
     out = chain.apply(frame, frame_index=0)
     seq = frame
     for spec, p in nodes:
-        seq = run(spec.name, seq, **p)
+        seq = run(spec.name, seq, fi=0, **p)
     # Fused vs sequential: intermediate rounding only (no chroma clipping at these values).
     assert diff(out, seq) <= 2
     assert diff(out, frame) > 10
@@ -126,7 +128,7 @@ def test_chain_rejects_composites_and_handles_empty(frame: YUVFrame) -> None:
     assert diff(empty.apply(frame), frame) == 0
 
 
-def test_every_effect_is_deterministic(frame: YUVFrame, frame_b: YUVFrame, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_every_effect_is_deterministic(frame: YUVFrame, frame_b: YUVFrame, tmp_path: Path) -> None:
     cube = tmp_path / "id.cube"
     cube.write_text(IDENTITY_CUBE)
     for spec in default_registry():

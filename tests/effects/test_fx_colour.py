@@ -10,14 +10,16 @@ because 4:2:0 chroma is averaged and rounded twice.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
-from fx_reference import diff, from_rgb, make, planes, run, to_rgb
 
 from effects.frame import YUVFrame
 from effects.kernels.colour import load_cube
 from effects.registry import EffectError
+from tests.effects.fx_reference import diff, from_rgb, make, planes, run, to_rgb
 
 
 def test_identity_is_exact(frame: YUVFrame) -> None:
@@ -130,7 +132,9 @@ def test_color_balance_matches_rgb_definition(frame: YUVFrame) -> None:
     assert diff(run("color_balance", frame, red=0.1, green=-0.05, blue=0.2), ref) <= 2
 
 
-def _write_cube(path, size: int, fn) -> None:  # type: ignore[no-untyped-def]
+def _write_cube(
+    path: Path, size: int, fn: Callable[[float, float, float], Sequence[float]]
+) -> None:
     lines = ['TITLE "test"', f"LUT_3D_SIZE {size}"]
     g = np.linspace(0, 1, size)
     for b in g:
@@ -140,7 +144,7 @@ def _write_cube(path, size: int, fn) -> None:  # type: ignore[no-untyped-def]
     path.write_text("\n".join(lines) + "\n")
 
 
-def test_lut3d_identity_and_swap(frame: YUVFrame, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_lut3d_identity_and_swap(frame: YUVFrame, tmp_path: Path) -> None:
     ident = tmp_path / "id.cube"
     _write_cube(ident, 5, lambda r, g, b: (r, g, b))
     # Identity table: only the RGB round trip and chroma averaging remain.
@@ -154,7 +158,7 @@ def test_lut3d_identity_and_swap(frame: YUVFrame, tmp_path) -> None:  # type: ig
     assert diff(half, frame) <= 3
 
 
-def test_cube_errors_name_file_and_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cube_errors_name_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.cube"
     bad.write_text("LUT_3D_SIZE 2\n0 0 0\n1 0\n")
     with pytest.raises(EffectError, match=r"bad\.cube:3:"):

@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from fx_reference import diff, make, planes, run
 
 from effects.frame import YUVFrame
 from effects.kernels.colour import rgb_to_yuv
 from effects.kernels.composite import BLEND_MODES
+from tests.effects.fx_reference import diff, make, planes, run
 
 _MODES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "normal": lambda a, b: b,
@@ -60,7 +60,7 @@ def test_chroma_key(frame: YUVFrame, frame_b: YUVFrame) -> None:
     assert diff(out, ref) <= 1
     assert (
         diff(
-            make(*(p[:80, :120] for p in (out.y,)), out.u[:40, :60], out.v[:40, :60]),
+            make(out.y[:80, :120], out.u[:40, :60], out.v[:40, :60]),
             make(by[:80, :120], bu[:40, :60], bv[:40, :60]),
         )
         == 0
@@ -79,7 +79,8 @@ def test_vignette(frame: YUVFrame, amount: float, radius: float, softness: float
         r = np.hypot((jj + 0.5 - cx) * inv, (ii + 0.5 - cy) * inv)
         t = np.clip((r - radius) / max(softness, 1e-6), 0, 1)
         t = t * t * (3 - 2 * t)
-        return centre + (p - centre) * (1 - amount * t)
+        shaded: np.ndarray = centre + (p - centre) * (1 - amount * t)
+        return shaded
 
     y, u, v = planes(frame)
     out = run("vignette", frame, amount=amount, radius=radius, softness=softness)

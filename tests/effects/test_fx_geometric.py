@@ -13,10 +13,10 @@ import math
 
 import numpy as np
 import pytest
-from fx_reference import affine, bilinear, diff, make, planes, run
 
 from effects.frame import YUVFrame
 from effects.kernels.geometric import EDGE_MODES
+from tests.effects.fx_reference import affine, bilinear, diff, make, planes, run
 
 
 def test_transform_identity_is_exact(noisy: YUVFrame) -> None:
@@ -84,7 +84,8 @@ def test_mirror(noisy: YUVFrame, axis: str) -> None:
         jj = np.arange(ww)
         si = np.where((axis == "horizontal") | (ii < hh // 2), ii, hh - 1 - ii)
         sj = np.where((axis == "vertical") | (jj < ww // 2), jj, ww - 1 - jj)
-        return p[np.ix_(si, sj)]
+        mirrored: np.ndarray = p[np.ix_(si, sj)]
+        return mirrored
 
     out = run("mirror", noisy, axis=axis)
     assert diff(out, make(ref(y), ref(u), ref(v))) == 0

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fx_reference import diff, hash3, make, mix64, planes, run, unit
 
 from effects.frame import YUVFrame
+from tests.effects.fx_reference import diff, hash3, make, mix64, planes, run, unit
 
 
 def _shift(p: np.ndarray, dx: int, dy: int) -> np.ndarray:

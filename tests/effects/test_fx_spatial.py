@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fx_reference import box, diff, gaussian_true, make, planes, run
 
 from effects.frame import YUVFrame
 from effects.kernels.spatial import gauss_radii
+from tests.effects.fx_reference import box, diff, gaussian_true, make, planes, run
 
 
 @pytest.mark.parametrize("radius", [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 60.0, 200.0])

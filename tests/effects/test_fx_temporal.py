@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from fx_pattern import pattern
-from fx_reference import affine, diff, make, planes
 
 from effects.catalog import default_registry
 from effects.frame import YUVFrame
+from tests.effects.fx_pattern import pattern
+from tests.effects.fx_reference import affine, diff, make, planes
 
 W, H = 318, 242
 

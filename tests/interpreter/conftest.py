@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
-from recipe_registry import small_registry
 
 from effects.registry import Registry
 from interpreter.loader import load_recipe
 from interpreter.nodes import Recipe
+from tests.interpreter.recipe_registry import small_registry
 
 
 @pytest.fixture
@@ -17,7 +19,7 @@ def registry() -> Registry:
 
 
 @pytest.fixture
-def load(registry: Registry):  # type: ignore[no-untyped-def]
+def load(registry: Registry) -> Callable[..., Recipe]:
     """``load(text, filename="t.yaml") -> Recipe`` with the small registry."""
 
     def _load(text: str, filename: str = "t.yaml") -> Recipe:

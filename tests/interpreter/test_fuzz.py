@@ -11,7 +11,6 @@ from pathlib import Path
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from recipe_registry import small_registry
 
 from effects.registry import Registry
 from interpreter.errors import InterpreterError
@@ -19,6 +18,7 @@ from interpreter.expr import FrameContext, compile_expr, parse_expr_text
 from interpreter.loader import load_recipe
 from interpreter.planner import plan_recipe
 from interpreter.validate import validate
+from tests.interpreter.recipe_registry import small_registry
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 EXAMPLES = [p.read_text() for p in sorted(RECIPES.iterdir()) if p.suffix in (".yaml", ".sexp")]

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
+from effects.registry import Registry
 from interpreter.canonical import canonical, format_sexp, format_yaml, recipe_id
 from interpreter.errors import InterpreterError, RecipeSyntaxError, UnknownParamError
 from interpreter.loader import detect_syntax
@@ -79,10 +80,10 @@ def test_yaml_keeps_positions_and_normalises(load: Load) -> None:
     validate(r)  # the real catalog accepts it too
 
 
-def test_sexp_twin_has_the_same_canonical_form_and_id(load: Load, registry: object) -> None:
+def test_sexp_twin_has_the_same_canonical_form_and_id(load: Load, registry: Registry) -> None:
     a, b = load(YAML), load(SEXP, "t.sexp")
     assert b.syntax == "sexp"
-    validate(b, registry)  # type: ignore[arg-type]
+    validate(b, registry)
     assert canonical(a) == canonical(b)
     assert recipe_id(a) == recipe_id(b)
 

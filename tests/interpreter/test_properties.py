@@ -6,12 +6,12 @@ import os
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from recipe_registry import small_registry
 
 from interpreter.canonical import format_sexp, format_yaml, recipe_id
 from interpreter.loader import load_recipe
 from interpreter.planner import plan_recipe
 from interpreter.validate import validate
+from tests.interpreter.recipe_registry import small_registry
 
 REGISTRY = small_registry()
 SETTINGS = settings(max_examples=int(os.environ.get("ARTDAG_FUZZ_EXAMPLES", "100")), deadline=None)

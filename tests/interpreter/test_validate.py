@@ -9,6 +9,7 @@ import pytest
 from effects.registry import Registry
 from interpreter import errors as E
 from interpreter.nodes import Recipe
+from interpreter.schema import Kind
 from interpreter.validate import validate
 
 Load = Callable[..., Recipe]
@@ -18,8 +19,8 @@ HEAD = "name: v\ninputs:\n  video: {type: video}\n  audio: {type: audio}\nsteps:
 
 def _check(
     load: Load, registry: Registry, steps: str, output: str = "x", head: str = HEAD
-) -> dict[str, str]:
-    return validate(load(head + steps + f"output: {output}\n"), registry)  # type: ignore[return-value]
+) -> dict[str, Kind]:
+    return validate(load(head + steps + f"output: {output}\n"), registry)
 
 
 CASES = [

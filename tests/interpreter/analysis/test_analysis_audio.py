@@ -6,15 +6,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from analysis_media import RATE, click_track, write_audio
 
 from interpreter.analysis import analyze_file
 from interpreter.analysis.audio import ENVELOPE_RATE, analyse_audio
+from tests.interpreter.analysis.analysis_media import RATE, click_track, write_audio
 
 
 def _match(found: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """Distance from each found time to the nearest true time."""
-    return np.min(np.abs(found[:, None] - truth[None, :]), axis=1)
+    distance: np.ndarray = np.min(np.abs(found[:, None] - truth[None, :]), axis=1)
+    return distance
 
 
 @pytest.mark.parametrize("bpm", [90, 120, 128, 174])
@@ -72,7 +73,8 @@ def test_bands_follow_their_own_tones() -> None:
         "high": np.clip(t / dur, 0, 1),
     }
     freqs = {"bass": 80.0, "mid": 1000.0, "high": 7000.0}
-    y = sum(0.3 * envs[k] * np.sin(2 * np.pi * freqs[k] * t) for k in envs).astype(np.float32)
+    y = sum((0.3 * envs[k] * np.sin(2 * np.pi * freqs[k] * t) for k in envs), np.zeros_like(t))
+    y = y.astype(np.float32)
     feats = analyse_audio(y, RATE, frozenset({"bands"}))
     for name, env in envs.items():
         band = getattr(feats, name)

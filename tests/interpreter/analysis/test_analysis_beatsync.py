@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from analysis_media import click_track, write_audio
 
 from interpreter.analysis import analyze_file
+from tests.interpreter.analysis.analysis_media import click_track, write_audio
 
 
 def test_beat_frames_within_one_frame_at_30_fps(tmp_path: Path) -> None:

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from analysis_media import click_track, write_audio
 
 from interpreter.analysis import AnalysisCache, AnalysisResult, analyze_file
 from interpreter.analysis import analyze as analyze_mod
+from interpreter.analysis import decode as decode_mod
 from interpreter.ids import analysis_id
+from tests.interpreter.analysis.analysis_media import click_track, write_audio
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def track(tmp_path: Path) -> Path:
 @pytest.fixture
 def decode_counter(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
-    real = analyze_mod.decode_audio
+    real = decode_mod.decode_audio  # the function analyze_mod calls, patched below
 
     def counting(path: Path, rate: int = 22050) -> np.ndarray:
         calls.append(1)

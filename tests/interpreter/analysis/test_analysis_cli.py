@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from analysis_media import click_track, write_audio
 
 from interpreter.analysis import AnalysisResult
 from streamer.entry.commands import analyze as cmd
+from tests.interpreter.analysis.analysis_media import click_track, write_audio
 
 
 def _main(argv: list[str]) -> int:

@@ -62,8 +62,8 @@ def test_json_round_trip() -> None:
     assert doc["video"]["cut_times"] == [1.0, 2.0]
     back = AnalysisResult.from_json(r.to_json())
     assert back.analysis_id == r.analysis_id == analysis_id("Qmabc", ["energy", "cuts", "beats"])
-    assert back.audio is not None and back.video is not None
-    assert np.allclose(back.audio.energy, r.audio.energy, atol=1e-4)  # type: ignore[union-attr]
+    assert back.audio is not None and back.video is not None and r.audio is not None
+    assert np.allclose(back.audio.energy, r.audio.energy, atol=1e-4)
     assert back.video.cuts.tolist() == [25, 50]
     assert back.to_json() == r.to_json()
 

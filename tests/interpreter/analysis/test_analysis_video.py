@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from analysis_media import click_track, shots_video, write_video
 
 from interpreter.analysis import AnalysisError, analyze_file
 from interpreter.analysis.video import detect_cuts, motion_tempo
+from tests.interpreter.analysis.analysis_media import click_track, shots_video, write_video
 
 
 def test_metadata_motion_and_cuts(tmp_path: Path) -> None:

@@ -9,14 +9,13 @@ import pytest
 
 # the repository root before tests/ so ``interpreter`` is the package, not the
 # tests/interpreter folder (a namespace package on the path pytest adds)
-sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 _ns = sys.modules.get("interpreter")
 if _ns is not None and getattr(_ns, "__file__", None) is None:  # imported as tests/interpreter
     for _name in [m for m in sys.modules if m == "interpreter" or m.startswith("interpreter.")]:
         del sys.modules[_name]
 
-from stream_media import make_clip  # noqa: E402
+from tests.interpreter.stream.stream_media import make_clip  # noqa: E402
 
 
 @pytest.fixture(scope="session")

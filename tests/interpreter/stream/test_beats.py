@@ -6,15 +6,15 @@ import itertools
 from pathlib import Path
 
 import pytest
-from stream_media import frame_number
-from stream_recipes import generator, recipe, step
-from stream_sink import RecordingSink
 
 from effects.frame import VideoFormat
 from interpreter.nodes import Expr, Recipe
 from interpreter.runtime.analysis import AnalysisTrack
 from interpreter.runtime.errors import StreamError
 from interpreter.stream import StreamInterpreter
+from tests.interpreter.stream.stream_media import frame_number
+from tests.interpreter.stream.stream_recipes import generator, recipe, step
+from tests.interpreter.stream.stream_sink import RecordingSink
 
 VF = VideoFormat(64, 48, 25, 1)
 

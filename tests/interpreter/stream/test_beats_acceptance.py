@@ -17,7 +17,6 @@ from typing import Any
 import av
 import numpy as np
 import pytest
-from stream_sink import RecordingSink
 
 from cache.cid import cid_of_bytes
 from hls.options import HLSOptions
@@ -25,10 +24,12 @@ from hls.output import LocalHLSOutput
 from interpreter import analysis as analysis_pkg
 from interpreter.analysis import AnalysisCache, analyze_file
 from interpreter.analysis import analyze as analyze_mod
+from interpreter.analysis import decode as decode_mod
 from interpreter.loader import load_recipe
 from interpreter.nodes import Recipe
 from interpreter.stream import StreamInterpreter
 from interpreter.validate import validate
+from tests.interpreter.stream.stream_sink import RecordingSink
 from tests.media import click_track, write_wav
 
 pytestmark = pytest.mark.timeout(240)
@@ -189,7 +190,7 @@ async def test_sexp_recipe_with_cached_analysis_decodes_the_audio_once(
     media: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
     decodes: list[Path] = []
-    real_decode = analyze_mod.decode_audio
+    real_decode = decode_mod.decode_audio  # the function analyze_mod calls, patched below
 
     def counting(path: Path, *a: Any, **kw: Any) -> np.ndarray:
         decodes.append(Path(path))

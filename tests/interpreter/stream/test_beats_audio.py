@@ -6,21 +6,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from stream_recipes import generator, recipe, step
-from stream_sink import RecordingSink
 
 from effects.frame import AudioFormat, VideoFormat
 from interpreter.runtime.base import Timing
 from interpreter.runtime.errors import StreamError
 from interpreter.runtime.generators import SineAudio
 from interpreter.stream import StreamInterpreter
+from tests.interpreter.stream.stream_recipes import generator, recipe, step
+from tests.interpreter.stream.stream_sink import RecordingSink
 
 VF = VideoFormat(64, 48, 25, 1)
 
 
 def _tone(seconds: float, frequency: float = 440.0) -> np.ndarray:
     timing = Timing(VF, AudioFormat())
-    return SineAudio(timing, seconds, frequency, 0.5).read(round(seconds * 48000))[1]  # type: ignore[return-value]
+    _, audio = SineAudio(timing, seconds, frequency, 0.5).read(round(seconds * 48000))
+    assert audio is not None
+    return audio
 
 
 async def test_map_plays_the_analysed_track() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from effects.frame import AudioFormat, VideoFormat
-from interpreter.runtime.base import Timing
+from effects.frame import AudioFormat, VideoFormat, YUVFrame
+from interpreter.runtime.base import Stream, Timing
 from interpreter.runtime.generators import (
     ClicksAudio,
     ColorVideo,
@@ -20,14 +20,21 @@ from interpreter.runtime.generators import (
 T = Timing(VideoFormat(64, 48, 30, 1), AudioFormat(48000, 2))
 
 
+def _video(stream: Stream) -> YUVFrame:
+    """The next frame of a video generator."""
+    frame, _ = stream.read(0)
+    assert frame is not None
+    return frame
+
+
 def test_noise_is_deterministic_per_seed_and_frame() -> None:
     a, b, c = NoiseVideo(T, 1.0, seed=7), NoiseVideo(T, 1.0, seed=7), NoiseVideo(T, 1.0, seed=8)
-    fa = [a.read(0)[0] for _ in range(3)]
-    fb = [b.read(0)[0] for _ in range(3)]
-    fc = c.read(0)[0]
-    assert all(np.array_equal(x.data, y.data) for x, y in zip(fa, fb, strict=True))  # type: ignore[union-attr]
-    assert not np.array_equal(fa[0].data, fa[1].data)  # type: ignore[union-attr]
-    assert not np.array_equal(fa[0].data, fc.data)  # type: ignore[union-attr]
+    fa = [_video(a) for _ in range(3)]
+    fb = [_video(b) for _ in range(3)]
+    fc = _video(c)
+    assert all(np.array_equal(x.data, y.data) for x, y in zip(fa, fb, strict=True))
+    assert not np.array_equal(fa[0].data, fa[1].data)
+    assert not np.array_equal(fa[0].data, fc.data)
 
 
 def test_testsrc_moves_and_repeats() -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from stream_recipes import generator, recipe, step
-from stream_sink import RecordingSink
 
 from effects.frame import VideoFormat, YUVFrame
 from interpreter.nodes import Expr, NodeType, Step
 from interpreter.stream import StreamInterpreter
+from tests.interpreter.stream.stream_recipes import generator, recipe, step
+from tests.interpreter.stream.stream_sink import RecordingSink
 
 VF = VideoFormat(64, 48, 25, 1)
 BLACK, WHITE = 16, 235

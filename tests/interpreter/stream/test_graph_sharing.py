@@ -8,8 +8,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from stream_media import frame_number
-from stream_recipes import recipe, step
 
 from effects.catalog import default_registry
 from effects.frame import AudioFormat, VideoFormat
@@ -17,7 +15,11 @@ from interpreter.nodes import Recipe
 from interpreter.runtime import builder as builder_mod
 from interpreter.runtime import graph as graph_mod
 from interpreter.runtime.base import Timing
+from interpreter.runtime.compose import BlendStream
+from interpreter.runtime.shared import _Tap as SharedTap
 from interpreter.runtime.sources import FileSource
+from tests.interpreter.stream.stream_media import frame_number
+from tests.interpreter.stream.stream_recipes import recipe, step
 
 VF = VideoFormat(64, 48, 25, 1)
 
@@ -111,7 +113,9 @@ def test_shared_stream_drops_what_every_consumer_has_read(clip: Path) -> None:
         for n in range(30):
             g.clock.n = n
             g.root.read(timing.samples_for(n))
-        sh = g.root.srcs[0].shared  # type: ignore[attr-defined]
+        root = g.root
+        assert isinstance(root, BlendStream) and isinstance(root.srcs[0], SharedTap)
+        sh = root.srcs[0].shared
         assert isinstance(sh, graph_mod.SharedStream)
         assert len(sh.taps) == 2 and all(t.k == 30 for t in sh.taps)
         assert len(sh._frames) <= 1 and sh._f0 >= 29

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from stream_recipes import generator, recipe, step
 
 from effects.frame import AudioFormat, VideoFormat, YUVFrame
 from interpreter.stream import StreamInterpreter
+from tests.interpreter.stream.stream_recipes import generator, recipe, step
 
 
 def _rss_mb() -> float:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from stream_media import frame_number
 
 from effects.frame import AudioFormat, VideoFormat
 from interpreter.runtime.base import Timing
 from interpreter.runtime.errors import SourceError
-from interpreter.runtime.sources import FileSource, probe
+from interpreter.runtime.sources import FileSource, Fit, probe
+from tests.interpreter.stream.stream_media import frame_number
 
 
 def _read_all(src: FileSource, timing: Timing) -> tuple[list[int], int]:
@@ -64,9 +64,9 @@ def test_downsampling_drops(silent_clip: Path) -> None:
 
 
 @pytest.mark.parametrize("fit", ["fit", "fill", "stretch"])
-def test_scaling_gives_the_output_size(clip: Path, fit: str) -> None:
+def test_scaling_gives_the_output_size(clip: Path, fit: Fit) -> None:
     t = Timing(VideoFormat(128, 128, 25, 1), None)
-    src = FileSource(clip, t, duration=0.2, fit=fit)  # type: ignore[arg-type]
+    src = FileSource(clip, t, duration=0.2, fit=fit)
     f, _ = src.read(0)
     src.close()
     assert f is not None and (f.width, f.height) == (128, 128)

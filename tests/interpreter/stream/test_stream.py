@@ -5,19 +5,21 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
-from stream_media import frame_number
-from stream_recipes import generator, recipe, step
-from stream_sink import RecordingSink
 
-from effects.frame import AudioFormat, VideoFormat
+from effects.frame import AudioFormat, VideoFormat, YUVFrame
+from effects.registry import ParamValue
 from interpreter.errors import InterpreterError
 from interpreter.nodes import Expr, NodeType, Pos, Step
 from interpreter.runtime.errors import Cancelled, StreamError
 from interpreter.stream import Progress, StreamInterpreter
+from tests.interpreter.stream.stream_media import frame_number
+from tests.interpreter.stream.stream_recipes import generator, recipe, step
+from tests.interpreter.stream.stream_sink import RecordingSink
 
 VF = VideoFormat(64, 48, 25, 1)
 
@@ -166,7 +168,7 @@ async def test_unbounded_output_needs_a_duration(silent_clip: Path) -> None:
 
 async def test_stage_errors_propagate_and_abort() -> None:
     class Boom(RecordingSink):
-        def write(self, frame, audio) -> None:  # type: ignore[no-untyped-def]
+        def write(self, frame: YUVFrame, audio: np.ndarray | None) -> None:
             if len(self.lumas) == 3:
                 raise RuntimeError("disk full")
             super().write(frame, audio)
@@ -210,7 +212,13 @@ async def test_fused_chain_with_a_per_frame_parameter() -> None:
 
 async def test_effect_failure_names_the_frame() -> None:
     class Broken:
-        def apply(self, inputs, out, params, frame_index):  # type: ignore[no-untyped-def]
+        def apply(
+            self,
+            inputs: Sequence[YUVFrame],
+            out: YUVFrame,
+            params: Mapping[str, ParamValue],
+            frame_index: int,
+        ) -> None:
             if frame_index == 7:
                 raise FloatingPointError("kernel blew up")
             out.data[:] = inputs[0].data

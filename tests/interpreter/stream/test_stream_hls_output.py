@@ -6,20 +6,21 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
-from stream_recipes import generator, recipe, step
 
 from cache.cid import cid_of_bytes
 from effects.frame import VideoFormat
 from hls.options import HLSOptions
 from hls.output import LocalHLSOutput
 from interpreter.stream import StreamInterpreter
+from tests.interpreter.stream.stream_recipes import generator, recipe, step
 
 pytestmark = pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffprobe not installed")
 
 
-def _ffprobe(playlist: Path, stream: str, entries: str) -> dict:
+def _ffprobe(playlist: Path, stream: str, entries: str) -> dict[str, Any]:
     out = subprocess.run(
         [
             "ffprobe",
@@ -39,7 +40,8 @@ def _ffprobe(playlist: Path, stream: str, entries: str) -> dict:
         text=True,
         timeout=60,
     )
-    return json.loads(out.stdout)
+    report: dict[str, Any] = json.loads(out.stdout)
+    return report
 
 
 async def test_effects_and_crossfade_to_hls_exact_frames(clip: Path, tmp_path: Path) -> None:
