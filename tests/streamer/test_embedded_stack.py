@@ -212,3 +212,35 @@ def test_lost_state_file_restarts_without_leaking(
     new = again.status()
     assert new["postgres"]["running"] and new["redis"]["running"]
     again.down()
+
+
+async def test_ipfs_node_with_the_stack(stack_dir: Path, pid_alive: Callable[[int], bool]) -> None:
+    """``ipfs=True``: an offline node on loopback that adds, serves and stops with the stack."""
+    from cache.cid import cid_of_bytes
+    from cache.ipfs import IPFSStore, open_ipfs_client
+    from streamer.embedded.ipfs import find_ipfs_node
+
+    if find_ipfs_node() is None:
+        pytest.fail("no IPFS node installed: scripts/bootstrap.sh installs tools/ipfs-node")
+    stack = EmbeddedStack(stack_dir, fsync=False, ipfs=True)
+    urls = stack.up()
+    assert urls.ipfs_api and urls.ipfs_api.startswith("/ip4/127.0.0.1/tcp/")
+    assert urls.ipfs_gateway and urls.ipfs_gateway.startswith("http://127.0.0.1:")
+    status = stack.status()["ipfs"]
+    assert status["running"] and pid_alive(status["pid"])
+    data = b"embedded ipfs " + os.urandom(8)
+    client = open_ipfs_client(urls.ipfs_api)
+    try:
+        cid = await IPFSStore(client).add_bytes(data)
+    finally:
+        await client.close()
+    assert cid == cid_of_bytes(data)  # the node's CID is ours
+    import urllib.request
+
+    with urllib.request.urlopen(f"{urls.ipfs_gateway}/{cid}", timeout=30) as resp:
+        assert resp.read() == data  # served by the node's own gateway
+    again = EmbeddedStack(stack_dir, fsync=False, ipfs=True).up()
+    assert again == urls  # reused, not restarted
+    stack.down()
+    assert not pid_alive(status["pid"])
+    assert not stack.status()["ipfs"]["running"]
