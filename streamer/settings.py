@@ -165,6 +165,8 @@ class IPFSSettings:
     primary: bool = False
     #: seconds ``/ipfs/{cid}/raw`` waits for the first byte (``IPFS_RAW_TIMEOUT``)
     raw_timeout: float = 10.0
+    #: whether IPFS_API was given (unset: ``artdag serve`` starts an embedded node)
+    api_set: bool = False
 
 
 @dataclass(frozen=True)
@@ -249,6 +251,7 @@ class Settings:
                 gateway_url=env.url("IPFS_GATEWAY_URL", "https://ipfs.io/ipfs", ("http", "https")),
                 primary=env.boolean("IPFS_PRIMARY", False),
                 raw_timeout=env.seconds("IPFS_RAW_TIMEOUT", 10.0),
+                api_set=env.is_set("IPFS_API"),
             ),
             s3=S3Settings(
                 endpoint_url=env.optional_url("S3_ENDPOINT_URL", ("http", "https")),
