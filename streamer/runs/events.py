@@ -139,4 +139,4 @@ async def subscribe_events(
         with contextlib.suppress(Exception):
             await asyncio.shield(pubsub.unsubscribe())
         with contextlib.suppress(Exception):
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
