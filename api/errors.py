@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import http
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -74,6 +75,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
 
 
 class ApiError(Exception):
@@ -259,11 +262,27 @@ def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[A
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
         first = exc.extra[0]
         if isinstance(first, dict):
-            field = str(first.get("key") or "") or None
+            field = _validation_field(first)
             message = first.get("message")
             if message:
                 detail = f"{detail}: {message}" if field is None else f"{field}: {message}"
     return error_response(status, detail, field=field, headers=exc.headers)
+
+
+def _validation_field(error: Mapping[str, Any]) -> str | None:
+    """The request field a Litestar validation error names.
+
+    Body errors come keyed by msgspec's path without ``$.`` (``inputs``,
+    ``links.self``); the body as a whole is ``data`` (no field), and an unknown
+    field is named only in the message (``Object contains unknown field `x```).
+    """
+    key = str(error.get("key") or "")
+    if key == "data" and error.get("source") == "body":
+        key = ""
+    unknown = _UNKNOWN_FIELD.search(str(error.get("message") or ""))
+    if unknown:
+        key = f"{key}.{unknown[1]}" if key else unknown[1]
+    return key or None
 
 
 def _data_error(_: Request[Any, Any, Any], exc: asyncpg.DataError) -> Response[Any]:

@@ -8,6 +8,10 @@
 - ``GET /runs/{id}/playlist.m3u8`` and ``GET /runs/{id}/{segment}``: the live
   local HLS; ``GET /runs/{id}/ipfs``: 302 to the current IPFS playlist on the
   gateway; ``GET /runs/{id}/events``: Server-Sent Events of progress.
+
+The request and response models are in :mod:`api.schemas.runs`; the work in
+:mod:`streamer.runs.service` (start, cancel, delete) and
+:mod:`streamer.runs.queries` (lists, plan, analysis, provenance).
 """
 
 from __future__ import annotations
@@ -17,28 +21,43 @@ import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import Request, Response, Router, delete, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import File, Redirect, ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from api.auth import current_user
-from api.errors import BadRequest, NotFound
-from api.models import check_paging, parse_run_request, provenance_json, run_json
-from cache.s3 import hls_key, object_url
+from api.errors import NotFound
+from api.models import Limit, Offset
+from api.schemas.fields import RunIdPath
+from api.schemas.phases import PlanDocument, plan_document
+from api.schemas.runs import (
+    ProvenanceList,
+    RunCreated,
+    RunDeleted,
+    RunDetail,
+    RunList,
+    RunRequest,
+    RunView,
+    provenance_record,
+    run_detail,
+    run_links,
+    run_summary,
+    run_view,
+)
 from streamer.content.media import HLS_MEDIA_TYPE
 from streamer.content.stores import hls_dir
-from streamer.db import content as content_db
 from streamer.db import runs as runs_db
 from streamer.resources import Resources
+from streamer.runs import queries
 from streamer.runs.events import subscribe_events
 from streamer.runs.service import CANCEL_WAIT_SECONDS, cancel_run, start_run
 from streamer.runs.service import delete_run as delete_run_service
 from streamer.runs.service import get_run as get_run_row
-from streamer.runs.status import RUN_STATUSES, TERMINAL_STATUSES
-from streamer.settings import Settings
+from streamer.runs.status import TERMINAL_STATUSES, RunStatus
 
 __all__ = [
     "CANCEL_WAIT_SECONDS",
@@ -59,12 +78,18 @@ _SEGMENT_TYPES = {
 _IMMUTABLE = "public, max-age=31536000, immutable"
 _CORS = {"Access-Control-Allow-Origin": "*"}
 
-
-# --- helpers ----------------------------------------------------------------------------
-
-
-def _settings(res: Resources) -> Settings:
-    return res.settings  # type: ignore[no-any-return]
+StatusFilter = Annotated[RunStatus | None, QueryParameter(description="Only runs in this status.")]
+#: No pattern in the schema: a name that is not a segment answers 404, not 400.
+SegmentPath = Annotated[
+    str,
+    PathParameter(
+        description="A segment file name of the run's playlist "
+        f"(`{_SEGMENT_NAME.pattern}`; 404 otherwise)."
+    ),
+]
+RecipeFilter = Annotated[
+    str | None, QueryParameter(description="Only runs of this recipe (its id).")
+]
 
 
 # --- runs ---------------------------------------------------------------------------------
@@ -72,122 +97,103 @@ def _settings(res: Resources) -> Settings:
 
 @post("/runs", status_code=201, summary="Start a rendering run")
 async def create_run(
-    res: Resources, request: Request[Any, Any, Any], data: JSONBody[Any]
-) -> dict[str, Any]:
-    """Body: ``{"recipe_id": ID} | {"recipe": TEXT}``, ``"inputs": {NAME: CID}``,
-    optional ``"params"``, ``"analysis"``, ``"pace"`` (x real time), ``"duration"`` (s)."""
-    req = parse_run_request(data)
-    run = await start_run(res, req.to_spec(), owner=current_user(request))
-    return {"run_id": run["id"], "status": run["status"], "links": run_json(run)["links"]}
+    res: Resources, request: Request[Any, Any, Any], data: RunRequest
+) -> RunCreated:
+    """Validate the recipe (422 with line/column), store it, create the run and queue its render."""
+    run = await start_run(res, data.to_spec(data.ref()), owner=current_user(request))
+    return RunCreated(
+        run_id=run["id"],
+        status=RunStatus(run["status"]),
+        links=run_links(run["id"], run.get("playlist_cid")),
+    )
 
 
 @get("/runs", summary="List runs (paginated)")
 async def list_runs(
     res: Resources,
-    limit: FromQuery[int] = 50,
-    offset: FromQuery[int] = 0,
-    status: FromQuery[str | None] = None,
-    recipe: FromQuery[str | None] = None,
-) -> dict[str, Any]:
+    limit: Limit = 50,
+    offset: Offset = 0,
+    status: StatusFilter = None,
+    recipe: RecipeFilter = None,
+) -> RunList:
     """Newest first; ``status`` and ``recipe`` (recipe id) filter."""
-    check_paging(limit, offset)
-    if status is not None and status not in RUN_STATUSES:
-        raise BadRequest(
-            f"status: {status!r} is not one of {', '.join(RUN_STATUSES)}", field="status"
-        )
-    total = await runs_db.count_runs(res.db, status=status, recipe_id=recipe)
-    rows = await runs_db.list_runs(
-        res.db, status=status, recipe_id=recipe, limit=limit, offset=offset
+    page = await queries.list_runs(res, status=status, recipe_id=recipe, limit=limit, offset=offset)
+    return RunList(
+        runs=[run_summary(r) for r in page.rows], total=page.total, limit=limit, offset=offset
     )
-    return {
-        "runs": [run_json(r, full=False) for r in rows],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }
 
 
-async def _run_with_provenance(res: Resources, run_id: str) -> dict[str, Any]:
-    """``run_json`` plus ``provenance``: the latest record's summary (None before one)."""
-    out = run_json(await get_run_row(res, run_id))
-    s3 = res.settings.s3
-    if s3.enabled and s3.bucket:  # renders mirror their live HLS to the bucket
-        key = hls_key(run_id, "playlist.m3u8")
-        out["s3_playlist_key"] = key
-        out["links"]["s3_playlist"] = object_url(s3.endpoint_url, s3.region, s3.bucket, key)
-    rows = await content_db.list_provenance(res.db, run_id)
-    latest = provenance_json(rows[-1]) if rows else None
-    out["provenance"] = (
-        None
-        if latest is None
-        else {k: latest[k] for k in ("record_cid", "cid", "rendered_at", "rendered_by")}
-    )
-    return out
+async def _run_view(res: Resources, run_id: str) -> RunView:
+    row = await get_run_row(res, run_id)
+    records = await queries.run_provenance(res, run_id, check=False)
+    return run_view(row, records[-1] if records else None, queries.s3_playlist(res, run_id))
 
 
 @get("/runs/{run_id:str}", summary="Run status")
-async def get_run(res: Resources, run_id: FromPath[str]) -> dict[str, Any]:
+async def get_run(res: Resources, run_id: RunIdPath) -> RunView:
     """The run as JSON (same as ``/api/run/{id}``)."""
-    return await _run_with_provenance(res, run_id)
+    return await _run_view(res, run_id)
 
 
 @post("/runs/{run_id:str}/cancel", status_code=200, summary="Cancel a run")
-async def cancel(res: Resources, run_id: FromPath[str]) -> dict[str, Any]:
+async def cancel(res: Resources, run_id: RunIdPath) -> RunDetail:
     """Stop a pending or running render; answers the run afterwards."""
-    return run_json(await cancel_run(res, run_id))
+    return run_detail(await cancel_run(res, run_id))
 
 
 @delete("/runs/{run_id:str}", status_code=200, summary="Delete a run")
-async def delete_run(res: Resources, run_id: FromPath[str]) -> dict[str, Any]:
+async def delete_run(res: Resources, run_id: RunIdPath) -> RunDeleted:
     """Cancel the run if active, then delete its row and local HLS files."""
     run = await delete_run_service(res, run_id)
-    return {"run_id": run_id, "deleted": True, "status": run["status"]}
+    return RunDeleted(run_id=run_id, deleted=True, status=RunStatus(run["status"]))
 
 
 # --- JSON views --------------------------------------------------------------------------
 
 
 @get("/api/run/{run_id:str}", summary="Run as JSON")
-async def api_run(res: Resources, run_id: FromPath[str]) -> dict[str, Any]:
+async def api_run(res: Resources, run_id: RunIdPath) -> RunView:
     """Status, playlist CID, segment count, progress, links and the provenance summary."""
-    return await _run_with_provenance(res, run_id)
+    return await _run_view(res, run_id)
 
 
 @get("/api/run/{run_id:str}/plan", summary="Execution plan JSON")
-async def api_run_plan(res: Resources, run_id: FromPath[str]) -> dict[str, Any]:
+async def api_run_plan(res: Resources, run_id: RunIdPath) -> PlanDocument:
     """The plan made when the run was created."""
-    run = await get_run_row(res, run_id)
-    if run.get("plan") is None:
-        raise NotFound(f"run {run_id!r} has no plan", field="run_id")
-    return dict(run["plan"])
+    return plan_document(await queries.run_plan(res, run_id))
 
 
-@get("/api/run/{run_id:str}/analysis", summary="Analysis data JSON")
-async def api_run_analysis(res: Resources, run_id: FromPath[str]) -> dict[str, Any]:
+@get(
+    "/api/run/{run_id:str}/analysis",
+    summary="Analysis data JSON",
+    response_description="The analysis JSON object given with the run (free-form).",
+)
+async def api_run_analysis(res: Resources, run_id: RunIdPath) -> dict[str, Any]:
     """The analysis given with the run (404 when none)."""
-    run = await get_run_row(res, run_id)
-    if run.get("analysis") is None:
-        raise NotFound(f"run {run_id!r} has no analysis data", field="run_id")
-    return dict(run["analysis"])
+    return await queries.run_analysis(res, run_id)
 
 
 @get("/api/run/{run_id:str}/provenance", summary="Provenance records")
-async def api_run_provenance(res: Resources, run_id: FromPath[str]) -> dict[str, Any]:
+async def api_run_provenance(res: Resources, run_id: RunIdPath) -> ProvenanceList:
     """Provenance records of the run (one per completed render), oldest first.
 
     Each entry: ``cid`` (the output's), ``record_cid`` (CID of the record's canonical
     JSON, as added to IPFS), ``record`` (the specification's shape), ``created_at``.
     """
-    await get_run_row(res, run_id)
-    rows = await content_db.list_provenance(res.db, run_id)
-    return {"run_id": run_id, "records": [provenance_json(r) for r in rows]}
+    records = await queries.run_provenance(res, run_id)
+    return ProvenanceList(run_id=run_id, records=[provenance_record(r) for r in records])
 
 
 # --- live HLS -----------------------------------------------------------------------------
 
 
-@get("/runs/{run_id:str}/playlist.m3u8", summary="Live HLS playlist", include_in_schema=True)
-async def playlist(res: Resources, run_id: FromPath[str]) -> Response[bytes]:
+@get(
+    "/runs/{run_id:str}/playlist.m3u8",
+    summary="Live HLS playlist",
+    media_type=PLAYLIST_MEDIA_TYPE,
+    response_description="The HLS media playlist (M3U8 text).",
+)
+async def playlist(res: Resources, run_id: RunIdPath) -> Response[bytes]:
     """The local playlist; ``no-cache`` while live, CORS open."""
     await get_run_row(res, run_id)
     path = hls_dir(res.settings, run_id) / "playlist.m3u8"
@@ -205,8 +211,13 @@ async def playlist(res: Resources, run_id: FromPath[str]) -> Response[bytes]:
     )
 
 
-@get("/runs/{run_id:str}/ipfs", summary="Redirect to the run's current IPFS playlist")
-async def run_ipfs(res: Resources, run_id: FromPath[str]) -> Redirect:
+@get(
+    "/runs/{run_id:str}/ipfs",
+    summary="Redirect to the run's current IPFS playlist",
+    status_code=302,
+    response_description="The playlist on the IPFS gateway (Location).",
+)
+async def run_ipfs(res: Resources, run_id: RunIdPath) -> Redirect:
     """302 to ``IPFS_GATEWAY_URL/<current playlist CID>``, also while rendering."""
     run = await get_run_row(res, run_id)
     cid = run.get("playlist_cid")
@@ -220,17 +231,29 @@ async def run_ipfs(res: Resources, run_id: FromPath[str]) -> Redirect:
     )
 
 
-@get("/runs/{run_id:str}/events", summary="Run progress as Server-Sent Events")
+def _status_message(row: dict[str, Any]) -> ServerSentEventMessage:
+    """A ``status`` event: the run's summary, as the list answers it."""
+    return ServerSentEventMessage(
+        data=json.dumps(msgspec.to_builtins(run_summary(row))), event="status"
+    )
+
+
+@get(
+    "/runs/{run_id:str}/events",
+    summary="Run progress as Server-Sent Events",
+    media_type="text/event-stream",
+    response_description="`status` first, then `playlist`, `progress` and `status` events "
+    "(JSON data) until the run ends.",
+)
 async def run_events(
-    res: Resources, request: Request[Any, Any, Any], run_id: FromPath[str]
+    res: Resources, request: Request[Any, Any, Any], run_id: RunIdPath
 ) -> ServerSentEvent:
     """``status`` first, then ``playlist``/``progress``/``status`` events until the run ends."""
     run = await get_run_row(res, run_id)
 
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
-        current = run_json(run, full=False)
-        yield ServerSentEventMessage(data=json.dumps(current), event="status")
-        if current["status"] in TERMINAL_STATUSES:
+        yield _status_message(run)
+        if run["status"] in TERMINAL_STATUSES:
             return
         async for event in subscribe_events(res.redis, res.keys, run_id):
             if event is None:
@@ -239,9 +262,7 @@ async def run_events(
                 row = await runs_db.get_run(res.db, run_id)
                 if row is None or row["status"] in TERMINAL_STATUSES:
                     if row is not None:
-                        yield ServerSentEventMessage(
-                            data=json.dumps(run_json(row, full=False)), event="status"
-                        )
+                        yield _status_message(row)
                     return
                 continue
             kind = str(event.get("type", "message"))
@@ -252,8 +273,14 @@ async def run_events(
     return ServerSentEvent(stream(), headers={**_CORS, "Cache-Control": "no-cache"})
 
 
-@get("/runs/{run_id:str}/{segment:str}", summary="Live HLS segment")
-async def segment(res: Resources, run_id: FromPath[str], segment: FromPath[str]) -> File:
+@get(
+    "/runs/{run_id:str}/{segment:str}",
+    summary="Live HLS segment",
+    media_type="application/octet-stream",
+    response_description="The segment, typed by its extension: .ts video/mp2t, .m4s "
+    "video/iso.segment, .mp4 (fMP4 init) video/mp4, .aac audio/aac.",
+)
+async def segment(res: Resources, run_id: RunIdPath, segment: SegmentPath) -> File:
     """A segment (or fMP4 init) of the run: immutable, content-named."""
     if not _SEGMENT_NAME.match(segment):
         raise NotFound(f"{segment!r} is not a segment of run {run_id!r}", field="segment")

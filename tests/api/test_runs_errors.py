@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 from litestar import Litestar, get, post
 from litestar.params import FromPath, JSONBody
@@ -46,10 +47,24 @@ async def body(data: JSONBody[dict[str, int]]) -> dict[str, int]:
     return data
 
 
+class Inner(msgspec.Struct, forbid_unknown_fields=True):
+    m: int
+
+
+class Outer(msgspec.Struct, forbid_unknown_fields=True):
+    n: int
+    inner: Inner | None = None
+
+
+@post("/struct")
+async def struct_body(data: Outer) -> None:
+    return None
+
+
 @pytest.fixture
 async def client() -> Any:
     app = Litestar(
-        route_handlers=[boom, missing, recipe, storage, body],
+        route_handlers=[boom, missing, recipe, storage, body, struct_body],
         exception_handlers=exception_handlers(),
     )
     async with AsyncTestClient(app) as c:
@@ -99,3 +114,18 @@ async def test_litestar_errors_use_the_shape(client: Any) -> None:
     )
     doc = _shape(await client.post("/body", json={"a": "text"}), 400)
     assert "a" in doc.get("field", "") or "a" in doc["detail"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "field"),
+    [
+        ({"n": "a"}, "n"),
+        ({"n": 1, "x": 2}, "x"),  # an unknown field is named
+        ({"n": 1, "inner": {"m": 1, "y": 2}}, "inner.y"),
+        ({"n": 1, "inner": {"m": "z"}}, "inner.m"),
+        ([1], None),  # the body as a whole: no field
+    ],
+)
+async def test_body_validation_names_the_field(client: Any, sent: Any, field: str | None) -> None:
+    doc = _shape(await client.post("/struct", json=sent), 400)
+    assert doc.get("field") == field, doc
