@@ -33,7 +33,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import Parameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.response import Redirect
 from msgspec import UnsetType
 from redis.exceptions import RedisError
@@ -44,7 +44,7 @@ from api.openapi_media import documented
 from streamer.auth import sessions
 from streamer.auth.l2 import L2VerifyError
 from streamer.auth.tokens import TokenClaims, TokenError
-from streamer.present.deps import resources_of_connection
+from streamer.present.deps import Res, resources_of_connection
 from streamer.present.session import (
     SESSION_COOKIE,
     caller_token,
@@ -164,14 +164,14 @@ def _cookie(res: Resources, value: str, max_age: int) -> Cookie:
     response_description="to `next` (or `/`), with the session cookie set",
 )
 async def auth_login(
-    res: Resources,
+    res: Res,
     auth_token: Annotated[
         str | None,
-        Parameter(description="a token of this server, or of L2 when L2_SERVER is set"),
+        QueryParameter(description="a token of this server, or of L2 when L2_SERVER is set"),
     ] = None,
     next_path: Annotated[
         str | None,
-        Parameter(query="next", description="a path on this server to go to (default `/`)"),
+        QueryParameter(name="next", description="a path on this server to go to (default `/`)"),
     ] = None,
 ) -> Redirect:
     """Verify ``auth_token``, set the session cookie and redirect to ``next`` (or ``/``)."""
@@ -194,7 +194,7 @@ async def auth_login(
     summary="End the session",
     response_description="to `/`, with the session cookie cleared",
 )
-async def logout(res: Resources, request: Request[Any, Any, Any]) -> Redirect:
+async def logout(res: Res, request: Request[Any, Any, Any]) -> Redirect:
     """Revoke the session token (if any), clear the cookie and redirect to ``/``."""
     session = request.cookies.get(SESSION_COOKIE)
     if session:
@@ -206,7 +206,7 @@ async def logout(res: Resources, request: Request[Any, Any, Any]) -> Redirect:
 
 @post("/auth/revoke", summary="Revoke a token", status_code=200, operation_class=_OPTIONAL_BODY)
 async def revoke(
-    res: Resources, request: Request[Any, Any, Any], data: RevokeToken | None = None
+    res: Res, request: Request[Any, Any, Any], data: JSONBody[RevokeToken | None] = None
 ) -> RevokedToken:
     """Revoke ``{"token": ...}`` (one of the caller's) or, without a body, the caller's own."""
     given = data.token if data is not None else None
@@ -222,7 +222,7 @@ async def revoke(
     operation_class=_OPTIONAL_BODY,
 )
 async def revoke_user(
-    res: Resources, request: Request[Any, Any, Any], data: RevokeUser | None = None
+    res: Res, request: Request[Any, Any, Any], data: JSONBody[RevokeUser | None] = None
 ) -> Response[RevokedUser]:
     """Revoke all tokens of ``{"user": ...}`` (the caller's own; L2 calls it on logout)."""
     caller = current_user(request)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Router, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import JSONBody, Parameter
 
 from api.cache_files import get_mp4, get_poster, get_raw, get_waveform
 from api.cache_models import (
@@ -36,6 +36,7 @@ from api.models import MAX_LIMIT, MAX_OFFSET, check_paging
 from api.openapi_media import WEB_PAGE, documented
 from streamer.content import items
 from streamer.content.ids import check_cid
+from streamer.present.deps import Res
 from streamer.resources import Resources
 
 __all__ = ["MAX_LIMIT", "cache_router"]
@@ -48,25 +49,25 @@ class NotImplementedYet(ApiError):
 
 
 @get("/cache/{cid:str}", summary="Cached content: metadata and preview")
-async def get_item(res: Resources, cid: CidPath) -> CacheItemDetail:
+async def get_item(res: Res, cid: CidPath) -> CacheItemDetail:
     """Metadata, media info (duration, streams) and preview links."""
     return CacheItemDetail.of(await items.describe(res, cid))
 
 
 @get("/cache/{cid:str}/meta", summary="Title, description and tags")
-async def get_meta(res: Resources, cid: CidPath) -> CacheMeta:
+async def get_meta(res: Res, cid: CidPath) -> CacheMeta:
     """``{"cid", "title", "description", "tags"}`` of a recorded item."""
     return CacheMeta.of(await items.read_meta(res, cid))
 
 
 @patch("/cache/{cid:str}/meta", summary="Update title, description and tags")
-async def patch_meta(res: Resources, cid: CidPath, data: CacheMetaUpdate) -> CacheMeta:
+async def patch_meta(res: Res, cid: CidPath, data: JSONBody[CacheMetaUpdate]) -> CacheMeta:
     """Fields given replace the stored ones; ``null`` clears title/description."""
     return CacheMeta.of(await items.update_meta(res, cid, data.changes()))
 
 
 @delete("/cache/{cid:str}", status_code=200, summary="Delete cached content")
-async def delete_item(res: Resources, cid: CidPath) -> Removed:
+async def delete_item(res: Res, cid: CidPath) -> Removed:
     """Remove the local file, its derived previews and its record; 409 while in use."""
     return Removed.of(await items.remove(res, cid))
 
@@ -108,7 +109,7 @@ async def _gallery(res: Resources, limit: int, offset: int, kind: str | None) ->
 
 @get("/api/media", summary="Media gallery (JSON, paginated)")
 async def media_list(
-    res: Resources, limit: Limit = 50, offset: Offset = 0, kind: KindFilter = None
+    res: Res, limit: Limit = 50, offset: Offset = 0, kind: KindFilter = None
 ) -> MediaPage:
     """Cache items newest first; ``kind`` is video, audio, image, hls, plan, analysis or other."""
     return await _gallery(res, limit, offset, kind)
@@ -120,7 +121,7 @@ async def media_list(
     operation_class=documented(html=("200", WEB_PAGE)),
 )
 async def media_page(
-    res: Resources, limit: Limit = 50, offset: Offset = 0, kind: KindFilter = None
+    res: Res, limit: Limit = 50, offset: Offset = 0, kind: KindFilter = None
 ) -> MediaPage:
     """As ``GET /api/media``; browsers (Accept preferring ``text/html``) get the gallery page."""
     return await _gallery(res, limit, offset, kind)

@@ -17,7 +17,7 @@ from api.cache_models import CidPath, Waveform
 from api.openapi_media import documented, file_responses
 from api.ranges import serve_file
 from streamer.content import derived, items
-from streamer.resources import Resources
+from streamer.present.deps import Res
 
 __all__ = ["get_mp4", "get_poster", "get_raw", "get_waveform"]
 
@@ -34,7 +34,7 @@ _LOW, _HIGH = derived.WAVEFORM_POINTS
         )
     ),
 )
-async def get_raw(res: Resources, request: Request[Any, Any, Any], cid: CidPath) -> Response[Any]:
+async def get_raw(res: Res, request: Request[Any, Any, Any], cid: CidPath) -> Response[Any]:
     """The stored bytes; ``Range: bytes=a-b`` answers 206, outside the content 416."""
     found = await items.content_file(res, cid)
     return await serve_file(request, found.path, found.media_type, cid)
@@ -45,9 +45,7 @@ async def get_raw(res: Resources, request: Request[Any, Any, Any], cid: CidPath)
     summary="Poster frame of a video or image",
     operation_class=documented(responses=file_responses(["image/jpeg"], "a JPEG poster")),
 )
-async def get_poster(
-    res: Resources, request: Request[Any, Any, Any], cid: CidPath
-) -> Response[Any]:
+async def get_poster(res: Res, request: Request[Any, Any, Any], cid: CidPath) -> Response[Any]:
     """A JPEG (at most 640 px wide) made once and kept under ``CACHE_DIR/derived``."""
     path = await derived.poster(res, cid)
     return await serve_file(request, path, "image/jpeg", f"{cid}-poster")
@@ -55,7 +53,7 @@ async def get_poster(
 
 @get("/cache/{cid:str}/waveform", summary="Audio waveform peaks and duration")
 async def get_waveform(
-    res: Resources,
+    res: Res,
     cid: CidPath,
     points: Annotated[
         int,
@@ -74,7 +72,7 @@ async def get_waveform(
     summary="MP4 of a video or of an HLS output",
     operation_class=documented(responses=file_responses(["video/mp4"], "an MP4")),
 )
-async def get_mp4(res: Resources, request: Request[Any, Any, Any], cid: CidPath) -> Response[Any]:
+async def get_mp4(res: Res, request: Request[Any, Any, Any], cid: CidPath) -> Response[Any]:
     """Remuxed once (H.264/AAC copied, other codecs encoded) and cached; ranges supported."""
     path = await derived.mp4(res, cid)
     return await serve_file(request, path, "video/mp4", f"{cid}-mp4")

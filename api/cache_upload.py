@@ -23,7 +23,7 @@ from api.errors import BadRequest
 from api.openapi_media import binary, documented
 from streamer.content import ingest
 from streamer.errors import TooLarge
-from streamer.resources import Resources
+from streamer.present.deps import Res
 from streamer.settings import DEFAULT_UPLOAD_MAX_BYTES
 
 __all__ = ["MULTIPART_OVERHEAD", "UPLOAD_BODY", "import_file", "upload"]
@@ -119,7 +119,7 @@ def _incoming(
     operation_class=documented(request_body=UPLOAD_BODY),
 )
 async def upload(
-    res: Resources,
+    res: Res,
     request: Request[Any, Any, Any],
     filename: Annotated[
         str | None,
@@ -133,7 +133,7 @@ async def upload(
 
 @post("/cache/import", status_code=201, summary="Import a local file below IMPORT_ROOTS")
 async def import_file(
-    res: Resources,
+    res: Res,
     path: Annotated[
         str,
         Parameter(

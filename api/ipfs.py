@@ -19,7 +19,7 @@ from api.cache_models import CidPath
 from api.errors import NotFound, ServiceUnavailable
 from api.openapi_media import binary, documented
 from streamer.content.ids import check_cid
-from streamer.resources import Resources
+from streamer.present.deps import Res
 
 __all__ = ["RAW_FIRST_BYTE_TIMEOUT", "gateway_url", "ipfs_router"]
 
@@ -42,7 +42,7 @@ def gateway_url(gateway: str, cid: str, query: str = "") -> str:
     summary="Redirect to the IPFS gateway",
     response_description="to `IPFS_GATEWAY_URL/<cid>` with the same query string",
 )
-async def ipfs_redirect(res: Resources, request: Request[Any, Any, Any], cid: CidPath) -> Redirect:
+async def ipfs_redirect(res: Res, request: Request[Any, Any, Any], cid: CidPath) -> Redirect:
     """302 to ``IPFS_GATEWAY_URL/<cid>`` with the same query string."""
     check_cid(cid)
     target = gateway_url(res.settings.ipfs.gateway_url, cid, request.url.query)
@@ -54,7 +54,7 @@ async def ipfs_redirect(res: Resources, request: Request[Any, Any, Any], cid: Ci
     summary="Raw content from the IPFS node",
     operation_class=documented(responses={"200": _RAW}),
 )
-async def ipfs_raw(res: Resources, cid: CidPath) -> Stream:
+async def ipfs_raw(res: Res, cid: CidPath) -> Stream:
     """The bytes of ``cid`` streamed from the node (404 unknown, 503 node down)."""
     check_cid(cid)
     store = res.stores.ipfs

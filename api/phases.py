@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Router, post
+from litestar.params import JSONBody
 
 from api.auth import current_user
 from api.schemas.phases import (
@@ -30,7 +31,7 @@ from api.schemas.phases import (
     plan_view,
 )
 from api.schemas.runs import run_links
-from streamer.resources import Resources
+from streamer.present.deps import Res
 from streamer.runs import phases
 from streamer.runs.status import RunStatus
 
@@ -39,7 +40,7 @@ __all__ = ["execute_plan", "phases_router", "plan_recipe_api", "run_recipe_api"]
 
 @post("/api/plan", status_code=200, summary="Generate an execution plan")
 async def plan_recipe_api(
-    res: Resources, request: Request[Any, Any, Any], data: PlanRequest
+    res: Res, request: Request[Any, Any, Any], data: JSONBody[PlanRequest]
 ) -> PlanView:
     """Plan a recipe for its inputs; the plan is stored for ``POST /api/execute``."""
     planned = await phases.plan_recipe_for(
@@ -50,7 +51,7 @@ async def plan_recipe_api(
 
 @post("/api/execute", status_code=201, summary="Execute a plan")
 async def execute_plan(
-    res: Resources, request: Request[Any, Any, Any], data: ExecuteRequest
+    res: Res, request: Request[Any, Any, Any], data: JSONBody[ExecuteRequest]
 ) -> ExecuteCreated:
     """Queue a run executing a plan from ``/api/plan`` (``plan_id``) or given (``plan``)."""
     run, plan = await phases.execute_plan(
@@ -66,7 +67,7 @@ async def execute_plan(
 
 @post("/api/run-recipe", status_code=201, summary="Analyze, plan and execute a recipe")
 async def run_recipe_api(
-    res: Resources, request: Request[Any, Any, Any], data: PlanRequest
+    res: Res, request: Request[Any, Any, Any], data: JSONBody[PlanRequest]
 ) -> PipelineCreated:
     """Queue analyze + plan + execute of a recipe on the workers (planned here first: 422)."""
     run, recipe_id = await phases.run_pipeline(

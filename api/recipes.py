@@ -24,7 +24,7 @@ from typing import Annotated, Any
 from litestar import Request, Response, Router, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
 from api.auth import current_user
 from api.errors import BadRequest, PayloadTooLarge
@@ -45,9 +45,9 @@ from api.schemas.recipes import (
     recipe_uploaded,
 )
 from api.schemas.runs import RenderRequest, run_links
+from streamer.present.deps import Res
 from streamer.recipes import catalog
 from streamer.recipes.store import RecipeRef
-from streamer.resources import Resources
 from streamer.runs.service import start_run
 from streamer.runs.status import RunStatus
 
@@ -125,9 +125,7 @@ async def _upload_text(request: Request[Any, Any, Any]) -> tuple[str, str]:
         200: ResponseSpec(RecipeUploaded, description="The recipe was already stored."),
     },
 )
-async def upload_recipe(
-    res: Resources, request: Request[Any, Any, Any]
-) -> Response[RecipeUploaded]:
+async def upload_recipe(res: Res, request: Request[Any, Any, Any]) -> Response[RecipeUploaded]:
     """Validate and store a recipe; 201 when new, 200 when already stored."""
     text, filename = await _upload_text(request)
     row, created = await catalog.add_recipe(res.db, text, filename, owner=current_user(request))
@@ -136,7 +134,7 @@ async def upload_recipe(
 
 @get("/recipes", summary="List recipes (paginated)")
 async def list_recipes(
-    res: Resources, limit: Limit = 50, offset: Offset = 0, name: NameFilter = None
+    res: Res, limit: Limit = 50, offset: Offset = 0, name: NameFilter = None
 ) -> RecipeList:
     """Newest first; ``name`` filters by case-insensitive substring."""
     page = await catalog.list_recipes(res.db, name=name, limit=limit, offset=offset)
@@ -149,13 +147,13 @@ async def list_recipes(
 
 
 @get("/recipes/{recipe_id:str}", summary="Recipe detail")
-async def get_recipe(res: Resources, recipe_id: RecipeIdPath) -> RecipeDetail:
+async def get_recipe(res: Res, recipe_id: RecipeIdPath) -> RecipeDetail:
     """Source, canonical form, inputs, params, DAG and plan summary."""
     return recipe_detail(await catalog.describe_recipe(res.db, recipe_id))
 
 
 @delete("/recipes/{recipe_id:str}", status_code=200, summary="Delete a recipe")
-async def delete_recipe(res: Resources, recipe_id: RecipeIdPath) -> RecipeDeleted:
+async def delete_recipe(res: Res, recipe_id: RecipeIdPath) -> RecipeDeleted:
     """Remove a recipe; 409 while a pending or running run uses it."""
     await catalog.delete_recipe(res.db, recipe_id)
     return RecipeDeleted(deleted=recipe_id)
@@ -168,10 +166,10 @@ async def delete_recipe(res: Resources, recipe_id: RecipeIdPath) -> RecipeDelete
     operation_class=OptionalBodyOperation,
 )
 async def run_recipe(
-    res: Resources,
+    res: Res,
     request: Request[Any, Any, Any],
     recipe_id: RecipeIdPath,
-    data: RenderRequest | None = None,
+    data: JSONBody[RenderRequest | None] = None,
 ) -> RecipeRunCreated:
     """Body as ``POST /runs`` without the recipe (``inputs``, ``params``, ``analysis``,
     ``pace``, ``duration``); none: the recipe's defaults."""

@@ -25,7 +25,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, Router, delete, get, post
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.response import File, Redirect, ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
@@ -51,6 +51,7 @@ from api.schemas.runs import (
 from streamer.content.media import HLS_MEDIA_TYPE
 from streamer.content.stores import hls_dir
 from streamer.db import runs as runs_db
+from streamer.present.deps import Res
 from streamer.resources import Resources
 from streamer.runs import queries
 from streamer.runs.events import subscribe_events
@@ -97,7 +98,7 @@ RecipeFilter = Annotated[
 
 @post("/runs", status_code=201, summary="Start a rendering run")
 async def create_run(
-    res: Resources, request: Request[Any, Any, Any], data: RunRequest
+    res: Res, request: Request[Any, Any, Any], data: JSONBody[RunRequest]
 ) -> RunCreated:
     """Validate the recipe (422 with line/column), store it, create the run and queue its render."""
     run = await start_run(res, data.to_spec(data.ref()), owner=current_user(request))
@@ -110,7 +111,7 @@ async def create_run(
 
 @get("/runs", summary="List runs (paginated)")
 async def list_runs(
-    res: Resources,
+    res: Res,
     limit: Limit = 50,
     offset: Offset = 0,
     status: StatusFilter = None,
@@ -130,19 +131,19 @@ async def _run_view(res: Resources, run_id: str) -> RunView:
 
 
 @get("/runs/{run_id:str}", summary="Run status")
-async def get_run(res: Resources, run_id: RunIdPath) -> RunView:
+async def get_run(res: Res, run_id: RunIdPath) -> RunView:
     """The run as JSON (same as ``/api/run/{id}``)."""
     return await _run_view(res, run_id)
 
 
 @post("/runs/{run_id:str}/cancel", status_code=200, summary="Cancel a run")
-async def cancel(res: Resources, run_id: RunIdPath) -> RunDetail:
+async def cancel(res: Res, run_id: RunIdPath) -> RunDetail:
     """Stop a pending or running render; answers the run afterwards."""
     return run_detail(await cancel_run(res, run_id))
 
 
 @delete("/runs/{run_id:str}", status_code=200, summary="Delete a run")
-async def delete_run(res: Resources, run_id: RunIdPath) -> RunDeleted:
+async def delete_run(res: Res, run_id: RunIdPath) -> RunDeleted:
     """Cancel the run if active, then delete its row and local HLS files."""
     run = await delete_run_service(res, run_id)
     return RunDeleted(run_id=run_id, deleted=True, status=RunStatus(run["status"]))
@@ -152,13 +153,13 @@ async def delete_run(res: Resources, run_id: RunIdPath) -> RunDeleted:
 
 
 @get("/api/run/{run_id:str}", summary="Run as JSON")
-async def api_run(res: Resources, run_id: RunIdPath) -> RunView:
+async def api_run(res: Res, run_id: RunIdPath) -> RunView:
     """Status, playlist CID, segment count, progress, links and the provenance summary."""
     return await _run_view(res, run_id)
 
 
 @get("/api/run/{run_id:str}/plan", summary="Execution plan JSON")
-async def api_run_plan(res: Resources, run_id: RunIdPath) -> PlanDocument:
+async def api_run_plan(res: Res, run_id: RunIdPath) -> PlanDocument:
     """The plan made when the run was created."""
     return plan_document(await queries.run_plan(res, run_id))
 
@@ -168,13 +169,13 @@ async def api_run_plan(res: Resources, run_id: RunIdPath) -> PlanDocument:
     summary="Analysis data JSON",
     response_description="The analysis JSON object given with the run (free-form).",
 )
-async def api_run_analysis(res: Resources, run_id: RunIdPath) -> dict[str, Any]:
+async def api_run_analysis(res: Res, run_id: RunIdPath) -> dict[str, Any]:
     """The analysis given with the run (404 when none)."""
     return await queries.run_analysis(res, run_id)
 
 
 @get("/api/run/{run_id:str}/provenance", summary="Provenance records")
-async def api_run_provenance(res: Resources, run_id: RunIdPath) -> ProvenanceList:
+async def api_run_provenance(res: Res, run_id: RunIdPath) -> ProvenanceList:
     """Provenance records of the run (one per completed render), oldest first.
 
     Each entry: ``cid`` (the output's), ``record_cid`` (CID of the record's canonical
@@ -193,7 +194,7 @@ async def api_run_provenance(res: Resources, run_id: RunIdPath) -> ProvenanceLis
     media_type=PLAYLIST_MEDIA_TYPE,
     response_description="The HLS media playlist (M3U8 text).",
 )
-async def playlist(res: Resources, run_id: RunIdPath) -> Response[bytes]:
+async def playlist(res: Res, run_id: RunIdPath) -> Response[bytes]:
     """The local playlist; ``no-cache`` while live, CORS open."""
     await get_run_row(res, run_id)
     path = hls_dir(res.settings, run_id) / "playlist.m3u8"
@@ -217,7 +218,7 @@ async def playlist(res: Resources, run_id: RunIdPath) -> Response[bytes]:
     status_code=302,
     response_description="The playlist on the IPFS gateway (Location).",
 )
-async def run_ipfs(res: Resources, run_id: RunIdPath) -> Redirect:
+async def run_ipfs(res: Res, run_id: RunIdPath) -> Redirect:
     """302 to ``IPFS_GATEWAY_URL/<current playlist CID>``, also while rendering."""
     run = await get_run_row(res, run_id)
     cid = run.get("playlist_cid")
@@ -246,7 +247,7 @@ def _status_message(row: dict[str, Any]) -> ServerSentEventMessage:
     "(JSON data) until the run ends.",
 )
 async def run_events(
-    res: Resources, request: Request[Any, Any, Any], run_id: RunIdPath
+    res: Res, request: Request[Any, Any, Any], run_id: RunIdPath
 ) -> ServerSentEvent:
     """``status`` first, then ``playlist``/``progress``/``status`` events until the run ends."""
     run = await get_run_row(res, run_id)
@@ -280,7 +281,7 @@ async def run_events(
     response_description="The segment, typed by its extension: .ts video/mp2t, .m4s "
     "video/iso.segment, .mp4 (fMP4 init) video/mp4, .aac audio/aac.",
 )
-async def segment(res: Resources, run_id: RunIdPath, segment: SegmentPath) -> File:
+async def segment(res: Res, run_id: RunIdPath, segment: SegmentPath) -> File:
     """A segment (or fMP4 init) of the run: immutable, content-named."""
     if not _SEGMENT_NAME.match(segment):
         raise NotFound(f"{segment!r} is not a segment of run {run_id!r}", field="segment")

@@ -21,7 +21,7 @@ from typing import Annotated, Any, TypeVar
 from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.enums import RequestEncodingType
 from litestar.openapi.spec import OpenAPIHeader, OpenAPIResponse, OpenAPIType, Schema
-from litestar.params import Body, Parameter
+from litestar.params import Body, JSONBody, Parameter
 from litestar.response import Redirect
 from msgspec import UnsetType
 
@@ -39,7 +39,7 @@ from api.storage_models import (
 )
 from streamer.content import providers
 from streamer.content.provider_config import PROVIDER_KINDS
-from streamer.resources import Resources
+from streamer.present.deps import Res
 
 __all__ = ["storage_router"]
 
@@ -62,7 +62,7 @@ _TO_STORAGE = OpenAPIResponse(
     summary="List storage providers",
     operation_class=documented(html=("200", WEB_PAGE)),
 )
-async def list_providers(res: Resources) -> ProviderList:
+async def list_providers(res: Res) -> ProviderList:
     """Every provider (secrets shown as ``"***"``) and the types one may add."""
     rows = await providers.list_providers(res)
     return ProviderList(providers=[Provider.of(r) for r in rows], types=list(PROVIDER_KINDS))
@@ -77,7 +77,7 @@ async def list_providers(res: Resources) -> ProviderList:
     ),
 )
 async def add_form(
-    res: Resources,
+    res: Res,
     request: Request[Any, Any, Any],
     data: Annotated[ProviderForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Response[Provider]:
@@ -98,19 +98,21 @@ async def add_form(
 
 
 @post("/storage/add", status_code=201, summary="Add a storage provider (JSON)")
-async def add_json(res: Resources, data: ProviderCreate) -> Provider:
+async def add_json(res: Res, data: JSONBody[ProviderCreate]) -> Provider:
     """``{"type": "local|ipfs|s3", "name": ..., "config": {...}}``."""
     return Provider.of(await providers.add_provider(res, data.type, data.name, data.config))
 
 
 @get("/storage/{provider_id:int}", summary="One storage provider")
-async def get_provider(res: Resources, provider_id: ProviderId) -> Provider:
+async def get_provider(res: Res, provider_id: ProviderId) -> Provider:
     """The provider (its secret shown as ``"***"``)."""
     return Provider.of(await providers.get_provider(res, provider_id))
 
 
 @patch("/storage/{provider_id:int}", summary="Update a storage provider")
-async def patch_provider(res: Resources, provider_id: ProviderId, data: ProviderPatch) -> Provider:
+async def patch_provider(
+    res: Res, provider_id: ProviderId, data: JSONBody[ProviderPatch]
+) -> Provider:
     """``name``, ``enabled`` and/or ``config`` (merged; ``"***"`` keeps the stored secret)."""
     row = await providers.update_provider(
         res,
@@ -123,14 +125,14 @@ async def patch_provider(res: Resources, provider_id: ProviderId, data: Provider
 
 
 @delete("/storage/{provider_id:int}", status_code=200, summary="Remove a storage provider")
-async def delete_provider(res: Resources, provider_id: ProviderId) -> ProviderDeleted:
+async def delete_provider(res: Res, provider_id: ProviderId) -> ProviderDeleted:
     """409 while content is pinned on it (unpin first)."""
     await providers.remove_provider(res, provider_id)
     return ProviderDeleted(deleted=provider_id)
 
 
 @post("/storage/{provider_id:int}/test", status_code=200, summary="Test a storage provider")
-async def test_provider(res: Resources, provider_id: ProviderId) -> ProviderTestResult:
+async def test_provider(res: Res, provider_id: ProviderId) -> ProviderTestResult:
     """``{"ok", "latency_ms", "detail"}``: a probe put, read back and deleted."""
     return ProviderTestResult.of(await providers.probe_provider(res, provider_id))
 

@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from api.openapi_media import WEB_PAGE, documented
 from api.system_models import Health, HlsInfo, ServerInfo, ServiceStatus
 from streamer.health import service_status
+from streamer.present.deps import Res
 from streamer.present.server import SERVER_NAME, server_version
 from streamer.resources import Resources
 
@@ -39,13 +40,13 @@ async def _info(res: Resources) -> ServerInfo:
 
 
 @get("/", summary="Server information", operation_class=documented(html=("200", WEB_PAGE)))
-async def index(res: Resources) -> ServerInfo:
+async def index(res: Res) -> ServerInfo:
     """Server name, version and the status of its services."""
     return await _info(res)
 
 
 @get("/api/info", summary="Server information (JSON)")
-async def info(res: Resources) -> ServerInfo:
+async def info(res: Res) -> ServerInfo:
     """Same as ``GET /``, always JSON."""
     return await _info(res)
 
@@ -55,7 +56,7 @@ async def info(res: Resources) -> ServerInfo:
     summary="Liveness and service health",
     responses={503: ResponseSpec(Health, description="a service does not answer")},
 )
-async def health(res: Resources) -> Response[Health]:
+async def health(res: Res) -> Response[Health]:
     """200 when PostgreSQL and Redis answer, else 503 with the failing service."""
     services = ServiceStatus(**await service_status(res))
     healthy = services.database == "ok" and services.redis == "ok"

@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 from api.errors import BadRequest, ServiceUnavailable
 from api.workers_models import WorkerStatus
 from streamer.jobs.monitor import DEFAULT_RECENT, MAX_RECENT, QUEUE_NAME_RE, worker_status
-from streamer.resources import Resources
+from streamer.present.deps import Res
 
 __all__ = ["workers_router"]
 
@@ -22,7 +22,7 @@ _STATUS_TIMEOUT = 5.0
 
 @get("/api/workers", summary="Worker and queue status")
 async def get_workers(
-    res: Resources,
+    res: Res,
     queue: Annotated[
         str | None,
         Parameter(

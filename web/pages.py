@@ -25,6 +25,7 @@ from streamer.content.stores import hls_dir
 from streamer.db import content as content_db
 from streamer.db import recipes as recipes_db
 from streamer.db import runs as runs_db
+from streamer.present.deps import Res
 from streamer.present.server import SERVER_NAME
 from streamer.resources import Resources
 from streamer.runs.status import RUN_STATUSES
@@ -346,7 +347,7 @@ async def _artifacts(res: Resources, run: dict[str, Any]) -> dict[str, Any]:
 
 
 @get("/run/{run_id:str}", include_in_schema=False, name="web:run")
-async def run_page(res: Resources, run_id: FromPath[str]) -> Template:
+async def run_page(res: Res, run_id: FromPath[str]) -> Template:
     """The run with the live player and its tabs."""
     context = await _run_context(res, run_id, "plan")
     if context is None:
@@ -359,16 +360,14 @@ async def run_page(res: Resources, run_id: FromPath[str]) -> Template:
 
 
 @get("/run/{run_id:str}/plan", include_in_schema=False, name="web:run-plan")
-async def run_plan(
-    res: Resources, request: Request[Any, Any, Any], run_id: FromPath[str]
-) -> Template:
+async def run_plan(res: Res, request: Request[Any, Any, Any], run_id: FromPath[str]) -> Template:
     """Plan tab: the execution plan's DAG, cached steps marked."""
     return await _tab(res, request, run_id, "plan")
 
 
 @get("/run/{run_id:str}/analysis", include_in_schema=False, name="web:run-analysis")
 async def run_analysis(
-    res: Resources, request: Request[Any, Any, Any], run_id: FromPath[str]
+    res: Res, request: Request[Any, Any, Any], run_id: FromPath[str]
 ) -> Template:
     """Analysis tab."""
     return await _tab(res, request, run_id, "analysis")
@@ -376,14 +375,14 @@ async def run_analysis(
 
 @get("/run/{run_id:str}/artifacts", include_in_schema=False, name="web:run-artifacts")
 async def run_artifacts(
-    res: Resources, request: Request[Any, Any, Any], run_id: FromPath[str]
+    res: Res, request: Request[Any, Any, Any], run_id: FromPath[str]
 ) -> Template:
     """Artifacts tab: cached step outputs, HLS files, provenance."""
     return await _tab(res, request, run_id, "artifacts")
 
 
 @get("/web/run/{run_id:str}/status", include_in_schema=False, name="web:run-status")
-async def run_status_partial(res: Resources, run_id: FromPath[str]) -> Template:
+async def run_status_partial(res: Res, run_id: FromPath[str]) -> Template:
     """The status card of a run (htmx polling fallback when SSE is unavailable)."""
     context = await _run_context(res, run_id, "plan")
     if context is None:
@@ -414,7 +413,7 @@ def _missing_recipe(recipe_id: str) -> Template:
 
 
 @get("/recipe/{recipe_id:str}", include_in_schema=False, name="web:recipe")
-async def recipe_page(res: Resources, recipe_id: FromPath[str]) -> Template:
+async def recipe_page(res: Res, recipe_id: FromPath[str]) -> Template:
     """Recipe detail: metadata, inputs, parameters, source and recent runs."""
     context = await _recipe_context(res, recipe_id)
     if context is None:
@@ -424,7 +423,7 @@ async def recipe_page(res: Resources, recipe_id: FromPath[str]) -> Template:
 
 
 @get("/recipe/{recipe_id:str}/dag", include_in_schema=False, name="web:recipe-dag")
-async def recipe_dag(res: Resources, recipe_id: FromPath[str]) -> Template:
+async def recipe_dag(res: Res, recipe_id: FromPath[str]) -> Template:
     """The recipe's DAG, laid out by level."""
     context = await _recipe_context(res, recipe_id)
     if context is None:
@@ -436,13 +435,13 @@ async def recipe_dag(res: Resources, recipe_id: FromPath[str]) -> Template:
 
 
 @get("/download/client", include_in_schema=False, name="web:client")
-async def client_page(res: Resources) -> Template:
+async def client_page(res: Res) -> Template:
     """Usage of the CLI client and its download link."""
     return page("client.html", {"nav": "client", "public_url": res.settings.server.public_url})
 
 
 @get("/download/client/artdag-client.pyz", include_in_schema=False, name="web:client-file")
-async def client_file(res: Resources) -> File:
+async def client_file(res: Res) -> File:
     """The CLI client zipapp, built on first request (and when the sources change)."""
     out_dir = res.settings.storage.cache_dir / "client"
     path = await asyncio.to_thread(build_client, WEB_DIR.parent, out_dir)

@@ -12,10 +12,11 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 
 from streamer.resources import Resources
 
-__all__ = ["RESOURCES_STATE", "provide_resources", "resources_of_connection"]
+__all__ = ["RESOURCES_STATE", "Res", "provide_resources", "resources_of_connection"]
 
 #: The application state attribute the lifespan sets.
 RESOURCES_STATE = "resources"
@@ -36,3 +37,7 @@ def provide_resources(state: State) -> Resources:
 def resources_of_connection(connection: ASGIConnection[Any, Any, Any, Any]) -> Resources:
     """The resources, from a guard's connection."""
     return provide_resources(connection.app.state)
+
+
+#: How handlers declare the resources: ``res: Res`` (Litestar's named dependency ``res``).
+Res = NamedDependency[Resources]
