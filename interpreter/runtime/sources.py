@@ -7,8 +7,9 @@ or before ``start + k / fps``: frames are dropped or repeated by timestamp,
 never by counting. A file played to its end gives the output frames whose
 start time lies inside its video (:func:`~interpreter.runtime.media.grid_frames`):
 at the source's own rate exactly its frames. Times count from the first
-video frame, for the audio too. Audio (``interpreter.runtime.audio_file``) is decoded lazily in the
-reading thread, resampled to the output format (float32 planar) and trimmed to the sample.
+video frame, for the audio too. Audio (``interpreter.runtime.audio_file``) is
+decoded lazily in the reading thread, resampled to the output format (float32
+planar) and trimmed to the sample.
 """
 
 from __future__ import annotations
