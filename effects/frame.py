@@ -11,6 +11,7 @@ must be even (H.264 4:2:0 needs that anyway).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -83,22 +84,45 @@ def _check_size(width: int, height: int) -> None:
 class VideoFormat:
     """Output video geometry and rate shared by the interpreter and the HLS sink.
 
+    Pixels need not be square: ``sar_num:sar_den`` is the sample (pixel)
+    aspect ratio the encoders signal, so a player shows the frame
+    ``width * sar_num / sar_den`` wide for ``height`` tall.
+
     Attributes:
         width: Even width in pixels.
         height: Even height in pixels.
         fps_num: Frame rate numerator (e.g. 30000).
         fps_den: Frame rate denominator (e.g. 1001).
+        sar_num: Sample aspect ratio numerator (1: square pixels).
+        sar_den: Sample aspect ratio denominator.
     """
 
     width: int
     height: int
     fps_num: int = 30
     fps_den: int = 1
+    sar_num: int = 1
+    sar_den: int = 1
 
     @property
     def fps(self) -> float:
         """Frames per second as a float."""
         return self.fps_num / self.fps_den
+
+    @property
+    def rate(self) -> Fraction:
+        """Frames per second, exact."""
+        return Fraction(self.fps_num, self.fps_den)
+
+    @property
+    def sar(self) -> Fraction:
+        """Sample (pixel) aspect ratio, exact (``Fraction(1)``: square pixels)."""
+        return Fraction(self.sar_num, self.sar_den)
+
+    @property
+    def display_aspect(self) -> Fraction:
+        """Display aspect ratio: ``width * sar / height``."""
+        return Fraction(self.width * self.sar_num, self.height * self.sar_den)
 
 
 @dataclass(frozen=True, slots=True)

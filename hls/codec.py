@@ -24,9 +24,14 @@ def add_h264_stream(
 ) -> VideoStream:
     """Add a libx264 yuv420p stream for ``video`` to an output ``container``.
 
+    Non-square pixels (``video.sar`` other than 1) are signalled, not
+    resampled: x264 writes the sample aspect ratio into the SPS (VUI), which
+    every container carries, and the MP4 muxers add a ``pasp`` box from it.
+
     Args:
         container: An ``av`` output container (before ``start_encoding``).
-        video: Size and frame rate; the codec time base is one frame.
+        video: Size, frame rate and sample aspect ratio; the codec time base
+            is one frame.
         options: libx264 private options (``preset``, ``crf``, ``x264-params``...).
 
     Returns:
@@ -39,6 +44,8 @@ def add_h264_stream(
     stream.pix_fmt = "yuv420p"
     stream.codec_context.thread_type = ThreadType.AUTO
     stream.codec_context.time_base = 1 / fps
+    if video.sar != 1:
+        stream.codec_context.sample_aspect_ratio = video.sar
     return stream
 
 

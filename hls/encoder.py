@@ -93,6 +93,8 @@ class SegmentEncoder:
             )
         if video.fps_num <= 0 or video.fps_den <= 0:
             raise EncoderError(f"bad frame rate {video.fps_num}/{video.fps_den}")
+        if video.sar_num <= 0 or video.sar_den <= 0:
+            raise EncoderError(f"bad sample aspect ratio {video.sar_num}:{video.sar_den}")
         if audio is not None and audio.channels not in (1, 2):
             raise EncoderError(f"audio channels must be 1 or 2, got {audio.channels}")
         self.video = video

@@ -116,6 +116,8 @@ class FileOutput:
     def _open(self, video: VideoFormat, audio: AudioFormat | None) -> None:
         if video.width % 2 or video.height % 2:
             raise EncoderError(f"frame size {video.width}x{video.height} must be even")
+        if video.sar_num <= 0 or video.sar_den <= 0:
+            raise EncoderError(f"bad sample aspect ratio {video.sar_num}:{video.sar_den}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         options = {"movflags": "+faststart"} if self.container == "mp4" else {}
         try:

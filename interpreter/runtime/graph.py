@@ -17,12 +17,12 @@ from typing import Any
 
 from effects.frame import VideoFormat
 from effects.registry import Registry
-from interpreter.nodes import NodeType, Recipe
+from interpreter.nodes import NodeType, Recipe, Step
 from interpreter.runtime.base import Stream, Timing
 from interpreter.runtime.builder import GraphBuilder
 from interpreter.runtime.clock import Clock
 from interpreter.runtime.shared import SharedStream
-from interpreter.runtime.sources import probe
+from interpreter.runtime.sources import probe, video_format_of
 from interpreter.schema import GENERATORS
 
 __all__ = ["Clock", "Graph", "SharedStream", "build_graph", "default_video_format"]
@@ -49,7 +49,14 @@ class Graph:
 
 
 def default_video_format(recipe: Recipe, inputs: Mapping[str, Path]) -> VideoFormat:
-    """Size and rate of the first video source reaching the output (file or generator)."""
+    """Format of the first video source reaching the output (file or generator).
+
+    A file's is kept as it is (:func:`~interpreter.runtime.media.video_format_of`:
+    size rounded down to even, exact rate, its pixel aspect ratio signalled).
+    A RESIZE on the way sets the size (square pixels); the rate is still the
+    source's.
+    """
+    size: tuple[int, int] | None = None
     seen: set[str] = set()
     order = [recipe.output]
     while order:
@@ -61,30 +68,28 @@ def default_video_format(recipe: Recipe, inputs: Mapping[str, Path]) -> VideoFor
             step = recipe.step(sid)
         except KeyError:
             continue
-        if step.type == NodeType.RESIZE:
-            return VideoFormat(
-                int(step.config["width"]) & ~1, int(step.config["height"]) & ~1, 30, 1
-            )
-        if step.type == NodeType.SOURCE:
-            cfg = step.config
-            if cfg.get("input") and cfg["input"] in inputs:
-                info = probe(Path(inputs[cfg["input"]]))
-                if info.has_video:
-                    fps = info.fps or 30.0
-                    num, den = (
-                        (round(fps * 1000), 1000)
-                        if abs(fps - round(fps)) > 1e-3
-                        else (round(fps), 1)
-                    )
-                    return VideoFormat(info.width & ~1, info.height & ~1, num, den)
-            elif cfg.get("generator") and GENERATORS[cfg["generator"]].kind == "video":
-                p = {f.name: f.default for f in GENERATORS[cfg["generator"]].params}
-                p.update(cfg.get("params") or {})
-                return VideoFormat(
-                    int(p["width"]) & ~1, int(p["height"]) & ~1, round(float(p["fps"])), 1
-                )
+        vf = _source_format(step, inputs)
+        if step.type == NodeType.RESIZE and size is None:
+            size = (int(step.config["width"]) & ~1, int(step.config["height"]) & ~1)
+        elif vf is not None:
+            return vf if size is None else VideoFormat(*size, vf.fps_num, vf.fps_den)
         order.extend(step.inputs)
-    return VideoFormat(640, 360, 30, 1)
+    return VideoFormat(640, 360, 30, 1) if size is None else VideoFormat(*size, 30, 1)
+
+
+def _source_format(step: Step, inputs: Mapping[str, Path]) -> VideoFormat | None:
+    """The format a video SOURCE step keeps (None: not one, or no video)."""
+    if step.type != NodeType.SOURCE:
+        return None
+    cfg = step.config
+    if cfg.get("input") and cfg["input"] in inputs:
+        info = probe(Path(inputs[cfg["input"]]))
+        return video_format_of(info) if info.has_video else None
+    if cfg.get("generator") and GENERATORS[cfg["generator"]].kind == "video":
+        p = {f.name: f.default for f in GENERATORS[cfg["generator"]].params}
+        p.update(cfg.get("params") or {})
+        return VideoFormat(int(p["width"]) & ~1, int(p["height"]) & ~1, round(float(p["fps"])), 1)
+    return None
 
 
 def build_graph(

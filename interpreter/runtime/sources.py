@@ -4,8 +4,12 @@ Video is decoded in its own thread into a small bounded queue (the decode
 stage of the pipeline; PyAV releases the GIL while decoding and scaling).
 Each output frame ``k`` shows the latest source frame whose timestamp is at
 or before ``start + k / fps``: frames are dropped or repeated by timestamp,
-never by counting. Audio (``interpreter.runtime.audio_file``) is decoded lazily in the
-reading thread, resampled to the output format (float32 planar) and trimmed to the sample.
+never by counting. A file played to its end gives the output frames whose
+start time lies inside its video (:func:`~interpreter.runtime.media.grid_frames`):
+at the source's own rate exactly its frames. Times count from the first
+video frame, for the audio too. Audio (``interpreter.runtime.audio_file``) is
+decoded lazily in the reading thread, resampled to the output format (float32
+planar) and trimmed to the sample.
 """
 
 from __future__ import annotations
@@ -23,12 +27,29 @@ from effects.frame import YUVFrame
 from interpreter.runtime.audio_file import AudioReader
 from interpreter.runtime.base import Chunk, Stream, Timing
 from interpreter.runtime.errors import Cancelled, SourceError
-from interpreter.runtime.media import Fit, MediaInfo, probe, scale_frame
+from interpreter.runtime.media import (
+    GRID_EPS,
+    Fit,
+    MediaInfo,
+    grid_frames,
+    probe,
+    scale_frame,
+    video_format_of,
+    video_stream,
+)
 
 # the media helpers and the audio reader have their own modules; their names stay importable here
-__all__ = ["AudioReader", "FileSource", "Fit", "MediaInfo", "probe", "scale_frame"]
+__all__ = [
+    "AudioReader",
+    "FileSource",
+    "Fit",
+    "MediaInfo",
+    "grid_frames",
+    "probe",
+    "scale_frame",
+    "video_format_of",
+]
 
-_EPS = 1e-3  # seconds: timestamp rounding tolerance when matching frames to the grid
 _END = object()
 _ONE_THREAD_PIXELS = 1920 * 1088  # decode up to 1080p in the decode thread alone
 
@@ -59,7 +80,7 @@ class FileSource(Stream):
         path: Media file.
         timing: Output timing (size, rate, audio format, cancel flag).
         start: Seconds into the file to start from (seeks).
-        duration: Seconds to play (None: to the end of the file, or
+        duration: Seconds to play (None: to the end of the file's video, or
             unbounded when ``loop``).
         fit: How to scale to the output size.
         loop: Start again at ``start`` at the end of the file.
@@ -82,20 +103,32 @@ class FileSource(Stream):
         self.info = probe(self.path)
         if start < 0:
             raise SourceError(f"{path}: start {start} is negative")
-        if self.info.duration and start >= self.info.duration and not loop:
-            raise SourceError(
-                f"{path}: start {start:g} s is past the end ({self.info.duration:.3f} s)"
-            )
+        length = self.info.length
+        if length and start >= length and not loop:
+            raise SourceError(f"{path}: start {start:g} s is past the end ({length:.3f} s)")
         self.start = start
         self.fit: Fit = fit
         self.loop = loop
         self.has_video = self.info.has_video
         self.has_audio = self.info.has_audio and timing.audio is not None
-        if duration is None and not loop:
-            duration = max(0.0, self.info.duration - start)
-        self.frames = None if duration is None else timing.frames_for(duration)
+        if duration is not None:
+            self.frames: int | None = timing.frames_for(duration)
+        elif loop:
+            self.frames = None
+        elif self.has_video:
+            self.frames = grid_frames(length - start, timing.fps)
+        else:
+            self.frames = timing.frames_for(max(0.0, length - start))
+        # The video's first frame is time 0 for the audio too (A/V offsets
+        # kept), and a looping pass of the audio lasts as long as the video's.
+        origin = self.info.video_start if self.has_video else None
+        end = (
+            Fraction(start) + Fraction(grid_frames(length - start, timing.fps)) / timing.video.rate
+            if self.has_video
+            else None
+        )
         self._audio = (
-            AudioReader(self.path, timing.audio, start, loop)
+            AudioReader(self.path, timing.audio, start, loop, origin=origin, end=end)
             if self.has_audio and timing.audio
             else None
         )
@@ -131,7 +164,7 @@ class FileSource(Stream):
     def _decode_loop(self) -> None:
         k = 0
         while self._wants(k):
-            p = _Pass(base=k, k=k, end=self.start)
+            p = _Pass(base=k, k=k, end=max(self.start, self.info.video_duration))
             if not self._decode_pass(p):
                 return
             if p.raw is None:
@@ -155,7 +188,7 @@ class FileSource(Stream):
 
     def _scale(self, frame: av.VideoFrame) -> YUVFrame:
         vf = self.timing.video
-        return scale_frame(frame, vf.width, vf.height, self.fit)
+        return scale_frame(frame, vf.width, vf.height, self.fit, self.info.sar, vf.sar)
 
     def _decode_pass(self, p: _Pass) -> bool:
         """Decode the file once from ``start``, queueing a frame per grid point passed.
@@ -163,7 +196,9 @@ class FileSource(Stream):
         Returns False when the run is over (enough frames, stopped or cancelled).
         """
         with av.open(str(self.path)) as c:
-            s = c.streams.video[0]
+            s = video_stream(c)
+            if s is None:
+                raise SourceError(f"{self.path}: no video stream")
             s.thread_type = "AUTO"
             if s.codec_context.width * s.codec_context.height <= _ONE_THREAD_PIXELS:
                 # This thread is already a pipeline stage beside the effects
@@ -171,8 +206,8 @@ class FileSource(Stream):
                 # start-up delay (one frame per thread) for no throughput.
                 s.codec_context.thread_count = 1
             tb = s.time_base or Fraction(1, 1)
-            t0 = float(s.start_time * tb) if s.start_time is not None else 0.0
-            step = 1.0 / float(s.average_rate) if s.average_rate else 0.0
+            t0 = self.info.video_start
+            step = 1.0 / float(self.info.rate) if self.info.rate else 0.0
             if self.start > 0:
                 c.seek(int((self.start + t0) / tb), stream=s, backward=True)
             for f in c.decode(s):
@@ -187,7 +222,7 @@ class FileSource(Stream):
                 if self._stop.is_set() or self.timing.cancel.is_set():
                     return False
                 p.raw, p.shown = f, None
-                p.end = max(p.end, ft + step)
+                p.end = max(p.end, ft + (float(f.duration * tb) if f.duration else step))
         return True
 
     def _show_until(self, p: _Pass, limit: float | None, upcoming: av.VideoFrame) -> bool:
@@ -199,7 +234,7 @@ class FileSource(Stream):
         """
         fps = self.timing.video.fps
         while self._wants(p.k) and (
-            limit is None or self.start + (p.k - p.base) / fps < limit - _EPS
+            limit is None or self.start + (p.k - p.base) / fps < limit - GRID_EPS
         ):
             if p.raw is None:
                 p.raw = upcoming

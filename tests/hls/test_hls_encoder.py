@@ -196,6 +196,8 @@ def test_bad_input_is_rejected(small_video: VideoFormat, stereo: AudioFormat) ->
     enc.close()
     with pytest.raises(EncoderError, match="closed"):
         enc.write(make_frames(small_video, 1)[0])
+    with pytest.raises(EncoderError, match="sample aspect ratio 0:1"):
+        SegmentEncoder(VideoFormat(64, 48, 25, 1, 0, 1), None, HLSOptions())
 
 
 def _boxes(data: bytes, pos: int, end: int) -> Iterator[tuple[str, int, int]]:
