@@ -14,7 +14,11 @@
 Node forms are ``(type inputs... :key value ...)`` with the type written in
 lower case (``beat-sync`` / ``beat_sync``, ``map`` or ``slice-on-beats``);
 ``(effect NAME inputs... :param value)`` names the effect first;
-``(source :input "video")`` / ``(source :generator testsrc :duration 5)``.
+``(source :input "video")`` / ``(source :generator testsrc :duration 5)``; an
+unnamed ``(source :input NAME)`` gets the step id ``NAME`` (one step however
+often it is written), so it is the same graph as the bare input name, and in a
+recipe with no ``(input ...)`` forms it declares the input (see
+:mod:`interpreter.normalise`).
 Inputs are symbols (a ``def`` name or a recipe input) or nested node forms.
 ``(-> x (effect invert) (effect blur :radius 2))`` threads ``x`` through the
 forms as their first input. Keyword values are literals, ``[vectors]``,
@@ -33,7 +37,7 @@ from typing import Any
 
 from interpreter.errors import InterpreterError, RecipeSyntaxError, UnknownParamError
 from interpreter.expr import FUNCTIONS, expr_from_datum
-from interpreter.nodes import InputDecl, NodeType, ParamDecl, Pos, Recipe, Step
+from interpreter.nodes import Expr, InputDecl, NodeType, ParamDecl, Pos, Recipe, Step
 from interpreter.parser_yaml import nest_params
 from interpreter.sexp import Atom, Datum, Keyword, SList, Symbol, Vector, read_all
 
@@ -62,6 +66,9 @@ class _Builder:
         self.steps: list[Step] = []
         self.ids: set[str] = set()
         self.counters: dict[str, int] = {}
+        # unnamed (source :input NAME) forms: their step is named NAME, as the
+        # bare input name's implicit SOURCE would be (same recipe id)
+        self.inline_sources: dict[str, Pos] = {}
 
     def err(
         self, cls: Callable[..., InterpreterError], message: str, pos: Pos, hint: str = ""
@@ -289,6 +296,13 @@ class _Builder:
         if len(d.items) != 3 or not isinstance(d.items[1], Symbol):
             raise self.syntax("(def NAME NODE) takes a name and a node", d.pos)
         name = d.items[1].name
+        if name in self.inline_sources:
+            at = self.inline_sources[name]
+            raise self.syntax(
+                f"{name!r} is already the step of (source :input {name!r}) at line {at.line}",
+                d.items[1].pos,
+                "rename this def",
+            )
         if name in self.ids:
             raise self.syntax(f"{name!r} is defined twice", d.items[1].pos)
         value = d.items[2]
@@ -362,12 +376,32 @@ class _Builder:
             config_pos[k] = p
             config_pos["key:" + k] = key_pos[k]
         config, config_pos = nest_params(ntype, config, config_pos)
-        sid = want_id or self.fresh(ntype)
+        inline = None if want_id else self.inline_input(ntype, config, inputs)
+        if inline is not None and inline in self.inline_sources:
+            return inline  # the same input named again: one step, as a bare name would be
+        sid = want_id or self.inline_id(inline, d.pos) or self.fresh(ntype)
         self.ids.add(sid)
         self.steps.append(
             Step(sid, ntype, tuple(inputs), config, id_pos or d.pos, config_pos, tuple(input_pos))
         )
         return sid
+
+    @staticmethod
+    def inline_input(ntype: NodeType, config: dict[str, Any], inputs: list[str]) -> str | None:
+        """The input name of an unnamed ``(source :input NAME)`` (None: another node)."""
+        if ntype is not NodeType.SOURCE or inputs or set(config) != {"input"}:
+            return None
+        name = config["input"]
+        if isinstance(name, Expr) and name.op == "var":
+            name = name.args[0]
+        return name if isinstance(name, str) and name else None
+
+    def inline_id(self, name: str | None, pos: Pos) -> str | None:
+        """The step id ``name`` for an unnamed ``(source :input NAME)``, when still free."""
+        if name is None or name in self.ids:
+            return None
+        self.inline_sources[name] = pos
+        return name
 
     def fresh(self, ntype: NodeType) -> str:
         base = ntype.value.lower()
