@@ -10,11 +10,11 @@ file (:func:`interpreter.analysis.analyze_file`).
 
 Its id is the one the planner gives the ANALYZE step: ``analysis_id(input
 step cache id, features)``, the cache id of a generator being the hash of its
-resolved config, like a file's CID. When only part of the input is rendered
-(its length is more than :data:`MIN_SECONDS` beyond the run's duration: a
-24-hour click track under a 10-second run) the input id names the span
-analysed, ``<cache id>#t=0,<seconds>``, so a shorter analysis never answers
-for the whole.
+resolved config, like a file's CID. An input longer than both the run and
+:data:`MIN_SECONDS` (a 24-hour click track under a 10-second run) is rendered
+for ``max(run duration, MIN_SECONDS)`` only, and the input id then names the
+span analysed, ``<cache id>#t=0,<seconds>``, so a shorter analysis never
+answers for the whole.
 
 Video features (``motion``, ``cuts``, ``metadata``) of generated media are not
 computed: the error says so, with the step's position.
