@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from effects.colors import ColorError, parse_color
 from effects.frame import YUVFrame
 
 __all__ = [
@@ -122,18 +123,10 @@ class ParamSpec:
                 raise EffectParamError(effect, self.name, f"{value!r} is not accepted", hint)
             return str(value)
         if t == "color":
-            if (
-                isinstance(value, list | tuple)
-                and len(value) == 3
-                and all(
-                    isinstance(c, int | float) and not isinstance(c, bool) and 0 <= c <= 255
-                    for c in value
-                )
-            ):
-                return tuple(float(c) for c in value)
-            raise EffectParamError(
-                effect, self.name, f"expected [r, g, b] in 0..255, got {value!r}"
-            )
+            try:
+                return parse_color(value)
+            except ColorError as exc:
+                raise EffectParamError(effect, self.name, exc.message, exc.hint) from None
         if not isinstance(value, str) or not value:
             raise EffectParamError(effect, self.name, f"expected a path, got {value!r}")
         return value

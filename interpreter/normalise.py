@@ -8,8 +8,13 @@ normaliser converts them so both syntaxes end up with identical steps:
 - numeric field + string: parsed as an expression (infix, or ``(...)``);
   an expression that is just a number becomes that number;
 - text / enum field + ``Expr`` variable (an S-expression symbol): its name;
+- colour field: hex (``#00ff80``), a CSS name or ``[r, g, b]`` becomes the
+  canonical ``[r, g, b]`` (whole channels as ints), so equivalent spellings
+  have the same recipe id;
 - a step input naming a declared recipe input with no step of that id: an
-  implicit ``SOURCE {input: NAME}`` step with that id is added.
+  implicit ``SOURCE {input: NAME}`` step with that id is added;
+- a recipe that declares no inputs: each input a SOURCE names is declared,
+  its type inferred from use (:mod:`interpreter.inline_inputs`).
 
 Unknown fields and effects are left untouched for the validator to report.
 """
@@ -20,8 +25,10 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from effects.colors import ColorError, canonical_color
 from effects.registry import Registry, UnknownEffectError
 from interpreter.expr import parse_expr_text
+from interpreter.inline_inputs import implicit_inputs
 from interpreter.nodes import Expr, NodeType, Pos, Recipe, Step
 from interpreter.schema import GENERATORS, SCHEMAS
 
@@ -68,6 +75,14 @@ class _Normaliser:
             return value.args[0]
         return value
 
+    def color(self, value: Any) -> Any:
+        """A colour spelling as the canonical ``[r, g, b]``; anything else left for the validator."""
+        value = self.text(value)
+        try:
+            return canonical_color(value)
+        except ColorError:
+            return value
+
     def by_type(self, ftype: str | None, value: Any, pos: Pos) -> Any:
         if ftype in _NUMERIC:
             return self.numeric(value, pos)
@@ -76,6 +91,8 @@ class _Normaliser:
             if isinstance(value, str) and (_looks_like_expr(value) or value in self.param_names):
                 return self.numeric(value, pos)
             return value
+        if ftype == "color":
+            return self.color(value)
         if (
             ftype == "bool"
             and isinstance(value, Expr)
@@ -124,14 +141,15 @@ class _Normaliser:
     def run(self) -> Recipe:
         steps = [self.step(s) for s in self.recipe.steps]
         ids = {s.id for s in steps}
-        declared = {i.name: i for i in self.recipe.inputs}
+        inputs = self.recipe.inputs or implicit_inputs(self.recipe, steps)
+        declared = {i.name: i for i in inputs}
         implicit: list[Step] = []
         refs = [r for s in steps for r in s.inputs] + [self.recipe.output]
         for r in refs:
             if r in declared and r not in ids:
                 ids.add(r)
                 implicit.append(Step(r, NodeType.SOURCE, (), {"input": r}, declared[r].pos))
-        return dataclasses.replace(self.recipe, steps=tuple(implicit + steps))
+        return dataclasses.replace(self.recipe, inputs=inputs, steps=tuple(implicit + steps))
 
 
 def normalise(recipe: Recipe, registry: Registry | None = None) -> Recipe:

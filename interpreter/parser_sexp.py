@@ -14,7 +14,11 @@
 Node forms are ``(type inputs... :key value ...)`` with the type written in
 lower case (``beat-sync`` / ``beat_sync``, ``map`` or ``slice-on-beats``);
 ``(effect NAME inputs... :param value)`` names the effect first;
-``(source :input "video")`` / ``(source :generator testsrc :duration 5)``.
+``(source :input "video")`` / ``(source :generator testsrc :duration 5)``; an
+unnamed ``(source :input NAME)`` gets the step id ``NAME`` (one step however
+often it is written), so it is the same graph as the bare input name, and in a
+recipe with no ``(input ...)`` forms it declares the input (see
+:mod:`interpreter.normalise`).
 Inputs are symbols (a ``def`` name or a recipe input) or nested node forms.
 ``(-> x (effect invert) (effect blur :radius 2))`` threads ``x`` through the
 forms as their first input. Keyword values are literals, ``[vectors]``,
@@ -27,21 +31,16 @@ a ``def``.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from interpreter.errors import InterpreterError, RecipeSyntaxError, UnknownParamError
-from interpreter.expr import FUNCTIONS, expr_from_datum
-from interpreter.nodes import InputDecl, NodeType, ParamDecl, Pos, Recipe, Step
+from interpreter.errors import UnknownParamError
+from interpreter.nodes import Expr, InputDecl, NodeType, ParamDecl, Pos, Recipe, Step
+from interpreter.parser_sexp_forms import FORMS, FormReader
 from interpreter.parser_yaml import nest_params
-from interpreter.sexp import Atom, Datum, Keyword, SList, Symbol, Vector, read_all
+from interpreter.sexp import Atom, Datum, Keyword, SList, Symbol, read_all
 
 __all__ = ["parse_sexp"]
-
-_FORMS: dict[str, NodeType] = {t.value.lower().replace("_", "-"): t for t in NodeType}
-_FORMS.update({t.value.lower(): t for t in NodeType})
-_FORMS["slice-on-beats"] = NodeType.MAP
 
 
 @dataclass
@@ -54,25 +53,15 @@ class _Body:
     output: str | None = None
 
 
-class _Builder:
+class _Builder(FormReader):
     def __init__(self, text: str, filename: str) -> None:
-        self.text = text
-        self.filename = filename
-        self.lines = text.splitlines()
+        super().__init__(text, filename)
         self.steps: list[Step] = []
         self.ids: set[str] = set()
         self.counters: dict[str, int] = {}
-
-    def err(
-        self, cls: Callable[..., InterpreterError], message: str, pos: Pos, hint: str = ""
-    ) -> InterpreterError:
-        text = self.lines[pos.line - 1] if 0 < pos.line <= len(self.lines) else ""
-        return cls(
-            message, file=self.filename, line=pos.line, column=pos.column, text=text, hint=hint
-        )
-
-    def syntax(self, message: str, pos: Pos, hint: str = "") -> InterpreterError:
-        return self.err(RecipeSyntaxError, message, pos, hint)
+        # unnamed (source :input NAME) forms: their step is named NAME, as the
+        # bare input name's implicit SOURCE would be (same recipe id)
+        self.inline_sources: dict[str, Pos] = {}
 
     def build(self) -> Recipe:
         form = self.recipe_form()
@@ -182,113 +171,17 @@ class _Builder:
                 raise self.syntax("(output NAME) takes one step name", d.pos)
             body.output, body.output_pos = d.items[1].name, d.items[1].pos
 
-    def keywords(
-        self, items: list[Datum], where: str
-    ) -> tuple[list[Datum], dict[str, tuple[Datum, Pos]]]:
-        positional: list[Datum] = []
-        kws: dict[str, tuple[Datum, Pos]] = {}
-        self.key_pos: dict[str, Pos] = {}
-        i = 0
-        while i < len(items):
-            d = items[i]
-            if isinstance(d, Keyword):
-                if i + 1 >= len(items) or isinstance(items[i + 1], Keyword):
-                    raise self.syntax(f":{d.name} needs a value", d.pos, f"write :{d.name} VALUE")
-                if d.name in kws:
-                    raise self.syntax(f"duplicate :{d.name} in {where}", d.pos)
-                kws[d.name] = (items[i + 1], items[i + 1].pos)
-                self.key_pos[d.name] = d.pos
-                i += 2
-            else:
-                if kws:
-                    raise self.syntax("inputs must come before :keywords", d.pos)
-                positional.append(d)
-                i += 1
-        return positional, kws
-
-    def literal(self, d: Datum, depth: int = 0) -> Any:
-        if isinstance(d, Atom):
-            return d.value
-        if isinstance(d, Symbol):
-            return d.name
-        if isinstance(d, Vector):
-            return [self.literal(x, depth + 1) for x in d.items]
-        raise self.syntax("expected a literal value", d.pos)
-
-    def config_value(self, d: Datum) -> Any:
-        if isinstance(d, Atom):
-            return d.value
-        if isinstance(d, Vector):
-            return [self.literal(x) for x in d.items]
-        if isinstance(d, Symbol | SList):
-            if (
-                isinstance(d, SList)
-                and d.items
-                and isinstance(d.items[0], Symbol)
-                and d.items[0].name in _FORMS
-                and d.items[0].name not in FUNCTIONS
-            ):
-                raise self.syntax(
-                    "a node cannot be a parameter value", d.pos, "pass it as an input instead"
-                )
-            return expr_from_datum(d, self.filename)
-        raise self.syntax("a keyword is not a value", d.pos)
-
-    def input_decl(self, d: SList) -> InputDecl:
-        pos_args, kws = self.keywords(list(d.items[1:]), "input")
-        if len(pos_args) != 1 or not isinstance(pos_args[0], Symbol | Atom):
-            raise self.syntax("(input NAME :type TYPE) takes one name", d.pos)
-        name = pos_args[0].name if isinstance(pos_args[0], Symbol) else str(pos_args[0].value)
-        for k, (_, p) in kws.items():
-            if k not in ("type", "description"):
-                raise self.err(
-                    UnknownParamError,
-                    f"unknown input option :{k}",
-                    p,
-                    "accepted: :type, :description",
-                )
-        if "type" not in kws:
-            raise self.syntax(
-                f"input {name!r} has no :type", d.pos, "add :type video or :type audio"
-            )
-        return InputDecl(
-            name,
-            str(self.literal(kws["type"][0])),
-            str(self.literal(kws["description"][0])) if "description" in kws else "",
-            pos_args[0].pos,
-        )
-
-    def param_decl(self, d: SList) -> ParamDecl:
-        pos_args, kws = self.keywords(list(d.items[1:]), "param")
-        if len(pos_args) != 2 or not isinstance(pos_args[0], Symbol):
-            raise self.syntax("(param NAME DEFAULT ...) takes a name and a default", d.pos)
-        for k, (_, p) in kws.items():
-            if k not in ("min", "max", "description"):
-                raise self.err(
-                    UnknownParamError,
-                    f"unknown param option :{k}",
-                    p,
-                    "accepted: :min, :max, :description",
-                )
-        bounds: dict[str, float | None] = {}
-        for key in ("min", "max"):
-            v = self.literal(kws[key][0]) if key in kws else None
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
-                raise self.syntax(f":{key} must be a number", kws[key][1])
-            bounds[key] = v
-        return ParamDecl(
-            pos_args[0].name,
-            self.literal(pos_args[1]),
-            str(self.literal(kws["description"][0])) if "description" in kws else "",
-            bounds["min"],
-            bounds["max"],
-            pos_args[0].pos,
-        )
-
     def define(self, d: SList) -> None:
         if len(d.items) != 3 or not isinstance(d.items[1], Symbol):
             raise self.syntax("(def NAME NODE) takes a name and a node", d.pos)
         name = d.items[1].name
+        if name in self.inline_sources:
+            at = self.inline_sources[name]
+            raise self.syntax(
+                f"{name!r} is already the step of (source :input {name!r}) at line {at.line}",
+                d.items[1].pos,
+                "rename this def",
+            )
         if name in self.ids:
             raise self.syntax(f"{name!r} is defined twice", d.items[1].pos)
         value = d.items[2]
@@ -330,11 +223,11 @@ class _Builder:
             if len(forms) == 1 and want_id is not None:
                 raise self.syntax("(-> x) with nothing to thread", d.pos)
             return cur
-        if head.name not in _FORMS:
-            close = difflib.get_close_matches(head.name, list(_FORMS), n=1)
-            hint = f"did you mean {close[0]!r}?" if close else "forms: " + ", ".join(sorted(_FORMS))
+        if head.name not in FORMS:
+            close = difflib.get_close_matches(head.name, list(FORMS), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "forms: " + ", ".join(sorted(FORMS))
             raise self.err(UnknownParamError, f"unknown node form {head.name!r}", head.pos, hint)
-        ntype = _FORMS[head.name]
+        ntype = FORMS[head.name]
         args = list(d.items[1:])
         config: dict[str, Any] = {}
         config_pos: dict[str, Pos] = {}
@@ -362,12 +255,32 @@ class _Builder:
             config_pos[k] = p
             config_pos["key:" + k] = key_pos[k]
         config, config_pos = nest_params(ntype, config, config_pos)
-        sid = want_id or self.fresh(ntype)
+        inline = None if want_id else self.inline_input(ntype, config, inputs)
+        if inline is not None and inline in self.inline_sources:
+            return inline  # the same input named again: one step, as a bare name would be
+        sid = want_id or self.inline_id(inline, d.pos) or self.fresh(ntype)
         self.ids.add(sid)
         self.steps.append(
             Step(sid, ntype, tuple(inputs), config, id_pos or d.pos, config_pos, tuple(input_pos))
         )
         return sid
+
+    @staticmethod
+    def inline_input(ntype: NodeType, config: dict[str, Any], inputs: list[str]) -> str | None:
+        """The input name of an unnamed ``(source :input NAME)`` (None: another node)."""
+        if ntype is not NodeType.SOURCE or inputs or set(config) != {"input"}:
+            return None
+        name = config["input"]
+        if isinstance(name, Expr) and name.op == "var":
+            name = name.args[0]
+        return name if isinstance(name, str) and name else None
+
+    def inline_id(self, name: str | None, pos: Pos) -> str | None:
+        """The step id ``name`` for an unnamed ``(source :input NAME)``, when still free."""
+        if name is None or name in self.ids:
+            return None
+        self.inline_sources[name] = pos
+        return name
 
     def fresh(self, ntype: NodeType) -> str:
         base = ntype.value.lower()

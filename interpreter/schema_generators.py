@@ -24,7 +24,11 @@ GENERATORS: Mapping[str, GeneratorSpec] = {
             "color",
             "solid colour",
             "video",
-            (_DURATION, *_SIZE, FieldSpec("color", "color", [0, 0, 0], "[r, g, b] 0..255")),
+            (
+                _DURATION,
+                *_SIZE,
+                FieldSpec("color", "color", [0, 0, 0], "[r, g, b] 0..255, #rrggbb or a CSS name"),
+            ),
         ),
         GeneratorSpec(
             "noise",
@@ -39,8 +43,15 @@ GENERATORS: Mapping[str, GeneratorSpec] = {
             (
                 _DURATION,
                 *_SIZE,
-                FieldSpec("from_color", "color", [0, 0, 0], "start colour [r, g, b]"),
-                FieldSpec("to_color", "color", [255, 255, 255], "end colour [r, g, b]"),
+                FieldSpec(
+                    "from_color", "color", [0, 0, 0], "start colour ([r, g, b], #rrggbb, CSS name)"
+                ),
+                FieldSpec(
+                    "to_color",
+                    "color",
+                    [255, 255, 255],
+                    "end colour ([r, g, b], #rrggbb, CSS name)",
+                ),
                 FieldSpec("angle", "float", 0.0, "direction in degrees", min=-360, max=360),
             ),
         ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -17,6 +17,7 @@ __all__ = [
     "Kind",
     "NodeSchema",
     "PortSpec",
+    "port_slots",
 ]
 
 Kind = Literal["video", "audio", "av", "analysis"]
@@ -107,3 +108,16 @@ class GeneratorSpec:
     doc: str
     kind: Kind
     params: tuple[FieldSpec, ...]
+
+
+def port_slots(ports: Sequence[PortSpec], n: int) -> list[PortSpec]:
+    """The port each of ``n`` inputs lands on: fixed ports first, the variadic one takes the rest."""
+    slots = []
+    for i in range(n):
+        if ports[0].variadic:
+            slots.append(
+                ports[0] if i < n - (len(ports) - 1) else ports[1 + i - (n - (len(ports) - 1))]
+            )
+        else:
+            slots.append(ports[i] if i < len(ports) else ports[-1])
+    return slots

@@ -143,6 +143,7 @@ class StreamInterpreter:
             registry=registry,
             params=self.params,
             analysis=self.analysis,
+            duration=self.duration,
         )
         root = graph.root
         if not root.has_video:

@@ -9,6 +9,7 @@ from interpreter.errors import RecipeValidationError, TypeMismatchError
 from interpreter.expr import expr_vars
 from interpreter.nodes import Expr, NodeType, Pos, Step
 from interpreter.schema import GENERATORS, INPUT_TYPES, SCHEMAS, Kind, NodeSchema, PortSpec
+from interpreter.schema_types import port_slots
 from interpreter.validate_report import Reporter
 
 __all__ = ["AUDIO_VARS", "PortChecker"]
@@ -31,19 +32,6 @@ def _calls(e: Expr) -> set[str]:
 
 def _input_pos(step: Step, i: int) -> Pos:
     return step.input_pos[i] if i < len(step.input_pos) else step.pos
-
-
-def _port_slots(ports: Sequence[PortSpec], n: int) -> list[PortSpec]:
-    """The port each of ``n`` inputs lands on: fixed ports first, the variadic one takes the rest."""
-    slots = []
-    for i in range(n):
-        if ports[0].variadic:
-            slots.append(
-                ports[0] if i < n - (len(ports) - 1) else ports[1 + i - (n - (len(ports) - 1))]
-            )
-        else:
-            slots.append(ports[i] if i < len(ports) else ports[-1])
-    return slots
 
 
 class PortChecker:
@@ -118,7 +106,7 @@ class PortChecker:
                 step.pos,
                 "ports: " + ", ".join(p.name + ("..." if p.variadic else "") for p in ports),
             )
-        return _port_slots(ports, len(got))
+        return port_slots(ports, len(got))
 
     def _same_kind(self, step: Step, got: Sequence[Kind]) -> None:
         base = {"av": "video"}.get(got[0], got[0])

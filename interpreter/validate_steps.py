@@ -60,7 +60,7 @@ class StepConfigChecker:
                     DanglingInputError,
                     f"{step.id}: no recipe input named {cfg['input']!r}",
                     step.where("input"),
-                    hint_close(str(cfg["input"]), names, "declared inputs"),
+                    self._undeclared_hint(str(cfg["input"]), names),
                 )
             return None
         gen_name = cfg["generator"]
@@ -73,6 +73,17 @@ class StepConfigChecker:
             )
         self.values.fields(step, GENERATORS[gen_name].params, cfg.get("params", {}), "params.")
         return None
+
+    def _undeclared_hint(self, name: str, names: list[str]) -> str:
+        close = hint_close(name, names, "")
+        if close.startswith("did you mean"):
+            return close
+        decl = (
+            f"(input {name} :type video)"
+            if self.recipe.syntax == "sexp"
+            else f"inputs: {{{name}: {{type: video}}}}"
+        )
+        return f"declare it with {decl}; a recipe that declares inputs must declare all it uses"
 
     def _effect(self, step: Step) -> EffectSpec | None:
         cfg = step.config

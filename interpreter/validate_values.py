@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from effects.colors import ColorError, parse_color
 from effects.registry import EffectParamError, EffectSpec, Registry
 from effects.registry import UnknownEffectError as RegistryUnknownEffect
 from interpreter.errors import (
@@ -89,7 +90,7 @@ class ValueChecker:
 
     def field_value(self, owner: str, f: FieldSpec, value: Any, pos: Pos) -> None:
         """One config value against its field spec (``None`` is "not set" unless required)."""
-        if value is None and not f.required:
+        if value is None and not f.required and f.type != "color":
             return
         check = _FIELD_CHECKS.get(f.type)
         if check is not None:
@@ -120,16 +121,23 @@ class ValueChecker:
             )
 
     def _color_field(self, owner: str, f: FieldSpec, value: Any, pos: Pos) -> None:
-        ok = isinstance(value, list) and len(value) == 3
-        ok = ok and all(
-            isinstance(c, int | float) and not isinstance(c, bool) and 0 <= c <= 255 for c in value
-        )
-        if not ok:
+        self.color(owner, f.name, value, pos)
+
+    def color(self, owner: str, name: str, value: Any, pos: Pos) -> None:
+        """A colour: ``[r, g, b]``, hex or a CSS name (``effects.colors``), opaque."""
+        try:
+            parse_color(value)
+        except ColorError as exc:
+            message, hint = exc.message, exc.hint
+            line = self.recipe.line_text(pos.line)
+            if value is None:
+                message = "no colour given"
+                if "#" in line[pos.column - 1 :]:  # YAML ``color: #00ff80``
+                    pos = Pos(pos.line, line.index("#", pos.column - 1) + 1)
+                    hint = 'in YAML a # starts a comment: quote the colour, e.g. "#00ff80"'
             raise self.report.err(
-                ParamRangeError,
-                f"{owner}.{f.name}: expected [r, g, b] in 0..255, got {value!r}",
-                pos,
-            )
+                ParamRangeError, f"{owner}.{name}: {message}", pos, hint
+            ) from None
 
     def _names_field(self, owner: str, f: FieldSpec, value: Any, pos: Pos) -> None:
         items = value if isinstance(value, list) else None
@@ -164,7 +172,7 @@ class ValueChecker:
                     hint_close(k, names, "fields"),
                 )
         for f in fields:
-            if f.name not in config or config[f.name] is None:
+            if f.name not in config or (config[f.name] is None and f.type != "color"):
                 if f.required:
                     raise self.report.err(
                         RecipeValidationError,
@@ -216,9 +224,11 @@ class ValueChecker:
         if p.type in ("float", "int"):
             self.number(name, k, v, pos, p.min, p.max, p.animatable, p.type == "int")
             return
-        check = tuple(v) if p.type == "color" and isinstance(v, list) else v
+        if p.type == "color":
+            self.color(name, k, v, pos)
+            return
         try:
-            p.check(name, check)
+            p.check(name, v)
         except EffectParamError as exc:
             raise self.report.err(ParamRangeError, str(exc).split(" (")[0], pos, exc.hint) from None
 

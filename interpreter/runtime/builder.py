@@ -56,9 +56,12 @@ class GraphBuilder:
         registry: Effect registry.
         params: Recipe parameter overrides.
         analysis: Analysis for ANALYZE steps: ``{step_id: result}``, one result for
-            all, or None (each ANALYZE over a file input is computed here).
+            all, or None (each ANALYZE is computed here: over its input file, or
+            over the audio its input makes, rendered offline).
         max_shared_lag: Frames a shared step may buffer for a lagging consumer
             (None: about 96 MB of frames; 0: never share, build per consumer).
+        duration: Seconds the run renders (None: the output's own length); caps
+            the audio rendered offline for an ANALYZE over generated media.
 
     Attributes:
         clock: The clock every per-frame value reads.
@@ -78,6 +81,7 @@ class GraphBuilder:
         params: Mapping[str, Any] | None = None,
         analysis: Any = None,
         max_shared_lag: int | None = None,
+        duration: float | None = None,
     ) -> None:
         self.recipe = recipe
         self.inputs = inputs
@@ -85,7 +89,15 @@ class GraphBuilder:
         self.registry = registry
         defaults = {p.name: p.default for p in recipe.params}
         defaults.update(params or {})
-        self.tracks = AnalysisTracks(recipe, inputs, analysis)
+        self.tracks = AnalysisTracks(
+            recipe,
+            inputs,
+            analysis,
+            registry=registry,
+            params=params,
+            duration=duration,
+            cancel=timing.cancel,
+        )
         self.clock = Clock(timing, self.tracks.default, defaults)
         self.values = StepValues(recipe, self.clock, self.tracks)
         self.streams: list[Stream] = []

@@ -101,6 +101,7 @@ def build_graph(
     params: Mapping[str, Any] | None = None,
     analysis: Any = None,
     max_shared_lag: int | None = None,
+    duration: float | None = None,
 ) -> Graph:
     """Build the stream tree of ``recipe`` for ``timing``'s output format.
 
@@ -116,9 +117,12 @@ def build_graph(
         registry: Effect registry.
         params: Recipe parameter overrides.
         analysis: Analysis for ANALYZE steps: ``{step_id: result}``, one result for
-            all, or None (each ANALYZE over a file input is computed here).
+            all, or None (each ANALYZE is computed here: over its input file, or
+            over the audio its input makes, rendered offline).
         max_shared_lag: Frames a shared step may buffer for a lagging consumer
             (None: about 96 MB of frames; 0: never share, build per consumer).
+        duration: Seconds the run renders (None: the output's own length); caps
+            the audio rendered offline for an ANALYZE over generated media.
 
     Raises:
         StreamError: a node cannot run (missing input file, unsupported node,
@@ -132,6 +136,7 @@ def build_graph(
         params=params,
         analysis=analysis,
         max_shared_lag=max_shared_lag,
+        duration=duration,
     )
     root = builder.build()
     return Graph(root, builder.streams, builder.clock)

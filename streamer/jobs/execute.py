@@ -52,7 +52,7 @@ from streamer.jobs.job_env import (
 from streamer.jobs.phases import (
     analyses_missing,
     analyze,
-    analyze_input,
+    analyze_step,
     available,
     make_plan,
     plan,
@@ -79,19 +79,7 @@ log = logging.getLogger(__name__)
 async def _execute(env: JobEnv, p: ExecutionPlan, step: PlanStep) -> str:
     """Compute ``step`` and cache it; returns its output CID."""
     if step.node_type == "ANALYZE":
-        src = p.step(step.inputs[0])
-        res = await analyze_input(
-            env,
-            src.cache_id,
-            list(step.config["features"]),
-            lambda: media_file(env, p, src.step_id),
-        )
-        if res["analysis_id"] != step.cache_id:
-            raise ExecError(
-                f"step {step.step_id!r}: analysis id {res['analysis_id'][:12]} "
-                f"differs from the plan's cache id {step.cache_id[:12]}"
-            )
-        return str(res["cid"])
+        return await analyze_step(env, p, step)
     recipe, binding = step_recipe(p, step)
     files = {sid: await media_file(env, p, sid) for sid in binding.values()}
     analyses = {

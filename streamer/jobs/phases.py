@@ -1,5 +1,7 @@
 """Phases 1 and 2 as arq jobs: ``analyze`` and ``plan``.
 
+- ``analyze_step(env, plan, step)``: a plan's ANALYZE step (phase 3), also over
+  an inlined generator (its audio rendered offline);
 - ``analyze(ctx, input_cid, features)``: phase 1 through
   :class:`interpreter.analysis.AnalysisCache` (a hit decodes nothing); the JSON
   also goes into the content store, and on IPFS in IPFS-primary mode.
@@ -15,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,15 +28,18 @@ from interpreter.analysis.analyze import resolve_features
 from interpreter.ids import analysis_id
 from interpreter.loader import load_recipe
 from interpreter.nodes import Recipe
-from interpreter.planner import AnalysisRequest, ExecutionPlan, plan_recipe
+from interpreter.planner import AnalysisRequest, ExecutionPlan, PlanStep, plan_recipe
 from streamer.db import content as content_db
 from streamer.db import recipes as recipes_db
 from streamer.jobs.job_env import TRANSIENT, ExecError, JobEnv, retry_or_raise
+from streamer.jobs.step_data import media_file
+from streamer.jobs.steps import is_inline, render_generated_wav
 
 __all__ = [
     "analyses_missing",
     "analyze",
     "analyze_input",
+    "analyze_step",
     "available",
     "load_recipe_text",
     "make_plan",
@@ -94,6 +101,39 @@ async def analyze_input(
         "cached": hit is not None,
         "features": list(names),
     }
+
+
+async def analyze_step(env: JobEnv, p: ExecutionPlan, step: PlanStep) -> str:
+    """Phase 3's ANALYZE step: the analysis of its input step; returns the JSON's CID.
+
+    The input is the step's cached media file, or, for an inlined generator
+    (clicks, sine), its audio rendered offline into a temporary WAV file; either
+    way the result is cached under the plan's cache id for the step.
+    """
+    src = p.step(step.inputs[0])
+    tmp: list[Path] = []
+
+    async def input_path() -> Path:
+        if not is_inline(p, src):
+            return await media_file(env, p, src.step_id)
+        work = env.cache_dir / "steps"
+        await asyncio.to_thread(work.mkdir, parents=True, exist_ok=True)
+        tmp.append(Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="audio-", dir=work)))
+        wav = tmp[0] / f"{src.cache_id}.wav"
+        await asyncio.to_thread(render_generated_wav, p, src, wav)
+        return wav
+
+    try:
+        res = await analyze_input(env, src.cache_id, list(step.config["features"]), input_path)
+    finally:
+        for d in tmp:
+            await asyncio.to_thread(shutil.rmtree, d, True)
+    if res["analysis_id"] != step.cache_id:
+        raise ExecError(
+            f"step {step.step_id!r}: analysis id {res['analysis_id'][:12]} "
+            f"differs from the plan's cache id {step.cache_id[:12]}"
+        )
+    return str(res["cid"])
 
 
 async def analyze(ctx: dict[str, Any], input_cid: str, features: Any = None) -> dict[str, Any]:

@@ -110,8 +110,13 @@ class LiveRender:
         with contextlib.suppress(Exception):
             await publish_event(self.res.redis, self.res.keys, self.run_id, event)
 
-    async def prepare(self) -> tuple[Recipe, dict[str, Path], dict[str, Any] | None]:
+    async def prepare(
+        self, duration: float | None = None
+    ) -> tuple[Recipe, dict[str, Path], dict[str, Any] | None]:
         """Recipe, local input files and analysis; clears a retried job's old segments.
+
+        Args:
+            duration: Seconds the run renders (caps the audio analysed of a long generator).
 
         Raises:
             InputError, InterpreterError, StorageError, OSError, ValueError: it cannot start.
@@ -129,7 +134,15 @@ class LiveRender:
             await runs_db.update_run(db, self.run_id, status=RunStatus.RUNNING, task_id=self.job_id)
             await self._publish(StatusEvent(RunStatus.RUNNING, stage="analysis"))
             plan = run.get("plan")
-            analysis = await run_analyses(stores, plan, inputs, run["inputs"] or {}, recipe)
+            analysis = await run_analyses(
+                stores,
+                plan,
+                inputs,
+                run["inputs"] or {},
+                recipe,
+                params=run["params"] or {},
+                duration=duration,
+            )
             if analysis is not None:
                 await runs_db.update_run(db, self.run_id, analysis=analysis)
         # a retried job starts over: stale segments must not mix into the new playlist
@@ -292,7 +305,7 @@ async def render_run(
     if await cancel_requested(res.redis, res.keys, run_id):
         return await job.finish(RunStatus.CANCELLED)
     try:
-        recipe, inputs, analysis = await job.prepare()
+        recipe, inputs, analysis = await job.prepare(duration)
     except (InputError, InterpreterError, StorageError, OSError, ValueError) as exc:
         log.warning("run %s cannot start: %s", run_id, exc)
         return await job.finish(RunStatus.FAILED, error=str(exc))

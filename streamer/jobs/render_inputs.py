@@ -14,7 +14,7 @@ import numpy as np
 from cache.errors import StorageError
 from effects.frame import AudioFormat, VideoFormat, YUVFrame
 from hls.options import HLSOptions
-from interpreter.analysis import AnalysisCache
+from interpreter.analysis import AnalysisCache, AnalysisResult
 from interpreter.loader import load_recipe
 from interpreter.nodes import Recipe
 from interpreter.validate import validate
@@ -121,13 +121,28 @@ async def run_analyses(
     files: Mapping[str, Path],
     inputs: Mapping[str, str],
     recipe: Recipe | None = None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    duration: float | None = None,
 ) -> dict[str, Any] | None:
-    """Step id -> analysis JSON of the plan's ANALYZE steps over recipe inputs (None: none).
+    """Step id -> analysis JSON of the plan's ANALYZE steps (None: none).
 
     Results come from the node's analysis cache (computed on a miss, in threads), so
     the interpreter gets them ready-made instead of decoding the audio again. An
     ANALYZE of a SEGMENT of an input uses the whole file's cached analysis seen
-    through the cut (:func:`interpreter.runtime.analysis.windowed`).
+    through the cut (:func:`interpreter.runtime.analysis.windowed`). An ANALYZE
+    of media the recipe makes (a click track, a tone) analyses its audio rendered
+    offline (:func:`interpreter.runtime.offline.analyze_generated`), cached under
+    the plan's analysis id, ``analysis_id(input step cache id, features)``.
+
+    Args:
+        stores: The node's stores (the analysis cache is under the local root).
+        plan: The run's plan (its ``analysis`` requests).
+        files: Recipe input name -> local file.
+        inputs: Recipe input name -> CID.
+        recipe: The validated recipe (needed for SEGMENTs and generated media).
+        params: The run's parameter overrides.
+        duration: The run's duration (caps the audio rendered of a long generator).
     """
     from interpreter.runtime.analysis import segment_window, windowed
 
@@ -135,20 +150,58 @@ async def run_analyses(
     cache = AnalysisCache(Path(stores.local.root))
     out: dict[str, Any] = {}
     for a in (plan or {}).get("analysis") or []:
+        sid = str(a["step_id"])
         features = list(a.get("features") or []) or None
         if a.get("input_cid") in by_cid:
             result = await cache.get_or_compute(
                 str(a["input_cid"]), by_cid[a["input_cid"]], features
             )
-            out[str(a["step_id"])] = json.loads(result.to_json())
+            out[sid] = json.loads(result.to_json())
             continue
-        found = segment_window(recipe, str(a["step_id"])) if recipe is not None else None
-        if found is None or found[0] not in files or found[0] not in inputs:
-            continue  # not over a file: the run must carry it (or the renderer says so)
-        name, start, duration = found
+        if recipe is None:
+            continue  # the run must carry it (or the renderer says so)
+        found = segment_window(recipe, sid)
+        if found is None:
+            result = await _generated(
+                cache, recipe, sid, files, str(a["input_cid"]), params, duration
+            )
+            out[sid] = json.loads(result.to_json())
+            continue
+        name, start, length = found
+        if name not in files or name not in inputs:
+            continue
         result = await cache.get_or_compute(inputs[name], files[name], features)
-        out[str(a["step_id"])] = windowed(json.loads(result.to_json()), start, duration)
+        out[sid] = windowed(json.loads(result.to_json()), start, length)
     return out or None
+
+
+async def _generated(
+    cache: AnalysisCache,
+    recipe: Recipe,
+    sid: str,
+    files: Mapping[str, Path],
+    input_id: str,
+    params: Mapping[str, Any] | None,
+    duration: float | None,
+) -> AnalysisResult:
+    """The cached analysis of the audio ANALYZE step ``sid``'s input makes (rendered on a miss)."""
+    from interpreter.runtime.offline import analyze_generated
+    from interpreter.validate import default_registry
+
+    result = await asyncio.to_thread(
+        analyze_generated,
+        recipe,
+        sid,
+        files,
+        registry=default_registry(),
+        input_id=input_id,
+        params=params,
+        duration=duration,
+        cached=cache.load,
+    )
+    if not await asyncio.to_thread(cache.path_for(result.analysis_id).is_file):
+        await asyncio.to_thread(cache.store, result)
+    return result
 
 
 _MEDIA_SUFFIXES = (".ts", ".m4s", ".mp4", ".aac")

@@ -9,7 +9,8 @@ StreamInterpreter into a :class:`hls.file_output.FileOutput`.
 
 Generator SOURCE steps are cheap to recompute and have no file to decode, so
 they are not materialised: their consumers include them inline
-(:func:`is_inline`). Recipe inputs are in the cache already (their cache id is
+(:func:`is_inline`); an ANALYZE over one analyses its audio rendered offline
+(:func:`render_generated_wav`). Recipe inputs are in the cache already (their cache id is
 their CID). Time in a step's expressions (``t``) counts from that step's own
 first frame.
 """
@@ -24,13 +25,16 @@ from hls.file_output import FileOutput, FileResult
 from interpreter.errors import PlanError
 from interpreter.nodes import Expr, InputDecl, NodeType, Recipe, Step
 from interpreter.planner import ExecutionPlan, PlanStep
+from interpreter.runtime.offline import render_wav
 from interpreter.stream import StreamInterpreter
+from interpreter.validate import default_registry
 
 __all__ = [
     "config_from_plan",
     "expr_from_json",
     "is_inline",
     "needs_execution",
+    "render_generated_wav",
     "render_step",
     "step_recipe",
 ]
@@ -186,3 +190,27 @@ async def render_step(
     )
     result: FileResult = await interp.run()
     return result
+
+
+def render_generated_wav(plan: ExecutionPlan, step: PlanStep, path: Path) -> None:
+    """Render the audio of an inlined generator ``step`` into a WAV file (blocking).
+
+    An ANALYZE over a generator analyses this file; the analysis is cached under
+    the plan's id for it, ``analysis_id(generator cache id, features)``.
+
+    Raises:
+        InterpreterError: The generator makes no audio (position names the plan step).
+    """
+    recipe = Recipe(
+        name=f"{plan.recipe_name}:{step.step_id}",
+        version="",
+        description=step.name,
+        inputs=(),
+        params=(),
+        steps=(Step(step.step_id, NodeType.SOURCE, (), config_from_plan(dict(step.config))),),
+        output=step.step_id,
+        filename=f"plan {plan.plan_id[:12]} step {step.step_id}",
+    )
+    render_wav(
+        recipe, step.step_id, {}, path, registry=default_registry(), params=dict(plan.params)
+    )

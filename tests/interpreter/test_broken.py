@@ -33,6 +33,10 @@ EXPECTED: dict[str, tuple[type[E.InterpreterError], int, int, str]] = {
     "unused_input.yaml": (E.UnusedInputError, 4, 3, "'audio' is never used"),
     "bad_expr.yaml": (E.ExpressionError, 8, 42, "unexpected '*'"),
     "unknown_var.sexp": (E.ExpressionError, 3, 46, "'tt'"),
+    "bad_color.sexp": (E.ParamRangeError, 3, 43, "unknown colour 'crimsn'"),
+    "color_comment.yaml": (E.ParamRangeError, 7, 14, "no colour given"),
+    "color_alpha.yaml": (E.ParamRangeError, 5, 47, "alpha 128/255"),
+    "undeclared_input.sexp": (E.DanglingInputError, 4, 36, "no recipe input named 'video'"),
 }
 HINTS = {
     "unknown_effect.yaml": "did you mean 'blur'?",
@@ -42,6 +46,10 @@ HINTS = {
     "bad_enum.yaml": "did you mean 'stretch'?",
     "unknown_var.sexp": "did you mean 't'?",
     "out_of_range.yaml": "0..50",
+    "bad_color.sexp": "did you mean 'crimson'?",
+    "color_comment.yaml": 'quote the colour, e.g. "#00ff80"',
+    "color_alpha.yaml": "drop the alpha (#00ff80)",
+    "undeclared_input.sexp": "declare it with (input video :type video)",
 }
 
 

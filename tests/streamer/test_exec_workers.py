@@ -27,6 +27,7 @@ from arq.connections import ArqRedis, RedisSettings
 from arq.jobs import deserialize_result
 
 from interpreter.canonical import canonical, recipe_id
+from interpreter.ids import analysis_id
 from interpreter.loader import detect_syntax, load_recipe
 from interpreter.planner import ExecutionPlan
 from streamer.content.provenance import descriptor_cid, hardware_descriptor, software_descriptor
@@ -98,6 +99,30 @@ steps:
 - id: synced
   type: BEAT_SYNC
   inputs: [v, analyze_audio]
+  config: {mode: cut}
+output: synced
+"""
+
+
+# ANALYZE over a generator: the click track is not materialised; its audio is
+# rendered offline for the analysis, cached under the plan's id
+GENERATED_BEATS = """\
+name: generated-beats-test
+version: '1.0'
+steps:
+- id: clicks
+  type: SOURCE
+  config: {generator: clicks, duration: 4, bpm: 120}
+- id: beats
+  type: ANALYZE
+  inputs: [clicks]
+  config: {features: [beats, energy]}
+- id: v
+  type: SOURCE
+  config: {generator: testsrc, duration: 4, width: 128, height: 96, fps: 10}
+- id: synced
+  type: BEAT_SYNC
+  inputs: [v, beats]
   config: {mode: cut}
 output: synced
 """
@@ -354,6 +379,21 @@ async def test_analyze_phase_feeds_beat_sync_and_is_cached(stack: Stack, tmp_pat
     res = await job.result(timeout=60, poll_delay=0.05)
     assert res["cached"] is True
     assert res["analysis_id"] == run["plan"]["analysis"][0]["analysis_id"]
+
+
+async def test_analyze_step_over_a_generator_analyses_its_audio(stack: Stack) -> None:
+    result = await stack.run(GENERATED_BEATS)
+    assert result["status"] == "completed", result
+    run = await runs_db.get_run(stack.db, result["run_id"])
+    assert run is not None
+    p = ExecutionPlan.from_json(json.dumps(run["plan"]))
+    step = p.step("beats")
+    assert step.cache_id == analysis_id(p.step("clicks").cache_id, ["beats", "energy"])
+    doc = json.loads((stack.cache_dir / "analysis" / f"{step.cache_id}.json").read_text())
+    assert 6 <= len(doc["audio"]["beats"]) <= 8  # 120 bpm over 4 s
+    assert not list((stack.cache_dir / "steps").glob("audio-*"))  # the WAV is gone
+    again = await stack.run(GENERATED_BEATS)
+    assert again["status"] == "completed" and again["executed"] == 0, again
 
 
 async def test_waiting_worker_gets_the_claim_owners_result(stack: Stack) -> None:

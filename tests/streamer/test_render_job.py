@@ -14,6 +14,7 @@ import pytest_asyncio
 from effects.frame import VideoFormat, YUVFrame
 from interpreter.canonical import canonical, recipe_id
 from interpreter.loader import load_recipe
+from interpreter.planner import plan_recipe
 from streamer.content.stores import hls_dir
 from streamer.db import content as content_db
 from streamer.db import recipes as recipes_db
@@ -31,6 +32,32 @@ steps:
   type: SOURCE
   config: {generator: testsrc, duration: 1, width: 160, height: 120, fps: 25}
 output: video
+"""
+
+
+# no input files: the ANALYZE analyses the click track the recipe makes
+GENERATED = """\
+name: job-generated-beats
+version: '1.0'
+steps:
+- id: beat
+  type: SOURCE
+  config: {generator: clicks, duration: 6, bpm: 120}
+- id: features
+  type: ANALYZE
+  inputs: [beat]
+  config: {features: [beats, energy]}
+- id: video
+  type: SOURCE
+  config: {generator: testsrc, duration: 6, width: 160, height: 120, fps: 25}
+- id: fx
+  type: EFFECT
+  inputs: [video, features]
+  config: {effect: hue, degrees: 90 * energy}
+- id: show
+  type: MUX
+  inputs: [fx, beat]
+output: show
 """
 
 
@@ -148,3 +175,21 @@ async def test_retried_job_starts_over(ctx: dict[str, Any]) -> None:
     assert ctx["stores"].local.has(row["output_cid"])  # the final playlist is cached by CID
     records = await content_db.list_provenance(ctx["db"], run_id)
     assert records and records[0]["record"]["output"]["cid"] == row["output_cid"]
+
+
+async def test_generated_audio_is_analysed_and_cached_by_the_plan_id(
+    ctx: dict[str, Any],
+) -> None:
+    plan = plan_recipe(load_recipe(GENERATED), {})
+    aid = plan.analysis[0].analysis_id
+    cached = ctx["settings"].storage.cache_dir / "analysis" / f"{aid}.json"
+    for _ in range(2):  # the second run finds the analysis in the node's cache
+        run_id = await _new_run(ctx["db"], GENERATED)
+        await runs_db.update_run(ctx["db"], run_id, plan=plan.to_dict(), plan_id=plan.plan_id)
+        result = await render_run(ctx, run_id, duration=0.5)
+        assert result["status"] == "completed", result
+        row = await runs_db.get_run(ctx["db"], run_id)
+        assert row is not None
+        analysis = row["analysis"]["features"]
+        assert analysis["analysis_id"] == aid and cached.is_file()
+        assert 10 <= len(analysis["audio"]["beats"]) <= 12  # 120 bpm over 6 s

@@ -79,15 +79,27 @@ async def test_beat_sync_over_a_silent_video_has_no_audio(silent_clip: Path) -> 
     assert sink.audio is None and sink.samples == [] and len(sink.lumas) == 30
 
 
-async def test_analyze_of_a_generator_without_analysis_is_a_positioned_error() -> None:
+async def test_analyze_of_a_generator_without_analysis_analyses_its_audio() -> None:
     r = recipe(
-        generator("g", "color", duration=1.0),
-        generator("tone", "sine", duration=1.0),
-        step("an", "ANALYZE", ("tone",), features=["beats"]),
+        generator("g", "color", duration=2.0),
+        generator("clicks", "clicks", duration=2.0, bpm=120.0),
+        step("an", "ANALYZE", ("clicks",), features=["beats"]),
         step("bs", "BEAT_SYNC", ("g", "an")),
         output="bs",
     )
-    with pytest.raises(StreamError, match="no analysis given") as info:
+    sink = RecordingSink()
+    await StreamInterpreter(r, {}, sink, video_format=VF).run()
+    assert len(sink.lumas) == 50 and sink.audio is not None  # the clicks are played
+
+
+async def test_video_features_of_a_generator_are_a_positioned_error() -> None:
+    r = recipe(
+        generator("g", "color", duration=1.0),
+        step("an", "ANALYZE", ("g",), features=["motion"]),
+        step("bs", "BEAT_SYNC", ("g", "an")),
+        output="bs",
+    )
+    with pytest.raises(StreamError, match="not analysed") as info:
         await StreamInterpreter(r, {}, RecordingSink(), video_format=VF).run()
     assert "'an'" in str(info.value)
 
