@@ -15,7 +15,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from hls.options import X264_PRESETS  # the settings accept exactly what the encoder accepts
+from streamer.env_readers import EnvReader, SettingsError
 from streamer.keys import DEFAULT_PREFIX, DEFAULT_QUEUE, RedisKeys
+from streamer.netguard import RefusedAddress, check_host
 
 __all__ = [
     "X264_PRESETS",
@@ -23,6 +25,7 @@ __all__ = [
     "HLSSettings",
     "IPFSSettings",
     "Multiaddr",
+    "NetworkSettings",
     "S3Settings",
     "ServerSettings",
     "ServicesSettings",
@@ -37,26 +40,7 @@ DEFAULT_REDIS_URL = "redis://localhost:6379/5"
 DEFAULT_DATABASE_URL = "postgresql://artdag:artdag@localhost:5432/artdag"
 DEFAULT_UPLOAD_MAX_BYTES = 2 * 1024**3
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 _HOST_RE = re.compile(r"^[A-Za-z0-9._-]+$")
-_REDIS_NAME_RE = re.compile(r"^[\w:.\-]{1,100}$")
-
-
-class SettingsError(ValueError):
-    """A configuration variable has a value that cannot be used.
-
-    Attributes:
-        variable: the environment variable name.
-        value: the offending value.
-        expected: the accepted form, in words.
-    """
-
-    def __init__(self, variable: str, value: str, expected: str) -> None:
-        self.variable = variable
-        self.value = value
-        self.expected = expected
-        super().__init__(f"{variable}={value!r}: expected {expected}")
 
 
 @dataclass(frozen=True)
@@ -204,6 +188,15 @@ class FederationSettings:
 
 
 @dataclass(frozen=True)
+class NetworkSettings:
+    """Which addresses configured endpoints may point at (:mod:`streamer.netguard`)."""
+
+    #: ``ARTDAG_ALLOW_PRIVATE_ENDPOINTS``: private and link-local ranges allowed
+    #: (cloud metadata addresses never are)
+    allow_private_endpoints: bool = False
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole configuration tree."""
 
@@ -214,6 +207,7 @@ class Settings:
     s3: S3Settings = field(default_factory=S3Settings)
     hls: HLSSettings = field(default_factory=HLSSettings)
     federation: FederationSettings = field(default_factory=FederationSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -222,9 +216,12 @@ class Settings:
         Raises:
             SettingsError: naming the first variable with a bad value.
         """
-        env = _Env(os.environ if environ is None else environ)
+        env = EnvReader(os.environ if environ is None else environ)
         data_dir = env.path("ARTDAG_DATA_DIR", "~/.artdag")
-        return cls(
+        network = NetworkSettings(
+            allow_private_endpoints=env.boolean("ARTDAG_ALLOW_PRIVATE_ENDPOINTS", False)
+        )
+        settings = cls(
             server=ServerSettings(
                 host=env.host("HOST", "0.0.0.0"),
                 port=env.port("PORT", 8000),
@@ -270,152 +267,24 @@ class Settings:
                 l2_domain=env.optional_host("L2_DOMAIN"),
                 cluster_key=env.get("ARTDAG_CLUSTER_KEY") or None,
             ),
+            network=network,
         )
+        _check_endpoints(settings)
+        return settings
 
 
-class _Env:
-    """Typed readers over a mapping; empty strings count as unset."""
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self._environ = environ
-
-    def get(self, name: str) -> str | None:
-        value = self._environ.get(name)
-        if value is None:
-            return None
-        value = value.strip()
-        return value or None
-
-    def is_set(self, name: str) -> bool:
-        return self.get(name) is not None
-
-    def host(self, name: str, default: str) -> str:
-        value = self.get(name)
-        if value is None:
-            return default
-        if not (_HOST_RE.match(value) or ":" in value):
-            raise SettingsError(name, value, "a host name or IP address")
-        return value
-
-    def optional_host(self, name: str) -> str | None:
-        value = self.get(name)
-        if value is not None and not _HOST_RE.match(value):
-            raise SettingsError(name, value, "a domain name such as artdag.example.org")
-        return value
-
-    def redis_name(self, name: str, default: str) -> str:
-        value = self.get(name)
-        if value is None:
-            return default
-        if not _REDIS_NAME_RE.match(value):
-            raise SettingsError(name, value, "1-100 of letters, digits and _ : . -")
-        return value
-
-    def port(self, name: str, default: int) -> int:
-        value = self.get(name)
-        if value is None:
-            return default
-        if not value.isdigit() or not 1 <= int(value) <= 65535:
-            raise SettingsError(name, value, "an integer 1-65535")
-        return int(value)
-
-    def positive_int(self, name: str, default: int) -> int:
-        value = self.get(name)
-        if value is None:
-            return default
-        if not value.isdigit() or int(value) <= 0:
-            raise SettingsError(name, value, "a positive integer (bytes)")
-        return int(value)
-
-    def segment_seconds(self, name: str, default: float) -> float:
-        value = self.get(name)
-        if value is None:
-            return default
-        expected = "a number of seconds between 0.5 and 30"
+def _check_endpoints(settings: Settings) -> None:
+    """Refuse endpoints on link-local, metadata or (unless allowed) private addresses."""
+    allow = settings.network.allow_private_endpoints
+    checks = [("IPFS_API", str(settings.ipfs.api), settings.ipfs.api.host)]
+    for name, url in (
+        ("L2_SERVER", settings.federation.l2_server),
+        ("S3_ENDPOINT_URL", settings.s3.endpoint_url),
+    ):
+        if url:
+            checks.append((name, url, urlsplit(url).hostname or ""))
+    for name, value, host in checks:
         try:
-            number = float(value)
-        except ValueError:
-            raise SettingsError(name, value, expected) from None
-        if not 0.5 <= number <= 30:
-            raise SettingsError(name, value, expected)
-        return number
-
-    def seconds(self, name: str, default: float) -> float:
-        value = self.get(name)
-        if value is None:
-            return default
-        expected = "a number of seconds between 0.1 and 3600"
-        try:
-            number = float(value)
-        except ValueError:
-            raise SettingsError(name, value, expected) from None
-        if not 0.1 <= number <= 3600:
-            raise SettingsError(name, value, expected)
-        return number
-
-    def boolean(self, name: str, default: bool) -> bool:
-        raw = self._environ.get(name)
-        if raw is None:
-            return default
-        value = raw.strip().lower()
-        if value in _TRUE:
-            return True
-        if value in _FALSE:
-            return False
-        raise SettingsError(name, raw, "true or false (also 1/0, yes/no, on/off)")
-
-    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
-        value = self.get(name)
-        if value is None:
-            return default
-        if value not in choices:
-            raise SettingsError(name, value, "one of " + ", ".join(choices))
-        return value
-
-    def url(self, name: str, default: str, schemes: tuple[str, ...]) -> str:
-        value = self.get(name)
-        if value is None:
-            return default
-        _check_url(name, value, schemes)
-        return value
-
-    def optional_url(self, name: str, schemes: tuple[str, ...]) -> str | None:
-        value = self.get(name)
-        if value is not None:
-            _check_url(name, value, schemes)
-        return value
-
-    def optional_bucket(self, name: str) -> str | None:
-        value = self.get(name)
-        if value is not None and not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value):
-            raise SettingsError(name, value, "an S3 bucket name (3-63 of a-z 0-9 . -)")
-        return value
-
-    def path(self, name: str, default: str) -> Path:
-        value = self.get(name) or default
-        return Path(value).expanduser()
-
-    def path_list(self, name: str) -> tuple[Path, ...]:
-        value = self.get(name)
-        if value is None:
-            return ()
-        roots = tuple(Path(p).expanduser() for p in value.split(os.pathsep) if p.strip())
-        for root in roots:
-            if not root.is_absolute():
-                raise SettingsError(
-                    name, value, f"absolute directories separated by {os.pathsep!r}"
-                )
-        return roots
-
-
-def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> None:
-    expected = "a URL starting with " + " or ".join(f"{s}://" for s in schemes)
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        raise SettingsError(name, value, expected + " (with a valid port)") from None
-    if parts.scheme not in schemes:
-        raise SettingsError(name, value, expected)
-    if parts.scheme != "unix" and not parts.hostname:
-        raise SettingsError(name, value, expected + " and a host")
+            check_host(host, allow_private=allow)
+        except RefusedAddress as exc:
+            raise SettingsError(name, value, f"an endpoint the server may reach: {exc}") from None

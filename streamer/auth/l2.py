@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from streamer.auth import tokens
 from streamer.auth.tokens import TokenClaims
 from streamer.keys import RedisKeys
+from streamer.netguard import GuardedResolver, RefusedAddress, check_host
 
 __all__ = [
     "L2_TIMEOUT",
@@ -31,24 +33,38 @@ class L2VerifyError(Exception):
     """L2 did not confirm the token (or could not be reached)."""
 
 
-async def verify_with_l2(l2_server: str, token: str, public_url: str) -> tuple[str, int | None]:
+async def verify_with_l2(
+    l2_server: str, token: str, public_url: str, *, allow_private: bool = False
+) -> tuple[str, int | None]:
     """Ask L2 who ``token`` belongs to: ``(user, expiry or None)``.
 
     L2's ``POST /auth/verify`` receives the token as a Bearer header and in the
     body; a 200 JSON answer names the user (``username`` or ``user``) and may
     carry ``valid: false`` or an ``expires_at`` unix time.
 
+    Redirects are not followed (a redirect is a refusal), the L2 host is checked
+    with :func:`streamer.netguard.check_host` and its name resolved through
+    :class:`streamer.netguard.GuardedResolver`: a link-local, metadata or (unless
+    ``allow_private``) private address is refused before anything is sent.
+
     Raises:
         L2VerifyError: refused, unreachable or an unexpected answer.
     """
     url = l2_server.rstrip("/") + "/auth/verify"
     try:
+        check_host(urlsplit(url).hostname or "", allow_private=allow_private)
+    except RefusedAddress as exc:
+        raise L2VerifyError(f"L2 at {l2_server} is not reachable from here: {exc}") from None
+    connector = aiohttp.TCPConnector(resolver=GuardedResolver(allow_private=allow_private))
+    timeout = aiohttp.ClientTimeout(total=L2_TIMEOUT)
+    try:
         async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=L2_TIMEOUT)) as session,
+            aiohttp.ClientSession(timeout=timeout, connector=connector) as session,
             session.post(
                 url,
                 json={"token": token, "l1_server": public_url},
                 headers={"Authorization": f"Bearer {token}"},
+                allow_redirects=False,
             ) as resp,
         ):
             if resp.status != 200:

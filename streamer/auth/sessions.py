@@ -58,7 +58,12 @@ async def start_session(res: Resources, auth_token: str) -> Session:
     """
     l2 = res.settings.federation.l2_server
     if l2:
-        user, l2_expiry = await verify_with_l2(l2, auth_token, res.settings.server.public_url)
+        user, l2_expiry = await verify_with_l2(
+            l2,
+            auth_token,
+            res.settings.server.public_url,
+            allow_private=res.settings.network.allow_private_endpoints,
+        )
         expiry = l2_expiry or int(time.time()) + tokens.DEFAULT_TTL
         await remember_l2_token(res.redis, auth_token, user, expiry, keys=res.keys)
     else:

@@ -26,7 +26,8 @@ from cache.ipfs import IPFSStore, open_ipfs_client, parse_api_multiaddr
 from cache.local import LocalStore
 from cache.providers import IPFSBackend, LocalBackend, S3Backend, StorageBackend
 from cache.s3 import S3Store, open_s3_client
-from streamer.errors import InvalidValue
+from streamer.errors import Denied, InvalidValue
+from streamer.netguard import RefusedAddress, check_host
 
 __all__ = [
     "CONFIG_VALUE_MAX",
@@ -132,14 +133,24 @@ def _check_local(out: Mapping[str, str], allowed_roots: tuple[Path, ...]) -> Non
         )
 
 
-def _check_ipfs(out: Mapping[str, str]) -> None:
+def _guard(where: str, host: str, allow_private: bool) -> None:
+    """Refuse an endpoint on a link-local, metadata or (unless allowed) private address."""
+    try:
+        check_host(host, allow_private=allow_private)
+    except RefusedAddress as exc:
+        raise Denied(f"{where}: {exc}", field=where) from None
+
+
+def _check_ipfs(out: Mapping[str, str], allow_private: bool) -> None:
     try:
         parse_api_multiaddr(out["api"])
     except ValueError as exc:
         raise InvalidValue(f"config.api: {exc}", field="config.api") from None
+    host = out["api"].strip("/").split("/")[1]
+    _guard("config.api", host, allow_private)
 
 
-def _check_s3(out: Mapping[str, str]) -> None:
+def _check_s3(out: Mapping[str, str], allow_private: bool) -> None:
     if not _BUCKET_RE.match(out["bucket"]):
         raise InvalidValue("config.bucket: 3-63 of a-z 0-9 . -", field="config.bucket")
     endpoint = out.get("endpoint_url")
@@ -150,6 +161,7 @@ def _check_s3(out: Mapping[str, str]) -> None:
                 "config.endpoint_url: expected http(s)://host[:port]",
                 field="config.endpoint_url",
             )
+        _guard("config.endpoint_url", parts.hostname, allow_private)
     if ("access_key_id" in out) != ("secret_access_key" in out):
         raise InvalidValue(
             "config: give both access_key_id and secret_access_key or neither",
@@ -157,20 +169,30 @@ def _check_s3(out: Mapping[str, str]) -> None:
         )
 
 
-def validate_config(kind: Any, config: Any, *, allowed_roots: tuple[Path, ...]) -> dict[str, str]:
-    """Check a provider config; returns the cleaned config (blocking: resolves paths).
+def validate_config(
+    kind: Any, config: Any, *, allowed_roots: tuple[Path, ...], allow_private: bool = False
+) -> dict[str, str]:
+    """Check a provider config; returns the cleaned config (blocking: resolves paths and names).
+
+    Args:
+        kind: the provider type.
+        config: its config object.
+        allowed_roots: where a local provider may write.
+        allow_private: endpoints may be on private networks (ARTDAG_ALLOW_PRIVATE_ENDPOINTS).
 
     Raises:
         InvalidValue: naming the field (``type``, ``config`` or ``config.<name>``) and why.
+        Denied: an endpoint points at a link-local, metadata or private address
+            (:mod:`streamer.netguard`); nothing was sent to it.
     """
     known = _kind(kind)
     out = _fields(known, config)
     if known == "local":
         _check_local(out, allowed_roots)
     elif known == "ipfs":
-        _check_ipfs(out)
+        _check_ipfs(out, allow_private)
     else:
-        _check_s3(out)
+        _check_s3(out, allow_private)
     return out
 
 

@@ -84,7 +84,13 @@ async def add_provider(res: Resources, kind: Any, name: Any, config: Any) -> dic
     if not isinstance(kind, str):
         raise InvalidValue("type: expected one of " + ", ".join(PROVIDER_TYPES), field="type")
     clean_name = check_name(name)
-    clean = await asyncio.to_thread(validate_config, kind, config, allowed_roots=allowed_roots(res))
+    clean = await asyncio.to_thread(
+        validate_config,
+        kind,
+        config,
+        allowed_roots=allowed_roots(res),
+        allow_private=res.settings.network.allow_private_endpoints,
+    )
     try:
         return await storage_db.create_storage_provider(
             res.db, kind=kind, name=clean_name, config=clean
@@ -144,7 +150,13 @@ async def update_provider(
             continue
         merged[key] = value
     roots = allowed_roots(res)
-    clean = await asyncio.to_thread(validate_config, row["type"], merged, allowed_roots=roots)
+    clean = await asyncio.to_thread(
+        validate_config,
+        row["type"],
+        merged,
+        allowed_roots=roots,
+        allow_private=res.settings.network.allow_private_endpoints,
+    )
     try:
         new = await storage_db.update_storage_provider(
             res.db,

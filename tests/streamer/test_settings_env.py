@@ -63,8 +63,10 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         "UPLOAD_MAX_BYTES": "1048576",
         "IMPORT_ROOTS": os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")]),
         "ARTDAG_DATA_DIR": str(tmp_path / "data"),
+        "ARTDAG_ALLOW_PRIVATE_ENDPOINTS": "true",  # IPFS_API is on a private address
     }
     s = Settings.from_env(env)
+    assert s.network.allow_private_endpoints is True
     assert (s.server.host, s.server.port) == ("127.0.0.1", 9001)
     assert s.server.public_url == "https://l1.example"
     assert s.services.redis_url == "redis://r.example:6380/2"
