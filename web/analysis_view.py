@@ -80,12 +80,17 @@ def _regular(times: Sequence[float], values: Sequence[float]) -> Curve:
 
 
 def _tempo_alternatives(value: Any) -> tuple[float, ...]:
-    """Numbers, or objects with ``bpm``/``tempo``, best first."""
+    """Numbers, ``[bpm, confidence]`` pairs or objects with ``bpm``/``tempo``, best first."""
     if not isinstance(value, Sequence) or isinstance(value, str):
         return ()
     out = []
     for item in value:
-        bpm = _num(item.get("bpm", item.get("tempo"))) if isinstance(item, Mapping) else _num(item)
+        if isinstance(item, Mapping):
+            bpm = _num(item.get("bpm", item.get("tempo")))
+        elif isinstance(item, Sequence) and not isinstance(item, str) and item:
+            bpm = _num(item[0])  # (bpm, confidence) pairs
+        else:
+            bpm = _num(item)
         if bpm is not None:
             out.append(bpm)
     return tuple(out)

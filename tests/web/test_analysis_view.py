@@ -88,11 +88,11 @@ def test_worker_analysis_keyed_by_step_draws_the_file_waveform() -> None:
 def test_tempo_confidence_and_alternatives_are_shown_when_present() -> None:
     doc = _result()
     doc["audio"]["tempo_confidence"] = 0.82
-    doc["audio"]["tempo_alternatives"] = [120.0, 60.0, {"bpm": 240.0}]
+    doc["audio"]["tempo_alternatives"] = [120.0, 60.0, {"bpm": 240.0}, [90.0, 0.1]]
     (view,) = analysis_views({"beats": doc}, _plan("beats"))
     summary = dict(view.summary())
     assert summary["Tempo confidence"] == "82 %"
-    assert summary["Other tempi"] == "60.0, 240.0 BPM"  # the tempo itself is not repeated
+    assert summary["Other tempi"] == "60.0, 240.0, 90.0 BPM"  # the tempo itself is not repeated
 
 
 def test_a_file_not_among_the_run_inputs_gets_no_waveform() -> None:

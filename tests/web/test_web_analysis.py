@@ -176,8 +176,12 @@ async def test_analysis_chart_beats_playhead_and_seeking(
     # a downbeat mark (#c026d3) where the last downbeat is
     r, g, b, _ = await page.evaluate(PIXEL_AT, [beats_canvas, downbeats[-1], 3])
     assert r > 150 and b > 150 and g < 100, (r, g, b)
-    caption = await page.get_attribute(beats_canvas, "aria-label")
-    assert f"{len(audio['beats'])} beats" in caption and "tempo" in caption
+    # the chart is described by its caption, and says where the player is
+    caption_id = await page.get_attribute(beats_canvas, "aria-describedby")
+    caption = await page.locator(f"#{caption_id}").inner_text()
+    assert (
+        f"{len(audio['beats'])} beats" in caption and f"tempo {audio['tempo']:.1f} BPM" in caption
+    )
 
     # the playhead follows the player...
     await page.wait_for_function(f"() => ({CURRENT_TIME})() > 0.3", timeout=45_000)
@@ -196,6 +200,7 @@ async def test_analysis_chart_beats_playhead_and_seeking(
     assert abs(now - audio["duration"] / 2) < 0.3, (now, audio["duration"])
     playhead = float(await page.get_attribute(beats_canvas, "data-playhead") or 0)
     assert abs(playhead - now) < 0.3
+    assert await page.get_attribute(beats_canvas, "aria-valuenow") == f"{playhead:.2f}"
     await page.keyboard.press("ArrowRight")  # the focused chart seeks by a second
     assert float(await page.evaluate(CURRENT_TIME)) == pytest.approx(now + 1, abs=0.3)
     await _shot(page, "run-analysis-desktop")

@@ -282,6 +282,8 @@
     if (!video) return;
     var t = video.currentTime || 0;
     this.canvas.setAttribute("data-playhead", t.toFixed(3));
+    this.canvas.setAttribute("aria-valuenow", t.toFixed(2));
+    this.canvas.setAttribute("aria-valuetext", t.toFixed(1) + " s");
     if (t > this.dur) return;
     var x = Math.round(this.x(t)) + 0.5;
     ctx.strokeStyle = COLOR.playhead;
