@@ -243,8 +243,8 @@ def _status_message(row: dict[str, Any]) -> ServerSentEventMessage:
     "/runs/{run_id:str}/events",
     summary="Run progress as Server-Sent Events",
     media_type="text/event-stream",
-    response_description="`status` first, then `playlist`, `progress` and `status` events "
-    "(JSON data) until the run ends.",
+    response_description="`status` first, then `playlist`, `progress`, `step` (batch runs: "
+    "a plan step running, done or failed) and `status` events (JSON data) until the run ends.",
 )
 async def run_events(
     res: Res, request: Request[Any, Any, Any], run_id: RunIdPath

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.metadata
-import json
 from typing import Any
 from urllib.parse import quote
 
@@ -30,9 +29,11 @@ from streamer.present.server import SERVER_NAME
 from streamer.resources import Resources
 from streamer.runs.status import RUN_STATUSES
 from web import queries
+from web.analysis_view import analysis_context
 from web.client import build_client
 from web.dag import DagLayout, layout, plan_nodes, recipe_nodes
 from web.negotiation import PageFunction
+from web.plan_view import step_states
 from web.templating import WEB_DIR, page
 
 __all__ = [
@@ -279,43 +280,15 @@ async def _tab(res: Resources, request: Request[Any, Any, Any], run_id: str, tab
         steps = (run.get("plan") or {}).get("steps", [])
         context["cached_count"] = sum(1 for s in steps if s.get("cached"))
         context["step_count"] = len(steps)
+        context["step_states"] = await step_states(res.db, run)
     elif tab == "analysis":
-        analysis = run.get("analysis")
-        context["analysis"] = analysis
-        context["analysis_json"] = (
-            json.dumps(analysis, indent=2, sort_keys=True, default=str)[:200_000]
-            if analysis
-            else ""
-        )
-        context["analysis_summary"] = _analysis_summary(analysis)
-        context["analysis_requests"] = (run.get("plan") or {}).get("analysis", [])
+        context.update(analysis_context(run))
     else:
         context.update(await _artifacts(res, run))
     # a tab click from the run page swaps only the tabs (the player keeps playing)
     if request.headers.get("hx-target") == "run-tabs":
         return page("partials/run_tabs.html", context)
     return page("run.html", context)
-
-
-def _analysis_summary(analysis: Any) -> list[tuple[str, str]]:
-    """A few headline numbers of an analysis document, whatever its nesting."""
-    out: list[tuple[str, str]] = []
-
-    def walk(prefix: str, value: Any, depth: int) -> None:
-        if len(out) >= 24 or depth > 3:
-            return
-        if isinstance(value, dict):
-            for key in sorted(value):
-                walk(f"{prefix}.{key}" if prefix else str(key), value[key], depth + 1)
-        elif isinstance(value, list):
-            out.append((prefix, f"{len(value)} values"))
-        elif isinstance(value, float):
-            out.append((prefix, f"{value:.3f}"))
-        elif isinstance(value, int | str | bool):
-            out.append((prefix, str(value)[:80]))
-
-    walk("", analysis, 0)
-    return out
 
 
 async def _artifacts(res: Resources, run: dict[str, Any]) -> dict[str, Any]:
@@ -356,6 +329,7 @@ async def run_page(res: Res, run_id: FromPath[str]) -> Template:
     steps = (context["run"].get("plan") or {}).get("steps", [])
     context["cached_count"] = sum(1 for s in steps if s.get("cached"))
     context["step_count"] = len(steps)
+    context["step_states"] = await step_states(res.db, context["run"])
     return page("run.html", context)
 
 

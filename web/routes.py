@@ -25,6 +25,8 @@ __all__ = ["static_asset", "vendor_asset", "web_handlers", "with_web_ui"]
 _ASSETS = {
     "app.css": (BUILD_DIR / "app.css", "text/css"),
     "app.js": (STATIC_DIR / "app.js", "text/javascript"),
+    "analysis.js": (STATIC_DIR / "analysis.js", "text/javascript"),
+    "plan_live.js": (STATIC_DIR / "plan_live.js", "text/javascript"),
 }
 
 

@@ -18,7 +18,6 @@ Claims and execution counters live under the queue's keys
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
@@ -59,14 +58,10 @@ from streamer.jobs.phases import (
     store_plan,
 )
 from streamer.jobs.step_data import analysis_json, cached_output, load_plan, media_file
+from streamer.jobs.step_events import publish_quietly as _event
+from streamer.jobs.step_events import steps_done, tracked
 from streamer.jobs.steps import is_inline, needs_execution, render_step, step_recipe
-from streamer.runs.events import (
-    ProgressEvent,
-    RunEvent,
-    StatusEvent,
-    cancel_requested,
-    publish_event,
-)
+from streamer.runs.events import ProgressEvent, StatusEvent, cancel_requested
 from streamer.runs.status import TERMINAL_STATUSES, RunStatus
 
 __all__ = ["EXEC_FUNCTIONS", "execute_step", "run_recipe"]
@@ -207,12 +202,6 @@ async def execute_step(
 # --- the whole pipeline ------------------------------------------------------------------
 
 
-async def _event(env: JobEnv, run_id: str, event: RunEvent) -> None:
-    # live subscribers (SSE) are optional: a failed publish never fails the run
-    with contextlib.suppress(Exception):
-        await publish_event(env.redis, env.keys, run_id, event)
-
-
 async def _analyze_and_plan(
     env: JobEnv, run: Mapping[str, Any], inputs: dict[str, str], step_timeout: float
 ) -> tuple[ExecutionPlan, str | None]:
@@ -233,12 +222,18 @@ async def _analyze_and_plan(
     # analyses already in this node's cache need no job (a cached re-run
     # then makes no queue round trip before phase 3)
     missing = await asyncio.to_thread(analyses_missing, env.cache_dir, requests)
+    if missing:
+        await _event(env, run["id"], StatusEvent(RunStatus.RUNNING, stage="analysis"))
     jobs = [
         await env.arq.enqueue_job("analyze", a.input_cid, list(a.features), _queue_name=queue)
         for a in missing
     ]
     done = await asyncio.gather(
-        *(j.result(timeout=step_timeout, poll_delay=0.1) for j in jobs if j is not None)
+        *(
+            tracked(env, run["id"], a.step_id, j.result(timeout=step_timeout, poll_delay=0.1))
+            for a, j in zip(missing, jobs, strict=True)
+            if j is not None
+        )
     )
     for a, d in zip(missing, done, strict=True):
         if d["analysis_id"] != a.analysis_id:
@@ -262,6 +257,7 @@ async def _analyze_and_plan(
     if analysis:
         fields["analysis"] = analysis
     await runs_db.update_run(env.db, run["id"], **fields)
+    await _event(env, run["id"], StatusEvent(RunStatus.RUNNING, stage="execute"))
     return p, plan_cid
 
 
@@ -298,6 +294,7 @@ async def run_recipe(
             p = await load_plan(env, plan_id)
             plan_cid = await env.publish(p.to_json().encode())  # other nodes read it from IPFS
             await runs_db.update_run(env.db, run_id, plan=p.to_dict(), plan_id=p.plan_id)
+            await _event(env, run_id, StatusEvent(RunStatus.RUNNING, stage="execute"))
         # phase 3
         todo = [s for s in p.steps if needs_execution(p, s) or s.node_type == "ANALYZE"]
         total = max(1, len(todo))
@@ -311,14 +308,16 @@ async def run_recipe(
                 await runs_db.update_run(env.db, run_id, status=RunStatus.CANCELLED)
                 await _event(env, run_id, StatusEvent(RunStatus.CANCELLED))
                 return {"run_id": run_id, "status": "cancelled", "plan_id": p.plan_id}
-            pending = []
+            pending, reused = [], []
             for s in level:
                 if not (needs_execution(p, s) or s.node_type == "ANALYZE"):
                     continue
                 if s.cache_id in known or await cached_output(env, s) is not None:
-                    finished += 1
+                    reused.append(s.step_id)
                     continue
                 pending.append(s)
+            finished += len(reused)
+            await steps_done(env, run_id, reused, cached=True)
             jobs = [
                 await env.arq.enqueue_job(
                     "execute_step",
@@ -330,7 +329,11 @@ async def run_recipe(
                 for s in pending
             ]
             results = await asyncio.gather(
-                *(j.result(timeout=step_timeout, poll_delay=0.1) for j in jobs if j is not None)
+                *(
+                    tracked(env, run_id, s.step_id, j.result(timeout=step_timeout, poll_delay=0.1))
+                    for s, j in zip(pending, jobs, strict=True)
+                    if j is not None
+                )
             )
             executed.extend(results)
             finished += len(pending)

@@ -9,9 +9,16 @@ stop. On the wire each event is the JSON of :func:`event_json`::
      "duration", "segment_count", "ended", "ipfs"}
     {"type": "progress", "run_id", "progress", "frames", "total_frames", "fps"}
     {"type": "status", "run_id", "status", "stage"?, "error"?, "output_cid"?}
+    {"type": "step", "run_id", "step_id", "state", "cached"}
 
 The progress event has the same fields on every path: the batch path (which
 counts steps, not frames) sends ``frames``, ``total_frames`` and ``fps`` as null.
+Step events come from the batch path only (``streamer.jobs.execute.run_recipe``):
+``running`` when a plan step is handed to a worker, then ``done`` (``cached``
+true when its output was already in the cache and nothing ran) or ``failed``.
+The live render computes all steps in one graph: its ``playlist`` and
+``progress`` events mean every step is running, its final ``status`` that all
+are done.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from redis.asyncio import Redis
@@ -34,6 +42,8 @@ __all__ = [
     "ProgressEvent",
     "RunEvent",
     "StatusEvent",
+    "StepEvent",
+    "StepState",
     "cancel_requested",
     "event_json",
     "publish_event",
@@ -80,7 +90,31 @@ class StatusEvent:
     output_cid: str | None = None
 
 
-RunEvent = PlaylistEvent | ProgressEvent | StatusEvent
+class StepState(StrEnum):
+    """Where one plan step of a batch run is (the ``state`` of a :class:`StepEvent`)."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """A plan step of a batch run started, finished or failed.
+
+    Attributes:
+        step_id: The plan step (``PlanStep.step_id``).
+        state: What happened to it.
+        cached: With ``done``: its output was cached already; nothing was executed.
+    """
+
+    type: ClassVar[str] = "step"
+    step_id: str
+    state: StepState
+    cached: bool = False
+
+
+RunEvent = PlaylistEvent | ProgressEvent | StatusEvent | StepEvent
 
 
 def event_json(run_id: str, event: RunEvent) -> dict[str, Any]:
@@ -90,6 +124,8 @@ def event_json(run_id: str, event: RunEvent) -> dict[str, Any]:
     if isinstance(event, StatusEvent):
         body = {k: v for k, v in body.items() if v is not None}
         body["status"] = str(event.status)
+    elif isinstance(event, StepEvent):
+        body["state"] = str(event.state)
     return {"type": event.type, "run_id": run_id, **body}
 
 

@@ -115,7 +115,8 @@ async def test_run_with_analysis_shows_it(live_server: LiveServer) -> None:
         live_server.db, row["id"], analysis={"audio": {"tempo": 123.456, "beats": [0.5, 1.0, 1.5]}}
     )
     page = _html(await live_server.client.get(f"/run/{row['id']}/analysis", headers=HTML))
-    assert "audio.tempo" in page and "123.456" in page and "3 values" in page
+    assert 'data-summary="tempo">123.5 BPM<' in page and 'data-summary="beats">3<' in page
+    assert "tempo 123.5 BPM" in page and "data-analysis-data" in page  # the chart's caption
     # no plan: the plan tab says so instead of drawing
     assert "No execution plan" in _html(
         await live_server.client.get(f"/run/{row['id']}/plan", headers=HTML)
@@ -204,7 +205,13 @@ async def test_media_storage_and_client_pages(live_server: LiveServer) -> None:
 
 async def test_static_assets(live_server: LiveServer) -> None:
     c = live_server.client
-    for path in ("/static/vendor/hls.min.js", "/static/vendor/htmx.min.js", "/static/app.js"):
+    for path in (
+        "/static/vendor/hls.min.js",
+        "/static/vendor/htmx.min.js",
+        "/static/app.js",
+        "/static/analysis.js",
+        "/static/plan_live.js",
+    ):
         resp = await c.get(path)
         assert resp.status_code == 200, path
         assert resp.headers["content-type"].startswith("text/javascript")

@@ -23,7 +23,12 @@
     this.closed = false;
   }
 
-  RunStatus.prototype.apply = function (ev) {
+  // Every event also goes to the page's other parts (the plan DAG: static/plan_live.js)
+  // as an "artdag:run-event" with detail {runId, kind, data}.
+  RunStatus.prototype.apply = function (ev, kind) {
+    document.dispatchEvent(new CustomEvent("artdag:run-event", {
+      detail: { runId: this.runId, kind: kind || ev.type || "status", data: ev },
+    }));
     var card = document.getElementById("run-status");
     if (!card) return;
     if (typeof ev.progress === "number") {
@@ -83,9 +88,9 @@
     if (window.EventSource) {
       var es = new EventSource("/runs/" + encodeURIComponent(this.runId) + "/events");
       this.source = es;
-      ["status", "playlist", "progress"].forEach(function (kind) {
+      ["status", "playlist", "progress", "step"].forEach(function (kind) {
         es.addEventListener(kind, function (msg) {
-          try { self.apply(JSON.parse(msg.data)); } catch (e) { /* ignore a malformed event */ }
+          try { self.apply(JSON.parse(msg.data), kind); } catch (e) { /* ignore a malformed event */ }
         });
       });
       es.onerror = function () {
@@ -105,7 +110,7 @@
     this.timer = setInterval(function () {
       fetch("/api/run/" + encodeURIComponent(self.runId), { headers: { Accept: "application/json" } })
         .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (run) { if (run) self.apply(run); })
+        .then(function (run) { if (run) self.apply(run, "status"); })
         .catch(function () {});
     }, 1500);
   };
