@@ -25,6 +25,7 @@ __all__ = ["static_asset", "vendor_asset", "web_handlers", "with_web_ui"]
 _ASSETS = {
     "app.css": (BUILD_DIR / "app.css", "text/css"),
     "app.js": (STATIC_DIR / "app.js", "text/javascript"),
+    "forms.js": (STATIC_DIR / "forms.js", "text/javascript"),
 }
 
 
