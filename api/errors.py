@@ -14,7 +14,8 @@ Handlers raise the layer exceptions (or :class:`ApiError` subclasses) and
 - :class:`ApiError` (:class:`BadRequest`, :class:`NotFound`, :class:`Conflict`,
   :class:`Unprocessable`, ...) -> its own status
 - the application layer's :class:`streamer.errors.DomainError` -> the status of
-  its class in :data:`DOMAIN_STATUS` (missing 404, unavailable 503, ...)
+  its class in :data:`DOMAIN_STATUS` (missing 404, unavailable 503, ...; the
+  table lives in :mod:`streamer.present.problems`, shared with the web forms)
 - ``InterpreterError`` -> 422 with the recipe position
 - ``cache`` errors: not found 404, invalid CID 400, too large 413, backend
   unreachable 503, any other storage failure 502
@@ -38,24 +39,10 @@ import asyncpg
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from cache.errors import (
-    InvalidCIDError,
-    NotFoundError,
-    StorageError,
-    StorageUnavailableError,
-    TooLargeError,
-)
+from cache.errors import InvalidCIDError, StorageError
 from interpreter.errors import InterpreterError
-from streamer.errors import Conflict as Conflict_
-from streamer.errors import (
-    Denied,
-    DomainError,
-    InvalidValue,
-    Missing,
-    TooLarge,
-    Unavailable,
-)
-from streamer.errors import Unprocessable as Unprocessable_
+from streamer.errors import DomainError
+from streamer.present.problems import DOMAIN_STATUS, domain_status, storage_status
 
 __all__ = [
     "DOMAIN_STATUS",
@@ -205,26 +192,6 @@ def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, A
     return error_response(exc.status, exc.detail, field=exc.field, headers=exc.headers)
 
 
-#: Domain error class -> HTTP status (the most specific class in the MRO wins).
-DOMAIN_STATUS: dict[type[DomainError], int] = {
-    InvalidValue: 400,
-    Denied: 403,
-    Missing: 404,
-    Conflict_: 409,
-    TooLarge: 413,
-    Unprocessable_: 422,
-    Unavailable: 503,
-}
-
-
-def domain_status(exc: DomainError) -> int:
-    """The status answering ``exc``: its nearest class in :data:`DOMAIN_STATUS` (else 400)."""
-    for cls in type(exc).__mro__:
-        if cls in DOMAIN_STATUS:
-            return DOMAIN_STATUS[cls]
-    return 400
-
-
 def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
     return error_response(domain_status(exc), exc.detail, field=exc.field)
 
@@ -242,17 +209,9 @@ def _interpreter_error(_: Request[Any, Any, Any], exc: InterpreterError) -> Resp
 
 
 def _storage_error(_: Request[Any, Any, Any], exc: StorageError) -> Response[Any]:
-    if isinstance(exc, NotFoundError):
-        status = 404
-    elif isinstance(exc, InvalidCIDError):
+    if isinstance(exc, InvalidCIDError):
         return error_response(400, str(exc) or "invalid CID", field="cid")
-    elif isinstance(exc, TooLargeError):
-        status = 413
-    elif isinstance(exc, StorageUnavailableError):
-        status = 503
-    else:
-        status = 502
-    return error_response(status, str(exc) or type(exc).__name__)
+    return error_response(storage_status(exc), str(exc) or type(exc).__name__)
 
 
 def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

@@ -16,6 +16,7 @@ from litestar.params import QueryParameter
 from api.errors import BadRequest
 from cache.cid import cid_to_bytes
 from cache.errors import InvalidCIDError
+from streamer.runs.service import MAX_DURATION, MAX_PACE
 
 __all__ = [
     "CID_PATTERN",
@@ -30,8 +31,6 @@ __all__ = [
     "iso",
 ]
 
-MAX_DURATION = 24 * 3600.0
-MAX_PACE = 100.0
 MAX_LIMIT = 200
 #: Beyond any real table; keeps OFFSET inside PostgreSQL's bigint (a larger one was a 500).
 MAX_OFFSET = 10**9

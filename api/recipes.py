@@ -11,9 +11,13 @@
 - ``DELETE /recipes/{id}``: 409 while a pending or running run uses it.
 - ``POST /recipes/{id}/run``: the body of ``POST /runs`` without
   ``recipe``/``recipe_id``; starts the run through the runs service.
+- ``POST /recipes/validate`` ``{"recipe": TEXT}``: check a text as ``artdag
+  recipe check`` does and store nothing: ``ok``, the problems at line and
+  column with a hint, the declared inputs and params (the web editor calls it
+  as the user types).
 
-The models are in :mod:`api.schemas.recipes`; the work in
-:mod:`streamer.recipes.catalog`.
+The models are in :mod:`api.schemas.recipes` and :mod:`api.schemas.recipe_check`;
+the work in :mod:`streamer.recipes.catalog` and :mod:`streamer.recipes.check`.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from api.auth import current_user
 from api.errors import BadRequest, PayloadTooLarge
 from api.models import MAX_LIMIT, Limit, Offset
 from api.schemas.fields import RecipeIdPath
+from api.schemas.recipe_check import RecipeValidate, RecipeValidation, recipe_validation
 from api.schemas.recipes import (
     MAX_RECIPE_BYTES,
     OptionalBodyOperation,
@@ -47,6 +52,7 @@ from api.schemas.recipes import (
 from api.schemas.runs import RenderRequest, run_links
 from streamer.present.deps import Res
 from streamer.recipes import catalog
+from streamer.recipes.check import check_recipe_text
 from streamer.recipes.store import RecipeRef
 from streamer.runs.service import start_run
 from streamer.runs.status import RunStatus
@@ -62,6 +68,7 @@ __all__ = [
     "recipes_router",
     "run_recipe",
     "upload_recipe",
+    "validate_recipe",
 ]
 
 NameFilter = Annotated[
@@ -132,6 +139,17 @@ async def upload_recipe(res: Res, request: Request[Any, Any, Any]) -> Response[R
     return Response(recipe_uploaded(row, created), status_code=201 if created else 200)
 
 
+@post("/recipes/validate", status_code=200, summary="Check a recipe text (stores nothing)")
+async def validate_recipe(data: JSONBody[RecipeValidate]) -> RecipeValidation:
+    """Load and validate the text as ``artdag recipe check`` does; 200 whether valid or not.
+
+    ``errors`` carry the line and column (1-based), the message and a hint;
+    ``inputs`` and ``params`` are the declared ones when the text could be read.
+    """
+    check = await check_recipe_text(data.recipe, data.filename or "<recipe>")
+    return recipe_validation(check)
+
+
 @get("/recipes", summary="List recipes (paginated)")
 async def list_recipes(
     res: Res, limit: Limit = 50, offset: Offset = 0, name: NameFilter = None
@@ -186,6 +204,13 @@ async def run_recipe(
 
 recipes_router = Router(
     path="/",
-    route_handlers=[upload_recipe, list_recipes, get_recipe, delete_recipe, run_recipe],
+    route_handlers=[
+        upload_recipe,
+        validate_recipe,
+        list_recipes,
+        get_recipe,
+        delete_recipe,
+        run_recipe,
+    ],
     tags=["recipes"],
 )

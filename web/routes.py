@@ -27,6 +27,7 @@ _ASSETS = {
     "app.js": (STATIC_DIR / "app.js", "text/javascript"),
     "analysis.js": (STATIC_DIR / "analysis.js", "text/javascript"),
     "plan_live.js": (STATIC_DIR / "plan_live.js", "text/javascript"),
+    "forms.js": (STATIC_DIR / "forms.js", "text/javascript"),
 }
 
 

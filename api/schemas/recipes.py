@@ -29,6 +29,7 @@ from api.schemas.runs import RunLinks
 from interpreter.nodes import NodeType, Recipe
 from interpreter.planner import ExecutionPlan
 from streamer.recipes.catalog import RecipeDescription
+from streamer.recipes.store import MAX_RECIPE_BYTES
 from streamer.runs.status import RunStatus
 
 __all__ = [
@@ -55,8 +56,6 @@ __all__ = [
     "recipe_uploaded",
 ]
 
-#: The largest recipe text ``POST /recipes/upload`` takes (413 beyond).
-MAX_RECIPE_BYTES = 1 << 20
 
 Syntax = Annotated[
     Literal["yaml", "sexp"], Meta(description="The surface syntax it was written in.")

@@ -21,11 +21,12 @@ from cache.errors import StorageError
 from streamer.content import media
 from streamer.content.items import KINDS, CacheEntry
 from streamer.db import content as content_db
-from streamer.errors import Denied, InvalidValue, Missing
+from streamer.errors import Denied, InvalidValue, Missing, Unprocessable
 from streamer.resources import Resources
 
 __all__ = [
     "IPFS_PRIMARY_MAX_BYTES",
+    "MEDIA_KINDS",
     "IncomingFile",
     "IpfsCopy",
     "StoredContent",
@@ -34,6 +35,8 @@ __all__ = [
 ]
 
 IPFS_PRIMARY_MAX_BYTES = 256 * 1024 * 1024  # add_bytes holds the file in memory
+#: What a recipe input can be: a ``media_only`` upload must be one of these.
+MEDIA_KINDS = ("video", "audio", "image")
 _SUFFIX_RE = re.compile(r"^\.[A-Za-z0-9]{1,16}$")
 _SOURCE_MAX = 300
 
@@ -104,11 +107,19 @@ async def _add_to_ipfs(res: Resources, item_cid: str, size: int, path: Path) -> 
     return IpfsCopy(True, cid=cid)
 
 
-async def _record(res: Resources, cid: str, size: int, path: Path, source: str) -> StoredContent:
+async def _record(
+    res: Resources,
+    cid: str,
+    size: int,
+    path: Path,
+    source: str,
+    info: media.MediaInfo | None = None,
+) -> StoredContent:
     ipfs = None
     if res.settings.ipfs.primary:
         ipfs = await _add_to_ipfs(res, cid, size, path)
-    info = await asyncio.to_thread(media.probe, path)
+    if info is None:
+        info = await asyncio.to_thread(media.probe, path)
     row = await content_db.put_cache_item(
         res.db,
         cid=cid,
@@ -121,12 +132,34 @@ async def _record(res: Resources, cid: str, size: int, path: Path, source: str) 
     return StoredContent(CacheEntry(cid, row, path), info, ipfs)
 
 
-async def store_upload(res: Resources, upload: IncomingFile) -> StoredContent:
+async def _media_info(res: Resources, cid: str, path: Path, name: str | None) -> media.MediaInfo:
+    """Probe a new upload; not video, audio or an image: drop it (unless recorded) and refuse."""
+    info = await asyncio.to_thread(media.probe, path)
+    if info.kind in MEDIA_KINDS:
+        return info
+    if await content_db.get_cache_item(res.db, cid) is None:  # the same bytes may be recorded
+        await res.stores.local.adelete(cid)
+    what = f"{name!r}" if name else "the upload"
+    raise Unprocessable(
+        f"unsupported type: {what} is not a video, audio or image file ({info.media_type})",
+        field="file",
+    )
+
+
+async def store_upload(
+    res: Resources, upload: IncomingFile, *, media_only: bool = False
+) -> StoredContent:
     """Stream an upload into the cache (at most ``UPLOAD_MAX_BYTES``) and record it.
+
+    Args:
+        res: the resources.
+        upload: the incoming stream.
+        media_only: refuse (and drop) content that is not video, audio or an image.
 
     Raises:
         cache.errors.TooLargeError: the stream is longer than the limit (nothing is kept).
         InvalidValue: the upload is empty.
+        Unprocessable: ``media_only`` and the content is of another kind (nothing kept).
     """
     local = res.stores.local
     limit = int(res.settings.storage.upload_max_bytes)
@@ -137,7 +170,8 @@ async def store_upload(res: Resources, upload: IncomingFile) -> StoredContent:
         await local.adelete(item.cid)
         raise InvalidValue("empty upload", field="file")
     name = upload.filename or ""
-    stored = await _record(res, item.cid, item.size, item.path, f"upload:{name}")
+    info = await _media_info(res, item.cid, item.path, name) if media_only else None
+    stored = await _record(res, item.cid, item.size, item.path, f"upload:{name}", info)
     return StoredContent(stored.entry, stored.info, stored.ipfs, name or None)
 
 

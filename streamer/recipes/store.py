@@ -18,7 +18,10 @@ from interpreter.validate import validate
 from streamer.db import recipes as recipes_db
 from streamer.errors import Missing, Unprocessable
 
-__all__ = ["RecipeRef", "parse_recipe", "request_recipe", "store_recipe"]
+__all__ = ["MAX_RECIPE_BYTES", "RecipeRef", "parse_recipe", "request_recipe", "store_recipe"]
+
+#: The largest recipe text the server takes (``POST /recipes/upload`` answers 413 beyond).
+MAX_RECIPE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from interpreter.canonical import recipe_id as compute_recipe_id
 from interpreter.planner import plan_recipe
 from streamer.content.stores import hls_dir
 from streamer.db import runs as runs_db
-from streamer.errors import Missing, Unavailable, Unprocessable
+from streamer.errors import InvalidValue, Missing, Unavailable, Unprocessable
 from streamer.recipes.store import RecipeRef, request_recipe, store_recipe
 from streamer.resources import Resources
 from streamer.runs.events import StatusEvent, publish_event, request_cancel
@@ -24,6 +24,8 @@ from streamer.runs.status import TERMINAL_STATUSES, RunStatus
 
 __all__ = [
     "CANCEL_WAIT_SECONDS",
+    "MAX_DURATION",
+    "MAX_PACE",
     "RunSpec",
     "cancel_run",
     "delete_run",
@@ -32,6 +34,10 @@ __all__ = [
 ]
 
 CANCEL_WAIT_SECONDS = 15.0
+#: The longest render a run may ask for (``duration``, seconds).
+MAX_DURATION = 24 * 3600.0
+#: The fastest pace a run may ask for (multiple of real time).
+MAX_PACE = 100.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,20 @@ class RunSpec:
     analysis: dict[str, Any] | None = None
     pace: float | None = None
     duration: float | None = None
+
+    def __post_init__(self) -> None:
+        """Check ``pace`` and ``duration``.
+
+        Raises:
+            InvalidValue: ``pace`` not in (0, :data:`MAX_PACE`] or ``duration`` not
+                in (0, :data:`MAX_DURATION`].
+        """
+        for name, value, most in (
+            ("pace", self.pace, MAX_PACE),
+            ("duration", self.duration, MAX_DURATION),
+        ):
+            if value is not None and not 0 < value <= most:
+                raise InvalidValue(f"{name}: must be > 0 and <= {most:g}", field=name)
 
 
 async def get_run(res: Resources, run_id: str) -> dict[str, Any]:

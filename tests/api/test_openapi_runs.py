@@ -43,6 +43,7 @@ EXPECTED = {
     ("get", "/api/run/{run_id}/analysis"),
     ("get", "/api/run/{run_id}/provenance"),
     ("post", "/recipes/upload"),
+    ("post", "/recipes/validate"),
     ("get", "/recipes"),
     ("get", "/recipes/{recipe_id}"),
     ("delete", "/recipes/{recipe_id}"),

@@ -30,12 +30,12 @@ async def test_start_a_run_from_the_recipe_page_then_cancel_it(
 ) -> None:
     live = live_server
     recipe_id = await _upload(live, 60.0, "web-form-run")
-    # without a session the form reports the server's refusal
+    # without a session there is no form, and the page says how to sign in
     anon = await browser.new_context()
     page = await anon.new_page()
     await page.goto(f"{live.url}/recipe/{recipe_id}")
-    await page.click("form[data-json-form] button[type=submit]")
-    result = page.locator("[data-form-result]").first
+    assert await page.locator("#run-form").count() == 0
+    result = page.locator("#run-form-card [data-signin-note]").first
     await result.wait_for(state="visible", timeout=10_000)
     assert "token" in (await result.inner_text()).lower()
     await anon.close()
@@ -45,13 +45,14 @@ async def test_start_a_run_from_the_recipe_page_then_cancel_it(
     await page.goto(f"{live.url}/recipe/{recipe_id}")
     await page.fill("input[name=duration]", "30")
     await page.fill("input[name=pace]", "1")
-    await page.click("form[data-json-form] button[type=submit]")
+    await page.click("#run-form button[type=submit]")
     await page.wait_for_url(f"{live.url}/run/*", timeout=15_000)
     run_id = page.url.rsplit("/", 1)[1]
     run = await live.wait_run(run_id, lambda r: r["status"] == "running" and r["segment_count"] > 0)
     assert run["recipe_id"] == recipe_id
-    # the run page's Cancel button stops it; the status card turns "cancelled"
-    await page.click("#run-status form[data-json-form] button")
+    # the run page's Cancel button stops it (once confirmed); the status card turns "cancelled"
+    page.on("dialog", lambda dialog: dialog.accept())
+    await page.click("#run-status form[data-action=cancel] button")
     final = await live.wait_run(
         run_id, lambda r: r["status"] in ("cancelled", "completed", "failed")
     )
@@ -60,7 +61,7 @@ async def test_start_a_run_from_the_recipe_page_then_cancel_it(
     await page.wait_for_selector(
         '#run-status [data-field="status"]:text("cancelled")', timeout=15_000
     )
-    assert await page.locator("#run-status form[data-json-form]").count() == 0  # no more Cancel
+    assert await page.locator("#run-status form[data-action=cancel]").count() == 0  # no more Cancel
     await ctx.close()
 
 

@@ -181,8 +181,10 @@ def test_long_edges_go_around_skipped_columns() -> None:
 
 def test_pages_yield_to_an_api_that_claims_their_path() -> None:
     from litestar import Litestar, Router, get
+    from litestar.di import Provide
     from litestar.routes import HTTPRoute
 
+    from streamer.present.deps import provide_resources
     from web.routes import with_web_ui
     from web.templating import template_config
 
@@ -192,7 +194,12 @@ def test_pages_yield_to_an_api_that_claims_their_path() -> None:
 
     handlers = with_web_ui([Router("/", route_handlers=[api_media])])
     # one GET /media only (the API's); /storage has no API here, so the page owns it
-    app = Litestar(route_handlers=handlers, template_config=template_config())
+    app = Litestar(
+        route_handlers=handlers,
+        template_config=template_config(),
+        # the pages declare ``res: Res``; create_app provides it the same way
+        dependencies={"res": Provide(provide_resources, sync_to_thread=False)},
+    )
     paths = {r.path for r in app.routes}
     assert "/media" in paths and "/storage" in paths and "/run/{run_id:str}" in paths
     media_route = next(r for r in app.routes if r.path == "/media")

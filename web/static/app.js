@@ -1,4 +1,5 @@
-// artdag L1 web UI: the live HLS player with run status, and DAG interactions.
+// artdag L1 web UI: the live HLS player with run status, and DAG interactions
+// (the forms' upload, editor and error swaps are in forms.js).
 // Plain browser JS, no build step; components start on htmx:load so pages
 // swapped in by hx-boost get them too.
 (function () {
@@ -223,60 +224,12 @@
     });
   }
 
-  // --- JSON forms (run a recipe, cancel a run) ----------------------------------------------
-
-  // Fields named "a.b" become {"a": {"b": value}}; number inputs become numbers; empty
-  // fields are left out so the server's defaults apply.
-  function formJson(form) {
-    var body = {};
-    Array.prototype.forEach.call(form.elements, function (el) {
-      if (!el.name || el.value === "") return;
-      var value = el.type === "number" ? Number(el.value) : el.value;
-      var parts = el.name.split(".");
-      var target = body;
-      for (var i = 0; i < parts.length - 1; i++) target = target[parts[i]] = target[parts[i]] || {};
-      target[parts[parts.length - 1]] = value;
-    });
-    return body;
-  }
-
-  function submitJson(form, ev) {
-    ev.preventDefault();
-    var result = form.parentElement.querySelector("[data-form-result]") ||
-      form.closest("section").querySelector("[data-form-result]");
-    function say(text, bad) {
-      if (!result) return;
-      result.textContent = text;
-      result.className = "text-sm mt-3 " + (bad ? "text-rose-600" : "text-emerald-700");
-    }
-    fetch(form.getAttribute("action"), {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(formJson(form)),
-    }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (doc) { return [r, doc]; });
-    }).then(function (pair) {
-      var r = pair[0], doc = pair[1];
-      if (!r.ok) {
-        say((doc.detail || doc.title || ("HTTP " + r.status)) + (doc.hint ? " (" + doc.hint + ")" : ""), true);
-        return;
-      }
-      var go = form.getAttribute("data-go");
-      if (go === "run" && doc.run_id) {
-        window.location.href = "/run/" + encodeURIComponent(doc.run_id);
-      } else {
-        say("done: " + (doc.status || "ok"), false);
-        if (window.htmx) window.htmx.trigger(document.body, "poll-status");
-      }
-    }).catch(function (e) { say("request failed: " + e, true); });
-  }
-
   // htmx forms: show the API's JSON error in the form's target (htmx does not swap 4xx/5xx),
   // and announce success (data-on-success) so other parts of the page can refresh.
   document.addEventListener("htmx:responseError", function (ev) {
     var target = ev.detail.target;
     if (!target || !ev.detail.elt || ev.detail.elt.tagName !== "FORM") return;
+    if (target === document.body) return;  // a boosted page form: forms.js says it
     var text = "HTTP " + ev.detail.xhr.status;
     try {
       var doc = JSON.parse(ev.detail.xhr.responseText);
@@ -294,14 +247,6 @@
       window.htmx.trigger(document.body, name);
     }
   });
-
-  document.addEventListener("submit", function (ev) {
-    var form = ev.target;
-    if (form && form.hasAttribute && form.hasAttribute("data-json-form")) {
-      ev.stopPropagation();  // not a boosted htmx form submission
-      submitJson(form, ev);
-    }
-  }, true);
 
   // --- wiring ---------------------------------------------------------------------------------
 
