@@ -203,7 +203,7 @@ def track_beats(
         sr=rate * up,  # only the frame rate matters: rate * up / HOP
         hop_length=HOP,
         bpm=estimate.bpm,
-        tightness=400,
+        tightness=200,
         units="frames",
     )
     # the flux envelope peaks about one hop before the attack
