@@ -5,13 +5,17 @@ librosa's dynamic-programming tracker follows the onset envelope at the tempo
 it lacks for our use:
 
 * It follows the sum of the all-band and the low/mid onset envelopes, so
-  that kicks and snares weigh more than the hi-hats between them.
-* A steady grid: when the tracker's beats lie on a robust line (a steady
-  tempo), the beats are that line's grid, each point snapped to the
-  strongest attack of a 2.9 ms envelope within 35 ms (the tracker's times are
-  on its 23 ms hop grid), from the first to the last grid point with a real
-  attack. A beat the tracker drifted off or put on an off-beat is back on
-  the grid; the ones it trimmed at the ends are there.
+  that kicks and snares weigh more than the hi-hats between them, on an
+  envelope upsampled until the beat period is a whole number of frames (the
+  tracker rounds it).
+* A steady grid: when the tracker's beats keep one period (the ACF's or
+  their own; switching between beat and off-beat allowed), the beats are a
+  rigid grid of that period, phased where the onset envelope folded over one
+  beat is strongest, each point snapped to the strongest attack of a 2.9 ms
+  envelope within 35 ms and the line refitted through them, from the first to
+  the last grid point with a real attack. A beat the tracker drifted off or
+  put on an off-beat is back on the grid; the ones it trimmed at the ends
+  are there.
 * A moving tempo keeps the tracker's beats, each snapped to the attack within
   30 ms.
 * Tempo is the slope of a robust line through the final beats (not the ACF
