@@ -132,6 +132,8 @@ def analyze_file(
             sample_rate=info.audio_rate,
             channels=info.audio_channels,
             tempo=feats.tempo if "tempo" in wanted else None,
+            tempo_confidence=feats.tempo_confidence,
+            tempo_alternatives=feats.tempo_alternatives,
             beats=feats.beats if "beats" in wanted and feats.beats is not None else empty,
             downbeats=feats.downbeats if feats.downbeats is not None else empty,
             onsets=feats.onsets if feats.onsets is not None else empty,

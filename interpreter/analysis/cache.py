@@ -16,7 +16,7 @@ from pathlib import Path
 from ..ids import analysis_id
 from .analyze import analyze_file, resolve_features
 from .decode import probe
-from .result import AnalysisResult
+from .result import SCHEMA_VERSION, AnalysisResult
 
 __all__ = ["AnalysisCache"]
 
@@ -49,13 +49,15 @@ class AnalysisCache:
         return self.dir / f"{aid}.json"
 
     def load(self, aid: str) -> AnalysisResult | None:
-        """The cached result for ``aid``, or ``None``."""
+        """The cached result for ``aid``, or ``None`` (also for one of an older schema
+        version: it lacks fields this build computes, so it is computed again)."""
         p = self.path_for(aid)
         try:
             text = p.read_text()
         except FileNotFoundError:
             return None
-        return AnalysisResult.from_json(text, source=str(p))
+        result = AnalysisResult.from_json(text, source=str(p))
+        return result if result.version >= SCHEMA_VERSION else None
 
     def published_cid(self, aid: str) -> str | None:
         """CID returned by ``publish`` for ``aid``, if it was published."""

@@ -48,7 +48,8 @@ class MediaInfo:
 
 def _open(path: Path) -> av.container.InputContainer:
     try:
-        return av.open(str(path))
+        # tags are not always UTF-8 (Shift-JIS titles in game music): replace, not raise
+        return av.open(str(path), metadata_errors="replace")
     except (av.FFmpegError, OSError) as exc:
         raise AnalysisError(f"cannot open media: {exc}", file=str(path)) from exc
 

@@ -3,11 +3,13 @@
 JSON (``schema`` = ``"artdag.analysis"``, ``version`` = :data:`SCHEMA_VERSION`)::
 
     {
-      "schema": "artdag.analysis", "version": 1,
+      "schema": "artdag.analysis", "version": 2,
       "analysis_id": "<sha3 hex>", "input_cid": "<cid>", "features": ["beats", ...],
       "audio": {                      # null when no audio feature was asked for
         "duration": 12.0, "sample_rate": 44100, "channels": 2,
         "tempo": 120.0,               # BPM, null if not analysed / not found
+        "tempo_confidence": 0.62,     # 0..1 pulse clarity, null if not analysed (v2)
+        "tempo_alternatives": [60.0], # other plausible tempi (octave, 3:2), best first (v2)
         "beats": [0.25, ...],         # seconds
         "downbeats": [0.25, ...],     # seconds, a subset of beats
         "onsets": [0.25, ...],        # seconds, every note attack
@@ -25,6 +27,15 @@ JSON (``schema`` = ``"artdag.analysis"``, ``version`` = :data:`SCHEMA_VERSION`):
     }
 
 Lists of features not requested are empty; scalars are null.
+
+A tempo confidence below ``interpreter.analysis.tempo.LOW_CONFIDENCE`` means no
+steady pulse: ``tempo`` is null and ``beats`` empty rather than a wrong grid,
+and ``tempo_alternatives`` holds the best guesses.
+
+Versions: 2 added ``tempo_confidence`` and ``tempo_alternatives``. Every
+version in :data:`READABLE_VERSIONS` is read (a version 1 document reads with
+a null confidence and no alternatives; :attr:`AnalysisResult.version` says
+which it was); documents are always written at :data:`SCHEMA_VERSION`.
 """
 
 from __future__ import annotations
@@ -37,10 +48,19 @@ import numpy as np
 
 from .errors import AnalysisError
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "AnalysisResult", "AudioAnalysis", "VideoAnalysis"]
+__all__ = [
+    "READABLE_VERSIONS",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "AnalysisResult",
+    "AudioAnalysis",
+    "VideoAnalysis",
+]
 
 SCHEMA = "artdag.analysis"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Document versions :meth:`AnalysisResult.from_dict` reads.
+READABLE_VERSIONS = (1, 2)
 _EMPTY = np.zeros(0, dtype=np.float64)
 
 
@@ -60,6 +80,8 @@ class AudioAnalysis:
     sample_rate: int
     channels: int
     tempo: float | None = None
+    tempo_confidence: float | None = None
+    tempo_alternatives: tuple[float, ...] = ()
     beats: np.ndarray = field(default_factory=lambda: _EMPTY)
     downbeats: np.ndarray = field(default_factory=lambda: _EMPTY)
     onsets: np.ndarray = field(default_factory=lambda: _EMPTY)
@@ -75,6 +97,10 @@ class AudioAnalysis:
             "sample_rate": self.sample_rate,
             "channels": self.channels,
             "tempo": None if self.tempo is None else round(self.tempo, 4),
+            "tempo_confidence": (
+                None if self.tempo_confidence is None else round(self.tempo_confidence, 4)
+            ),
+            "tempo_alternatives": [round(float(a), 4) for a in self.tempo_alternatives],
             "beats": _list(self.beats, 5),
             "downbeats": _list(self.downbeats, 5),
             "onsets": _list(self.onsets, 5),
@@ -92,6 +118,10 @@ class AudioAnalysis:
             sample_rate=int(d["sample_rate"]),
             channels=int(d["channels"]),
             tempo=None if d.get("tempo") is None else float(d["tempo"]),
+            tempo_confidence=(
+                None if d.get("tempo_confidence") is None else float(d["tempo_confidence"])
+            ),
+            tempo_alternatives=tuple(float(a) for a in d.get("tempo_alternatives") or ()),
             beats=_arr(d.get("beats")),
             downbeats=_arr(d.get("downbeats")),
             onsets=_arr(d.get("onsets")),
@@ -161,6 +191,8 @@ class AnalysisResult:
         features: Sorted feature names that were requested.
         audio: Audio section, ``None`` without audio features.
         video: Video section, ``None`` without video features.
+        version: Schema version of the document this was read from
+            (:data:`SCHEMA_VERSION` when computed).
     """
 
     analysis_id: str
@@ -168,6 +200,7 @@ class AnalysisResult:
     features: tuple[str, ...]
     audio: AudioAnalysis | None = None
     video: VideoAnalysis | None = None
+    version: int = SCHEMA_VERSION
 
     # -- serialisation -------------------------------------------------------------------
 
@@ -196,10 +229,10 @@ class AnalysisResult:
         """
         if not isinstance(d, dict) or d.get("schema") != SCHEMA:
             raise AnalysisError("not an artdag analysis document (schema field)", file=source)
-        if d.get("version") != SCHEMA_VERSION:
+        if d.get("version") not in READABLE_VERSIONS:
             raise AnalysisError(
                 f"analysis schema version {d.get('version')!r} is not supported "
-                f"(this build reads version {SCHEMA_VERSION})",
+                f"(this build reads versions {', '.join(map(str, READABLE_VERSIONS))})",
                 file=source,
                 hint="re-run the analysis to regenerate it",
             )
@@ -210,6 +243,7 @@ class AnalysisResult:
                 features=tuple(d["features"]),
                 audio=None if d.get("audio") is None else AudioAnalysis.from_dict(d["audio"]),
                 video=None if d.get("video") is None else VideoAnalysis.from_dict(d["video"]),
+                version=int(d["version"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise AnalysisError(f"malformed analysis document: {exc!r}", file=source) from exc
@@ -231,6 +265,16 @@ class AnalysisResult:
     def tempo(self) -> float | None:
         """Audio tempo in BPM (``None`` without beats)."""
         return None if self.audio is None else self.audio.tempo
+
+    @property
+    def tempo_confidence(self) -> float | None:
+        """Pulse clarity 0..1 (``None`` when tempo and beats were not analysed)."""
+        return None if self.audio is None else self.audio.tempo_confidence
+
+    @property
+    def tempo_alternatives(self) -> tuple[float, ...]:
+        """Other plausible tempi in BPM, best first."""
+        return () if self.audio is None else self.audio.tempo_alternatives
 
     @property
     def beat_times(self) -> np.ndarray:

@@ -9,7 +9,7 @@ import pytest
 
 from interpreter.analysis import analyze_file
 from interpreter.analysis.audio import ENVELOPE_RATE, analyse_audio
-from tests.interpreter.analysis.analysis_media import RATE, click_track, write_audio
+from tests.interpreter.analysis.analysis_media import RATE, click, click_track, write_audio
 
 
 def _match(found: np.ndarray, truth: np.ndarray) -> np.ndarray:
@@ -115,3 +115,24 @@ def test_long_track_tempo_does_not_drift() -> None:
     assert abs(feats.tempo - 128) < 0.05
     assert len(feats.beats) == len(truth)
     assert np.all(_match(feats.beats, truth) < 0.030)
+
+
+def test_moving_tempo_is_followed() -> None:
+    # 110 -> 135 BPM over 30 s: no rigid grid fits; the tracker's beats are kept
+    rate, seconds = RATE, 30.0
+    truth, t = [], 0.3
+    while t < seconds - 0.2:
+        truth.append(t)
+        t += 60.0 / (110 + 25 * t / seconds)
+    beats_true = np.asarray(truth)
+    y = np.zeros(int(seconds * rate), np.float32)
+    c = click(rate)
+    for b in beats_true:
+        s = int(b * rate)
+        y[s : s + len(c)] += c[: len(y) - s]
+    y += 0.03 * np.random.default_rng(5).standard_normal(len(y)).astype(np.float32)
+    feats = analyse_audio(y, rate, frozenset({"tempo", "beats"}))
+    assert feats.tempo is not None and feats.beats is not None
+    assert 118 < feats.tempo < 128  # the mean tempo
+    assert np.mean(_match(feats.beats, beats_true) < 0.07) >= 0.9
+    assert abs(len(feats.beats) - len(beats_true)) <= 2

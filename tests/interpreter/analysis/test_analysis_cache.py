@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import numpy as np
@@ -92,3 +93,19 @@ def test_not_media_and_tiny_audio(tmp_path: Path) -> None:
     r = analyze_file(tiny, "beats,tempo,energy,bands,onsets,downbeats")
     assert r.audio is not None and r.tempo is None and len(r.beat_times) == 0
     assert len(r.audio.energy) == 2  # ceil(300 / 22050 * 100)
+
+
+async def test_older_schema_version_is_computed_again(
+    tmp_path: Path, track: Path, decode_counter: list[int]
+) -> None:
+    cache = AnalysisCache(tmp_path / "cache")
+    first = await cache.get_or_compute("QmTrack", track, "tempo")
+    assert first.tempo_confidence is not None
+    stored = cache.path_for(first.analysis_id)
+    doc = json.loads(stored.read_text())
+    doc["version"] = 1
+    del doc["audio"]["tempo_confidence"], doc["audio"]["tempo_alternatives"]
+    stored.write_text(json.dumps(doc))
+    again = await cache.get_or_compute("QmTrack", track, "tempo")
+    assert decode_counter == [1, 1] and cache.computed == 2 and cache.hits == 0
+    assert again.tempo_confidence is not None and json.loads(stored.read_text())["version"] == 2

@@ -68,6 +68,32 @@ def test_json_round_trip() -> None:
     assert back.to_json() == r.to_json()
 
 
+def test_tempo_confidence_and_alternatives_round_trip() -> None:
+    r = _result()
+    assert r.audio is not None
+    r.audio.tempo_confidence, r.audio.tempo_alternatives = 0.61234, (60.0, 240.0)
+    doc = json.loads(r.to_json())
+    assert doc["version"] == SCHEMA_VERSION == 2
+    assert doc["audio"]["tempo_confidence"] == 0.6123
+    assert doc["audio"]["tempo_alternatives"] == [60.0, 240.0]
+    back = AnalysisResult.from_json(r.to_json())
+    assert back.tempo_confidence == 0.6123 and back.tempo_alternatives == (60.0, 240.0)
+    assert back.version == SCHEMA_VERSION
+
+
+def test_reads_version_1_documents() -> None:
+    doc = _result().to_dict()
+    doc["version"] = 1
+    assert doc["audio"] is not None
+    del doc["audio"]["tempo_confidence"], doc["audio"]["tempo_alternatives"]
+    old = AnalysisResult.from_dict(doc)
+    assert old.version == 1 and old.tempo == 120.0 and old.beat_times[0] == 0.5
+    assert old.tempo_confidence is None and old.tempo_alternatives == ()
+    # written back at the current version, the missing fields null / empty
+    again = old.to_dict()
+    assert again["version"] == SCHEMA_VERSION and again["audio"]["tempo_confidence"] is None
+
+
 def test_rejects_other_versions_and_garbage() -> None:
     doc = _result().to_dict()
     doc["version"] = SCHEMA_VERSION + 1
