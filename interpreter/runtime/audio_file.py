@@ -69,7 +69,7 @@ class AudioReader:
     def _open(self) -> None:
         self.close()
         try:
-            c = av.open(str(self.path))
+            c = av.open(str(self.path), metadata_errors="replace")
         except (av.FFmpegError, OSError) as e:
             raise SourceError(f"{self.path}: cannot read audio: {e}") from e
         if not c.streams.audio:

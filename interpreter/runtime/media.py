@@ -164,7 +164,7 @@ def _video_end(path: Path, c: InputContainer, v: VideoStream, step: Fraction) ->
     except av.FFmpegError:
         end = Fraction(0)
     if end == 0 and seek is not None:  # the estimate was off: read the whole stream
-        with av.open(str(path)) as again:
+        with av.open(str(path), metadata_errors="replace") as again:
             same = video_stream(again)
             end = _scan_end(again, same, step, None) if same is not None else end
     return end
@@ -187,7 +187,7 @@ def _start(stream: VideoStream | AudioStream | None) -> Fraction:
 
 @functools.lru_cache(maxsize=64)
 def _probe(path: Path, _stamp: tuple[int, int]) -> MediaInfo:
-    with av.open(str(path)) as c:
+    with av.open(str(path), metadata_errors="replace") as c:
         v = video_stream(c)
         a = c.streams.audio[0] if c.streams.audio else None
         dur = float(c.duration) / av.time_base if c.duration else 0.0

@@ -195,7 +195,7 @@ class FileSource(Stream):
 
         Returns False when the run is over (enough frames, stopped or cancelled).
         """
-        with av.open(str(self.path)) as c:
+        with av.open(str(self.path), metadata_errors="replace") as c:
             s = video_stream(c)
             if s is None:
                 raise SourceError(f"{self.path}: no video stream")

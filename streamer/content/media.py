@@ -115,7 +115,7 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     if info.media_type != "application/octet-stream":
         return info
     try:
-        container = av.open(str(path))
+        container = av.open(str(path), metadata_errors="replace")
     except (av.FFmpegError, OSError, ValueError):
         return info
     with container:
@@ -178,7 +178,7 @@ def make_poster(src: str | os.PathLike[str], dst: Path, *, max_width: int = 640)
         MediaError: the file has no decodable video.
     """
     try:
-        container = av.open(str(src))
+        container = av.open(str(src), metadata_errors="replace")
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise MediaError(f"cannot open as media: {exc}") from None
     with container:
@@ -231,7 +231,7 @@ def make_waveform(src: str | os.PathLike[str], *, points: int = 800) -> dict[str
     """
     rate = 8000
     try:
-        container = av.open(str(src))
+        container = av.open(str(src), metadata_errors="replace")
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise MediaError(f"cannot open as media: {exc}") from None
     chunks: list[np.ndarray] = []
@@ -327,7 +327,7 @@ def remux_mp4(sources: Sequence[str | os.PathLike[str]], dst: Path) -> Path:
 
 def _remux(src: Path, dst: Path) -> None:
     try:
-        inp = av.open(str(src))
+        inp = av.open(str(src), metadata_errors="replace")
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise MediaError(f"cannot open as media: {exc}") from None
     with inp:
