@@ -33,7 +33,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.response import Redirect
 from msgspec import UnsetType
 from redis.exceptions import RedisError
@@ -41,8 +41,9 @@ from redis.exceptions import RedisError
 from api.auth_models import RevokedToken, RevokedUser, RevokeToken, RevokeUser
 from api.errors import ApiError, BadRequest, ServiceUnavailable
 from api.openapi_media import documented
-from streamer.auth import sessions
+from streamer.auth import login_links, sessions
 from streamer.auth.l2 import L2VerifyError
+from streamer.auth.login_links import CODE_PATTERN
 from streamer.auth.tokens import TokenClaims, TokenError
 from streamer.present.deps import Res, resources_of_connection
 from streamer.present.session import (
@@ -189,6 +190,28 @@ async def auth_login(
 
 
 @get(
+    "/auth/link/{code:str}",
+    status_code=303,
+    summary="Sign in with a one-time link (artdag serve / artdag login-link)",
+    response_description="to `/`, with the session cookie set",
+    opt={"auth": "public"},
+)
+async def auth_link(
+    res: Res,
+    code: Annotated[
+        str, PathParameter(description="the link's one-time code", pattern=CODE_PATTERN)
+    ],
+) -> Redirect:
+    """Consume the code (it works once), set the session cookie and go to ``/``."""
+    _, token, ttl = await login_links.redeem_login_code(
+        res.redis, res.keys, res.settings, res.token_key, code
+    )
+    response = Redirect(path="/", status_code=303)
+    response.set_cookie(_cookie(res, token, ttl))
+    return response
+
+
+@get(
     "/logout",
     status_code=303,
     summary="End the session",
@@ -236,5 +259,5 @@ async def revoke_user(
 
 
 auth_router = Router(
-    path="/", route_handlers=[auth_login, logout, revoke, revoke_user], tags=["auth"]
+    path="/", route_handlers=[auth_login, auth_link, logout, revoke, revoke_user], tags=["auth"]
 )

@@ -6,7 +6,7 @@ so test sessions and clusters sharing one Redis never meet:
 - ``<prefix>run:<id>:events``: pub/sub channel of a run's events;
 - ``<prefix>run:<id>:cancel``: present = the run was asked to stop;
 - ``<prefix>revoked:<sha256>``, ``<prefix>user_tokens:<user>``,
-  ``<prefix>user_revoked_at:<user>``, ``<prefix>l2_token:<sha256>``: tokens;
+  ``<prefix>user_revoked_at:<user>``, ``<prefix>l2_token:<sha256>``, ``<prefix>login_code:<code>``: tokens and sign-in links;
 - ``<queue>``: the arq queue; ``<queue>:health-check`` arq's health line;
   ``<queue>:workers:<id>`` per-worker records; ``<queue>:claim:<cache id>``
   step claims; ``<queue>:exec:count`` / ``<queue>:exec:worker`` step
@@ -73,6 +73,10 @@ class RedisKeys:
     def l2_token(self, digest: str) -> str:
         """``user|issued`` of an L2 token accepted by ``/auth`` (so L2 may revoke with it)."""
         return f"{self.prefix}l2_token:{digest}"
+
+    def login_code(self, code: str) -> str:
+        """The user a one-time sign-in link signs in (consumed on use)."""
+        return f"{self.prefix}login_code:{code}"
 
     # --- workers and jobs -------------------------------------------------------
     @property
