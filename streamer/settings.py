@@ -95,6 +95,8 @@ class ServerSettings:
     host: str = "0.0.0.0"
     port: int = 8000
     public_url: str = "http://localhost:8100"
+    #: whether L1_PUBLIC_URL was given (links printed by ``artdag serve`` use the port otherwise)
+    public_url_set: bool = False
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,7 @@ class Settings:
                 host=env.host("HOST", "0.0.0.0"),
                 port=env.port("PORT", 8000),
                 public_url=env.url("L1_PUBLIC_URL", "http://localhost:8100", ("http", "https")),
+                public_url_set=env.is_set("L1_PUBLIC_URL"),
             ),
             services=ServicesSettings(
                 redis_url=env.url("REDIS_URL", DEFAULT_REDIS_URL, ("redis", "rediss", "unix")),

@@ -20,7 +20,14 @@ from streamer.errors import Denied, Missing
 from streamer.keys import RedisKeys
 from streamer.settings import Settings
 
-__all__ = ["CODE_PATTERN", "LINK_TTL", "LOCAL_USER", "create_login_link", "redeem_login_code"]
+__all__ = [
+    "CODE_PATTERN",
+    "LINK_TTL",
+    "LOCAL_USER",
+    "create_login_link",
+    "link_base",
+    "redeem_login_code",
+]
 
 #: How long an unused link works.
 LINK_TTL = 24 * 3600
@@ -40,10 +47,17 @@ def _refuse_with_l2(settings: Settings) -> None:
         )
 
 
+def link_base(settings: Settings) -> str:
+    """Where the links point: ``L1_PUBLIC_URL`` when given, else this server's port on localhost."""
+    if settings.server.public_url_set:
+        return settings.server.public_url.rstrip("/")
+    return f"http://localhost:{settings.server.port}"
+
+
 async def create_login_link(
     redis: Redis, keys: RedisKeys, settings: Settings, *, user: str = LOCAL_USER
 ) -> str:
-    """A new one-time sign-in URL for ``user``.
+    """A new one-time sign-in URL for ``user`` (under :func:`link_base`).
 
     Raises:
         Denied: ``L2_SERVER`` is set.
@@ -53,7 +67,7 @@ async def create_login_link(
     user = tokens.check_user(user)
     code = secrets.token_urlsafe(32)
     await redis.set(keys.login_code(code), user, ex=LINK_TTL)
-    return f"{settings.server.public_url.rstrip('/')}/auth/link/{code}"
+    return f"{link_base(settings)}/auth/link/{code}"
 
 
 async def redeem_login_code(

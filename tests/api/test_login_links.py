@@ -73,3 +73,27 @@ async def test_links_are_off_with_l2(settings: Settings, redis: aioredis.Redis) 
             await c.get(good.removeprefix("http://l1.test:8100"), follow_redirects=False), 403
         )
         assert "L2" in body["detail"]
+
+
+def test_cli_login_link(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    redis_url: str,
+    redis_prefix: str,
+) -> None:
+    from streamer.entry.cli import main
+
+    monkeypatch.setenv("ARTDAG_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    monkeypatch.setenv("ARTDAG_REDIS_PREFIX", f"{redis_prefix}cli-links:")
+    monkeypatch.setenv("PORT", "8123")
+    monkeypatch.delenv("L1_PUBLIC_URL", raising=False)
+    assert main(["login-link", "--user", "carol"]) == 0
+    link = capsys.readouterr().out.strip()
+    assert link.startswith("http://localhost:8123/auth/link/") and len(link.split("/")[-1]) == 43
+    assert main(["login-link", "--user", "bad name!"]) == 2
+    monkeypatch.setenv("L2_SERVER", "https://l2.example")
+    assert main(["login-link"]) == 2
+    assert "L2_SERVER" in capsys.readouterr().err
