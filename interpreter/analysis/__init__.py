@@ -3,21 +3,24 @@
 Entry points: :func:`analyze_file` (blocking, pure) and :class:`AnalysisCache`
 (async, compute on miss). The interpreter samples :class:`AnalysisResult` per
 output frame with :meth:`AnalysisResult.sample` / :meth:`AnalysisResult.sample_many`.
+
+The names below load on first use (PEP 562): the analysers import librosa,
+PyAV and numpy, which a process that only needs the feature names (the CLI's
+help) should not pay for.
 """
 
 from __future__ import annotations
 
-from .analyze import (
-    AUDIO_FEATURES,
-    FEATURES,
-    VIDEO_FEATURES,
-    analyze_file,
-    file_sha256_id,
-    resolve_features,
-)
-from .cache import AnalysisCache
-from .errors import AnalysisError, UnknownFeatureError
-from .result import SCHEMA, SCHEMA_VERSION, AnalysisResult, AudioAnalysis, VideoAnalysis
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .features import AUDIO_FEATURES, FEATURES, VIDEO_FEATURES
+
+if TYPE_CHECKING:
+    from .analyze import analyze_file, file_sha256_id, resolve_features
+    from .cache import AnalysisCache
+    from .errors import AnalysisError, UnknownFeatureError
+    from .result import SCHEMA, SCHEMA_VERSION, AnalysisResult, AudioAnalysis, VideoAnalysis
 
 __all__ = [
     "AUDIO_FEATURES",
@@ -35,3 +38,27 @@ __all__ = [
     "file_sha256_id",
     "resolve_features",
 ]
+
+# exported name -> submodule defining it
+_LAZY = {
+    "analyze_file": "analyze",
+    "file_sha256_id": "analyze",
+    "resolve_features": "analyze",
+    "AnalysisCache": "cache",
+    "AnalysisError": "errors",
+    "UnknownFeatureError": "errors",
+    "SCHEMA": "result",
+    "SCHEMA_VERSION": "result",
+    "AnalysisResult": "result",
+    "AudioAnalysis": "result",
+    "VideoAnalysis": "result",
+}
+
+
+def __getattr__(name: str) -> Any:
+    submodule = _LAZY.get(name)
+    if submodule is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{submodule}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value

@@ -12,6 +12,7 @@ from ..ids import analysis_id
 from .audio import ENVELOPE_RATE, analyse_audio
 from .decode import ANALYSIS_RATE, MediaInfo, decode_audio, iter_grey_frames, probe
 from .errors import AnalysisError, UnknownFeatureError
+from .features import AUDIO_FEATURES, FEATURES, VIDEO_FEATURES
 from .result import AnalysisResult, AudioAnalysis, VideoAnalysis
 from .video import analyse_motion
 
@@ -24,11 +25,6 @@ __all__ = [
     "resolve_features",
 ]
 
-#: Audio feature names (``bands`` = bass, mid and high envelopes).
-AUDIO_FEATURES = ("bands", "beats", "downbeats", "energy", "onsets", "tempo")
-#: Video feature names (``metadata`` = duration, fps, size, codec).
-VIDEO_FEATURES = ("cuts", "metadata", "motion", "motion_tempo")
-FEATURES = tuple(sorted(AUDIO_FEATURES + VIDEO_FEATURES))
 _GROUPS = {"audio": AUDIO_FEATURES, "video": VIDEO_FEATURES, "all": FEATURES}
 
 

@@ -284,10 +284,12 @@ class GraphBuilder:
                 raise self._err(st, str(e), "params") from e
             nodes.append((spec, consts))
             dyns.append(self.values.dynamic(st, spec, given))
+        # the input first: a file source starts decoding while the kernels import
+        source = self.node(steps[0].inputs[0])
         from effects.chain import EffectChain
 
         ch = EffectChain(nodes, self.timing.video.width, self.timing.video.height)
-        return ChainStream(self.node(steps[0].inputs[0]), ch, dyns, self.clock)
+        return ChainStream(source, ch, dyns, self.clock)
 
     def _sequence(self, step: Step, cfg: dict[str, Any]) -> Stream:
         """SEQUENCE: its inputs one after another, cut or crossfaded."""
