@@ -3,6 +3,12 @@
 Subcommands are the modules of :mod:`streamer.entry.commands` (discovered with
 pkgutil); each exposes ``register(subparsers)`` and sets ``func(args) -> int``.
 Exit codes: 0 success, 1 failure, 2 bad usage or configuration, 130 interrupted.
+
+Start-up cost is part of the interface: building the parser imports every
+command module, so those modules import only the standard library and light
+project modules at the top, and what a command runs with (numpy, numba, PyAV,
+Litestar, Redis, ...) inside the function that runs it. ``artdag --help``
+then takes a few tens of milliseconds (see bench/cli.py).
 """
 
 from __future__ import annotations
@@ -13,9 +19,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from streamer.embedded.stack import ServiceError
 from streamer.entry import commands
-from streamer.settings import SettingsError
 
 __all__ = ["build_parser", "main"]
 
@@ -51,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help(sys.stderr)
         return 2
+    # imported once a command runs: --help never needs them
+    from streamer.embedded.stack import ServiceError
+    from streamer.settings import SettingsError
+
     try:
         return int(func(args) or 0)
     except SettingsError as exc:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from effects.frame import VideoFormat
 from interpreter.nodes import NodeType, Recipe, Step
-from streamer.recipes.store import RecipeRef
-from streamer.resources import Resources
-from streamer.runs.service import RunSpec, start_run
+
+if TYPE_CHECKING:  # the server side; ``artdag render``'s demo needs only the recipe
+    from streamer.resources import Resources
 
 __all__ = [
     "DEMO_EFFECTS",
@@ -190,6 +190,9 @@ async def start_demo(
         pace: Render speed relative to real time (1.0: live; None: as fast as possible).
         announce: Called with a line naming the run page URL (``print`` by default).
     """
+    from streamer.recipes.store import RecipeRef
+    from streamer.runs.service import RunSpec, start_run
+
     spec = RunSpec(
         recipe=RecipeRef(text=demo_recipe_text(duration)),
         analysis=demo_analysis(duration),

@@ -10,12 +10,14 @@ the result JSON with ``--json`` (tempo in BPM, times in seconds).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from interpreter.analysis import FEATURES, AnalysisCache, AnalysisResult, resolve_features
-from interpreter.errors import InterpreterError
+from interpreter.analysis.features import FEATURES
+
+if TYPE_CHECKING:
+    from interpreter.analysis import AnalysisResult
 
 __all__ = ["register", "run", "summary"]
 
@@ -117,6 +119,11 @@ def summary(result: AnalysisResult, source: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Analyse, store and print."""
+    import asyncio
+
+    from interpreter.analysis import AnalysisCache, resolve_features
+    from interpreter.errors import InterpreterError
+
     cache_dir = _cache_dir(args.cache_dir)
     try:
         features = (

@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from interpreter.errors import InterpreterError
-from interpreter.loader import load_file
-from interpreter.planner import ExecutionPlan, plan_recipe
+if TYPE_CHECKING:
+    from interpreter.planner import ExecutionPlan
 
 __all__ = ["bind_inputs", "register", "run"]
 
@@ -96,6 +96,10 @@ def _print_plan(plan: ExecutionPlan) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Plan the recipe and print it."""
+    from interpreter.errors import InterpreterError
+    from interpreter.loader import load_file
+    from interpreter.planner import plan_recipe
+
     try:
         inputs = bind_inputs(args.input)
         params = _params(args.param)

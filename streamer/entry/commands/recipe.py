@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from interpreter.canonical import format_sexp, format_yaml, recipe_id
 from interpreter.errors import InterpreterError
-from interpreter.loader import load_file
-from interpreter.nodes import Recipe
-from interpreter.validate import validate
+
+if TYPE_CHECKING:
+    from interpreter.nodes import Recipe
 
 __all__ = ["register", "run_check", "run_fmt", "run_id"]
 
@@ -39,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _load_valid(path: Path) -> Recipe:
+    from interpreter.loader import load_file
+    from interpreter.validate import validate
+
     recipe = load_file(path)
     validate(recipe)
     return recipe
@@ -46,6 +49,9 @@ def _load_valid(path: Path) -> Recipe:
 
 def run_check(args: argparse.Namespace) -> int:
     """Validate each file; print ``ok`` and a summary, or the error."""
+    from interpreter.loader import load_file
+    from interpreter.validate import validate
+
     status = 0
     for path in args.files:
         try:
@@ -69,6 +75,8 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_fmt(args: argparse.Namespace) -> int:
     """Print the canonical form."""
+    from interpreter.canonical import format_sexp, format_yaml
+
     try:
         recipe = _load_valid(args.file)
     except InterpreterError as exc:
@@ -80,6 +88,8 @@ def run_fmt(args: argparse.Namespace) -> int:
 
 def run_id(args: argparse.Namespace) -> int:
     """Print the recipe id."""
+    from interpreter.canonical import recipe_id
+
     try:
         recipe = _load_valid(args.file)
     except InterpreterError as exc:

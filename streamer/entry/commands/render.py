@@ -23,12 +23,13 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from effects.frame import VideoFormat
 from interpreter.errors import InterpreterError
 from interpreter.nodes import InputDecl, NodeType, Recipe, Step
-from streamer.entry.demo import DEMO_EFFECTS, demo_recipe
+
+if TYPE_CHECKING:
+    from effects.frame import VideoFormat
 
 __all__ = ["parse_effect", "quick_recipe", "recipe_yaml", "register", "run", "submit"]
 
@@ -123,6 +124,8 @@ def quick_recipe(
 def _video_format(args: argparse.Namespace, default: VideoFormat | None) -> VideoFormat | None:
     if not args.size and not args.fps:
         return default
+    from effects.frame import VideoFormat
+
     if args.size:
         w, _, h = args.size.lower().partition("x")
         width, height = int(w) & ~1, int(h) & ~1
@@ -303,6 +306,7 @@ def _detail(body: str) -> str:
 
 async def _render_local(args: argparse.Namespace, effects: list[tuple[str, dict[str, Any]]]) -> int:
     from cache.cid import cid_of_bytes
+    from effects.frame import VideoFormat
     from hls.options import HLSOptions
     from hls.output import LocalHLSOutput
     from interpreter.stream import Progress, StreamInterpreter
@@ -331,6 +335,8 @@ async def _render_local(args: argparse.Namespace, effects: list[tuple[str, dict[
     elif inputs:
         recipe, bound = quick_recipe(inputs, effects)
     else:
+        from streamer.entry.demo import DEMO_EFFECTS, demo_recipe
+
         duration = duration or 10.0
         recipe, bound = demo_recipe(duration, effects or DEMO_EFFECTS), {}
         default_vf = VideoFormat(1280, 720, 30, 1)

@@ -6,9 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-from streamer.embedded.stack import EmbeddedStack
-from streamer.settings import Settings
-
 __all__ = ["register", "run"]
 
 
@@ -33,6 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``services``."""
+    from streamer.embedded.stack import EmbeddedStack
+    from streamer.settings import Settings
+
     data_dir = args.data_dir or Settings.from_env().storage.services_dir
     stack = EmbeddedStack(data_dir)
     if args.action == "up":

@@ -13,15 +13,13 @@ import argparse
 import asyncio
 import re
 import sys
-
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from typing import TYPE_CHECKING
 
 from streamer.auth import tokens
-from streamer.embedded.stack import ServiceError
-from streamer.entry.commands._common import settings_with_stack_urls
-from streamer.keys import RedisKeys
 from streamer.settings import Settings
+
+if TYPE_CHECKING:
+    from streamer.keys import RedisKeys
 
 __all__ = ["parse_ttl", "register", "run_create", "run_revoke"]
 
@@ -62,6 +60,9 @@ def _settings() -> Settings:
 
 
 def _redis_url(settings: Settings) -> str | None:
+    from streamer.embedded.stack import ServiceError
+    from streamer.entry.commands._common import settings_with_stack_urls
+
     try:
         return settings_with_stack_urls(settings).services.redis_url
     except ServiceError:
@@ -70,6 +71,10 @@ def _redis_url(settings: Settings) -> str | None:
 
 def run_create(args: argparse.Namespace) -> int:
     """Mint, track (best effort) and print a token."""
+    from redis.exceptions import RedisError
+
+    from streamer.embedded.stack import ServiceError
+
     settings = _settings()
     try:
         token, claims = tokens.mint_token(tokens.cluster_key(settings), args.user, ttl=args.ttl)
@@ -91,7 +96,9 @@ def run_create(args: argparse.Namespace) -> int:
 
 
 async def _track(url: str, user: str, token: str, expiry: int, keys: RedisKeys) -> None:
-    client = aioredis.from_url(url, socket_connect_timeout=5)
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(url, socket_connect_timeout=5)
     try:
         await tokens.track_token(client, user, token, expiry, keys=keys)
     finally:
@@ -100,6 +107,8 @@ async def _track(url: str, user: str, token: str, expiry: int, keys: RedisKeys) 
 
 def run_revoke(args: argparse.Namespace) -> int:
     """Revoke a token or a user's tokens; exit 1 when Redis is unavailable."""
+    from redis.exceptions import RedisError
+
     settings = _settings()
     url = _redis_url(settings)
     if url is None:
@@ -117,7 +126,9 @@ def run_revoke(args: argparse.Namespace) -> int:
 
 
 async def _revoke(url: str, token: str | None, user: str | None, keys: RedisKeys) -> str:
-    client = aioredis.from_url(url, socket_connect_timeout=5)
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(url, socket_connect_timeout=5)
     try:
         if user is not None:
             count = await tokens.revoke_user(client, user, keys=keys)

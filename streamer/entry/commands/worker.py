@@ -18,14 +18,7 @@ import socket
 import sys
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
-from streamer.entry.commands._common import configure_logging, settings_with_stack_urls
-from streamer.entry.worker import HEALTH_CHECK_INTERVAL, run_worker
-from streamer.jobs.monitor import worker_status
 from streamer.keys import RedisKeys
-from streamer.settings import Settings
 
 __all__ = ["format_status", "queue_status", "register", "run", "status_exit_code"]
 
@@ -109,8 +102,12 @@ async def queue_status(
     Also carries ``worker_health`` (arq's queue health line or None) and
     ``health_ttl_ms`` for older callers.
     """
+    import redis.asyncio as aioredis
+
+    from streamer.jobs.monitor import worker_status
+
     queue = queue or RedisKeys().queue
-    client = aioredis.from_url(redis_url)
+    client = aioredis.Redis.from_url(redis_url)
     try:
         status = await worker_status(client, queue, recent=recent)
         raw = await client.get(RedisKeys(queue=queue).health_check)
@@ -176,6 +173,10 @@ def format_status(status: dict[str, Any]) -> str:
                 line += f"  {r.get('error')}"
             lines.append(line)
     if not workers and not health:
+        # only here: streamer.entry.worker imports the whole job stack (seconds),
+        # which the container health check (a worker reporting) must not pay
+        from streamer.entry.worker import HEALTH_CHECK_INTERVAL
+
         lines.append(f"worker: none reported in the last {HEALTH_CHECK_INTERVAL} s")
     return "\n".join(lines)
 
@@ -190,6 +191,8 @@ def _print_status(status: dict[str, Any], as_json: bool) -> None:
 async def _status_loop(args: argparse.Namespace, redis_url: str) -> int:
     """One status print, or (``--watch``) one every interval; Redis errors are
     reported and, when watching, retried."""
+    from redis.exceptions import RedisError
+
     done = 0
     code = 1
     while True:
@@ -211,6 +214,9 @@ async def _status_loop(args: argparse.Namespace, redis_url: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``worker``."""
+    from streamer.entry.commands._common import configure_logging, settings_with_stack_urls
+    from streamer.settings import Settings
+
     settings = settings_with_stack_urls(Settings.from_env())
     args.queue = args.queue or settings.services.queue_name
     if args.action == "status":
@@ -218,6 +224,8 @@ def run(args: argparse.Namespace) -> int:
             return asyncio.run(_status_loop(args, settings.services.redis_url))
         except KeyboardInterrupt:
             return 0
+    from streamer.entry.worker import run_worker
+
     configure_logging()
     failed = run_worker(settings, burst=args.burst, queue=args.queue, concurrency=args.concurrency)
     return 1 if failed else 0
