@@ -111,6 +111,8 @@ class EmbeddedStack:
         self._redis_port = redis_port
         self.started = False
         """True when this object's :meth:`up` started the servers (False when reused)."""
+        self.ipfs_started = False
+        """True when this object's :meth:`up` started the IPFS node (False when reused)."""
 
     # -- paths ---------------------------------------------------------------
 
@@ -196,6 +198,7 @@ class EmbeddedStack:
         self.ipfs.stop()
         ports = IPFSPorts(free_port(), free_port(), free_port())
         self.ipfs.start(ports)
+        self.ipfs_started = True
         state.update(ipfs_ports=dataclasses.asdict(ports), ipfs_pid=self.ipfs.pid())
         self._write_state(state)
         return ports

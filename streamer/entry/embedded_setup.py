@@ -32,9 +32,12 @@ class Embedded:
     started: list[str] = field(default_factory=list)
 
     def stop(self) -> None:
-        """Stop what :func:`start_embedded` started (blocking)."""
+        """Stop what :func:`start_embedded` started (blocking); a reused stack keeps running."""
         if self.stack is not None:
-            self.stack.down()
+            if self.stack.started:
+                self.stack.down()
+            elif self.stack.ipfs_started:
+                self.stack.ipfs.stop()
         if self.ipfs is not None:
             self.ipfs.stop()
 

@@ -81,6 +81,13 @@ def test_serve_embedded_answers_and_exits_cleanly(
     try:
         url = _wait_for_url(proc)
         assert url == f"http://127.0.0.1:{port}/"
+        assert proc.stdout is not None
+        sign_in = proc.stdout.readline()
+        assert "sign in" in sign_in, sign_in
+        link = sign_in.rsplit(" ", 1)[1].strip()
+        assert link.startswith(f"http://localhost:{port}/auth/link/")
+        signed = httpx.get(link.replace("localhost", "127.0.0.1"), timeout=10)
+        assert signed.status_code == 303 and "artdag_session" in signed.cookies
         index = httpx.get(url, timeout=10)
         assert index.status_code == 200
         body = index.json()
@@ -91,6 +98,9 @@ def test_serve_embedded_answers_and_exits_cleanly(
         status = EmbeddedStack(data_dir / "services").status()
         pg_pid, redis_pid = status["postgres"]["pid"], status["redis"]["pid"]
         assert pg_pid and redis_pid
+        # IPFS_API unset: an offline node of its own, listed with the services
+        ipfs_pid = status["ipfs"]["pid"]
+        assert ipfs_pid and pid_alive(ipfs_pid) and status["ipfs"]["api"]
         assert (
             json.loads((data_dir / "services" / "state.json").read_text())["owner_pid"] == proc.pid
         )
@@ -99,6 +109,7 @@ def test_serve_embedded_answers_and_exits_cleanly(
     assert code == 0
     assert not pid_alive(pg_pid), "postgres left running"
     assert not pid_alive(redis_pid), "redis left running"
+    assert not pid_alive(ipfs_pid), "the IPFS node left running"
     with pytest.raises(httpx.TransportError):
         httpx.get(url, timeout=2)
 
@@ -138,7 +149,14 @@ def test_serve_with_urls_set_starts_nothing(data_dir: Path, fresh_dsn: str, redi
     port = free_port()
     proc = subprocess.Popen(
         _artdag("serve", "--no-worker"),
-        env=_env(data_dir, port, DATABASE_URL=fresh_dsn, REDIS_URL=redis_url),
+        # every service configured (IPFS_API too: unset, serve would start a node)
+        env=_env(
+            data_dir,
+            port,
+            DATABASE_URL=fresh_dsn,
+            REDIS_URL=redis_url,
+            IPFS_API="/ip4/127.0.0.1/tcp/1",
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
-from streamer.embedded.stack import EmbeddedStack
+from streamer.auth.login_links import create_login_link
 from streamer.entry.app import create_app
-from streamer.entry.commands._common import with_urls
+from streamer.entry.embedded_setup import Embedded, start_embedded
 from streamer.entry.worker import MonitoredWorker, create_worker
 from streamer.present.deps import provide_resources
 
@@ -80,18 +80,36 @@ class _Parts:
     def __init__(self, settings: Settings, log_level: str) -> None:
         self.settings = settings
         self.log_level = log_level
-        self.stack: EmbeddedStack | None = None
+        self.embedded: Embedded | None = None
         self.http: _Server | None = None
         self.http_task: asyncio.Task[None] | None = None
         self.worker: MonitoredWorker | None = None
         self.worker_task: asyncio.Task[None] | None = None
 
-    async def start_services(self) -> None:
-        """Start the embedded PostgreSQL + Redis and use their URLs."""
-        self.stack = EmbeddedStack(self.settings.storage.services_dir)
-        print(f"starting embedded PostgreSQL + Redis in {self.stack.data_dir}", flush=True)
-        urls = await asyncio.to_thread(self.stack.up)
-        self.settings = with_urls(self.settings, urls.database_url, urls.redis_url)
+    async def start_services(self, *, ipfs: bool) -> None:
+        """Start the services whose settings are unset and use them (``ipfs``: a node too)."""
+        wanted = ["PostgreSQL", "Redis"] if self.settings.services.embedded else []
+        if ipfs and not self.settings.ipfs.api_set:
+            wanted.append("an offline IPFS node")
+        if not wanted:
+            return
+        where = self.settings.storage.services_dir
+        print(f"starting embedded {', '.join(wanted)} in {where}", flush=True)
+        self.settings, self.embedded = await asyncio.to_thread(
+            start_embedded, self.settings, ipfs=ipfs
+        )
+
+    async def print_sign_in(self, app: Litestar) -> None:
+        """Print a one-time sign-in link (none with L2: L2 is the only way in)."""
+        if self.settings.federation.l2_server:
+            return
+        res = provide_resources(app.state)
+        try:
+            link = await create_login_link(res.redis, res.keys, res.settings)
+        except Exception as exc:  # the server works without it; say why
+            log.warning("no sign-in link: %s", exc)
+            return
+        print(f"sign in (one-time link; `artdag login-link` makes another): {link}", flush=True)
 
     async def start_http(self, app: Litestar, stop: asyncio.Event) -> bool:
         """Start uvicorn and wait until it listens; False (reported) when it failed."""
@@ -149,18 +167,18 @@ class _Parts:
             if task is not None:
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await task
-        if self.stack is not None and self.stack.started:
+        if self.embedded is not None:
             # Synchronously, on purpose: nothing else runs any more, and this
             # must finish even if the task is being cancelled.
-            self.stack.down()
+            self.embedded.stop()
 
 
-async def _run(parts: _Parts, stop: asyncio.Event, *, worker: bool, demo: bool) -> int:
-    if parts.settings.services.embedded:
-        await parts.start_services()
+async def _run(parts: _Parts, stop: asyncio.Event, *, worker: bool, demo: bool, ipfs: bool) -> int:
+    await parts.start_services(ipfs=ipfs)
     if stop.is_set():
         return 0
-    app = create_app(parts.settings, embedded_services=parts.stack is not None)
+    embedded = parts.embedded is not None and parts.embedded.stack is not None
+    app = create_app(parts.settings, embedded_services=embedded)
     if not await parts.start_http(app, stop):
         return 1
     if stop.is_set():
@@ -170,22 +188,36 @@ async def _run(parts: _Parts, stop: asyncio.Event, *, worker: bool, demo: bool) 
     server = parts.settings.server
     shown = "localhost" if server.host in ("0.0.0.0", "::") else server.host
     print(f"artdag L1 serving on http://{shown}:{server.port}/", flush=True)
+    await parts.print_sign_in(app)
     if demo:
         await _start_demo(app)
     return await parts.wait(stop)
 
 
 async def serve(
-    settings: Settings, *, worker: bool = True, demo: bool = False, log_level: str = "info"
+    settings: Settings,
+    *,
+    worker: bool = True,
+    demo: bool = False,
+    log_level: str = "info",
+    ipfs: bool = True,
 ) -> int:
-    """Run services (if embedded), worker and HTTP server until a signal; return the exit code."""
+    """Run services (those unset), worker and HTTP server until a signal; the exit code.
+
+    Args:
+        settings: configuration.
+        worker: run an arq worker in this process.
+        demo: start the demo run once the server is up.
+        log_level: uvicorn's log level.
+        ipfs: start an offline IPFS node when ``IPFS_API`` is unset.
+    """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     parts = _Parts(settings, log_level)
     try:
-        return await _run(parts, stop, worker=worker, demo=demo)
+        return await _run(parts, stop, worker=worker, demo=demo, ipfs=ipfs)
     finally:
         print("artdag serve: shutting down", file=sys.stderr, flush=True)
         await parts.shutdown()

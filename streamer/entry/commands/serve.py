@@ -23,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "serve",
         help="run the HTTP server (and a worker, and the embedded services if needed)",
         description="Serve the API and web UI. With REDIS_URL/DATABASE_URL unset the embedded "
-        "PostgreSQL + Redis are started under $ARTDAG_DATA_DIR/services.",
+        "PostgreSQL + Redis are started under $ARTDAG_DATA_DIR/services, and with IPFS_API "
+        "unset an offline IPFS node (Kubo, else the project's js-ipfs). Prints a one-time "
+        "sign-in link (not with L2_SERVER).",
     )
     parser.add_argument("--host", default=None, help="bind address (default $HOST or 0.0.0.0)")
     parser.add_argument("--port", type=int, default=None, help="port (default $PORT or 8000)")
@@ -35,6 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         action=argparse.BooleanOptionalAction,
         default=False,
         help="start the demo run once the server is up (if available)",
+    )
+    parser.add_argument(
+        "--no-ipfs",
+        action="store_true",
+        help="do not start an offline IPFS node when IPFS_API is unset",
     )
     parser.add_argument("--log-level", default="info", help="log level (default info)")
     parser.set_defaults(func=run)
@@ -58,5 +65,11 @@ def run(args: argparse.Namespace) -> int:
     settings = dataclasses.replace(settings, server=server)
     configure_logging(args.log_level)
     return asyncio.run(
-        serve(settings, worker=not args.no_worker, demo=args.demo, log_level=args.log_level)
+        serve(
+            settings,
+            worker=not args.no_worker,
+            demo=args.demo,
+            log_level=args.log_level,
+            ipfs=not args.no_ipfs,
+        )
     )
