@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from streamer.embedded.ipfs import EmbeddedIPFS, IPFSPorts
 from streamer.embedded.procs import free_port
 from streamer.embedded.stack import EmbeddedStack
+from streamer.entry.commands._common import with_urls
 from streamer.settings import Settings, parse_multiaddr
 
 __all__ = ["Embedded", "start_embedded", "with_ipfs"]
@@ -56,18 +57,6 @@ def with_ipfs(settings: Settings, api: str, gateway: str) -> Settings:
     )
 
 
-def _with_databases(settings: Settings, database_url: str, redis_url: str) -> Settings:
-    services = settings.services
-    return dataclasses.replace(
-        settings,
-        services=dataclasses.replace(
-            services,
-            database_url=services.database_url if services.database_url_set else database_url,
-            redis_url=services.redis_url if services.redis_url_set else redis_url,
-        ),
-    )
-
-
 def start_embedded(settings: Settings, *, ipfs: bool = True) -> tuple[Settings, Embedded]:
     """Start the unset services (blocking: run it in a thread); settings that use them.
 
@@ -84,7 +73,7 @@ def start_embedded(settings: Settings, *, ipfs: bool = True) -> tuple[Settings, 
     if settings.services.embedded:
         done.stack = EmbeddedStack(root, ipfs=want_ipfs)
         urls = done.stack.up()
-        settings = _with_databases(settings, urls.database_url, urls.redis_url)
+        settings = with_urls(settings, urls.database_url, urls.redis_url)
         done.started += ["PostgreSQL", "Redis"]
         if urls.ipfs_api and urls.ipfs_gateway:
             settings = with_ipfs(settings, urls.ipfs_api, urls.ipfs_gateway)
