@@ -14,11 +14,13 @@ level or two).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from effects.frame import YUVFrame
-from effects.kernels.colour_ops import ColourOp, apply_colour_op
 from effects.registry import EffectError, EffectSpec, ParamValue
+
+if TYPE_CHECKING:  # the colour kernels (and numba) load when a fused pass is built
+    from effects.frame import YUVFrame
+    from effects.kernels.colour_ops import ColourOp
 
 __all__ = ["FusedColour", "fuse_ops", "fusion_groups", "is_fusable"]
 
@@ -41,6 +43,8 @@ def fusion_groups(specs: Sequence[EffectSpec]) -> list[list[int]]:
 
 def fuse_ops(ops: Sequence[ColourOp]) -> ColourOp:
     """Compose ops applied in order into one."""
+    from effects.kernels.colour_ops import ColourOp
+
     out = ColourOp.identity()
     for op in ops:
         out = out.then(op)
@@ -55,6 +59,8 @@ class FusedColour:
     """
 
     def __init__(self, specs: Sequence[EffectSpec]) -> None:
+        from effects.kernels.colour_ops import ColourOp, apply_colour_op
+
         bad = [s.name for s in specs if not is_fusable(s)]
         if bad:
             raise EffectError(f"cannot fuse non-colour effects: {', '.join(bad)}")
@@ -62,6 +68,7 @@ class FusedColour:
         self._builders = [s.extra["colour_op"] for s in specs]
         self._key: Any = None
         self._op = ColourOp.identity()
+        self._apply = apply_colour_op
 
     def op_for(self, params: Sequence[Mapping[str, ParamValue]]) -> ColourOp:
         """The composed op for these parameters (cached while unchanged)."""
@@ -75,4 +82,4 @@ class FusedColour:
         self, src: YUVFrame, out: YUVFrame, params: Sequence[Mapping[str, ParamValue]]
     ) -> None:
         """Run the fused pass from ``src`` into ``out`` (in place allowed)."""
-        apply_colour_op(self.op_for(params), src, out)
+        self._apply(self.op_for(params), src, out)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from effects.colors import ColorError, parse_color
-from effects.frame import YUVFrame
+
+if TYPE_CHECKING:  # numpy stays unimported for readers of the catalog
+    from effects.frame import YUVFrame
 
 __all__ = [
     "Effect",

@@ -1,23 +1,29 @@
-"""Small helpers shared by the kernel modules: plane access and effect wrappers."""
+"""Small helpers shared by the kernel modules: plane access and effect wrappers.
+
+Imports neither numpy nor numba at run time: the effect declarations
+(:mod:`effects.specs`) build FnEffects and must stay cheap to import.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-import numpy as np
+from effects.registry import ParamValue
 
-from effects.frame import YUVFrame
-from effects.registry import EffectSpec, Layout, ParamSpec, ParamValue
+if TYPE_CHECKING:
+    import numpy as np
 
-__all__ = ["ApplyFn", "FnEffect", "KernelFloat", "KernelInt", "Params", "fspec", "planes"]
+    from effects.frame import YUVFrame
+
+__all__ = ["ApplyFn", "FnEffect", "KernelFloat", "KernelInt", "Params", "planes"]
 
 Params = dict[str, Any]
 #: Scalars as jitted kernels see them: numba mixes Python numbers and numpy
 #: scalars freely (``np.int64(x) + 1``), so kernel signatures accept both.
-KernelInt = int | np.integer[Any]
-KernelFloat = float | np.floating[Any]
-ApplyFn = Callable[[Sequence[YUVFrame], YUVFrame, Params, int, Any], None]
+KernelInt: TypeAlias = "int | np.integer[Any]"
+KernelFloat: TypeAlias = "float | np.floating[Any]"
+ApplyFn: TypeAlias = "Callable[[Sequence[YUVFrame], YUVFrame, Params, int, Any], None]"
 
 BLACK_Y = 16  # video-range black; chroma neutral is 128
 NEUTRAL_UV = 128
@@ -63,38 +69,3 @@ class FnEffect:
         """Clear temporal state, if any."""
         if self._reset is not None:
             self._reset(self.scratch)
-
-
-def fspec(
-    name: str,
-    doc: str,
-    category: str,
-    params: tuple[ParamSpec, ...],
-    fn: ApplyFn,
-    *,
-    scratch: Callable[[int, int], Any] | None = None,
-    reset: Callable[[Any], None] | None = None,
-    layout: Layout = "yuv420p",
-    temporal: bool = False,
-    arity: int = 1,
-    fusable: bool = False,
-    extra: Mapping[str, Any] | None = None,
-) -> EffectSpec:
-    """Build an EffectSpec whose factory wraps ``fn`` in an FnEffect."""
-    defaults = {p.name: p.default for p in params}
-
-    def factory(width: int, height: int) -> FnEffect:
-        return FnEffect(fn, defaults, scratch(width, height) if scratch else None, reset)
-
-    return EffectSpec(
-        name=name,
-        doc=doc,
-        category=category,
-        params=params,
-        factory=factory,
-        layout=layout,
-        temporal=temporal,
-        arity=arity,
-        fusable=fusable,
-        extra=dict(extra or {}),
-    )

@@ -16,14 +16,12 @@ import numpy as np
 from numba import njit
 
 from effects.frame import YUVFrame
-from effects.kernels._base import Params, fspec
+from effects.kernels._base import Params
 from effects.kernels.colour_ops import rgb_to_yuv
 from effects.kernels.temporal import mix_into
-from effects.registry import ParamSpec
+from effects.specs.composite import BLEND_MODES
 
-__all__ = ["BLEND_MODES", "SPECS", "blend_luma"]
-
-BLEND_MODES = ("normal", "add", "multiply", "screen", "overlay", "difference", "lighten", "darken")
+__all__ = ["BLEND_MODES", "blend_luma"]
 
 
 @njit(nogil=True, cache=True)
@@ -141,60 +139,3 @@ def _vignette(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: 
     vignette_plane(src.y, out.y, a, r, sf, 16.0)
     vignette_plane(src.u, out.u, a, r, sf, 128.0)
     vignette_plane(src.v, out.v, a, r, sf, 128.0)
-
-
-SPECS = (
-    fspec(
-        "blend",
-        "Blend two inputs with a blend mode (on luma) and an opacity.",
-        "composite",
-        (
-            ParamSpec(
-                "mode", "enum", "normal", doc="blend mode", choices=BLEND_MODES, animatable=False
-            ),
-            ParamSpec(
-                "opacity", "float", 1.0, 0.0, 1.0, "", "0 = first input only, 1 = fully blended"
-            ),
-        ),
-        _blend,
-        arity=2,
-    ),
-    fspec(
-        "crossfade",
-        "Linear mix from the first input (0) to the second (1).",
-        "composite",
-        (ParamSpec("mix", "float", 0.5, 0.0, 1.0, "", "position of the fade"),),
-        _crossfade,
-        arity=2,
-    ),
-    fspec(
-        "chroma_key",
-        "Replace the key colour of the first input by the second input.",
-        "composite",
-        (
-            ParamSpec(
-                "color", "color", (0.0, 255.0, 0.0), unit="rgb", doc="key colour", animatable=False
-            ),
-            ParamSpec("similarity", "float", 0.1, 0.0, 1.0, "", "chroma distance keyed out fully"),
-            ParamSpec(
-                "softness", "float", 0.1, 0.0, 1.0, "", "width of the soft edge beyond similarity"
-            ),
-        ),
-        _chroma_key,
-        scratch=_Alpha,
-        arity=2,
-    ),
-    fspec(
-        "vignette",
-        "Darken and desaturate towards the corners.",
-        "composite",
-        (
-            ParamSpec("amount", "float", 0.6, 0.0, 1.0, "", "darkening at the corners"),
-            ParamSpec(
-                "radius", "float", 0.5, 0.0, 1.0, "", "distance where darkening starts (corner = 1)"
-            ),
-            ParamSpec("softness", "float", 0.5, 0.0, 1.0, "", "width of the falloff"),
-        ),
-        _vignette,
-    ),
-)

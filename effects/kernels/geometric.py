@@ -17,15 +17,15 @@ import numpy as np
 from numba import njit
 
 from effects.frame import YUVFrame
-from effects.kernels._base import BLACK_Y, NEUTRAL_UV, Params, fspec
+from effects.kernels._base import BLACK_Y, NEUTRAL_UV, Params
 from effects.kernels.affine import affine_coeffs, warp_affine, warp_affine2
 from effects.kernels.sampling import EDGE_MODES, edge_index, row_work, sample_row
-from effects.registry import ParamSpec
+from effects.specs.geometric import MIRROR_AXES
 
 # the warp and sampling kernels lived here; their names stay importable from this module
 __all__ = [
     "EDGE_MODES",
-    "SPECS",
+    "MIRROR_AXES",
     "affine_coeffs",
     "edge_index",
     "sample_row",
@@ -44,17 +44,6 @@ class _Scratch:
             self.buf[:] = src.data
             return YUVFrame(self.buf, src.width, src.height)
         return src
-
-
-def _edge_param(default: str) -> ParamSpec:
-    return ParamSpec(
-        "edge",
-        "enum",
-        default,
-        doc="what is sampled outside the frame",
-        choices=EDGE_MODES,
-        animatable=False,
-    )
 
 
 def _transform(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: _Scratch) -> None:
@@ -78,12 +67,9 @@ def mirror_plane(src: np.ndarray, dst: np.ndarray, axis: int) -> None:
             dst[i, j] = src[si, sj]
 
 
-_AXES = ("horizontal", "vertical", "both")
-
-
 def _mirror(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: _Scratch) -> None:
     src = s.source(inputs[0], out)
-    axis = _AXES.index(str(p["axis"]))
+    axis = MIRROR_AXES.index(str(p["axis"]))
     for a, b in zip((src.y, src.u, src.v), (out.y, out.u, out.v), strict=True):
         mirror_plane(a, b, axis)
 
@@ -235,82 +221,3 @@ def _wave(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: _Scr
     wave_plane(src.y, out.y, amp, wl, ph, vertical, edge, BLACK_Y)
     for x, y in ((src.u, out.u), (src.v, out.v)):
         wave_plane(x, y, amp / 2, wl / 2, ph, vertical, edge, NEUTRAL_UV)
-
-
-SPECS = (
-    fspec(
-        "transform",
-        "Zoom, rotate and move the frame (bilinear sampling).",
-        "geometric",
-        (
-            ParamSpec("zoom", "float", 1.0, 0.01, 100.0, "x", "scale factor, 1 = unchanged"),
-            ParamSpec(
-                "rotate", "float", 0.0, None, None, "rad", "clockwise rotation about the centre"
-            ),
-            ParamSpec("x", "float", 0.0, None, None, "px", "horizontal move, positive = right"),
-            ParamSpec("y", "float", 0.0, None, None, "px", "vertical move, positive = down"),
-            _edge_param("black"),
-        ),
-        _transform,
-        scratch=_Scratch,
-    ),
-    fspec(
-        "mirror",
-        "Reflect one half of the frame onto the other.",
-        "geometric",
-        (
-            ParamSpec(
-                "axis",
-                "enum",
-                "horizontal",
-                doc="horizontal: left onto right; vertical: top onto bottom",
-                choices=_AXES,
-                animatable=False,
-            ),
-        ),
-        _mirror,
-        scratch=_Scratch,
-    ),
-    fspec(
-        "kaleidoscope",
-        "Mirror wedges around the centre (coordinate map cached while segments hold; rotation is cheap).",
-        "geometric",
-        (
-            ParamSpec("segments", "int", 6, 1, 64, "", "number of mirrored wedge pairs"),
-            ParamSpec("rotate", "float", 0.0, None, None, "rad", "rotation of the sampled wedge"),
-        ),
-        _kaleidoscope,
-        scratch=_KaleidoScratch,
-    ),
-    fspec(
-        "tile",
-        "Repeat a shrunken copy count x count times.",
-        "geometric",
-        (ParamSpec("count", "int", 2, 1, 32, "", "tiles per side"),),
-        _tile,
-        scratch=_Scratch,
-    ),
-    fspec(
-        "wave",
-        "Sinusoidal ripple: rows (or columns) shifted by a sine wave.",
-        "geometric",
-        (
-            ParamSpec("amplitude", "float", 10.0, 0.0, 500.0, "px", "largest shift"),
-            ParamSpec("wavelength", "float", 60.0, 2.0, 5000.0, "px", "period of the wave"),
-            ParamSpec(
-                "phase", "float", 0.0, None, None, "rad", "phase; animate it to move the wave"
-            ),
-            ParamSpec(
-                "direction",
-                "enum",
-                "horizontal",
-                doc="horizontal shifts rows, vertical shifts columns",
-                choices=("horizontal", "vertical"),
-                animatable=False,
-            ),
-            _edge_param("mirror"),
-        ),
-        _wave,
-        scratch=_Scratch,
-    ),
-)

@@ -13,10 +13,9 @@ import numpy as np
 from numba import njit
 
 from effects.frame import YUVFrame
-from effects.kernels._base import Params, fspec
-from effects.registry import ParamSpec
+from effects.kernels._base import Params
 
-__all__ = ["SPECS", "hash3", "shift_plane"]
+__all__ = ["hash3", "shift_plane"]
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -143,55 +142,3 @@ def _noise(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: obj
     else:
         noise_plane(src.u, out.u, amount / 2, seed, fi, 1)
         noise_plane(src.v, out.v, amount / 2, seed, fi, 2)
-
-
-_SEED = ParamSpec(
-    "seed",
-    "int",
-    0,
-    0,
-    2**31 - 1,
-    "",
-    "random seed (combined with the frame index)",
-    animatable=False,
-)
-
-SPECS = (
-    fspec(
-        "rgb_split",
-        "Colour fringing: red and blue difference planes pushed apart (YUV chroma split).",
-        "glitch",
-        (
-            ParamSpec("x", "float", 8.0, -200.0, 200.0, "px", "horizontal separation"),
-            ParamSpec("y", "float", 0.0, -200.0, 200.0, "px", "vertical separation"),
-        ),
-        _rgb_split,
-        scratch=_Copy,
-    ),
-    fspec(
-        "scanlines",
-        "Displace random bands of lines sideways (wrapping).",
-        "glitch",
-        (
-            ParamSpec("amount", "float", 40.0, 0.0, 2000.0, "px", "largest sideways shift"),
-            ParamSpec("line_height", "int", 8, 1, 512, "px", "rows per band"),
-            ParamSpec("probability", "float", 0.3, 0.0, 1.0, "", "fraction of bands displaced"),
-            _SEED,
-        ),
-        _scanlines,
-        scratch=_Copy,
-    ),
-    fspec(
-        "noise",
-        "Film grain: uniform noise, deterministic per seed and frame.",
-        "glitch",
-        (
-            ParamSpec("amount", "float", 16.0, 0.0, 255.0, "", "largest luma change in levels"),
-            ParamSpec(
-                "mono", "bool", True, doc="luma only (true) or also chroma", animatable=False
-            ),
-            _SEED,
-        ),
-        _noise,
-    ),
-)

@@ -15,10 +15,9 @@ from numba import njit
 
 from effects.kernels._base import KernelInt
 from effects.kernels._unaligned import load_u16
+from effects.specs.geometric import EDGE_MODES  # declared with the effects; kernels take the index
 
 __all__ = ["EDGE_MODES", "edge_index", "edge_tap", "row_work", "sample_bilinear", "sample_row"]
-
-EDGE_MODES = ("black", "clamp", "wrap", "mirror")
 
 
 @njit(nogil=True, cache=True, inline="always")

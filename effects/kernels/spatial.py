@@ -16,10 +16,9 @@ import numpy as np
 from numba import njit
 
 from effects.frame import YUVFrame
-from effects.kernels._base import KernelFloat, KernelInt, Params, fspec
-from effects.registry import ParamSpec
+from effects.kernels._base import KernelFloat, KernelInt, Params
 
-__all__ = ["SPECS", "BlurScratch", "box_plane", "gauss_radii"]
+__all__ = ["BlurScratch", "box_plane", "gauss_radii"]
 
 
 @njit(nogil=True, cache=True, inline="always")
@@ -291,63 +290,3 @@ def _pixelate(inputs: Sequence[YUVFrame], out: YUVFrame, p: Params, fi: int, s: 
     pixelate_plane(src.y, out.y, size)
     pixelate_plane(src.u, out.u, size // 2)
     pixelate_plane(src.v, out.v, size // 2)
-
-
-SPECS = (
-    fspec(
-        "blur",
-        "Box blur (mean over a (2r+1) square), any radius at constant cost.",
-        "spatial",
-        (
-            ParamSpec(
-                "radius", "float", 2.0, 0.0, 200.0, "px", "blur radius, rounded to whole pixels"
-            ),
-        ),
-        _blur,
-        scratch=BlurScratch,
-    ),
-    fspec(
-        "gaussian_blur",
-        "Gaussian blur approximated by three box passes, constant cost per pixel.",
-        "spatial",
-        (ParamSpec("sigma", "float", 2.0, 0.0, 100.0, "px", "standard deviation"),),
-        _gaussian,
-        scratch=BlurScratch,
-    ),
-    fspec(
-        "sharpen",
-        "Unsharp mask on luma.",
-        "spatial",
-        (
-            ParamSpec("amount", "float", 1.0, 0.0, 10.0, "x", "how much detail to add back"),
-            ParamSpec(
-                "radius", "float", 1.0, 1.0, 20.0, "px", "size of the detail removed by the blur"
-            ),
-        ),
-        _sharpen,
-        scratch=BlurScratch,
-    ),
-    fspec(
-        "edges",
-        "Sobel edge magnitude as grey (alias of a sobel filter).",
-        "spatial",
-        (ParamSpec("strength", "float", 1.0, 0.0, 10.0, "x", "gain on the gradient magnitude"),),
-        _edges,
-        scratch=BlurScratch,
-    ),
-    fspec(
-        "emboss",
-        "Emboss relief in grey around mid level.",
-        "spatial",
-        (ParamSpec("strength", "float", 1.0, 0.0, 10.0, "x", "relief depth"),),
-        _emboss,
-        scratch=BlurScratch,
-    ),
-    fspec(
-        "pixelate",
-        "Mosaic of square blocks, each its mean colour.",
-        "spatial",
-        (ParamSpec("size", "int", 16, 2, 512, "px", "block size (rounded down to even)"),),
-        _pixelate,
-    ),
-)

@@ -13,11 +13,12 @@ import numpy as np
 from numba import njit
 
 from effects.frame import YUVFrame
-from effects.kernels._base import NEUTRAL_UV, FnEffect
+from effects.kernels._base import NEUTRAL_UV
 from effects.kernels.affine import affine_coeffs, warp_affine, warp_affine2
-from effects.registry import EffectSpec, ParamSpec, ParamValue
+from effects.registry import ParamValue
+from effects.specs.temporal import ECHO_PARAMS, FEEDBACK_PARAMS, MAX_ECHO
 
-__all__ = ["SPECS", "mix_into"]
+__all__ = ["Echo", "Feedback", "mix_into"]
 
 
 @njit(nogil=True, cache=True)
@@ -38,7 +39,7 @@ class Feedback:
         self.prev = np.empty((height * 3 // 2, width), dtype=np.uint8)
         self.warped = np.empty_like(self.prev)
         self.have = False
-        self.defaults: dict[str, ParamValue] = {p.name: p.default for p in _FEEDBACK_PARAMS}
+        self.defaults: dict[str, ParamValue] = {p.name: p.default for p in FEEDBACK_PARAMS}
 
     def apply(
         self,
@@ -70,15 +71,6 @@ class Feedback:
         self.have = False
 
 
-_FEEDBACK_PARAMS = (
-    ParamSpec(
-        "amount", "float", 0.8, 0.0, 0.99, "", "weight of the previous output (trail length)"
-    ),
-    ParamSpec("zoom", "float", 1.0, 0.5, 2.0, "x", "zoom applied to the trail each frame"),
-    ParamSpec("rotate", "float", 0.0, -3.2, 3.2, "rad", "rotation applied to the trail each frame"),
-)
-
-
 @njit(nogil=True, cache=True)
 def weighted_sum(ring: np.ndarray, order: np.ndarray, weights: np.ndarray, dst: np.ndarray) -> None:
     """``dst = sum_k weights[k] * ring[order[k]]`` (weights sum to 1), rounded."""
@@ -100,9 +92,6 @@ def weighted_sum(ring: np.ndarray, order: np.ndarray, weights: np.ndarray, dst: 
             out[j] = np.uint8(min(acc[j] + 0.5, 255.0))
 
 
-MAX_ECHO = 16
-
-
 class Echo:
     """Weighted average of the last ``frames`` inputs, newest weighted 1, older decay**k."""
 
@@ -111,7 +100,7 @@ class Echo:
         self.ring = np.empty((0, *self.shape), dtype=np.uint8)
         self.count = 0
         self.head = 0
-        self.defaults: dict[str, ParamValue] = {p.name: p.default for p in _ECHO_PARAMS}
+        self.defaults: dict[str, ParamValue] = {p.name: p.default for p in ECHO_PARAMS}
 
     def apply(
         self,
@@ -137,12 +126,6 @@ class Echo:
         self.count = 0
 
 
-_ECHO_PARAMS = (
-    ParamSpec("frames", "int", 4, 1, MAX_ECHO, "frames", "how many past frames are mixed"),
-    ParamSpec("decay", "float", 0.6, 0.0, 1.0, "", "weight ratio between successive past frames"),
-)
-
-
 def _strobe(
     inputs: Sequence[YUVFrame], out: YUVFrame, p: dict[str, Any], fi: int, s: object
 ) -> None:
@@ -154,37 +137,3 @@ def _strobe(
         out.v.fill(NEUTRAL_UV)
     elif src.data is not out.data:
         out.data[:] = src.data
-
-
-_STROBE_PARAMS = (
-    ParamSpec("period", "int", 8, 1, 10000, "frames", "frames per strobe cycle"),
-    ParamSpec("duty", "int", 1, 0, 10000, "frames", "flash frames at the start of each cycle"),
-    ParamSpec("level", "int", 235, 0, 255, "", "flash luma (235 video white, 16 black)"),
-)
-
-SPECS = (
-    EffectSpec(
-        "feedback",
-        "Video feedback trails: the previous output, zoomed/rotated, mixed under the input.",
-        "temporal",
-        _FEEDBACK_PARAMS,
-        Feedback,
-        temporal=True,
-    ),
-    EffectSpec(
-        "echo",
-        "Average of recent frames with decaying weights.",
-        "temporal",
-        _ECHO_PARAMS,
-        Echo,
-        temporal=True,
-    ),
-    EffectSpec(
-        "strobe",
-        "Flash a flat frame every period frames (driven by the frame index).",
-        "temporal",
-        _STROBE_PARAMS,
-        lambda w, h: FnEffect(_strobe, {p.name: p.default for p in _STROBE_PARAMS}),
-        temporal=True,
-    ),
-)

@@ -29,10 +29,12 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streamer.keys import RedisKeys
-from streamer.settings import Settings
+
+if TYPE_CHECKING:  # streamer.settings imports aiohttp; the CLI parser reads the TTLs
+    from streamer.settings import Settings
 
 __all__ = [
     "DEFAULT_TTL",

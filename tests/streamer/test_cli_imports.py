@@ -98,7 +98,8 @@ def test_effects_list_imports_no_kernel() -> None:
     [
         ("blur", {"spatial"}),
         ("noise", {"glitch"}),
-        ("echo", {"temporal", "geometric", "_unaligned"}),  # echo reuses the geometric warp
+        # echo reuses the affine warp (and its edge sampling), not the geometric effects
+        ("echo", {"temporal", "affine", "sampling", "_unaligned"}),
     ],
 )
 def test_building_an_effect_imports_its_kernel_module_only(effect: str, kernels: set[str]) -> None:

@@ -16,10 +16,10 @@ import sys
 from typing import TYPE_CHECKING
 
 from streamer.auth import tokens
-from streamer.settings import Settings
 
 if TYPE_CHECKING:
     from streamer.keys import RedisKeys
+    from streamer.settings import Settings
 
 __all__ = ["parse_ttl", "register", "run_create", "run_revoke"]
 
@@ -56,6 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _settings() -> Settings:
+    from streamer.settings import Settings  # imports aiohttp: not at --help
+
     return Settings.from_env()
 
 
