@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from streamer.runs.status import RunStatus
 from web import queries
 
 __all__ = ["STEP_STATES", "plan_states", "step_states"]
@@ -49,14 +50,14 @@ def plan_states(run: Mapping[str, Any], cached_ids: Collection[str] = ()) -> dic
     """
     steps = [s for s in (run.get("plan") or {}).get("steps") or [] if isinstance(s, Mapping)]
     ids = [str(s.get("step_id")) for s in steps]
-    status = str(run.get("status") or "pending")
-    if status in ("completed", "pending"):
-        return dict.fromkeys(ids, "done" if status == "completed" else "pending")
+    status = str(run.get("status") or RunStatus.PENDING)
+    if status in (RunStatus.COMPLETED, RunStatus.PENDING):
+        return dict.fromkeys(ids, "done" if status == RunStatus.COMPLETED else "pending")
     analysis = run.get("analysis")
     analysed = set(analysis) if isinstance(analysis, Mapping) else set()
-    if status == "running" and run.get("segment_count"):
+    if status == RunStatus.RUNNING and run.get("segment_count"):
         return {i: "done" if i in analysed else "running" for i in ids}
-    rest = "stopped" if status in ("failed", "cancelled") else "pending"
+    rest = "stopped" if status in (RunStatus.FAILED, RunStatus.CANCELLED) else "pending"
     states = {
         i: "done" if _finished(s, cached_ids, analysed) else rest
         for i, s in zip(ids, steps, strict=True)
@@ -75,7 +76,7 @@ def plan_states(run: Mapping[str, Any], cached_ids: Collection[str] = ()) -> dic
 async def step_states(db: Any, run: Mapping[str, Any]) -> dict[str, str]:
     """:func:`plan_states` with the cache ids looked up in ``step_cache``."""
     steps = (run.get("plan") or {}).get("steps") or []
-    if run.get("status") in ("completed", "pending"):
+    if run.get("status") in (RunStatus.COMPLETED, RunStatus.PENDING):
         return plan_states(run)
     cache_ids = [str(s["cache_id"]) for s in steps if isinstance(s, Mapping) and s.get("cache_id")]
     cached = await queries.step_cache_cids(db, cache_ids)

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from streamer.runs.status import RUN_STATUSES, TERMINAL_STATUSES
+from streamer.runs.status import RUN_STATUSES, TERMINAL_STATUSES, RunStatus
 
 __all__ = [
     "cancel_pending_run",
@@ -127,7 +127,7 @@ async def update_run(db: Any, run_id: str, **fields: Any) -> dict[str, Any] | No
     # names come from the whitelist above, never from input
     sets = [f"{name} = ${i}" for i, name in enumerate(names, start=2)]
     sets.append("updated_at = now()")
-    if status == "running":
+    if status == RunStatus.RUNNING:
         sets.append("started_at = coalesce(started_at, now())")
     if status in TERMINAL_STATUSES:
         sets.append("finished_at = now()")

@@ -307,7 +307,7 @@ async def run_recipe(
             if await cancel_requested(env.redis, env.keys, run_id):
                 await runs_db.update_run(env.db, run_id, status=RunStatus.CANCELLED)
                 await _event(env, run_id, StatusEvent(RunStatus.CANCELLED))
-                return {"run_id": run_id, "status": "cancelled", "plan_id": p.plan_id}
+                return {"run_id": run_id, "status": str(RunStatus.CANCELLED), "plan_id": p.plan_id}
             pending, reused = [], []
             for s in level:
                 if not (needs_execution(p, s) or s.node_type == "ANALYZE"):
@@ -355,7 +355,7 @@ async def run_recipe(
         await _event(env, run_id, StatusEvent(RunStatus.COMPLETED, output_cid=output_cid))
         return {
             "run_id": run_id,
-            "status": "completed",
+            "status": str(RunStatus.COMPLETED),
             "output_cid": output_cid,
             "plan_id": p.plan_id,
             "executed": sum(1 for r in executed if r.get("status") == "executed"),
@@ -372,7 +372,7 @@ async def run_recipe(
         error = f"{type(exc).__name__}: {exc}"[:4000]
         await runs_db.update_run(env.db, run_id, status=RunStatus.FAILED, error=error)
         await _event(env, run_id, StatusEvent(RunStatus.FAILED, error=error))
-        return {"run_id": run_id, "status": "failed", "error": str(exc)}
+        return {"run_id": run_id, "status": str(RunStatus.FAILED), "error": str(exc)}
 
 
 #: arq functions with their timeouts and retry limits (listed in ``streamer.jobs.functions``).

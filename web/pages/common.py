@@ -20,6 +20,7 @@ from streamer.present.problems import Problem
 from streamer.present.server import SERVER_NAME, server_version
 from streamer.present.session import current_user
 from streamer.resources import Resources
+from streamer.runs.status import RunStatus
 from web.templating import page
 
 __all__ = [
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 PAGE_SIZE = 50
-ACTIVE = ("pending", "running")
+ACTIVE = (RunStatus.PENDING, RunStatus.RUNNING)
 #: Set on a page answered with a form's problem: htmx swaps such 4xx answers in (static/forms.js).
 FORM_ERRORS_HEADER = "X-Form-Errors"
 _CHECK_TIMEOUT = 2.0

@@ -236,6 +236,8 @@ async def submit(args: argparse.Namespace, effects: list[tuple[str, dict[str, An
     """
     import aiohttp
 
+    from streamer.runs.status import TERMINAL_STATUSES, RunStatus
+
     text, files, analysis = _server_recipe(args, effects)
     token = args.token or os.environ.get("ARTDAG_TOKEN")
     if not token:
@@ -278,11 +280,11 @@ async def submit(args: argparse.Namespace, effects: list[tuple[str, dict[str, An
             return 0
         while True:
             state = await call(session, "GET", f"/api/run/{run_id}")
-            if state.get("status") in ("completed", "failed", "cancelled"):
+            if state.get("status") in TERMINAL_STATUSES:
                 break
             await asyncio.sleep(max(0.05, args.poll))
     print(f"status: {state['status']}")
-    if state["status"] != "completed":
+    if state["status"] != RunStatus.COMPLETED:
         if state.get("error"):
             print(f"error: {state['error']}", file=sys.stderr)
         return 1
