@@ -13,6 +13,7 @@ from cache.cid import cid_of_bytes
 from cache.errors import StorageUnavailableError
 from cache.ipfs import IPFSStore
 from streamer.content.stores import hls_dir
+from streamer.resources import resources_of
 from tests.api.conftest import LiveServer
 from tests.api.live_media import (
     INPUT_RECIPE,
@@ -180,10 +181,11 @@ class FlakyIPFS:
 
 async def test_ipfs_outage_mid_render_loses_nothing(live_server_ipfs: LiveServer) -> None:
     live = live_server_ipfs
-    stores = live.worker.ctx["stores"]
+    stores = resources_of(live.worker.ctx).stores
     real = stores.ipfs
+    assert real is not None
     flaky = FlakyIPFS(real)
-    stores.ipfs = flaky
+    stores.ipfs = flaky  # type: ignore[assignment]  # a stand-in with the store's interface
     try:
         resp = await live.client.post(
             "/runs", json={"recipe": live_recipe(SECONDS, FPS), "pace": 2.0}

@@ -89,13 +89,12 @@ async def make_media(folder: Path, seconds: int = CLIP_SECONDS) -> tuple[Path, P
 async def artdag_token(user: str, env: dict[str, str], key_prefix: str | None = None) -> str:
     """``artdag token create --user USER`` with ``env`` added; returns the token it prints.
 
-    ``key_prefix`` (a hidden option) keeps the token's Redis records in a test's keys.
+    ``key_prefix`` (``ARTDAG_REDIS_PREFIX``) keeps the token's Redis records in a test's keys.
     """
     artdag = Path(sys.executable).with_name("artdag")
     cmd = f"{artdag} token create --user {user} --ttl 1h"
-    if key_prefix:
-        cmd += f" --key-prefix {key_prefix}"
-    out = await _sh(cmd, env={**os.environ, **env})
+    extra = {"ARTDAG_REDIS_PREFIX": key_prefix} if key_prefix else {}
+    out = await _sh(cmd, env={**os.environ, **env, **extra})
     token = out.strip().splitlines()[-1]
     assert len(token) > 40 and " " not in token, out
     return token

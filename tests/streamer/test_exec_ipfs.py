@@ -22,6 +22,7 @@ from streamer.content.stores import Stores
 from streamer.db import content as content_db
 from streamer.db import runs as runs_db
 from streamer.jobs.phases import analyze
+from streamer.resources import RESOURCES_KEY, Resources
 from tests.streamer.test_exec_workers import Stack, open_stack, stack_settings, write_clicks
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(240)]
@@ -123,13 +124,16 @@ async def test_two_nodes_share_inputs_plan_analysis_and_outputs_via_ipfs(
     # the analysis JSON is on IPFS too; on either node a repeat is a cache hit
     # (the node that did not analyse reads the other's result from IPFS)
     for settings, local in zip((nodes.settings, nodes.settings_b), caches, strict=True):  # type: ignore[attr-defined]
-        ctx = {
-            "settings": settings,
-            "db": nodes.db,
-            "redis": nodes.arq,
-            "stores": Stores(local=local, ipfs=ipfs),
-        }
-        res = await analyze(ctx, audio_cid, ["beats"])
+        resources = Resources(
+            settings=settings,
+            db=nodes.db,
+            redis=nodes.arq,
+            arq=nodes.arq,
+            stores=Stores(local=local, ipfs=ipfs),
+            keys=settings.services.keys,
+            token_key=b"k" * 32,
+        )
+        res = await analyze({RESOURCES_KEY: resources}, audio_cid, ["beats"])
         assert res["cached"] is True and res["ipfs_cid"], settings.storage.cache_dir
         doc = AnalysisResult.from_json(await ipfs.cat(res["ipfs_cid"]))
         assert doc.analysis_id == res["analysis_id"] == p.analysis[0].analysis_id
