@@ -60,6 +60,7 @@ from streamer.jobs.phases import (
 )
 from streamer.jobs.step_data import analysis_json, cached_output, load_plan, media_file
 from streamer.jobs.steps import is_inline, needs_execution, render_step, step_recipe
+from streamer.jobs.wake import enqueue_job
 from streamer.runs.events import (
     ProgressEvent,
     RunEvent,
@@ -233,7 +234,6 @@ async def _analyze_and_plan(
     Returns:
         The stored plan and its IPFS CID (IPFS-primary mode, else None).
     """
-    queue = env.keys.queue
     row = await recipes_db.get_recipe(env.db, run["recipe_id"]) if run["recipe_id"] else None
     if row is None:
         raise ExecError(f"the run's recipe {run['recipe_id']!r} does not exist")
@@ -246,7 +246,7 @@ async def _analyze_and_plan(
     # then makes no queue round trip before phase 3)
     missing = await asyncio.to_thread(analyses_missing, env.cache_dir, requests)
     jobs = [
-        await env.arq.enqueue_job("analyze", a.input_cid, list(a.features), _queue_name=queue)
+        await enqueue_job(env.arq, env.keys, "analyze", a.input_cid, list(a.features))
         for a in missing
     ]
     done = await asyncio.gather(
@@ -292,7 +292,6 @@ async def run_recipe(
     finally ``output_cid`` (the output step's MP4) and a provenance record.
     """
     env = JobEnv(ctx)
-    queue = env.keys.queue
     run = await runs_db.get_run(env.db, run_id)
     if run is None:
         return {"run_id": run_id, "status": "missing"}
@@ -332,12 +331,8 @@ async def run_recipe(
                     continue
                 pending.append(s)
             jobs = [
-                await env.arq.enqueue_job(
-                    "execute_step",
-                    p.plan_id,
-                    s.step_id,
-                    plan_cid=plan_cid,
-                    _queue_name=queue,
+                await enqueue_job(
+                    env.arq, env.keys, "execute_step", p.plan_id, s.step_id, plan_cid=plan_cid
                 )
                 for s in pending
             ]
