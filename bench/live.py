@@ -17,6 +17,11 @@ as for ffmpeg, whose clock starts just before its process is spawned).
 
 Usage: ``python bench/live.py [--sizes 720,1080] [--seconds 30] [--repeat 3]``
 (prints each run, then medians and ratios per size).
+
+``python bench/live.py --server [--repeat 3] [--warm 3] [--idle 10] [--embedded]``
+measures the whole server path instead (``POST /runs`` to the first segment
+listed, through a fresh ``artdag serve``, cold and warm, against ffmpeg in the
+same run): see ``bench/live_server.py``.
 """
 
 from __future__ import annotations
@@ -258,7 +263,21 @@ def _child(kind: str, clip: Path) -> dict[str, Any]:
     return result
 
 
+def _server_main(argv: list[str]) -> int:
+    """``bench/live_server.py``'s main (loaded by path: bench/ is not on sys.path)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("live_server", _HERE / "live_server.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    code: int = module.main(argv)
+    return code
+
+
 def main() -> int:
+    if "--server" in sys.argv[1:]:
+        return _server_main([a for a in sys.argv[1:] if a != "--server"])
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="720,1080")
     ap.add_argument("--seconds", type=float, default=30.0)

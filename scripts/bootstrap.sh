@@ -78,11 +78,18 @@ if [[ ! -x "$VENV/bin/uv" ]]; then
 fi
 
 py_stamp="$VENV/.artdag-installed"
-py_hash="$(cat constraints.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
+# (the trailing word changes when what this step does changes, so old venvs redo it once)
+py_hash="$( (cat constraints.txt pyproject.toml; echo bytecode) | sha256sum | cut -d' ' -f1)"
 if [[ "$(cat "$py_stamp" 2>/dev/null)" != "$py_hash" || ! -x "$VENV/bin/artdag" ]]; then
   log "installing the pinned Python set (constraints.txt)"
   "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" -c constraints.txt -e '.[dev]' \
     || die "uv pip install -c constraints.txt -e .[dev] failed"
+  # uv installs no bytecode, and with PYTHONDONTWRITEBYTECODE=1 Python never writes
+  # it: every process would compile numba, scipy, librosa... from source at each start
+  # (seconds per `artdag serve`, per worker, per test run)
+  log "compiling the installed packages to bytecode"
+  "$VENV/bin/python" -m compileall -q -j 0 "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null \
+    || log "compileall reported errors (some files do not compile; imports still work)"
   echo "$py_hash" >"$py_stamp"
 fi
 

@@ -10,7 +10,8 @@ so test sessions and clusters sharing one Redis never meet:
 - ``<queue>``: the arq queue; ``<queue>:health-check`` arq's health line;
   ``<queue>:workers:<id>`` per-worker records; ``<queue>:claim:<cache id>``
   step claims; ``<queue>:exec:count`` / ``<queue>:exec:worker`` step
-  execution counters (hashes by cache id).
+  execution counters (hashes by cache id); ``<queue>:wake`` pub/sub channel
+  that wakes idle workers when a job is queued (:mod:`streamer.jobs.wake`).
 
 arq's own keys (``arq:job:<id>``, ``arq:result:<id>``, ``arq:in-progress:<id>``)
 are arq's; job ids are made here (:meth:`RedisKeys.render_job_id`).
@@ -88,6 +89,11 @@ class RedisKeys:
     def worker_records(self) -> str:
         """Prefix of the per-worker health records (``<prefix><worker id>``)."""
         return f"{self.queue}:workers:"
+
+    @property
+    def queue_wake(self) -> str:
+        """Pub/sub channel: a message wakes the queue's idle workers to poll now."""
+        return f"{self.queue}:wake"
 
     def claim(self, cache_id: str) -> str:
         """The claim on a plan step's cache id."""

@@ -6,10 +6,19 @@
 :func:`streamer.resources.resources_of`), opened on startup with
 :func:`streamer.resources.open_resources` and closed on shutdown, next to
 arq's own entries (``redis``, ``job_id``, ``job_try``).
+
+Start-up is fast on purpose: the process warm-up (:mod:`streamer.jobs.warmup`:
+imports, numba kernels, codecs, analysis) starts first, in a thread, and
+the worker polls for jobs while it runs (``worker ready`` is logged when it
+ends). Each worker also listens on its queue's wake channel
+(:mod:`streamer.jobs.wake`), so a job queued with
+:func:`streamer.jobs.wake.enqueue_job` starts at once; ``poll_delay`` is only
+the fallback for anything else (deferred jobs, retries, a lost wake-up).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import json
@@ -24,6 +33,8 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from streamer.jobs.functions import JOB_FUNCTIONS
+from streamer.jobs.wake import QueueWaker
+from streamer.jobs.warmup import WARMUP_KEY, start_warmup
 from streamer.keys import RedisKeys
 from streamer.resources import RESOURCES_KEY, open_resources
 from streamer.settings import Settings
@@ -42,13 +53,14 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _STACK_KEY = "resources_stack"  # what closes the resources on shutdown
+_WARM_UP_FLAG = "warm_up"  # ctx: whether this worker warms the process at start-up
 
 JOB_TIMEOUT = 6 * 3600  # a live render may run for hours
 MAX_TRIES = 3
 HEALTH_CHECK_INTERVAL = 10
-#: Seconds an idle worker waits between queue polls (arq's default 0.5 s would put up
-#: to half a second on every hop of a job chain, e.g. run_recipe -> analyze).
-POLL_DELAY = 0.05
+#: Seconds an idle worker waits between queue polls: only the fallback, since every
+#: enqueue of artdag wakes the workers at once (:mod:`streamer.jobs.wake`).
+POLL_DELAY = 0.5
 
 
 class MonitoredWorker(Worker):
@@ -59,6 +71,10 @@ class MonitoredWorker(Worker):
     ``RedisKeys(queue=...).worker_records + worker_id`` at every health check (TTL of
     two intervals) and deletes it on close. ``GET /api/workers`` and
     ``artdag worker status`` read them.
+
+    Once started up it listens on the queue's wake channel (``waker``, a
+    :class:`streamer.jobs.wake.QueueWaker`) and polls at once on a wake-up;
+    polls never overlap.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -67,6 +83,36 @@ class MonitoredWorker(Worker):
         # several workers may share a process (tests, serve): the suffix keeps ids apart
         self.worker_id = f"{self.host}:{os.getpid()}:{secrets.token_hex(3)}"
         self.started_at = time.time()
+        self.waker: QueueWaker | None = None
+        self._poll_lock = asyncio.Lock()
+        startup = self.on_startup
+
+        async def on_startup(ctx: dict[str, Any]) -> None:
+            if startup is not None:
+                await startup(ctx)
+            # arq's pool exists now and the poll loop starts next
+            channel = RedisKeys(queue=self.queue_name).queue_wake
+            self.waker = QueueWaker(self.pool, channel, self._poll_iteration)
+            self.waker.start()
+
+        self.on_startup = on_startup
+
+    async def main(self) -> None:
+        """arq's main loop; the wake-up listener stops with it."""
+        try:
+            await super().main()
+        finally:
+            await self._stop_waker()
+
+    async def _poll_iteration(self) -> None:
+        # the poll loop and the waker both poll: one at a time
+        async with self._poll_lock:
+            await super()._poll_iteration()
+
+    async def _stop_waker(self) -> None:
+        waker, self.waker = self.waker, None
+        if waker is not None:
+            await waker.stop()
 
     @property
     def record_key(self) -> str:
@@ -102,6 +148,7 @@ class MonitoredWorker(Worker):
 
     async def close(self) -> None:
         """Drop this worker's record so monitors stop listing it, then close as arq does."""
+        await self._stop_waker()
         if self._pool is not None:
             with contextlib.suppress(Exception):
                 await self._pool.delete(self.record_key)
@@ -110,6 +157,11 @@ class MonitoredWorker(Worker):
 
 async def _on_startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
+    if ctx.get(_WARM_UP_FLAG):
+        # first, in its own thread: the worker polls (and runs jobs) while it warms
+        warmup = ctx[WARMUP_KEY] = start_warmup()
+        if warmup.ready:
+            log.info("worker ready: the process is warm already")
     # the worker's one Resources: arq's own pool (ctx["redis"]) serves as Redis and arq
     stack = contextlib.AsyncExitStack()
     ctx[_STACK_KEY] = stack
@@ -131,6 +183,7 @@ def worker_settings(
     queue_name: str | None = None,
     burst: bool = False,
     max_jobs: int = 4,
+    warm_up: bool | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments for ``arq.worker.Worker``.
 
@@ -140,6 +193,8 @@ def worker_settings(
             the jobs' Redis keys follow it.
         burst: stop once the queue is empty.
         max_jobs: concurrent jobs in this worker.
+        warm_up: warm the process at start-up (:mod:`streamer.jobs.warmup`); default:
+            unless ``burst``.
     """
     if queue_name is not None and queue_name != settings.services.queue_name:
         services = dataclasses.replace(settings.services, queue_name=queue_name)
@@ -150,7 +205,7 @@ def worker_settings(
         "queue_name": settings.services.queue_name,
         "on_startup": _on_startup,
         "on_shutdown": _on_shutdown,
-        "ctx": {"settings": settings},
+        "ctx": {"settings": settings, _WARM_UP_FLAG: (not burst) if warm_up is None else warm_up},
         "job_timeout": JOB_TIMEOUT,
         "max_tries": MAX_TRIES,
         "max_jobs": max_jobs,

@@ -61,6 +61,7 @@ from streamer.jobs.step_data import analysis_json, cached_output, load_plan, med
 from streamer.jobs.step_events import publish_quietly as _event
 from streamer.jobs.step_events import steps_done, tracked
 from streamer.jobs.steps import is_inline, needs_execution, render_step, step_recipe
+from streamer.jobs.wake import enqueue_job
 from streamer.runs.events import ProgressEvent, StatusEvent, cancel_requested
 from streamer.runs.status import TERMINAL_STATUSES, RunStatus
 
@@ -210,7 +211,6 @@ async def _analyze_and_plan(
     Returns:
         The stored plan and its IPFS CID (IPFS-primary mode, else None).
     """
-    queue = env.keys.queue
     row = await recipes_db.get_recipe(env.db, run["recipe_id"]) if run["recipe_id"] else None
     if row is None:
         raise ExecError(f"the run's recipe {run['recipe_id']!r} does not exist")
@@ -225,7 +225,7 @@ async def _analyze_and_plan(
     if missing:
         await _event(env, run["id"], StatusEvent(RunStatus.RUNNING, stage="analysis"))
     jobs = [
-        await env.arq.enqueue_job("analyze", a.input_cid, list(a.features), _queue_name=queue)
+        await enqueue_job(env.arq, env.keys, "analyze", a.input_cid, list(a.features))
         for a in missing
     ]
     done = await asyncio.gather(
@@ -276,7 +276,6 @@ async def run_recipe(
     finally ``output_cid`` (the output step's MP4) and a provenance record.
     """
     env = JobEnv(ctx)
-    queue = env.keys.queue
     run = await runs_db.get_run(env.db, run_id)
     if run is None:
         return {"run_id": run_id, "status": "missing"}
@@ -319,12 +318,8 @@ async def run_recipe(
             finished += len(reused)
             await steps_done(env, run_id, reused, cached=True)
             jobs = [
-                await env.arq.enqueue_job(
-                    "execute_step",
-                    p.plan_id,
-                    s.step_id,
-                    plan_cid=plan_cid,
-                    _queue_name=queue,
+                await enqueue_job(
+                    env.arq, env.keys, "execute_step", p.plan_id, s.step_id, plan_cid=plan_cid
                 )
                 for s in pending
             ]

@@ -19,6 +19,15 @@ from :func:`streamer.content.provenance.record_render_provenance` (the same shap
 ``ctx`` holds the worker's :class:`~streamer.resources.Resources` (see
 :mod:`streamer.entry.worker`); :mod:`streamer.jobs.render_inputs` has the
 inputs, analyses and pacing around the interpreter.
+
+When the first segment is listed the job logs (INFO) the way there, ``run <id>
+first segment listed: enqueued=<unix time> picked=+s prepared=+s started=+s
+first_frame=+s listed=+s notified=+s`` (seconds after the enqueue: the job
+started; recipe, inputs and analysis ready; graph built; first frame handed to
+the encoder; the output reported the segment, i.e. the local playlist lists
+it (IPFS output: and the node has it); row updated and event published).
+``bench/live_server.py`` reads it. A worker warm-up still running
+(:mod:`streamer.jobs.warmup`) waits between its units until then.
 """
 
 from __future__ import annotations
@@ -29,7 +38,8 @@ import datetime as dt
 import logging
 import shutil
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +62,11 @@ from streamer.jobs.render_inputs import (
     hls_options,
     keep_segments,
     load_checked,
+    paced_lead,
     resolve_inputs,
     run_analyses,
 )
+from streamer.jobs.warmup import pause_warmup
 from streamer.resources import Resources, resources_of
 from streamer.runs.events import (
     PlaylistEvent,
@@ -87,7 +99,13 @@ class LiveRender:
     they stay ordered; the first of them marks the run ``running``.
     """
 
-    def __init__(self, res: Resources, run: Mapping[str, Any], job_id: str) -> None:
+    def __init__(
+        self,
+        res: Resources,
+        run: Mapping[str, Any],
+        job_id: str,
+        enqueued: float | None = None,
+    ) -> None:
         self.res = res
         self.run = run
         self.run_id = str(run["id"])
@@ -97,6 +115,12 @@ class LiveRender:
         self._running = False
         self._ipfs: IPFSStore | None = None
         self._inner: LocalHLSOutput | None = None
+        self._sink: PacedSink | None = None
+        # the way to the first listed segment (time.time() of each stage)
+        self.marks: dict[str, float] = {"picked": time.time()}
+        self.enqueued = enqueued if enqueued is not None else self.marks["picked"]
+        #: called once the first segment is listed (the worker's warm-up resumes)
+        self.on_first_segment: Callable[[], None] | None = None
 
     async def finish(self, status: RunStatus, **fields: Any) -> dict[str, Any]:
         """Write the final status (and fields) and publish it; the job's result."""
@@ -170,6 +194,9 @@ class LiveRender:
         fields: dict[str, Any] = {"segment_count": update.segment_count}
         if self._ipfs is not None:  # a local-only playlist CID names nothing on IPFS
             fields["playlist_cid"] = update.playlist_cid
+        first = "listed" not in self.marks
+        if first:
+            self.marks["listed"] = time.time()
         await self._mark_running(**fields)
         event = PlaylistEvent(
             playlist_cid=fields.get("playlist_cid"),
@@ -181,6 +208,25 @@ class LiveRender:
             ipfs=self._ipfs is not None,
         )
         await publish_event(self.res.redis, self.res.keys, self.run_id, event)
+        if first:
+            self.marks["notified"] = time.time()
+            log.info("run %s first segment listed: %s", self.run_id, self.startup_line())
+            if self.on_first_segment is not None:
+                self.on_first_segment()
+
+    def startup_line(self) -> str:
+        """``enqueued=<unix time> picked=+s ...``: each stage so far, seconds after the enqueue."""
+        marks = dict(self.marks)
+        if self._sink is not None:
+            for name, at in (
+                ("started", self._sink.started_at),
+                ("first_frame", self._sink.first_write_at),
+            ):
+                if at is not None:
+                    marks[name] = at
+        order = ("picked", "prepared", "started", "first_frame", "listed", "notified")
+        parts = [f"{k}=+{marks[k] - self.enqueued:.3f}" for k in order if k in marks]
+        return f"enqueued={self.enqueued:.3f} " + " ".join(parts)
 
     async def on_progress(self, p: Progress) -> None:
         """A progress tick: row and a progress event."""
@@ -214,8 +260,10 @@ class LiveRender:
         duration: float | None,
     ) -> dict[str, Any]:
         """Run the interpreter into the live output; the job's result."""
+        self.marks["prepared"] = time.time()
         inner = self._inner = self._output()
-        sink: Any = inner if pace is None else PacedSink(inner, pace)
+        lead = paced_lead(inner.options)
+        sink = self._sink = PacedSink(inner, pace, lead=lead)
         interp = StreamInterpreter(
             recipe,
             inputs,
@@ -295,18 +343,25 @@ async def render_run(
         duration: Seconds to render (needed when the recipe's output never ends).
     """
     res = resources_of(ctx)
+    enqueued = ctx.get("enqueue_time")
+    enqueued_at = enqueued.timestamp() if isinstance(enqueued, dt.datetime) else None
     run = await runs_db.get_run(res.db, run_id)
     if run is None:
         log.warning("render_run: run %s does not exist", run_id)
         return {"run_id": run_id, "status": "missing"}
     if run["status"] in TERMINAL_STATUSES:
         return {"run_id": run_id, "status": run["status"]}
-    job = LiveRender(res, run, str(ctx.get("job_id") or ""))
-    if await cancel_requested(res.redis, res.keys, run_id):
-        return await job.finish(RunStatus.CANCELLED)
+    job = LiveRender(res, run, str(ctx.get("job_id") or ""), enqueued_at)
+    # a warm-up still running holds back until this run lists its first segment
+    job.on_first_segment = resume_warmup = pause_warmup(ctx)
     try:
-        recipe, inputs, analysis = await job.prepare(duration)
-    except (InputError, InterpreterError, StorageError, OSError, ValueError) as exc:
-        log.warning("run %s cannot start: %s", run_id, exc)
-        return await job.finish(RunStatus.FAILED, error=str(exc))
-    return await job.render(recipe, inputs, analysis, pace=pace, duration=duration)
+        if await cancel_requested(res.redis, res.keys, run_id):
+            return await job.finish(RunStatus.CANCELLED)
+        try:
+            recipe, inputs, analysis = await job.prepare(duration)
+        except (InputError, InterpreterError, StorageError, OSError, ValueError) as exc:
+            log.warning("run %s cannot start: %s", run_id, exc)
+            return await job.finish(RunStatus.FAILED, error=str(exc))
+        return await job.render(recipe, inputs, analysis, pace=pace, duration=duration)
+    finally:
+        resume_warmup()

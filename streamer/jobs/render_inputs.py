@@ -22,11 +22,13 @@ from streamer.content.stores import Stores, fetch_into_local
 from streamer.settings import Settings
 
 __all__ = [
+    "ENCODER_DELAY_SECONDS",
     "InputError",
     "PacedSink",
     "hls_options",
     "keep_segments",
     "load_checked",
+    "paced_lead",
     "resolve_inputs",
     "run_analyses",
 ]
@@ -52,35 +54,64 @@ def hls_options(settings: Settings) -> HLSOptions:
     )
 
 
+#: Seconds of output x264 holds back before the first packet leaves it (about 16
+#: frames with 2 frame threads at ``veryfast``), rounded up.
+ENCODER_DELAY_SECONDS = 0.7
+
+
+def paced_lead(options: HLSOptions) -> float:
+    """Seconds of output a paced run writes at full speed: its first segment and x264's delay."""
+    first = options.segment_duration
+    if options.first_segment_duration is not None:
+        first = min(first, options.first_segment_duration)
+    return first + ENCODER_DELAY_SECONDS
+
+
 class PacedSink:
-    """A FrameSink wrapper that writes no faster than ``pace`` times real time.
+    """A FrameSink wrapper that writes no faster than ``pace`` times real time after a lead.
 
     Live streams are consumed in real time; pacing keeps a long render from
     racing ahead of its viewers (and gives tests a window mid-render). The
-    sleep happens in the pipeline thread, in slices short enough for a cancel
-    to be noticed within a frame.
+    first ``lead`` seconds of output are not held back: the first segment is
+    then listed as soon as it is encoded instead of after its own duration plus
+    the encoder's delay in real time, and viewers start with that much buffer.
+    The sleep happens in the pipeline thread, in slices short enough for a
+    cancel to be noticed within a frame. With ``pace`` None nothing is held
+    back; the wrapper then only records when the run started writing.
+
+    Attributes:
+        started_at: ``time.time()`` when the interpreter started the sink (graph built).
+        first_write_at: ``time.time()`` of the first frame handed to the sink.
     """
 
-    def __init__(self, inner: Any, pace: float) -> None:
-        if pace <= 0:
+    def __init__(self, inner: Any, pace: float | None, lead: float = 0.0) -> None:
+        if pace is not None and pace <= 0:
             raise ValueError(f"pace must be > 0, got {pace!r}")
         self.inner = inner
         self.pace = pace
+        self.lead = max(0.0, lead)
+        self.started_at: float | None = None
+        self.first_write_at: float | None = None
         self._frame_seconds = 0.0
+        self._lead_frames = 0
         self._t0: float | None = None
         self._n = 0
 
     async def start(
         self, video: VideoFormat, audio: AudioFormat | None, on_playlist_update: Any
     ) -> None:
-        self._frame_seconds = video.fps_den / video.fps_num / self.pace
+        self.started_at = time.time()
+        if self.pace is not None:
+            self._frame_seconds = video.fps_den / video.fps_num / self.pace
+        self._lead_frames = round(self.lead * video.fps_num / video.fps_den)
         await self.inner.start(video, audio, on_playlist_update)
 
     def write(self, frame: YUVFrame, audio: np.ndarray | None) -> None:
         now = time.monotonic()
         if self._t0 is None:
             self._t0 = now
-        due = self._t0 + self._n * self._frame_seconds
+            self.first_write_at = time.time()
+        due = self._t0 + (self._n - self._lead_frames) * self._frame_seconds
         if due > now:
             time.sleep(due - now)
         self._n += 1

@@ -26,6 +26,7 @@ from streamer.db import runs as runs_db
 from streamer.errors import Missing, Unavailable, Unprocessable
 from streamer.jobs.job_env import ExecError
 from streamer.jobs.phases import plan as plan_job
+from streamer.jobs.wake import enqueue_job
 from streamer.recipes.store import RecipeRef, request_recipe, store_recipe
 from streamer.resources import RESOURCES_KEY, Resources
 
@@ -59,11 +60,12 @@ async def _recipe(
 
 
 async def _enqueue(res: Resources, run_id: str, **kwargs: Any) -> None:
-    job = await res.arq.enqueue_job(
+    job = await enqueue_job(
+        res.arq,
+        res.keys,
         "run_recipe",
         run_id,
         _job_id=res.keys.run_recipe_job_id(run_id),
-        _queue_name=res.keys.queue,
         **kwargs,
     )
     if job is None:

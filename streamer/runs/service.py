@@ -17,6 +17,7 @@ from interpreter.planner import plan_recipe
 from streamer.content.stores import hls_dir
 from streamer.db import runs as runs_db
 from streamer.errors import InvalidValue, Missing, Unavailable, Unprocessable
+from streamer.jobs.wake import enqueue_job
 from streamer.recipes.store import RecipeRef, request_recipe, store_recipe
 from streamer.resources import Resources
 from streamer.runs.events import StatusEvent, publish_event, request_cancel
@@ -119,13 +120,14 @@ async def start_run(res: Resources, spec: RunSpec, *, owner: str | None = None) 
         fields["analysis"] = spec.analysis
     run = await runs_db.update_run(res.db, run["id"], **fields) or run
     try:
-        job = await res.arq.enqueue_job(
+        job = await enqueue_job(
+            res.arq,
+            res.keys,
             "render_run",
             run["id"],
             pace=spec.pace,
             duration=spec.duration,
             _job_id=res.keys.render_job_id(run["id"]),
-            _queue_name=res.keys.queue,
         )
     except Exception as exc:  # Redis down: the row must not wait forever as "pending"
         job = None

@@ -94,6 +94,42 @@ async def test_paced_sink_holds_real_time() -> None:
         PacedSink(inner, 0)
 
 
+async def test_paced_sink_writes_its_lead_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    sleeps: list[float] = []
+    monkeypatch.setattr(time, "sleep", sleeps.append)
+    inner = _NullSink()
+    sink = PacedSink(inner, pace=1.0, lead=0.4)  # 25 fps: the first 10 frames are free
+    await sink.start(VideoFormat(16, 16, 25, 1), None, None)
+    assert sink.started_at is not None and sink.first_write_at is None
+    frame = YUVFrame(np.zeros((24, 16), np.uint8), 16, 16)
+    for _ in range(11):
+        sink.write(frame, None)
+    assert sleeps == [] and inner.frames == 11 and sink.first_write_at is not None
+    for _ in range(3):
+        sink.write(frame, None)
+    assert sleeps and all(0 < s <= 0.04 * 3 for s in sleeps)  # real time from there on
+
+
+async def test_unpaced_sink_never_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    sleeps: list[float] = []
+    monkeypatch.setattr(time, "sleep", sleeps.append)
+    sink = PacedSink(_NullSink(), None)
+    await sink.start(VideoFormat(16, 16, 25, 1), None, None)
+    frame = YUVFrame(np.zeros((24, 16), np.uint8), 16, 16)
+    for _ in range(50):
+        sink.write(frame, None)
+    assert sleeps == [] and sink.first_write_at is not None
+
+
+def test_paced_lead_covers_the_first_segment_and_the_encoder_delay() -> None:
+    from hls.options import HLSOptions
+    from streamer.jobs.render_inputs import ENCODER_DELAY_SECONDS, paced_lead
+
+    assert paced_lead(HLSOptions()) == 1.0 + ENCODER_DELAY_SECONDS
+    assert paced_lead(HLSOptions(segment_duration=0.5)) == 0.5 + ENCODER_DELAY_SECONDS
+    assert paced_lead(HLSOptions(first_segment_duration=None)) == 2.0 + ENCODER_DELAY_SECONDS
+
+
 def test_hls_options_follow_settings() -> None:
     s = Settings(hls=HLSSettings(segment_seconds=1.5, container="fmp4", x264_preset="ultrafast"))
     opts = hls_options(s)

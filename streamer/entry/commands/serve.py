@@ -64,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
         server = dataclasses.replace(server, port=args.port)
     settings = dataclasses.replace(settings, server=server)
     configure_logging(args.log_level)
+    if not args.no_worker:
+        from streamer.jobs.warmup import start_warmup
+
+        start_warmup()  # the worker's, in its own thread, while the services and HTTP start
     return asyncio.run(
         serve(
             settings,
