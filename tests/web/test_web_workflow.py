@@ -101,6 +101,37 @@ async def test_signed_out_pages_say_how_to_sign_in(live: LiveServer, browser: An
     await page.context.close()
 
 
+async def test_sign_in_with_a_one_time_link(live: LiveServer, browser: Any) -> None:
+    """The link ``artdag serve`` prints signs the browser in once; the header names the user."""
+    from urllib.parse import urlsplit
+
+    from streamer.auth.login_links import create_login_link
+
+    link = await create_login_link(live.redis, live.res.keys, live.settings, user="maria")
+    path = urlsplit(link).path
+    ctx = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await ctx.new_page()
+    await page.goto(live.url + path)
+    await page.wait_for_selector('[data-user="maria"]')
+    assert page.url.rstrip("/") == live.url  # to the home page, signed in
+    await page.goto(live.url + "/media")
+    await page.wait_for_selector("form[data-upload]")  # the upload form shows when signed in
+    await screenshots(page, "signed-in-with-link")
+    # the link works once: a second visit is refused and signs nobody in
+    other = await browser.new_context()
+    again = await other.new_page()
+    resp = await again.goto(live.url + path)
+    assert resp is not None and resp.status == 404
+    await again.goto(live.url + "/media")
+    assert await again.locator("form[data-upload]").count() == 0
+    # sign out ends the session
+    await page.goto(live.url + "/logout")
+    await page.goto(live.url + "/media")
+    assert await page.locator('[data-user="maria"]').count() == 0
+    await other.close()
+    await ctx.close()
+
+
 async def test_upload_media_with_progress_and_inline_errors(
     live: LiveServer, browser: Any, tmp_path: Path
 ) -> None:
