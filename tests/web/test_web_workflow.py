@@ -193,10 +193,6 @@ async def test_upload_media_with_progress_and_inline_errors(
         ["upload:fake.mp4", "upload:big.mp4"],
     )
     assert not kept, kept
-    dropped = await live.db.fetchval(
-        "SELECT kind FROM cache_items WHERE source = 'upload:dropped.mp4'"
-    )
-    assert dropped == "video"
     await ctx.close()
 
 
