@@ -26,7 +26,7 @@ from streamer.embedded.stack import EmbeddedStack
 from streamer.entry.app import create_app
 from streamer.entry.commands._common import configure_logging, with_urls
 from streamer.entry.worker import create_worker
-from streamer.jobs.warmup import start_warmup
+from streamer.jobs.warmup import default_units, recipe_units, start_warmup
 from streamer.present.deps import provide_resources
 from streamer.settings import Settings
 
@@ -71,8 +71,8 @@ def run(args: argparse.Namespace) -> int:
         server = dataclasses.replace(server, port=args.port)
     settings = dataclasses.replace(settings, server=server)
     configure_logging(args.log_level)
-    if not args.no_worker:
-        start_warmup()  # the worker's, in its own thread, while the services and HTTP start
+    # in its own thread while the services and HTTP start: the worker's, or the recipe tools'
+    start_warmup(recipe_units if args.no_worker else default_units)
     return asyncio.run(
         serve(settings, worker=not args.no_worker, demo=args.demo, log_level=args.log_level)
     )
