@@ -22,6 +22,8 @@ figure. ffmpeg renders the same kind of content (``testsrc2`` + clicks, hue,
 vignette, x264 veryfast, AAC, ``-hls_init_time 1 -hls_time 2``) in the same
 run, unpaced and with ``-re``; its clock starts just before its process spawns.
 Idle CPU: the server process's CPU time over a few idle seconds after the runs.
+With ``--ipfs-api`` the runs publish to that node (the local playlist still
+lists each segment first; the stage line's ``listed`` then includes the IPFS add).
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -52,12 +53,6 @@ FFMPEG_SRC = (
     "aevalsrc='0.8*sin(2*PI*1000*t)*exp(-60*mod(t,0.5))':s=48000:c=stereo",
 )
 FFMPEG_VF = "hue=H=PI/2*t,vignette=PI/5"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -129,8 +124,10 @@ def _admin_sql(admin: str, sql: str) -> None:
 class Server:
     """One ``artdag serve`` child process and its log lines (timestamped as read)."""
 
-    def __init__(self, root: Path, db_url: str, redis_url: str) -> None:
-        self.port = _free_port()
+    def __init__(self, root: Path, db_url: str, redis_url: str, ipfs_api: str | None) -> None:
+        from streamer.embedded.procs import free_port
+
+        self.port = free_port()
         tag = uuid.uuid4().hex[:8]
         self.env = {
             **os.environ,
@@ -140,7 +137,8 @@ class Server:
             "PORT": str(self.port),
             "ARTDAG_DATA_DIR": str(root / "data"),
             "CACHE_DIR": str(root / "cache"),
-            "IPFS_API": f"/ip4/127.0.0.1/tcp/{_free_port()}",  # no node: local HLS
+            # default: no node (a closed port), so runs render to local HLS only
+            "IPFS_API": ipfs_api or f"/ip4/127.0.0.1/tcp/{free_port()}",
             "ARTDAG_REDIS_PREFIX": f"artdag-bench-{tag}:",
             "ARTDAG_QUEUE": f"artdag-bench-{tag}:queue",
             "ARTDAG_CLUSTER_KEY": uuid.uuid4().hex,
@@ -225,7 +223,6 @@ def run_once(server: Server, pace: float | None) -> dict[str, Any]:
     }
     if pace is not None:
         body["pace"] = pace
-    n_lines = len(server.lines)
     t0 = time.time()
     resp = server.client.post("/runs", json=body)
     t_post = time.time() - t0
@@ -234,24 +231,27 @@ def run_once(server: Server, pace: float | None) -> dict[str, Any]:
     listed = _wait_listed(server.cache_dir / "hls" / run_id / "playlist.m3u8", 60)
     if listed is None:
         raise RuntimeError(f"run {run_id} listed no segment in 60 s")
-    first = listed - t0
+    stages = _stages(server, run_id, t0)  # before a cancel can cut the first callback short
     if pace is not None:
         server.client.post(f"/runs/{run_id}/cancel")
     _wait_done(server, run_id)
-    stages = ""
-    for _, line in server.lines[n_lines:]:
-        m = STAGES_LINE.search(line)
-        if m and run_id in line:
-            stages = _relative(m.group("stages"), t0)
-    return {"first_segment": first, "post": t_post, "stages": stages}
+    return {"first_segment": listed - t0, "post": t_post, "stages": stages}
 
 
-def _relative(stages: str, t0: float) -> str:
-    """``enqueued=<epoch>`` of the server's line as seconds after the POST was sent."""
-    m = re.search(r"enqueued=([0-9.]+)", stages)
-    if m:
-        stages = stages.replace(m.group(0), f"enqueued=+{float(m.group(1)) - t0:.3f}")
-    return stages
+def _stages(server: Server, run_id: str, t0: float, timeout: float = 10.0) -> str:
+    """The server's stage line for ``run_id``, ``enqueued`` made relative to the POST."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for _, line in list(server.lines):
+            m = STAGES_LINE.search(line)
+            if m and run_id in line:
+                stages = m.group("stages")
+                e = re.search(r"enqueued=([0-9.]+)", stages)
+                if e:
+                    stages = stages.replace(e.group(0), f"enqueued=+{float(e.group(1)) - t0:.3f}")
+                return stages
+        time.sleep(0.01)
+    return ""
 
 
 def _wait_listed(path: Path, timeout: float) -> float | None:
@@ -329,7 +329,7 @@ def _cold(
     """One fresh server and its first run; on the ``first`` server also, once the worker is
     ready, the warm runs and the idle CPU. Returns the idle CPU (cores) when measured."""
     with tempfile.TemporaryDirectory() as d:
-        server = Server(Path(d), db_url, redis_url)
+        server = Server(Path(d), db_url, redis_url, args.ipfs_api)
         try:
             up = server.wait_http()
             if mode == "cold-ready":
@@ -368,7 +368,7 @@ def summary(results: list[dict[str, Any]]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``live_server.py [--repeat N] [--warm N] [--idle S] [--embedded]``."""
+    """``live_server.py [--repeat N] [--warm N] [--idle S] [--embedded] [--ipfs-api A]``."""
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -376,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warm", type=int, default=3, help="warm runs per pace on the first server")
     ap.add_argument("--idle", type=float, default=10.0, help="seconds of idle CPU measurement")
     ap.add_argument("--embedded", action="store_true", help="use the embedded PostgreSQL/Redis")
+    ap.add_argument("--ipfs-api", help="IPFS API multiaddr: runs publish to IPFS as they render")
     ap.add_argument("--ready-line", default=READY_LINE, help="log text meaning the worker is ready")
     ap.add_argument(
         "--ready-timeout",

@@ -106,12 +106,18 @@ def cluster_key(settings: Settings) -> bytes:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
+    # written in full under a temporary name, then linked into place: a process that
+    # loses the race reads the winner's whole key, never a file still being written
+    tmp = path.with_name(f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key + "\n")
+        os.link(tmp, path)
     except FileExistsError:  # another process won the race: use its key
         return _read_key(path)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key + "\n")
+    finally:
+        tmp.unlink(missing_ok=True)
     return key.encode()
 
 

@@ -8,9 +8,9 @@
 arq's own entries (``redis``, ``job_id``, ``job_try``).
 
 Start-up is fast on purpose: the process warm-up (:mod:`streamer.jobs.warmup`:
-imports, numba kernels, codecs, analysis) starts first, in a thread, and
-the worker polls for jobs while it runs (``worker ready`` is logged when it
-ends). Each worker also listens on its queue's wake channel
+imports, numba kernels, codecs, analysis; ``artdag worker``, and ``artdag
+serve`` before its services) runs in a thread and the worker polls for jobs
+meanwhile (``worker ready`` is logged when it ends). Each worker also listens on its queue's wake channel
 (:mod:`streamer.jobs.wake`), so a job queued with
 :func:`streamer.jobs.wake.enqueue_job` starts at once; ``poll_delay`` is only
 the fallback for anything else (deferred jobs, retries, a lost wake-up).
@@ -34,7 +34,7 @@ from arq.worker import Worker
 
 from streamer.jobs.functions import JOB_FUNCTIONS
 from streamer.jobs.wake import QueueWaker
-from streamer.jobs.warmup import WARMUP_KEY, start_warmup
+from streamer.jobs.warmup import WARMUP_KEY, current_warmup, start_warmup
 from streamer.keys import RedisKeys
 from streamer.resources import RESOURCES_KEY, open_resources
 from streamer.settings import Settings
@@ -157,9 +157,11 @@ class MonitoredWorker(Worker):
 
 async def _on_startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
-    if ctx.get(_WARM_UP_FLAG):
-        # first, in its own thread: the worker polls (and runs jobs) while it warms
-        warmup = ctx[WARMUP_KEY] = start_warmup()
+    # first, in its own thread: the worker polls (and runs jobs) while it warms;
+    # a warm-up started before (artdag serve) is joined, so render jobs can pause it
+    warmup = start_warmup() if ctx.get(_WARM_UP_FLAG) else current_warmup()
+    if warmup is not None:
+        ctx[WARMUP_KEY] = warmup
         if warmup.ready:
             log.info("worker ready: the process is warm already")
     # the worker's one Resources: arq's own pool (ctx["redis"]) serves as Redis and arq
@@ -183,7 +185,7 @@ def worker_settings(
     queue_name: str | None = None,
     burst: bool = False,
     max_jobs: int = 4,
-    warm_up: bool | None = None,
+    warm_up: bool = False,
 ) -> dict[str, Any]:
     """Keyword arguments for ``arq.worker.Worker``.
 
@@ -193,8 +195,8 @@ def worker_settings(
             the jobs' Redis keys follow it.
         burst: stop once the queue is empty.
         max_jobs: concurrent jobs in this worker.
-        warm_up: warm the process at start-up (:mod:`streamer.jobs.warmup`); default:
-            unless ``burst``.
+        warm_up: warm the process at start-up (:mod:`streamer.jobs.warmup`), as
+            ``artdag worker`` does; a warm-up already running is used either way.
     """
     if queue_name is not None and queue_name != settings.services.queue_name:
         services = dataclasses.replace(settings.services, queue_name=queue_name)
@@ -205,7 +207,7 @@ def worker_settings(
         "queue_name": settings.services.queue_name,
         "on_startup": _on_startup,
         "on_shutdown": _on_shutdown,
-        "ctx": {"settings": settings, _WARM_UP_FLAG: (not burst) if warm_up is None else warm_up},
+        "ctx": {"settings": settings, _WARM_UP_FLAG: warm_up},
         "job_timeout": JOB_TIMEOUT,
         "max_tries": MAX_TRIES,
         "max_jobs": max_jobs,
@@ -231,9 +233,13 @@ def run_worker(
 ) -> int:
     """Run a worker in the foreground until SIGINT/SIGTERM (or, with ``burst``, an empty queue).
 
+    Unless ``burst``, the process warms up at start-up (:mod:`streamer.jobs.warmup`).
+
     Returns:
         The number of failed jobs in burst mode, else 0.
     """
-    worker = create_worker(settings, queue_name=queue, burst=burst, max_jobs=concurrency)
+    worker = create_worker(
+        settings, queue_name=queue, burst=burst, max_jobs=concurrency, warm_up=not burst
+    )
     worker.run()
     return worker.jobs_failed if burst else 0

@@ -46,8 +46,10 @@ __all__ = [
     "WARMUP_RECIPE",
     "Unit",
     "Warmup",
+    "current_warmup",
     "default_units",
     "pause_warmup",
+    "recipe_units",
     "start_warmup",
 ]
 
@@ -179,6 +181,14 @@ def warm_analysis() -> None:
         analyze_file(path, "audio", input_cid="warm-up")
 
 
+def recipe_units() -> Iterator[Unit]:
+    """The warm-up of a process without a worker (``artdag serve --no-worker``): it only
+    parses, validates and plans recipes (``POST /runs``)."""
+    for name in ("effects.catalog", "interpreter.validate", "interpreter.planner"):
+        yield "imports", functools.partial(importlib.import_module, name)
+    yield "recipe", warm_recipe
+
+
 def default_units() -> Iterator[Unit]:
     """The warm-up, in order of what a first live run needs first."""
     for name in MODULES:
@@ -201,6 +211,7 @@ class Warmup:
     Args:
         units: Makes the units (default :func:`default_units`); evaluated lazily,
             in the thread.
+        name: Who is warming, for the log line (``<name> ready: warm-up took ...``).
 
     Attributes:
         times: Seconds spent per group (``imports``, ``recipe``, ...), in order.
@@ -209,8 +220,11 @@ class Warmup:
         paused_seconds: Seconds spent waiting for starting jobs.
     """
 
-    def __init__(self, units: Callable[[], Iterable[Unit]] = default_units) -> None:
+    def __init__(
+        self, units: Callable[[], Iterable[Unit]] = default_units, name: str = "worker"
+    ) -> None:
         self.units = units
+        self.name = name
         self.times: dict[str, float] = {}
         self.errors: list[str] = []
         self.done = threading.Event()
@@ -294,21 +308,32 @@ class Warmup:
         finally:
             self.seconds = time.perf_counter() - t0
             self.done.set()
-            log.info("worker ready: warm-up took %.2f s (%s)", self.seconds, self.summary())
+            log.info("%s ready: warm-up took %.2f s (%s)", self.name, self.seconds, self.summary())
 
 
 _lock = threading.Lock()
 _process_warmup: Warmup | None = None
 
 
-def start_warmup() -> Warmup:
-    """This process's warm-up, started on the first call (later calls return the same one)."""
+def start_warmup(units: Callable[[], Iterable[Unit]] = default_units) -> Warmup:
+    """This process's warm-up, started on the first call (later calls return the same one).
+
+    Args:
+        units: What to warm (:func:`default_units` for a worker, :func:`recipe_units`
+            for an API-only server); only the first call's choice counts.
+    """
     global _process_warmup
     with _lock:
         if _process_warmup is None:
-            _process_warmup = Warmup()
+            name = "worker" if units is default_units else "server"
+            _process_warmup = Warmup(units, name)
             _process_warmup.start()
         return _process_warmup
+
+
+def current_warmup() -> Warmup | None:
+    """This process's warm-up if one was started (running or done), else None."""
+    return _process_warmup
 
 
 def pause_warmup(ctx: Mapping[str, Any]) -> Callable[[], None]:

@@ -75,6 +75,18 @@ def test_cluster_key_env_then_file(tmp_path: Path) -> None:
     assert len(key) == 64 and tokens.cluster_key(settings) == key  # stable across calls
 
 
+def test_cluster_key_created_by_racing_workers_is_one_whole_key(tmp_path: Path) -> None:
+    # two workers sharing a data folder start together: each must get the same full key
+    from concurrent.futures import ThreadPoolExecutor
+
+    for round_ in range(50):
+        settings = Settings.from_env({"ARTDAG_DATA_DIR": str(tmp_path / f"data{round_}")})
+        with ThreadPoolExecutor(8) as pool:
+            keys = list(pool.map(tokens.cluster_key, [settings] * 8))
+        assert len(set(keys)) == 1 and len(keys[0]) == 64
+        assert [p.name for p in (tmp_path / f"data{round_}").iterdir()] == ["cluster.key"]
+
+
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[Any]:
     client = aioredis.from_url(redis_url)

@@ -17,7 +17,14 @@ from arq.connections import RedisSettings
 import streamer.entry.worker as worker_mod
 from streamer.entry.worker import MonitoredWorker, worker_settings
 from streamer.jobs.wake import enqueue_job
-from streamer.jobs.warmup import WARMUP_KEY, Unit, Warmup, default_units, pause_warmup
+from streamer.jobs.warmup import (
+    WARMUP_KEY,
+    Unit,
+    Warmup,
+    default_units,
+    pause_warmup,
+    recipe_units,
+)
 from streamer.keys import RedisKeys
 from streamer.settings import Settings
 
@@ -90,6 +97,13 @@ async def test_the_real_warmup_runs_every_unit() -> None:
     assert await warmup.wait(590)
     assert warmup.errors == []
     assert list(warmup.times) == ["imports", "recipe", "render", "kernels", "analysis"]
+
+
+async def test_an_api_only_server_warms_its_recipe_tools() -> None:
+    warmup = Warmup(recipe_units, "server")
+    warmup.start()
+    assert await warmup.wait(120)
+    assert warmup.errors == [] and list(warmup.times) == ["imports", "recipe"]
 
 
 @contextlib.asynccontextmanager
@@ -168,6 +182,21 @@ async def test_jobs_run_while_the_worker_warms_up_and_the_loop_keeps_turning(
         gate.set()
         ticker.cancel()
         await pool.aclose()
+
+
+async def test_a_worker_joins_the_warmup_its_process_started_before(
+    service_settings: Settings, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # artdag serve starts the warm-up before its worker; the worker's render jobs pause it
+    running = Warmup(lambda: iter(()))
+    monkeypatch.setattr(worker_mod, "current_warmup", lambda: running)
+    queue = f"{redis_prefix}join-{uuid.uuid4().hex[:6]}"
+    async with _worker(service_settings, queue, warm_up=False) as worker:
+        for _ in range(1000):
+            if worker.waker is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert worker.ctx[WARMUP_KEY] is running
 
 
 async def test_an_enqueue_wakes_an_idle_worker_at_once(

@@ -64,10 +64,10 @@ def run(args: argparse.Namespace) -> int:
         server = dataclasses.replace(server, port=args.port)
     settings = dataclasses.replace(settings, server=server)
     configure_logging(args.log_level)
-    if not args.no_worker:
-        from streamer.jobs.warmup import start_warmup
+    from streamer.jobs.warmup import default_units, recipe_units, start_warmup
 
-        start_warmup()  # the worker's, in its own thread, while the services and HTTP start
+    # in its own thread while the services and HTTP start: the worker's, or the recipe tools'
+    start_warmup(recipe_units if args.no_worker else default_units)
     return asyncio.run(
         serve(
             settings,
