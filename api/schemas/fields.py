@@ -21,7 +21,9 @@ __all__ = [
     "NON_BLANK",
     "InputCids",
     "ParamValues",
+    "RecipeIdField",
     "RecipeIdPath",
+    "RecipeTextField",
     "RunIdPath",
     "Timestamp",
     "check_inputs",
@@ -67,6 +69,22 @@ ParamValues = Annotated[
 ]
 #: A row's timestamp as ISO 8601 text.
 Timestamp = Annotated[str, Meta(description="ISO 8601 timestamp.")] | None
+#: A stored recipe's id in a request body (exclusive with the recipe text).
+RecipeIdField = (
+    Annotated[str, Meta(pattern=NON_BLANK, description="Id of a stored recipe (or give `recipe`).")]
+    | None
+)
+#: A recipe's text in a request body (exclusive with its id).
+RecipeTextField = (
+    Annotated[
+        str,
+        Meta(
+            pattern=NON_BLANK,
+            description="The recipe text, YAML or S-expression (or give `recipe_id`).",
+        ),
+    ]
+    | None
+)
 
 
 def check_inputs(inputs: dict[str, Any]) -> dict[str, str]:

@@ -10,9 +10,10 @@ import msgspec
 from msgspec import Meta, Struct
 
 from api.schemas.fields import (
-    NON_BLANK,
     InputCids,
     ParamValues,
+    RecipeIdField,
+    RecipeTextField,
     check_inputs,
     check_one_of,
     check_params,
@@ -43,22 +44,8 @@ __all__ = [
 class PlanRequest(Struct, forbid_unknown_fields=True, kw_only=True):
     """A recipe (stored id or text) with its inputs and parameter overrides."""
 
-    recipe_id: (
-        Annotated[
-            str, Meta(pattern=NON_BLANK, description="Id of a stored recipe (or give `recipe`).")
-        ]
-        | None
-    ) = None
-    recipe: (
-        Annotated[
-            str,
-            Meta(
-                pattern=NON_BLANK,
-                description="The recipe text, YAML or S-expression (or give `recipe_id`).",
-            ),
-        ]
-        | None
-    ) = None
+    recipe_id: RecipeIdField = None
+    recipe: RecipeTextField = None
     inputs: InputCids = {}
     params: ParamValues = {}
 

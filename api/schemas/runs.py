@@ -14,9 +14,10 @@ from msgspec import UNSET, Meta, Struct, UnsetType, field
 
 from api.models import MAX_DURATION, MAX_PACE, iso
 from api.schemas.fields import (
-    NON_BLANK,
     InputCids,
     ParamValues,
+    RecipeIdField,
+    RecipeTextField,
     Timestamp,
     check_inputs,
     check_one_of,
@@ -108,22 +109,8 @@ class RenderRequest(Struct, forbid_unknown_fields=True, kw_only=True):
 class RunRequest(RenderRequest, kw_only=True):
     """``POST /runs``: a stored recipe (``recipe_id``) or its text (``recipe``), and how to render it."""
 
-    recipe_id: (
-        Annotated[
-            str, Meta(pattern=NON_BLANK, description="Id of a stored recipe (or give `recipe`).")
-        ]
-        | None
-    ) = None
-    recipe: (
-        Annotated[
-            str,
-            Meta(
-                pattern=NON_BLANK,
-                description="The recipe text, YAML or S-expression (or give `recipe_id`).",
-            ),
-        ]
-        | None
-    ) = None
+    recipe_id: RecipeIdField = None
+    recipe: RecipeTextField = None
 
     def __post_init__(self) -> None:
         """Exactly one of ``recipe_id`` and ``recipe``; then the inputs and params."""
