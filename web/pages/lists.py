@@ -13,6 +13,7 @@ from urllib.parse import quote
 from litestar import Request
 from litestar.response import Template
 
+from streamer.present.deps import Res
 from streamer.resources import Resources
 from streamer.runs.status import RUN_STATUSES
 from web import queries
@@ -35,7 +36,7 @@ __all__ = [
 MEDIA_KINDS = ("video", "audio", "image")
 
 
-async def home(res: Resources, request: Request[Any, Any, Any]) -> Template:
+async def home(res: Res, request: Request[Any, Any, Any]) -> Template:
     """``/``: server information, service status, run counts and recent runs."""
     status, recent, counts = await asyncio.gather(
         services(res),
@@ -86,7 +87,7 @@ async def _runs_context(res: Resources, request: Request[Any, Any, Any]) -> dict
     }
 
 
-async def runs(res: Resources, request: Request[Any, Any, Any]) -> Template:
+async def runs(res: Res, request: Request[Any, Any, Any]) -> Template:
     """``/runs``: every run with status, progress and links (polls while any is active)."""
     context = await _runs_context(res, request)
     if request.query_params.get("partial") == "table":
@@ -94,7 +95,7 @@ async def runs(res: Resources, request: Request[Any, Any, Any]) -> Template:
     return page("runs.html", context)
 
 
-async def recipes(res: Resources, request: Request[Any, Any, Any]) -> Template:
+async def recipes(res: Res, request: Request[Any, Any, Any]) -> Template:
     """``/recipes``: stored recipes with their inputs and run counts."""
     rows = await queries.recipes_with_counts(res.db)
     for row in rows:
@@ -122,12 +123,12 @@ async def media_context(
     }
 
 
-async def media(res: Resources, request: Request[Any, Any, Any]) -> Template:
+async def media(res: Res, request: Request[Any, Any, Any]) -> Template:
     """``/media``: cached media files with posters, and the upload form."""
     return page("media.html", await media_context(res, request))
 
 
-async def storage(res: Resources, request: Request[Any, Any, Any]) -> Template:
+async def storage(res: Res, request: Request[Any, Any, Any]) -> Template:
     """``/storage``: built-in stores and configured providers, with an add form."""
     settings = res.settings
     providers, status = await asyncio.gather(queries.storage_providers(res.db), services(res))
