@@ -110,19 +110,7 @@ def build_graph(
     than ``max_shared_lag`` frames behind the others (e.g. the second use of a
     clip in a SEQUENCE) gets a private copy instead of holding frames in memory.
 
-    Args:
-        recipe: A validated recipe.
-        inputs: Recipe input name -> media file.
-        timing: Output grid and formats.
-        registry: Effect registry.
-        params: Recipe parameter overrides.
-        analysis: Analysis for ANALYZE steps: ``{step_id: result}``, one result for
-            all, or None (each ANALYZE is computed here: over its input file, or
-            over the audio its input makes, rendered offline).
-        max_shared_lag: Frames a shared step may buffer for a lagging consumer
-            (None: about 96 MB of frames; 0: never share, build per consumer).
-        duration: Seconds the run renders (None: the output's own length); caps
-            the audio rendered offline for an ANALYZE over generated media.
+    The arguments are :class:`~interpreter.runtime.builder.GraphBuilder`'s.
 
     Raises:
         StreamError: a node cannot run (missing input file, unsupported node,

@@ -7,6 +7,7 @@ it is valid) so that L2 can later call ``POST /auth/revoke-user`` with it.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -52,7 +53,9 @@ async def verify_with_l2(
     """
     url = l2_server.rstrip("/") + "/auth/verify"
     try:
-        check_host(urlsplit(url).hostname or "", allow_private=allow_private)
+        # a name is resolved: in a thread, the event loop never waits on DNS
+        host = urlsplit(url).hostname or ""
+        await asyncio.to_thread(check_host, host, allow_private=allow_private)
     except RefusedAddress as exc:
         raise L2VerifyError(f"L2 at {l2_server} is not reachable from here: {exc}") from None
     connector = aiohttp.TCPConnector(resolver=GuardedResolver(allow_private=allow_private))
