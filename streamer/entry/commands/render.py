@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -121,19 +123,65 @@ def quick_recipe(
     return recipe, dict(zip(names, inputs, strict=True))
 
 
-def _video_format(args: argparse.Namespace, default: VideoFormat | None) -> VideoFormat | None:
+# rates people type as decimals, kept exact (29.97 is 30000/1001, not 2997/100)
+_NTSC_RATES = ((24000, 1001), (30000, 1001), (60000, 1001))
+
+
+def _frame_rate(fps: float) -> tuple[int, int]:
+    """``--fps`` as an exact rate: 25 -> 25/1, 29.97 -> 30000/1001, 12.5 -> 25/2.
+
+    Raises:
+        ValueError: not a positive rate up to 240.
+    """
+    if not 0 < fps <= 240:
+        raise ValueError(f"--fps {fps:g}: expected a frame rate above 0 and at most 240")
+    for num, den in _NTSC_RATES:
+        if abs(fps - num / den) < 0.005:
+            return num, den
+    rate = Fraction(fps).limit_denominator(1000)
+    return rate.numerator, rate.denominator
+
+
+def _frame_size(text: str) -> tuple[int, int]:
+    """``--size WxH`` rounded down to even; raises ValueError naming the flag."""
+    w, sep, h = text.lower().partition("x")
+    if not (sep and w.isdigit() and h.isdigit()) or not (
+        2 <= int(w) <= 8192 and 2 <= int(h) <= 8192
+    ):
+        raise ValueError(f"--size {text!r}: expected WIDTHxHEIGHT, each 2..8192 (e.g. 1280x720)")
+    return int(w) & ~1, int(h) & ~1
+
+
+def _video_format(
+    args: argparse.Namespace, default: VideoFormat | None, first_input: Path | None = None
+) -> VideoFormat | None:
+    """The output format from ``--size``/``--fps``; what is not given comes from ``default``.
+
+    Without a default (a file input), the missing half comes from the first input's
+    video (probed), so ``--fps 25`` alone keeps the clip's size.
+    """
     if not args.size and not args.fps:
         return default
     from effects.frame import VideoFormat
 
+    if default is None and first_input is not None and not (args.size and args.fps):
+        from interpreter.runtime.media import probe, video_format_of
+
+        info = probe(first_input)
+        if info.has_video:
+            default = video_format_of(info)
     if args.size:
-        w, _, h = args.size.lower().partition("x")
-        width, height = int(w) & ~1, int(h) & ~1
-    else:
-        assert default is not None
+        width, height = _frame_size(args.size)
+    elif default is not None:
         width, height = default.width, default.height
-    fps = args.fps or (default.fps if default else 30.0)
-    num, den = (round(fps), 1) if float(fps).is_integer() else (round(fps * 1000), 1000)
+    else:
+        raise ValueError("--fps without --size needs a video input to take the size from")
+    num, den = _frame_rate(args.fps) if args.fps else (30, 1)
+    if default is not None:
+        # the source's pixel aspect stays; only what was asked for changes
+        if not args.fps:
+            num, den = default.fps_num, default.fps_den
+        return dataclasses.replace(default, width=width, height=height, fps_num=num, fps_den=den)
     return VideoFormat(width, height, num, den)
 
 
@@ -342,7 +390,7 @@ async def _render_local(args: argparse.Namespace, effects: list[tuple[str, dict[
         duration = duration or 10.0
         recipe, bound = demo_recipe(duration, effects or DEMO_EFFECTS), {}
         default_vf = VideoFormat(1280, 720, 30, 1)
-    vf = _video_format(args, default_vf)
+    vf = _video_format(args, default_vf, next(iter(bound.values()), None))
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     sink = LocalHLSOutput(
