@@ -105,7 +105,7 @@ async def test_a_key_that_cannot_be_had_is_a_signature_error(
     headers = peer.signed_headers("POST", "https://l1.example/inbox", body)
     headers = {k.lower(): v for k, v in headers.items()}
     headers["signature"] = headers["signature"].replace("/actor#main-key", "/gone#main-key")
-    with pytest.raises(SignatureError, match="cannot be fetched.*HTTP 404"):
+    with pytest.raises(SignatureError, match=r"cannot be fetched.*HTTP 404"):
         await store.verify("POST", "/inbox", headers, body)
 
 
