@@ -41,7 +41,7 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from cache.errors import InvalidCIDError, StorageError
 from interpreter.errors import InterpreterError
-from streamer.errors import DomainError
+from streamer.errors import DomainError, Unauthenticated
 from streamer.present.problems import DOMAIN_STATUS, domain_status, storage_status
 
 __all__ = [
@@ -193,7 +193,8 @@ def _api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, A
 
 
 def _domain_error(_: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
-    return error_response(domain_status(exc), exc.detail, field=exc.field)
+    headers = {"WWW-Authenticate": exc.challenge} if isinstance(exc, Unauthenticated) else None
+    return error_response(domain_status(exc), exc.detail, field=exc.field, headers=headers)
 
 
 def _interpreter_error(_: Request[Any, Any, Any], exc: InterpreterError) -> Response[Any]:

@@ -14,6 +14,7 @@ __all__ = [
     "InvalidValue",
     "Missing",
     "TooLarge",
+    "Unauthenticated",
     "Unavailable",
     "Unprocessable",
 ]
@@ -35,6 +36,15 @@ class DomainError(Exception):
 
 class InvalidValue(DomainError, ValueError):
     """A value is malformed (bad CID, bad parameter, bad paging)."""
+
+
+class Unauthenticated(DomainError, PermissionError):
+    """Who asks is not established: no credentials, or a bad signature or token.
+
+    ``challenge`` is the ``WWW-Authenticate`` value the answer carries.
+    """
+
+    challenge = "Bearer"
 
 
 class Denied(DomainError, PermissionError):

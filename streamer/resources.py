@@ -24,6 +24,7 @@ from arq.connections import RedisSettings
 from streamer.auth.tokens import cluster_key
 from streamer.content.stores import Stores, open_stores
 from streamer.db.pool import apply_migrations, create_pool
+from streamer.federation.actor_keys import ActorKeys, load_or_create_actor_keys
 from streamer.keys import RedisKeys
 from streamer.locks import KeyedLocks
 from streamer.settings import Settings
@@ -49,6 +50,8 @@ class Resources:
         stores: local cache, IPFS and S3 clients.
         keys: Redis key names and the queue name (``settings.services.keys``).
         token_key: the cluster key that signs API tokens.
+        actor_keys: the ActivityPub actor's key pair (signs federation requests);
+            None only in bare test resources.
         embedded_services: the process started the embedded PostgreSQL/Redis.
         locks: per-key locks for once-at-a-time work in this process.
     """
@@ -60,6 +63,7 @@ class Resources:
     stores: Stores
     keys: RedisKeys
     token_key: bytes
+    actor_keys: ActorKeys | None = None
     embedded_services: bool = False
     locks: KeyedLocks = field(default_factory=KeyedLocks)
 
@@ -111,6 +115,7 @@ async def open_resources(
             stores=stores,
             keys=settings.services.keys,
             token_key=await asyncio.to_thread(cluster_key, settings),
+            actor_keys=await asyncio.to_thread(load_or_create_actor_keys, settings),
             embedded_services=embedded_services,
         )
 

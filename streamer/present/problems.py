@@ -24,6 +24,7 @@ from streamer.errors import (
     InvalidValue,
     Missing,
     TooLarge,
+    Unauthenticated,
     Unavailable,
     Unprocessable,
 )
@@ -39,6 +40,7 @@ __all__ = [
 #: Domain error class -> HTTP status (the most specific class in the MRO wins).
 DOMAIN_STATUS: dict[type[DomainError], int] = {
     InvalidValue: 400,
+    Unauthenticated: 401,
     Denied: 403,
     Missing: 404,
     Conflict: 409,

@@ -1,0 +1,1 @@
+"""This L1 as an ActivityPub actor: its keys, HTTP Signatures, key fetching, documents."""
