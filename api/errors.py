@@ -18,8 +18,9 @@ Handlers raise the layer exceptions (or :class:`ApiError` subclasses) and
   table lives in :mod:`streamer.present.problems`, shared with the web forms)
 - ``InterpreterError`` -> 422 with the recipe position
 - ``cache`` errors: not found 404, invalid CID 400, too large 413, backend
-  unreachable 503, any other storage failure 502
-- Litestar's ``HTTPException`` (routing 404/405, body validation 400) -> its status
+  unreachable 503, no space left 507, any other storage failure 502
+- Litestar's ``HTTPException`` (routing 404/405, body validation 400, a body over
+  ``request_max_body_size`` 413 naming the limit) -> its status
 - ``asyncpg.DataError`` (PostgreSQL refused a request value: a NUL byte, an
   integer beyond bigint) -> 400
 - anything else -> 500 with a generic detail; the traceback is logged, never sent.
@@ -38,6 +39,7 @@ from typing import Any
 import asyncpg
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 
 from cache.errors import InvalidCIDError, StorageError
 from interpreter.errors import InterpreterError
@@ -215,9 +217,22 @@ def _storage_error(_: Request[Any, Any, Any], exc: StorageError) -> Response[Any
     return error_response(storage_status(exc), str(exc) or type(exc).__name__)
 
 
-def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def _body_limit_detail(request: Request[Any, Any, Any]) -> str:
+    """Litestar's 413 for a body over ``request_max_body_size``, naming the limit."""
+    try:
+        limit = request.route_handler.resolve_request_max_body_size()
+    except Exception:  # no route (cannot happen for a body limit): the generic phrase
+        limit = None
+    if limit is None:
+        return _title(413)
+    return f"the request body is larger than the limit of {limit} bytes for this endpoint"
+
+
+def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     detail = exc.detail or _title(status)
+    if isinstance(exc, RequestEntityTooLarge):
+        detail = _body_limit_detail(request)
     field: str | None = None
     if isinstance(exc, ValidationException) and isinstance(exc.extra, list) and exc.extra:
         first = exc.extra[0]

@@ -4,7 +4,8 @@ Litestar documents a handler's 4xx/5xx answers with its own exception body
 (``{status_code, detail, extra}``); ours is :func:`api.errors.error_body`.
 :func:`document_errors` swaps every error response's schema for the shared
 ``Error`` component, and adds the answers every operation can give (401 on
-writes without a token, 503 when a backing service is down, 500).
+writes without a token, 408 and 413 where a body is taken, 503 when a backing
+service is down, 500).
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ ERROR_SCHEMA = Schema(
 _REF = Reference(ref="#/components/schemas/Error")
 _CONTENT = {"application/json": OpenAPIMediaType(schema=_REF)}
 _WRITES = ("post", "put", "patch", "delete")
+#: What any operation taking a body can answer (streamer.present.body_timeout, the body limits).
+_BODY = {
+    "408": "The request body stalled: no bytes for ARTDAG_BODY_TIMEOUT seconds",
+    "413": "The request body is larger than the endpoint accepts (the limit is named)",
+}
 _COMMON = {
     "500": "Internal error (logged; the detail is generic)",
     "503": "A backing service (PostgreSQL, Redis, IPFS, S3) is not available",
@@ -64,6 +70,9 @@ def _error_responses(op: Operation, method: str) -> None:
     if method in _WRITES and "401" not in responses:
         text = "No valid token: writes need 'Authorization: Bearer <token>' or the session cookie"
         responses["401"] = OpenAPIResponse(description=text, content=_CONTENT)
+    if op.request_body is not None:
+        for code, description in _BODY.items():
+            responses.setdefault(code, OpenAPIResponse(description=description, content=_CONTENT))
     for code, description in _COMMON.items():
         responses.setdefault(code, OpenAPIResponse(description=description, content=_CONTENT))
     op.responses = responses

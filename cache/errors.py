@@ -6,6 +6,7 @@ __all__ = [
     "InvalidCIDError",
     "NotFoundError",
     "StorageError",
+    "StorageFullError",
     "StorageTimeoutError",
     "StorageUnavailableError",
     "TooLargeError",
@@ -29,6 +30,10 @@ class StorageUnavailableError(StorageError, ConnectionError):
 
 class StorageTimeoutError(StorageUnavailableError, TimeoutError):
     """The backend did not answer in time."""
+
+
+class StorageFullError(StorageError, OSError):
+    """The backend has no space left (``ENOSPC``/``EDQUOT``); nothing partial was kept."""
 
 
 class TooLargeError(StorageError, ValueError):

@@ -7,14 +7,17 @@ Layout under ``root``::
     .tmp/                                     partial writes, renamed into place when complete
 
 Every write goes to ``.tmp/`` first and is renamed atomically, so a crash
-mid-write never leaves a partial file under a CID. The methods do blocking
-file I/O; the ``a``-prefixed coroutines run them in a thread.
+mid-write never leaves a partial file under a CID; a full disk (``ENOSPC``,
+``EDQUOT``) removes the partial file and raises :class:`StorageFullError`
+naming the cache directory. The methods do blocking file I/O; the
+``a``-prefixed coroutines run them in a thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import os
 import re
@@ -26,7 +29,13 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from cache.cid import CIDHasher, cid_to_bytes
-from cache.errors import InvalidCIDError, NotFoundError, StorageError, TooLargeError
+from cache.errors import (
+    InvalidCIDError,
+    NotFoundError,
+    StorageError,
+    StorageFullError,
+    TooLargeError,
+)
 
 __all__ = ["JSON_KINDS", "LocalStore", "StoredItem"]
 
@@ -35,6 +44,7 @@ _COPY_PIECE = 1 << 20
 _CID_CHARS = re.compile(r"^[A-Za-z0-9]+$")
 _DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 _SUFFIX = re.compile(r"^(\.[A-Za-z0-9]{1,16})?$")
+_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +138,28 @@ class LocalStore:
 
     # --- writing ----------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _space(self) -> Iterator[None]:
+        """Turn a full disk into :class:`StorageFullError` naming the cache directory."""
+        try:
+            yield
+        except OSError as exc:
+            if exc.errno not in _FULL or isinstance(exc, StorageError):
+                raise
+            raise StorageFullError(
+                f"no space left in the cache directory {self.root} ({exc.strerror})"
+            ) from exc
+
     def _temp(self) -> tuple[IO[bytes], Path]:
         fd, name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
         return os.fdopen(fd, "wb"), Path(name)
+
+    @staticmethod
+    def _discard(fh: IO[bytes], tmp: Path) -> None:
+        """Drop a partial write (closing flushes, which fails again on a full disk)."""
+        with contextlib.suppress(OSError):
+            fh.close()
+        tmp.unlink(missing_ok=True)
 
     def _commit(self, fh: IO[bytes], tmp: Path, hasher: CIDHasher, suffix: str) -> StoredItem:
         """Close the temp file and rename it under its CID (or drop it if already stored)."""
@@ -162,15 +191,15 @@ class LocalStore:
         """Store ``data``; ``suffix`` (e.g. ``".ts"``) is kept on the file name."""
         self._check_suffix(suffix)
         hasher = CIDHasher(self.cid_version)
-        fh, tmp = self._temp()
-        try:
-            hasher.update(data)
-            fh.write(data)
-            return self._commit(fh, tmp, hasher, suffix)
-        except BaseException:
-            fh.close()
-            tmp.unlink(missing_ok=True)
-            raise
+        with self._space():
+            fh, tmp = self._temp()
+            try:
+                hasher.update(data)
+                fh.write(data)
+                return self._commit(fh, tmp, hasher, suffix)
+            except BaseException:
+                self._discard(fh, tmp)
+                raise
 
     def put_file(
         self,
@@ -193,19 +222,18 @@ class LocalStore:
             source = src.open("rb")
         except FileNotFoundError:
             raise NotFoundError(f"{src}: no such file") from None
-        fh, tmp = self._temp()
-        try:
-            with source:
+        with source, self._space():
+            fh, tmp = self._temp()
+            try:
                 while piece := source.read(_COPY_PIECE):
                     if max_bytes is not None and hasher.size + len(piece) > max_bytes:
                         raise TooLargeError(f"{src}: larger than the limit of {max_bytes} bytes")
                     hasher.update(piece)
                     fh.write(piece)
-            return self._commit(fh, tmp, hasher, suffix)
-        except BaseException:
-            fh.close()
-            tmp.unlink(missing_ok=True)
-            raise
+                return self._commit(fh, tmp, hasher, suffix)
+            except BaseException:
+                self._discard(fh, tmp)
+                raise
 
     async def put_stream(
         self,
@@ -218,25 +246,29 @@ class LocalStore:
 
         Raises:
             TooLargeError: More than ``max_bytes`` arrived; nothing is kept.
+            StorageFullError: The disk filled up; nothing is kept.
+
+        Whatever the stream raises (a stalled or dropped client) also drops the
+        partial file before it propagates.
         """
         self._check_suffix(suffix)
         hasher = CIDHasher(self.cid_version)
-        fh, tmp = await asyncio.to_thread(self._temp)
+        with self._space():
+            fh, tmp = await asyncio.to_thread(self._temp)
 
-        def write(piece: bytes) -> None:
-            hasher.update(piece)
-            fh.write(piece)
+            def write(piece: bytes) -> None:
+                hasher.update(piece)
+                fh.write(piece)
 
-        try:
-            async for piece in chunks:
-                if max_bytes is not None and hasher.size + len(piece) > max_bytes:
-                    raise TooLargeError(f"upload larger than the limit of {max_bytes} bytes")
-                await asyncio.to_thread(write, piece)
-            return await asyncio.to_thread(self._commit, fh, tmp, hasher, suffix)
-        except BaseException:
-            fh.close()
-            tmp.unlink(missing_ok=True)
-            raise
+            try:
+                async for piece in chunks:
+                    if max_bytes is not None and hasher.size + len(piece) > max_bytes:
+                        raise TooLargeError(f"upload larger than the limit of {max_bytes} bytes")
+                    await asyncio.to_thread(write, piece)
+                return await asyncio.to_thread(self._commit, fh, tmp, hasher, suffix)
+            except BaseException:
+                self._discard(fh, tmp)  # also when cancelled: no await here
+                raise
 
     def cleanup_tmp(self, older_than: float = 3600.0) -> int:
         """Remove partial writes left by crashed processes; returns how many."""
@@ -264,18 +296,18 @@ class LocalStore:
         """Write a JSON document (``kind`` is ``plans`` or ``analysis``) atomically."""
         target = self._doc(kind, doc_id)
         data = json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
-        fh, tmp = self._temp()
-        try:
-            fh.write(data)
-            fh.flush()
-            if self.fsync:
-                os.fsync(fh.fileno())
-            fh.close()
-            os.replace(tmp, target)
-        except BaseException:
-            fh.close()
-            tmp.unlink(missing_ok=True)
-            raise
+        with self._space():
+            fh, tmp = self._temp()
+            try:
+                fh.write(data)
+                fh.flush()
+                if self.fsync:
+                    os.fsync(fh.fileno())
+                fh.close()
+                os.replace(tmp, target)
+            except BaseException:
+                self._discard(fh, tmp)
+                raise
         return target
 
     def get_json(self, kind: str, doc_id: str) -> Any:

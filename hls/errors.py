@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["EncoderError", "HLSError", "OutputStateError", "PlaylistError"]
+__all__ = ["EncoderError", "HLSError", "OutputStateError", "OutputWriteError", "PlaylistError"]
 
 
 class HLSError(Exception):
@@ -19,3 +19,10 @@ class EncoderError(HLSError):
 
 class OutputStateError(HLSError, RuntimeError):
     """An output was used out of order (write before start, write after finish...)."""
+
+
+class OutputWriteError(HLSError, OSError):
+    """A segment or playlist could not be written (disk full...); nothing partial is left.
+
+    The message names the file and its directory.
+    """

@@ -5,7 +5,10 @@ encodes there (x264 releases the GIL). Finished segments cross to the event
 loop through ONE bounded queue; a single writer task owns the stream state:
 it writes each segment file (atomic rename, in a thread), appends it to the
 playlist model and rewrites the playlist atomically, so a playlist never
-lists a segment that is not completely on disk. A full queue blocks
+lists a segment that is not completely on disk. A write that fails (a full
+disk: :class:`hls.errors.OutputWriteError` naming the file and folder) leaves
+no partial file, stops the stream (``write()``/``finish()`` raise) and the
+playlist ends with the segments already complete. A full queue blocks
 ``write()`` (backpressure) and is counted, never dropped.
 
 ``mirrors`` (:class:`hls.mirror.SegmentMirror`, e.g. S3) each get the init
@@ -30,7 +33,7 @@ import numpy as np
 
 from effects.frame import AudioFormat, VideoFormat, YUVFrame
 from hls.encoder import EncodedSegment, SegmentEncoder
-from hls.errors import HLSError, OutputStateError
+from hls.errors import HLSError, OutputStateError, OutputWriteError
 from hls.mirror import MirrorUploader, SegmentMirror
 from hls.options import HLSOptions
 from hls.output_reports import HLSResult, OutputStats, PlaylistUpdate, UpdateCallback
@@ -158,13 +161,15 @@ class LocalHLSOutput:
         assert self._writer is not None
         await self._writer
         if self._error is not None:
-            self._state = "failed"
-            for uploader in self._mirrors:
-                await uploader.abort()
+            await self._fail()
             raise HLSError(f"HLS writer failed: {self._error}") from self._error
         self.playlist.end()
         text = self.playlist.render()
-        await asyncio.to_thread(atomic_write, self.playlist_path, text.encode())
+        try:
+            await asyncio.to_thread(atomic_write, self.playlist_path, text.encode())
+        except OutputWriteError as exc:  # the playlist on disk still lists complete segments
+            await self._fail()
+            raise HLSError(f"HLS writer failed: {exc}") from exc
         self._state = "finished"
         self._mirror_playlist(text)
         # Mirrors drain while IPFS finishes; both within finish_timeout.
@@ -200,6 +205,16 @@ class LocalHLSOutput:
             await uploader.abort()
 
     # -- internals -------------------------------------------------------------------
+
+    async def _fail(self) -> None:
+        """finish() could not write everything: end the playlist (if it still can be
+        written) with the segments that are complete, stop the uploads."""
+        self._state = "failed"
+        await self._abort_extra()
+        if self._playlist is not None and not self._playlist.ended:
+            await self._end_aborted_playlist(self._playlist)
+        for uploader in self._mirrors:
+            await uploader.abort()
 
     async def _end_aborted_playlist(self, playlist: MediaPlaylist) -> None:
         playlist.end()

@@ -14,6 +14,7 @@ __all__ = [
     "InvalidValue",
     "Missing",
     "TooLarge",
+    "TooSlow",
     "Unauthenticated",
     "Unavailable",
     "Unprocessable",
@@ -61,6 +62,10 @@ class Conflict(DomainError):
 
 class TooLarge(DomainError):
     """A body or file is larger than allowed."""
+
+
+class TooSlow(DomainError):
+    """The client sent its request too slowly (a request body stalled)."""
 
 
 class Unprocessable(DomainError, ValueError):

@@ -39,6 +39,8 @@ __all__ = [
 DEFAULT_REDIS_URL = "redis://localhost:6379/5"
 DEFAULT_DATABASE_URL = "postgresql://artdag:artdag@localhost:5432/artdag"
 DEFAULT_UPLOAD_MAX_BYTES = 2 * 1024**3
+DEFAULT_HEADER_TIMEOUT = 30.0
+DEFAULT_BODY_TIMEOUT = 30.0
 
 _HOST_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 
@@ -97,6 +99,13 @@ class ServerSettings:
     public_url: str = "http://localhost:8100"
     #: whether L1_PUBLIC_URL was given (links printed by ``artdag serve`` use the port otherwise)
     public_url_set: bool = False
+    #: seconds a client has to send a request's head (``ARTDAG_HEADER_TIMEOUT``); 408 and
+    #: closed after that (:mod:`streamer.entry.http_server`)
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    #: seconds a request body may stall between two reads (``ARTDAG_BODY_TIMEOUT``); 408
+    #: after that (:mod:`streamer.present.body_timeout`). Also how long an answered
+    #: request's unread body is drained before the connection is closed.
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -229,6 +238,8 @@ class Settings:
                 port=env.port("PORT", 8000),
                 public_url=env.url("L1_PUBLIC_URL", "http://localhost:8100", ("http", "https")),
                 public_url_set=env.is_set("L1_PUBLIC_URL"),
+                header_timeout=env.seconds("ARTDAG_HEADER_TIMEOUT", DEFAULT_HEADER_TIMEOUT),
+                body_timeout=env.seconds("ARTDAG_BODY_TIMEOUT", DEFAULT_BODY_TIMEOUT),
             ),
             services=ServicesSettings(
                 redis_url=env.url("REDIS_URL", DEFAULT_REDIS_URL, ("redis", "rediss", "unix")),

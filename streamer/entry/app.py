@@ -3,6 +3,12 @@
 Handlers receive one :class:`streamer.resources.Resources` (dependency
 ``res``), opened by the lifespan with :func:`streamer.resources.open_resources`
 and closed on shutdown.
+
+Request limits: a body is at most :data:`REQUEST_MAX_BODY_BYTES` (413 beyond;
+uploads stream with their own ``UPLOAD_MAX_BYTES``), and a body that stalls
+for ``ARTDAG_BODY_TIMEOUT`` seconds answers 408
+(:mod:`streamer.present.body_timeout`). The HTTP server bounds the request
+head (:mod:`streamer.entry.http_server`).
 """
 
 from __future__ import annotations
@@ -13,19 +19,26 @@ from collections.abc import AsyncIterator
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 
 from api.auth import require_auth
 from api.errors import exception_handlers
 from api.openapi_errors import document_errors
 from streamer.entry.routes import route_handlers
+from streamer.present.body_timeout import BodyTimeoutMiddleware
 from streamer.present.deps import RESOURCES_STATE, provide_resources
+from streamer.recipes.store import MAX_RECIPE_BYTES
 from streamer.resources import open_resources
 from streamer.settings import Settings
 from web.apidocs import docs_plugins
 from web.templating import template_config
 
-__all__ = ["create_app"]
+__all__ = ["REQUEST_MAX_BODY_BYTES", "create_app"]
+
+#: The largest request body of any endpoint but the uploads: JSON documents and
+#: forms, the largest a recipe (1 MiB of text, JSON escapes grow it up to 3x).
+REQUEST_MAX_BODY_BYTES = 4 * MAX_RECIPE_BYTES
 
 
 def create_app(settings: Settings | None = None, *, embedded_services: bool = False) -> Litestar:
@@ -57,6 +70,8 @@ def create_app(settings: Settings | None = None, *, embedded_services: bool = Fa
         on_startup=[error_schemas],
         dependencies={"res": Provide(provide_resources, sync_to_thread=False)},
         exception_handlers=exception_handlers(),
+        middleware=[DefineMiddleware(BodyTimeoutMiddleware, timeout=settings.server.body_timeout)],
+        request_max_body_size=REQUEST_MAX_BODY_BYTES,  # uploads: None, they stream with a limit
         guards=[require_auth],  # mutating methods need a token; reads are open
         openapi_config=OpenAPIConfig(
             title="artdag L1", version="0.1.0", path="/docs", render_plugins=docs_plugins()

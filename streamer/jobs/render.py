@@ -292,7 +292,12 @@ class LiveRender:
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
-        return await self._complete(recipe, result, started)
+        try:
+            return await self._complete(recipe, result, started)
+        except (StorageError, OSError) as exc:  # e.g. no space left for the playlist copy
+            log.exception("run %s: rendered but not stored", self.run_id)
+            error = f"the render finished but its output could not be stored: {exc}"
+            return await self.finish(RunStatus.FAILED, error=error[:4000])
 
     async def _complete(
         self, recipe: Recipe, result: HLSResult, started: dt.datetime

@@ -13,6 +13,7 @@ from cache.errors import (
     InvalidCIDError,
     NotFoundError,
     StorageError,
+    StorageFullError,
     StorageUnavailableError,
     TooLargeError,
 )
@@ -24,6 +25,7 @@ from streamer.errors import (
     InvalidValue,
     Missing,
     TooLarge,
+    TooSlow,
     Unauthenticated,
     Unavailable,
     Unprocessable,
@@ -43,6 +45,7 @@ DOMAIN_STATUS: dict[type[DomainError], int] = {
     Unauthenticated: 401,
     Denied: 403,
     Missing: 404,
+    TooSlow: 408,
     Conflict: 409,
     TooLarge: 413,
     Unprocessable: 422,
@@ -60,7 +63,7 @@ def domain_status(exc: DomainError) -> int:
 
 def storage_status(exc: StorageError) -> int:
     """The status answering a storage error (not found 404, invalid CID 400, too large 413,
-    unreachable 503, any other failure 502)."""
+    unreachable 503, no space left 507, any other failure 502)."""
     if isinstance(exc, NotFoundError):
         return 404
     if isinstance(exc, InvalidCIDError):
@@ -69,6 +72,8 @@ def storage_status(exc: StorageError) -> int:
         return 413
     if isinstance(exc, StorageUnavailableError):
         return 503
+    if isinstance(exc, StorageFullError):
+        return 507
     return 502
 
 

@@ -3,7 +3,8 @@
 Shared by ``POST /cache/upload`` (:mod:`api.cache_upload`) and the web UI's
 upload form: a multipart file (the first file part, or the part named
 ``file``) or the raw body is streamed to :func:`streamer.content.ingest.store_upload`
-without being held in memory.
+without being held in memory. A body that stalls answers 408
+(:mod:`streamer.present.body_timeout`); either way the partial file is removed.
 """
 
 from __future__ import annotations
@@ -80,7 +81,9 @@ def incoming_upload(
     content_type = request.headers.get("content-type", "")
     multipart = content_type.lower().startswith("multipart/form-data")
     if length.isdigit() and int(length) > limit + (MULTIPART_OVERHEAD if multipart else 0):
-        raise TooLarge(f"upload of {length} bytes is over the limit of {limit} bytes")
+        raise TooLarge(
+            f"upload of {length} bytes is over the limit of {limit} bytes (UPLOAD_MAX_BYTES)"
+        )
     if not multipart:
         return ingest.IncomingFile(_raw_body(request), filename)
     match = re.search(r'boundary="?([^";]+)"?', content_type)

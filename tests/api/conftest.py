@@ -32,6 +32,7 @@ from litestar import Litestar
 from streamer.auth import tokens
 from streamer.embedded.stack import free_port
 from streamer.entry.app import create_app
+from streamer.entry.http_server import http_config
 from streamer.entry.worker import create_worker
 from streamer.present.deps import provide_resources
 from streamer.resources import Resources
@@ -131,8 +132,9 @@ def live_factory(
         app = create_app(settings)
         token, _ = tokens.mint_token(tokens.cluster_key(settings), user, ttl=3600)
         port = free_port()
+        # the production server configuration (slow clients cut off, streamer.entry.http_server)
         server = _QuietServer(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+            http_config(app, settings.server, host="127.0.0.1", port=port, log_level="warning")
         )
         http_task = asyncio.create_task(server.serve(), name="test-http")
         for _ in range(300):

@@ -15,6 +15,7 @@ def test_defaults_match_the_spec() -> None:
     assert s.server.host == "0.0.0.0"
     assert s.server.port == 8000
     assert s.server.public_url == "http://localhost:8100"
+    assert (s.server.header_timeout, s.server.body_timeout) == (30.0, 30.0)
     assert s.services.redis_url == "redis://localhost:6379/5"
     assert s.services.database_url == "postgresql://artdag:artdag@localhost:5432/artdag"
     assert (s.services.redis_url_set, s.services.database_url_set) == (False, False)
@@ -64,11 +65,14 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         "IMPORT_ROOTS": os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")]),
         "ARTDAG_DATA_DIR": str(tmp_path / "data"),
         "ARTDAG_ALLOW_PRIVATE_ENDPOINTS": "true",  # IPFS_API is on a private address
+        "ARTDAG_HEADER_TIMEOUT": "12.5",
+        "ARTDAG_BODY_TIMEOUT": "45",
     }
     s = Settings.from_env(env)
     assert s.network.allow_private_endpoints is True
     assert (s.server.host, s.server.port) == ("127.0.0.1", 9001)
     assert s.server.public_url == "https://l1.example"
+    assert (s.server.header_timeout, s.server.body_timeout) == (12.5, 45.0)
     assert s.services.redis_url == "redis://r.example:6380/2"
     assert s.services.database_url == "postgresql://u:p@db.example:5433/x"
     assert s.services.redis_url_set and s.services.database_url_set
@@ -160,6 +164,8 @@ def test_ipfs_primary_falsy(value: str) -> None:
         ("UPLOAD_MAX_BYTES", "-5", "positive integer"),
         ("UPLOAD_MAX_BYTES", "10MB", "positive integer"),
         ("IMPORT_ROOTS", "relative/dir", "absolute directories"),
+        ("ARTDAG_HEADER_TIMEOUT", "0", "between 0.1 and 3600"),
+        ("ARTDAG_BODY_TIMEOUT", "soon", "seconds"),
     ],
 )
 def test_bad_value_names_variable_value_and_form(

@@ -20,6 +20,7 @@ import uvicorn
 from streamer.auth.login_links import create_login_link
 from streamer.entry.app import create_app
 from streamer.entry.embedded_setup import Embedded, start_embedded
+from streamer.entry.http_server import http_config
 from streamer.entry.worker import MonitoredWorker, create_worker
 from streamer.present.deps import provide_resources
 
@@ -113,10 +114,7 @@ class _Parts:
 
     async def start_http(self, app: Litestar, stop: asyncio.Event) -> bool:
         """Start uvicorn and wait until it listens; False (reported) when it failed."""
-        server = self.settings.server
-        config = uvicorn.Config(
-            app, host=server.host, port=server.port, log_level=self.log_level.lower(), lifespan="on"
-        )
+        config = http_config(app, self.settings.server, log_level=self.log_level.lower())
         http = self.http = _Server(config)
         task = self.http_task = asyncio.create_task(_serve_http(http), name="http")
         while not http.started and not task.done() and not stop.is_set():
