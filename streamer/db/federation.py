@@ -22,6 +22,7 @@ __all__ = [
     "earliest_pending",
     "get_activity",
     "latest_activity",
+    "latest_by_cid",
     "latest_delivered",
     "latest_live",
     "lock_cid",
@@ -91,6 +92,18 @@ async def latest_activity(db: Any, cid: str) -> dict[str, Any] | None:
             "SELECT * FROM federation_activities WHERE cid = $1 ORDER BY seq DESC LIMIT 1", cid
         )
     )
+
+
+async def latest_by_cid(db: Any, cids: list[str]) -> dict[str, dict[str, Any]]:
+    """The most recent activity of each of ``cids`` that has one."""
+    rows = await db.fetch(
+        """
+        SELECT DISTINCT ON (cid) * FROM federation_activities
+        WHERE cid = ANY($1::text[]) ORDER BY cid, seq DESC
+        """,
+        list(cids),
+    )
+    return {str(r["cid"]): dict(r) for r in rows}
 
 
 async def latest_live(db: Any, cid: str) -> dict[str, Any] | None:

@@ -14,18 +14,27 @@ application actor), stores the activity and its object, and applies
 through alice's inbox collection and her ``proxyUrl`` endpoint.
 
 Restarted on the same ``--db`` and ``--info``, it keeps alice and what it stored
-(the "L2 comes back" test).
+(the "L2 comes back" test). :class:`BovineL2` runs it from a test: start, stop,
+read alice's inbox and objects through bovine's own client, and read what its
+store holds.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
+import os
+import socket
+import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+from bovine import BovineClient
 from bovine.crypto import generate_ed25519_private_key, private_key_to_did_key
 from bovine_herd import BovineHerd
 from bovine_store import BovineAdminStore
@@ -85,6 +94,107 @@ def main() -> None:
     config.bind = [f"127.0.0.1:{args.port}"]
     config.accesslog = "-"
     asyncio.run(serve(build_app(args.port, args.db, args.info), config))
+
+
+_ROOT = Path(__file__).resolve().parents[3]
+
+
+class BovineL2:
+    """A bovine-herd process on ``127.0.0.1:port`` with its store in ``folder``."""
+
+    def __init__(self, folder: Path, port: int) -> None:
+        self.folder = folder
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self._proc: asyncio.subprocess.Process | None = None
+        self.log = folder / "l2.log"
+
+    @property
+    def db(self) -> Path:
+        """The SQLite store."""
+        return self.folder / "l2.sqlite3"
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """alice's ``domain``, ``account``, ``actor_id``, ``inbox`` and ``secret``."""
+        doc: dict[str, Any] = json.loads((self.folder / "info.json").read_text())
+        return doc
+
+    def _serving(self) -> bool:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
+            return (self.folder / "info.json").exists()
+        return False
+
+    async def start(self, timeout: float = 60.0) -> None:
+        """Start the server and wait until it serves (alice registered)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "PYTHONPATH": str(_ROOT)}
+        with self.log.open("ab") as log:
+            self._proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "tests.streamer.federation.bovine_l2",
+                "--port",
+                str(self.port),
+                "--db",
+                str(self.db),
+                "--info",
+                str(self.folder / "info.json"),
+                cwd=self.folder,  # bovine caches JSON-LD contexts in its working folder
+                env=env,
+                stdout=log,
+                stderr=log,
+            )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not await asyncio.to_thread(self._serving):
+            if self._proc.returncode is not None or loop.time() > deadline:
+                await self.stop()
+                raise RuntimeError(f"bovine L2 did not start: {self.log.read_text()[-3000:]}")
+            await asyncio.sleep(0.2)
+
+    async def stop(self) -> None:
+        """Stop the server (its store stays)."""
+        proc, self._proc = self._proc, None
+        if proc is None or proc.returncode is not None:
+            return
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 15)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+
+    def client(self) -> Any:
+        """alice's bovine client (Moo-Auth-1 with her Ed25519 key): ``async with``."""
+        return BovineClient(domain=self.info["domain"], secret=self.info["secret"])
+
+    async def inbox(self) -> list[dict[str, Any]]:
+        """The activities in alice's inbox, newest first."""
+        async with self.client() as alice:
+            page: dict[str, Any] = await alice.get_ordered_collection(
+                self.info["inbox"], max_items=50
+            )
+        return list(page.get("items") or [])
+
+    async def fetch(self, object_id: str) -> dict[str, Any] | None:
+        """GET ``object_id`` from L2 as alice (its ``proxyUrl`` endpoint: L2's stored copy)."""
+        async with self.client() as alice:
+            try:
+                doc: dict[str, Any] = await alice.proxy(object_id)
+            except aiohttp.ClientResponseError as exc:
+                if exc.status == 404:
+                    return None
+                raise
+        return doc
+
+    def stored(self, object_id: str) -> dict[str, Any] | None:
+        """The JSON L2's store keeps under ``object_id`` (None when it keeps nothing)."""
+        with contextlib.closing(sqlite3.connect(self.db)) as db:
+            row = db.execute(
+                "SELECT content FROM storedjsonobject WHERE id = ?", (object_id,)
+            ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
 
 
 if __name__ == "__main__":
