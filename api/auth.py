@@ -2,8 +2,9 @@
 
 Every request with a mutating method (POST, PUT, PATCH, DELETE) must carry a
 valid, unrevoked token, as ``Authorization: Bearer <token>`` or the session
-cookie :data:`SESSION_COOKIE`; reads (GET, HEAD, OPTIONS) and websockets are
-open. :func:`require_auth` is installed once as an application guard by
+cookie :data:`SESSION_COOKIE`, whose scopes allow the write
+(:mod:`streamer.auth.scopes`: one table from paths to scopes; 403 otherwise);
+reads (GET, HEAD, OPTIONS) and websockets are open. :func:`require_auth` is installed once as an application guard by
 :func:`streamer.entry.app.create_app`, so it covers every engineer's routes. A
 handler can opt out with ``opt={"auth": "public"}``.
 
@@ -13,11 +14,16 @@ reads too, when a valid token or cookie comes with them; None otherwise).
 Routes:
 
 - ``GET /auth?auth_token=...[&next=/path]``: verify the token (through L2's
-  ``/auth/verify`` when ``L2_SERVER`` is set, locally otherwise), mint a
-  session token for that user, set it as an HttpOnly cookie and redirect.
+  ``/auth/verify``, a request signed by this L1's actor, when ``L2_SERVER`` is
+  set; locally otherwise), mint a session token for that user with the token's
+  scopes, set it as an HttpOnly cookie and redirect.
 - ``GET /logout``: revoke the session token, clear the cookie, redirect to ``/``.
 - ``POST /auth/revoke`` ``{"token": "..."}`` (default: the caller's own token).
 - ``POST /auth/revoke-user`` ``{"user": "..."}`` (default: the caller).
+
+The two revocation routes take a token (one's own tokens; an ``admin`` token:
+anyone's) or a request signed by L2's actor (HTTP Signatures: anyone's). A raw
+L2 token presented without L2's signature is refused there (401).
 
 Who a token names and the revocation rules are :mod:`streamer.auth.sessions`'s.
 """
@@ -39,10 +45,10 @@ from msgspec import UnsetType
 from redis.exceptions import RedisError
 
 from api.auth_models import RevokedToken, RevokedUser, RevokeToken, RevokeUser
-from api.errors import ApiError, BadRequest, ServiceUnavailable
+from api.errors import ApiError, BadRequest, Forbidden, ServiceUnavailable
 from api.openapi_media import documented
-from streamer.auth import login_links, sessions
-from streamer.auth.l2 import L2VerifyError
+from streamer.auth import login_links, scopes, sessions
+from streamer.auth.l2 import L2_JTI, L2VerifyError
 from streamer.auth.login_links import CODE_PATTERN
 from streamer.auth.tokens import TokenClaims, TokenError
 from streamer.present.deps import Res, resources_of_connection
@@ -128,10 +134,19 @@ async def require_auth(
             with contextlib.suppress(Unauthorized, ServiceUnavailable):
                 await authenticate(connection)
         return
-    if await authenticate(connection) is None:
+    claims = await authenticate(connection)
+    if claims is None:
         raise Unauthorized(
             f"{connection.scope.get('method')} needs 'Authorization: Bearer <token>' "
             "or a session cookie (see 'artdag token create')"
+        )
+    needed = scopes.required_scope(connection.url.path)
+    if not scopes.allows(claims.scopes, needed):
+        raise Forbidden(
+            f"the token's scopes ({', '.join(claims.scopes or ()) or 'none'}) do not "
+            f"include {needed!r}, which {connection.scope.get('method')} "
+            f"{connection.url.path} needs",
+            field="Authorization",
         )
 
 
@@ -227,33 +242,73 @@ async def logout(res: Res, request: Request[Any, Any, Any]) -> Redirect:
     return response
 
 
-@post("/auth/revoke", summary="Revoke a token", status_code=200, operation_class=_OPTIONAL_BODY)
+_SIGNATURE_HEADERS = ("signature", "signature-input")
+
+
+async def _revoker(res: Resources, request: Request[Any, Any, Any]) -> tuple[str | None, bool]:
+    """Who asks to revoke (None for L2), and whether they may revoke anyone's tokens.
+
+    A request carrying an HTTP Signature must be signed by L2's actor; otherwise
+    the caller's token decides (an ``admin`` token may revoke anyone's). A raw
+    L2 token is refused here: L2's calls are signed.
+    """
+    if any(h in request.headers for h in _SIGNATURE_HEADERS):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        await sessions.l2_caller(
+            res, request.method, target, dict(request.headers.items()), await request.body()
+        )
+        return None, True  # L2 names the token or user in the body
+    claims = await authenticate(request)
+    if claims is None:
+        raise Unauthorized(
+            "revoking needs 'Authorization: Bearer <token>', the session cookie, "
+            "or a request signed by L2's actor"
+        )
+    if claims.jti == L2_JTI:
+        raise Unauthorized("L2's calls must be signed by its actor (HTTP Signatures)")
+    return claims.user, scopes.is_admin(claims.scopes)
+
+
+_REVOKE_DOC = "a token, the session cookie, or an HTTP Signature of L2's actor"
+
+
+@post(
+    "/auth/revoke",
+    summary="Revoke a token",
+    description=f"Authenticated by {_REVOKE_DOC}.",
+    status_code=200,
+    operation_class=_OPTIONAL_BODY,
+    opt={"auth": "public"},  # authenticated here: a token or L2's signature
+)
 async def revoke(
     res: Res, request: Request[Any, Any, Any], data: JSONBody[RevokeToken | None] = None
 ) -> RevokedToken:
     """Revoke ``{"token": ...}`` (one of the caller's) or, without a body, the caller's own."""
+    caller, any_user = await _revoker(res, request)
     given = data.token if data is not None else None
     token = caller_token(request) if given is None or isinstance(given, UnsetType) else given
-    digest = await sessions.revoke(res, current_user(request), token)
+    digest = await sessions.revoke(res, caller, token, any_user=any_user)
     return RevokedToken(revoked=True, token_hash=digest)
 
 
 @post(
     "/auth/revoke-user",
     summary="Revoke every token of a user",
+    description=f"Authenticated by {_REVOKE_DOC} (L2 calls it when a user logs out).",
     status_code=200,
     operation_class=_OPTIONAL_BODY,
+    opt={"auth": "public"},  # authenticated here: a token or L2's signature
 )
 async def revoke_user(
     res: Res, request: Request[Any, Any, Any], data: JSONBody[RevokeUser | None] = None
 ) -> Response[RevokedUser]:
-    """Revoke all tokens of ``{"user": ...}`` (the caller's own; L2 calls it on logout)."""
-    caller = current_user(request)
+    """Revoke all tokens of ``{"user": ...}`` (the caller's own; anyone's for L2 or an admin)."""
+    caller, any_user = await _revoker(res, request)
     given = data.user if data is not None else None
     user = caller if given is None or isinstance(given, UnsetType) else given
-    count = await sessions.revoke_all(res, caller, user)
+    count = await sessions.revoke_all(res, caller, user, any_user=any_user)
     response = Response(RevokedUser(revoked_user=user or "", tracked_tokens=count))
-    if request.cookies.get(SESSION_COOKIE):
+    if request.cookies.get(SESSION_COOKIE) and user == caller:
         response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 

@@ -7,6 +7,9 @@ so test sessions and clusters sharing one Redis never meet:
 - ``<prefix>run:<id>:cancel``: present = the run was asked to stop;
 - ``<prefix>revoked:<sha256>``, ``<prefix>user_tokens:<user>``,
   ``<prefix>user_revoked_at:<user>``, ``<prefix>l2_token:<sha256>``, ``<prefix>login_code:<code>``: tokens and sign-in links;
+- ``<prefix>fed:key:<sha256 of a key id>``: a federation peer's public key (cached);
+  ``<prefix>fed:followers``: set of the actors following this L1;
+  ``<prefix>fed:scheme:<origin>``: present = that peer asked for RFC 9421 signatures;
 - ``<queue>``: the arq queue; ``<queue>:health-check`` arq's health line;
   ``<queue>:workers:<id>`` per-worker records; ``<queue>:claim:<cache id>``
   step claims; ``<queue>:exec:count`` / ``<queue>:exec:worker`` step
@@ -19,6 +22,7 @@ are arq's; job ids are made here (:meth:`RedisKeys.render_job_id`).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 __all__ = ["DEFAULT_PREFIX", "DEFAULT_QUEUE", "RedisKeys"]
@@ -78,6 +82,20 @@ class RedisKeys:
     def login_code(self, code: str) -> str:
         """The user a one-time sign-in link signs in (consumed on use)."""
         return f"{self.prefix}login_code:{code}"
+
+    # --- federation -------------------------------------------------------------
+    def actor_key(self, key_id: str) -> str:
+        """A peer's public key (JSON ``{"owner", "pem"}``), cached by key id."""
+        return f"{self.prefix}fed:key:{hashlib.sha256(key_id.encode()).hexdigest()}"
+
+    def peer_scheme(self, origin: str) -> str:
+        """Present (``rfc9421``) when the peer at ``origin`` asked for RFC 9421 signatures."""
+        return f"{self.prefix}fed:scheme:{origin}"
+
+    @property
+    def followers(self) -> str:
+        """Set of the actor URLs that follow this L1's actor."""
+        return f"{self.prefix}fed:followers"
 
     # --- workers and jobs -------------------------------------------------------
     @property

@@ -6,7 +6,10 @@ addresses (169.254.0.0/16, fe80::/10, where cloud metadata services answer),
 other metadata endpoints, or private ranges (10/8, 172.16/12, 192.168/16,
 fc00::/7, ...) unless ``ARTDAG_ALLOW_PRIVATE_ENDPOINTS`` allows them (a
 compose deployment whose services sit on a private network does). Loopback
-stays allowed: the embedded services and a local IPFS node live there.
+stays allowed for them: the embedded services and a local IPFS node live
+there. Federation peers (``L2_SERVER``, actors whose keys are fetched, inboxes
+delivered to) are checked with ``allow_loopback=False``: a loopback peer is
+allowed only with ``ARTDAG_ALLOW_PRIVATE_ENDPOINTS`` too.
 
 Checks happen before any connection: a literal address is judged as is, a
 host name by what it resolves to now (a name that does not resolve is left to
@@ -49,14 +52,21 @@ class RefusedAddress(ValueError):
     """A configured endpoint points at an address the server must not reach."""
 
 
-def refusal(address: IPAddress, *, allow_private: bool) -> str | None:
-    """Why ``address`` is refused (None when allowed)."""
+def refusal(address: IPAddress, *, allow_private: bool, allow_loopback: bool = True) -> str | None:
+    """Why ``address`` is refused (None when allowed).
+
+    Args:
+        address: the address.
+        allow_private: private and link-local ranges are allowed.
+        allow_loopback: loopback is allowed (False for federation peers: then only
+            with ``allow_private``).
+    """
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     if address in _METADATA:
         return "a cloud metadata address"
     if address.is_loopback:
-        return None
+        return None if allow_loopback or allow_private else "a loopback address"
     if address.is_link_local:
         return None if allow_private else "a link-local address"
     if address.is_multicast or address.is_unspecified or address.is_reserved:
@@ -78,8 +88,10 @@ def _addresses(host: str) -> Iterable[IPAddress]:
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
-def check_host(host: str, *, allow_private: bool) -> None:
+def check_host(host: str, *, allow_private: bool, allow_loopback: bool = True) -> None:
     """Refuse ``host`` (a name or literal address) when it reaches a refused address.
+
+    ``allow_loopback=False`` (federation peers) refuses loopback unless ``allow_private``.
 
     Raises:
         RefusedAddress: naming the address and why, and the setting that allows it.
@@ -87,7 +99,7 @@ def check_host(host: str, *, allow_private: bool) -> None:
     if host.lower().rstrip(".") in _METADATA_NAMES:
         raise RefusedAddress(f"{host} is a cloud metadata service")
     for address in _addresses(host):
-        why = refusal(address, allow_private=allow_private)
+        why = refusal(address, allow_private=allow_private, allow_loopback=allow_loopback)
         if why is not None:
             hint = "" if "metadata" in why else " (ARTDAG_ALLOW_PRIVATE_ENDPOINTS=true allows it)"
             shown = host if host == str(address) else f"{host} ({address})"
@@ -101,9 +113,10 @@ class GuardedResolver(AbstractResolver):
     connection, redirects included, is checked where it is made.
     """
 
-    def __init__(self, *, allow_private: bool) -> None:
+    def __init__(self, *, allow_private: bool, allow_loopback: bool = True) -> None:
         self._inner = DefaultResolver()
         self._allow_private = allow_private
+        self._allow_loopback = allow_loopback
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
@@ -113,7 +126,11 @@ class GuardedResolver(AbstractResolver):
             raise OSError(f"refused: {host} is a cloud metadata service")
         answers = await self._inner.resolve(host, port, family)
         for answer in answers:
-            why = refusal(ipaddress.ip_address(answer["host"]), allow_private=self._allow_private)
+            why = refusal(
+                ipaddress.ip_address(answer["host"]),
+                allow_private=self._allow_private,
+                allow_loopback=self._allow_loopback,
+            )
             if why is not None:
                 raise OSError(f"refused: {host} ({answer['host']}) is {why}")
         return answers
@@ -123,4 +140,7 @@ class GuardedResolver(AbstractResolver):
         await self._inner.close()
 
     def __repr__(self) -> str:
-        return f"GuardedResolver(allow_private={self._allow_private})"
+        return (
+            f"GuardedResolver(allow_private={self._allow_private}, "
+            f"allow_loopback={self._allow_loopback})"
+        )

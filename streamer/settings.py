@@ -299,15 +299,16 @@ def _attempts(env: EnvReader, name: str, default: int) -> int:
 def _check_endpoints(settings: Settings) -> None:
     """Refuse endpoints on link-local, metadata or (unless allowed) private addresses."""
     allow = settings.network.allow_private_endpoints
-    checks = [("IPFS_API", str(settings.ipfs.api), settings.ipfs.api.host)]
-    for name, url in (
-        ("L2_SERVER", settings.federation.l2_server),
-        ("S3_ENDPOINT_URL", settings.s3.endpoint_url),
+    # (variable, value, host, loopback allowed): L2 is a federation peer, never local
+    checks = [("IPFS_API", str(settings.ipfs.api), settings.ipfs.api.host, True)]
+    for name, url, loopback in (
+        ("L2_SERVER", settings.federation.l2_server, False),
+        ("S3_ENDPOINT_URL", settings.s3.endpoint_url, True),
     ):
         if url:
-            checks.append((name, url, urlsplit(url).hostname or ""))
-    for name, value, host in checks:
+            checks.append((name, url, urlsplit(url).hostname or "", loopback))
+    for name, value, host, loopback in checks:
         try:
-            check_host(host, allow_private=allow)
+            check_host(host, allow_private=allow, allow_loopback=loopback)
         except RefusedAddress as exc:
             raise SettingsError(name, value, f"an endpoint the server may reach: {exc}") from None

@@ -1,8 +1,9 @@
 """API tokens: HMAC-SHA256 signing, verification and revocation through Redis.
 
 A token is ``<base64url(claims JSON)>.<base64url(HMAC-SHA256(key, first part))>``
-with the claims ``user``, ``iat`` (issued, unix seconds), ``exp`` (expiry) and
-``jti`` (random id). The key is ``ARTDAG_CLUSTER_KEY`` or, when unset, a random
+with the claims ``user``, ``iat`` (issued, unix seconds), ``exp`` (expiry),
+``jti`` (random id) and, for a scoped token, ``scp`` (its scopes, see
+:mod:`streamer.auth.scopes`; a token without ``scp`` is unscoped). The key is ``ARTDAG_CLUSTER_KEY`` or, when unset, a random
 key generated once into ``ARTDAG_DATA_DIR/cluster.key`` (mode 0600), so every
 process of one installation (server, workers, CLI) signs with the same key.
 
@@ -27,6 +28,7 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,16 +74,29 @@ class TokenError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class TokenClaims:
-    """The verified claims of a token."""
+    """The verified claims of a token.
+
+    ``scopes`` None: an unscoped token (minted here without ``--scope``), which
+    may do whatever its user may; a tuple: only what those scopes allow.
+    """
 
     user: str
     issued: int
     expiry: int
     jti: str
+    scopes: tuple[str, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The claims as the token carries them."""
-        return {"user": self.user, "iat": self.issued, "exp": self.expiry, "jti": self.jti}
+        doc: dict[str, Any] = {
+            "user": self.user,
+            "iat": self.issued,
+            "exp": self.expiry,
+            "jti": self.jti,
+        }
+        if self.scopes is not None:
+            doc["scp"] = list(self.scopes)
+        return doc
 
 
 def check_user(user: str) -> str:
@@ -141,9 +156,14 @@ def _sign(key: bytes, payload: str) -> str:
 
 
 def mint_token(
-    key: bytes, user: str, *, ttl: int = DEFAULT_TTL, now: float | None = None
+    key: bytes,
+    user: str,
+    *,
+    ttl: int = DEFAULT_TTL,
+    now: float | None = None,
+    scopes: Iterable[str] | None = None,
 ) -> tuple[str, TokenClaims]:
-    """Sign a new token for ``user`` valid ``ttl`` seconds.
+    """Sign a new token for ``user`` valid ``ttl`` seconds (limited to ``scopes`` if given).
 
     Raises:
         TokenError: bad user name or ttl outside 1 s .. 366 days.
@@ -152,7 +172,8 @@ def mint_token(
     if not 0 < ttl <= MAX_TTL:
         raise TokenError(f"ttl {ttl}: expected 1..{MAX_TTL} seconds")
     issued = int(now if now is not None else time.time())
-    claims = TokenClaims(user, issued, issued + ttl, secrets.token_hex(12))
+    scope_list = None if scopes is None else tuple(sorted(set(scopes)))
+    claims = TokenClaims(user, issued, issued + ttl, secrets.token_hex(12), scope_list)
     payload = _b64(json.dumps(claims.to_json(), separators=(",", ":"), sort_keys=True).encode())
     return f"{payload}.{_sign(key, payload)}", claims
 
@@ -179,12 +200,15 @@ def verify_token(key: bytes, token: str, *, now: float | None = None) -> TokenCl
         raise TokenError("token claims lack user/iat/exp")
     if not isinstance(jti, str) or not jti:
         raise TokenError("token claims lack jti")
+    scp = doc.get("scp")
+    if scp is not None and not (isinstance(scp, list) and all(isinstance(s, str) for s in scp)):
+        raise TokenError("token scopes (scp) must be a list of names")
     current = now if now is not None else time.time()
     if exp <= current:
         raise TokenError("token expired")
     if iat > current + _CLOCK_SKEW:
         raise TokenError("token issued in the future")
-    return TokenClaims(user, iat, exp, jti)
+    return TokenClaims(user, iat, exp, jti, None if scp is None else tuple(scp))
 
 
 def token_hash(token: str) -> str:

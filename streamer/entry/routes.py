@@ -15,6 +15,7 @@ def route_handlers() -> list[Any]:
     """Return every route handler of the application, in registration order."""
     from api.auth import auth_router
     from api.cache import cache_router
+    from api.federation import federation_router
     from api.ipfs import ipfs_router
     from api.phases import phases_router
     from api.recipes import recipes_router
@@ -25,7 +26,7 @@ def route_handlers() -> list[Any]:
 
     handlers: list[Any] = [system_router, runs_router, ipfs_router]
     handlers += [auth_router, recipes_router, cache_router, storage_router]
-    handlers += [phases_router, workers_router]
+    handlers += [phases_router, workers_router, federation_router]
     # browsers get HTML pages at the API's list paths (/, /runs, /recipes); UI pages follow
     from web.routes import with_web_ui
 

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -177,80 +174,6 @@ async def test_auth_with_next_path(client: Any, key: bytes) -> None:
     )
     assert resp.status_code == 303 and resp.headers["location"] == "/runs"
     client.cookies.clear()
-
-
-@pytest.fixture
-def fake_l2() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """A stand-in L2 whose POST /auth/verify knows one token ("l2-good-token").
-
-    It runs in its own thread: the test client may block the test's event loop.
-    """
-    seen: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            seen.append({"auth": self.headers.get("Authorization"), "path": self.path, **body})
-            good = body.get("token") == "l2-good-token"
-            answer = {"valid": True, "username": "@bob@l2.example"} if good else {"valid": False}
-            data = json.dumps(answer).encode()
-            self.send_response(200 if good else 401)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-async def test_l2_flow_and_l2_revoke_user(
-    settings: Settings, redis_prefix: str, fake_l2: tuple[str, list[dict[str, Any]]]
-) -> None:
-    l2_url, seen = fake_l2
-    l2_settings = dataclasses.replace(
-        settings, federation=dataclasses.replace(settings.federation, l2_server=l2_url)
-    )
-    services = dataclasses.replace(settings.services, redis_prefix=f"{redis_prefix}l2:artdag:")
-    app = create_app(dataclasses.replace(l2_settings, services=services))
-    async with AsyncTestClient(app=app) as c:
-        api_error(await c.get("/auth", params={"auth_token": "l2-bad-token"}), 401)
-        resp = await c.get("/auth", params={"auth_token": "l2-good-token"}, follow_redirects=False)
-        assert resp.status_code == 303, resp.text
-        assert seen[-1]["auth"] == "Bearer l2-good-token"
-        assert seen[-1]["path"] == "/auth/verify"
-        assert seen[-1]["l1_server"] == l2_settings.server.public_url
-        session = c.cookies.get(SESSION_COOKIE)
-        key = tokens.cluster_key(l2_settings)
-        assert session and tokens.verify_token(key, session).user == "@bob@l2.example"
-        # the session works for writes
-        other, _ = tokens.mint_token(key, "@bob@l2.example")
-        assert (await c.post("/auth/revoke", json={"token": other})).status_code == 200
-        c.cookies.clear()
-        # L2 calls revoke-user with the user's L2 token on logout
-        resp = await c.post(
-            "/auth/revoke-user",
-            json={"user": "@bob@l2.example"},
-            headers=_bearer("l2-good-token"),
-        )
-        assert resp.status_code == 200, resp.text
-        assert resp.json()["tracked_tokens"] >= 2  # the L2 token and the session
-        c.cookies.set(SESSION_COOKIE, session)
-        assert (
-            "revoked"
-            in api_error(await c.post("/auth/revoke", json={"token": other}), 401)["detail"]
-        )
-        c.cookies.clear()
-        api_error(await c.post("/auth/revoke", headers=_bearer("l2-good-token")), 401)
 
 
 async def test_current_user_on_reads(settings: Settings, redis_url: str, key: bytes) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,9 @@ from aiohttp import web
 from streamer.auth.l2 import L2VerifyError, verify_with_l2
 from streamer.content.provider_config import validate_config
 from streamer.errors import Denied
+from streamer.federation.actor_keys import load_or_create_actor_keys
+from streamer.federation.errors import PeerError
+from streamer.federation.peer_http import peer_request
 from streamer.netguard import GuardedResolver, RefusedAddress, check_host
 from streamer.settings import Settings, SettingsError
 
@@ -76,6 +80,11 @@ def test_the_setting_allows_private_but_never_metadata() -> None:
 def test_loopback_and_public_addresses_pass() -> None:
     for host in ("127.0.0.1", "::1", "localhost", "93.184.215.14", "2606:2800:21f::1"):
         check_host(host, allow_private=False)
+    # federation peers: loopback only when private endpoints are allowed
+    with pytest.raises(RefusedAddress, match="loopback"):
+        check_host("127.0.0.1", allow_private=False, allow_loopback=False)
+    check_host("127.0.0.1", allow_private=True, allow_loopback=False)
+    check_host("93.184.215.14", allow_private=False, allow_loopback=False)
 
 
 @pytest.mark.parametrize(
@@ -138,7 +147,15 @@ def test_storage_providers_refuse_hostile_endpoints(
     ) if "169.254.169.254" not in str(config) else None
 
 
-async def test_l2_redirects_are_not_followed(no_redirect_target: None) -> None:
+def _l2_settings(tmp_path: Path, l2: str, *, allow_private: bool = False) -> Settings:
+    settings = Settings.from_env(
+        {"ARTDAG_DATA_DIR": str(tmp_path), "ARTDAG_ALLOW_PRIVATE_ENDPOINTS": str(allow_private)}
+    )
+    federation = dataclasses.replace(settings.federation, l2_server=l2)
+    return dataclasses.replace(settings, federation=federation)
+
+
+async def test_l2_redirects_are_not_followed(no_redirect_target: None, tmp_path: Path) -> None:
     """An L2 on loopback answering with a redirect elsewhere: refused, nothing followed."""
     seen: list[str] = []
 
@@ -154,17 +171,66 @@ async def test_l2_redirects_are_not_followed(no_redirect_target: None) -> None:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    settings = _l2_settings(tmp_path, f"http://127.0.0.1:{port}", allow_private=True)
     try:
         with pytest.raises(L2VerifyError, match="HTTP 307"):
-            await verify_with_l2(f"http://127.0.0.1:{port}", "tok", "http://l1.test")
+            await verify_with_l2(settings, "tok", load_or_create_actor_keys(settings))
         assert seen == ["/auth/verify"]
     finally:
         await runner.cleanup()
 
 
-async def test_l2_on_a_refused_address_gets_no_request(no_connections: list[Any]) -> None:
-    with pytest.raises(L2VerifyError, match="link-local"):
-        await verify_with_l2("http://169.254.7.7", "tok", "http://l1.test")
+@pytest.mark.parametrize(
+    ("l2", "why"),
+    [
+        ("http://169.254.7.7", "link-local"),
+        ("http://127.0.0.1:9", "loopback"),
+        ("http://localhost:9", "loopback"),
+        ("http://[::1]:9", "loopback"),
+        ("https://10.0.0.8", "private"),
+        ("http://169.254.169.254", "metadata"),
+    ],
+)
+async def test_l2_on_a_refused_address_gets_no_request(
+    l2: str, why: str, tmp_path: Path, no_connections: list[Any]
+) -> None:
+    settings = _l2_settings(tmp_path, l2)
+    with pytest.raises(PeerError, match=why):
+        await verify_with_l2(settings, "tok", load_or_create_actor_keys(settings))
+    assert not no_connections
+
+
+async def test_federation_peers_on_refused_addresses_get_no_request(
+    no_connections: list[Any],
+) -> None:
+    """Key fetches and any peer request: loopback and private refused unless allowed."""
+    for url in ("http://127.0.0.1/actor", "http://192.168.1.1/actor", "http://[fe80::1]/x"):
+        with pytest.raises(PeerError, match="not reachable from here"):
+            await peer_request("GET", url, allow_private=False)
+    with pytest.raises(PeerError, match="metadata"):
+        await peer_request("GET", "http://169.254.169.254/actor", allow_private=True)
+    with pytest.raises(PeerError, match="http"):
+        await peer_request("GET", "file:///etc/passwd", allow_private=True)
+    assert not no_connections
+
+
+@pytest.mark.parametrize(
+    "value", ["http://127.0.0.1:8200", "http://localhost", "http://[::1]", "http://10.1.1.1"]
+)
+def test_settings_refuse_a_local_l2(value: str, tmp_path: Path, no_connections: list[Any]) -> None:
+    """L2 is a federation peer: loopback too is refused unless allowed."""
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env({"ARTDAG_DATA_DIR": str(tmp_path), "L2_SERVER": value})
+    assert info.value.variable == "L2_SERVER"
+    assert "ARTDAG_ALLOW_PRIVATE_ENDPOINTS" in str(info.value)
+    allowed = Settings.from_env(
+        {
+            "ARTDAG_DATA_DIR": str(tmp_path),
+            "L2_SERVER": value,
+            "ARTDAG_ALLOW_PRIVATE_ENDPOINTS": "true",
+        }
+    )
+    assert allowed.federation.l2_server == value
     assert not no_connections
 
 
