@@ -46,7 +46,7 @@ class PublishStatus(Struct, kw_only=True):
     object_id: Annotated[str, Meta(description="the object's id, stable per CID")] | None
     remote_id: Annotated[str, Meta(description="L2's id of the object, once published")] | None
     target_inbox: Annotated[str, Meta(description="the L2 inbox it was delivered to")] | None
-    attributed_to: Annotated[str, Meta(description="the publishing user's actor on L2")] | None
+    user_actor: Annotated[str, Meta(description="the publishing user's actor on L2")] | None
     attempts: Annotated[int, Meta(ge=0, description="delivery attempts made")]
     error: Annotated[str, Meta(description="why the last attempt failed")] | None
     created_at: Iso | None
@@ -68,7 +68,7 @@ class PublishStatus(Struct, kw_only=True):
             object_id=state.object_id,
             remote_id=state.remote_id,
             target_inbox=state.target_inbox,
-            attributed_to=state.attributed_to,
+            user_actor=state.user_actor,
             attempts=state.attempts,
             error=state.error,
             created_at=_iso(state.created_at),

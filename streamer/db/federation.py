@@ -180,21 +180,21 @@ async def mark_published(
     *,
     remote_id: str,
     target_inbox: str,
-    attributed_to: str | None,
+    user_actor: str | None,
     activity: Mapping[str, Any],
 ) -> None:
     """L2 accepted the activity (``activity``: as it was sent)."""
     await db.execute(
         """
         UPDATE federation_activities
-        SET state = 'published', remote_id = $2, target_inbox = $3, attributed_to = $4,
+        SET state = 'published', remote_id = $2, target_inbox = $3, user_actor = $4,
             activity = $5, error = NULL, delivered_at = now(), updated_at = now(), next_attempt_at = NULL
         WHERE id = $1
         """,
         activity_id,
         remote_id,
         target_inbox,
-        attributed_to,
+        user_actor,
         dict(activity),
     )
 

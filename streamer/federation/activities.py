@@ -12,9 +12,11 @@ Pure functions of what is published (:class:`MediaSource`) and to whom
   declared by :data:`CONTEXT`; the provenance record is a JSON literal
   (``@json``), and its main facts are repeated as ``PropertyValue``
   attachments that Mastodon-like servers show.
-- The activity's ``actor`` is this L1's ``Service`` actor; the object's
-  ``attributedTo`` is the publishing user's actor on L2 when known. It is
-  addressed to that user's followers, with ``Public`` in ``cc``.
+- The activity's ``actor`` is this L1's ``Service`` actor, and so is the
+  object's ``attributedTo``: receivers (bovine, Mastodon) reject a ``Create``
+  whose ``attributedTo`` is not its ``actor``. The publishing user's actor on
+  L2, when known, is credited by a ``Mention`` tag and in ``cc``; the activity
+  is addressed to that user's followers, with ``Public`` in ``cc``.
 - Deleting sends a ``Delete`` of a ``Tombstone`` with the object's id.
 """
 
@@ -132,14 +134,17 @@ class Audience:
     """Who sends and who receives.
 
     Attributes:
-        actor: this L1's ``Service`` actor (the activity's ``actor``).
-        attributed_to: the publishing user's actor on L2, when known.
+        actor: this L1's ``Service`` actor (the activity's ``actor`` and the
+            object's ``attributedTo``).
+        user: the publishing user's actor on L2, when known (mentioned, in ``cc``).
+        account: that user's ``name@domain`` (the mention's name).
         followers: that user's followers collection, when known.
         extra: other recipients (``cc``).
     """
 
     actor: str
-    attributed_to: str | None = None
+    user: str | None = None
+    account: str | None = None
     followers: str | None = None
     extra: tuple[str, ...] = field(default_factory=tuple)
 
@@ -152,8 +157,8 @@ class Audience:
     def cc(self) -> list[str]:
         """Public (when not in ``to``), the user's actor and the extra recipients."""
         cc = [] if PUBLIC in self.to else [PUBLIC]
-        if self.attributed_to:
-            cc.append(self.attributed_to)
+        if self.user:
+            cc.append(self.user)
         return cc + [r for r in self.extra if r not in cc]
 
 
@@ -216,6 +221,11 @@ def _urls(src: MediaSource) -> list[dict[str, Any]]:
     return links
 
 
+def _mention(audience: Audience) -> dict[str, str]:
+    name = f"@{audience.account}" if audience.account else str(audience.user)
+    return {"type": "Mention", "href": str(audience.user), "name": name}
+
+
 def _property(name: str, value: str) -> dict[str, str]:
     return {"type": "PropertyValue", "name": name, "value": value}
 
@@ -259,7 +269,7 @@ def build_object(
         "id": object_id,
         "type": object_type(src.kind),
         "name": src.name,
-        "attributedTo": audience.attributed_to or audience.actor,
+        "attributedTo": audience.actor,
         "to": audience.to,
         "cc": audience.cc,
         "published": _when(published),
@@ -281,6 +291,8 @@ def build_object(
         obj["icon"] = {"type": "Image", "mediaType": "image/jpeg", "url": src.poster_url}
     if src.provenance is not None:
         obj["provenance"] = dict(src.provenance)
+    if audience.user:
+        obj["tag"] = [_mention(audience)]
     if src.recipe_id:
         obj["recipe"] = src.recipe_id
     if src.run_id:
@@ -322,7 +334,7 @@ def build_activity(
 
 
 def readdress(activity: Mapping[str, Any], audience: Audience) -> dict[str, Any]:
-    """``activity`` addressed to ``audience`` (its object too, and attributed to its user).
+    """``activity`` addressed to ``audience`` (its object too, which mentions its user).
 
     The publisher builds an activity before L2 was asked who the user is; the
     delivery job readdresses it once L2 told (the user's actor and followers).
@@ -334,6 +346,13 @@ def readdress(activity: Mapping[str, Any], audience: Audience) -> dict[str, Any]
         obj = dict(obj)
         if obj.get("type") != "Tombstone":
             obj["to"], obj["cc"] = audience.to, audience.cc
-            obj["attributedTo"] = audience.attributed_to or audience.actor
+            obj["attributedTo"] = audience.actor
+            tags = [t for t in obj.get("tag") or [] if t.get("type") != "Mention"]
+            if audience.user:
+                tags.append(_mention(audience))
+            if tags:
+                obj["tag"] = tags
+            else:
+                obj.pop("tag", None)
         out["object"] = obj
     return out

@@ -11,30 +11,30 @@
    is POSTed to the inbox with this L1's HTTP Signature
    (:func:`streamer.federation.httpsig.sign_request`).
 
-Every request goes through :mod:`streamer.netguard` (the host is checked before
-connecting, and again at each connection by :class:`GuardedResolver`),
-follows no redirect, has a time limit and reads at most
-:data:`MAX_ANSWER_BYTES` of an answer. Failures raise :class:`DeliveryError`,
+Every request goes through :mod:`streamer.federation.peer_http` (the
+federation peers' network guard: the host is checked before connecting and at
+each connection, loopback and private addresses only with
+``ARTDAG_ALLOW_PRIVATE_ENDPOINTS``), follows no redirect, has a time limit and
+reads at most :data:`MAX_ANSWER_BYTES` of an answer; signed ones go through
+:func:`streamer.federation.client.signed_request` (cavage draft, RFC 9421
+when the peer asks for it). Failures raise :class:`DeliveryError`,
 ``permanent`` when trying again cannot help (L2 refused the activity, knows no
 such user); the job retries the others.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import aiohttp
-
 from streamer.federation.activities import Audience, readdress
-from streamer.federation.actor_keys import ActorKeys
-from streamer.federation.httpsig import sign_request
-from streamer.netguard import GuardedResolver, RefusedAddress, check_host
+from streamer.federation.client import signed_request
+from streamer.federation.errors import PeerError
+from streamer.federation.peer_http import PeerResponse, check_peer_url, peer_request
+from streamer.resources import Resources
 from streamer.settings import Settings
 
 __all__ = [
@@ -42,16 +42,18 @@ __all__ = [
     "MAX_ANSWER_BYTES",
     "Delivered",
     "DeliveryError",
-    "L2Client",
     "L2Target",
     "account_of",
     "deliver",
+    "discover",
+    "post_activity",
 ]
 
 ACTIVITY_JSON = "application/activity+json"
 #: The most bytes read of any answer (WebFinger, actor document, inbox reply).
 MAX_ANSWER_BYTES = 256 * 1024
-_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
+#: Seconds one request to L2 may take (WebFinger, actor document, inbox).
+_TIMEOUT = 30.0
 #: Answers that say "later": the rest of 4xx are the request's fault and final.
 _TRANSIENT_4XX = frozenset({401, 408, 425, 429})
 
@@ -110,128 +112,126 @@ def _status_error(what: str, url: str, status: int) -> DeliveryError:
     return DeliveryError(f"{what} {url}: HTTP {status}{hint}", permanent=permanent)
 
 
-class L2Client:
-    """One delivery's HTTP session to L2: guarded, time-limited, size-limited, signed.
+async def _guard(url: str, allow_private: bool) -> None:
+    """Refuse (for good) a URL the network guard refuses, before anything is sent."""
+    try:
+        await check_peer_url(url, allow_private=allow_private)
+    except PeerError as exc:
+        raise DeliveryError(exc.detail, permanent=True) from None
 
-    Use as ``async with L2Client(settings, keys) as client``.
+
+async def _exchange(
+    res: Resources,
+    method: str,
+    url: str,
+    *,
+    what: str,
+    body: bytes | None = None,
+    headers: Mapping[str, str],
+    signed: bool,
+) -> PeerResponse:
+    allow = res.settings.network.allow_private_endpoints
+    await _guard(url, allow)
+    try:
+        if not signed:
+            return await peer_request(
+                method,
+                url,
+                allow_private=allow,
+                headers=headers,
+                body=body,
+                timeout=_TIMEOUT,
+                max_bytes=MAX_ANSWER_BYTES,
+            )
+        if res.actor_keys is None:
+            raise DeliveryError("this process has no actor keys to sign with", permanent=True)
+        return await signed_request(
+            method,
+            url,
+            body,
+            res.actor_keys,
+            allow_private=allow,
+            headers=headers,
+            redis=res.redis,
+            keys=res.keys,
+            timeout=_TIMEOUT,
+            max_bytes=MAX_ANSWER_BYTES,
+        )
+    except PeerError as exc:
+        raise DeliveryError(f"{what}: {exc.detail}") from None
+
+
+async def _get_json(
+    res: Resources, url: str, *, what: str, signed: bool, accept: str
+) -> dict[str, Any]:
+    """GET ``url`` as a JSON object (signed as this L1 when ``signed``)."""
+    resp = await _exchange(res, "GET", url, what=what, headers={"Accept": accept}, signed=signed)
+    if resp.status != 200:
+        raise _status_error(what, url, resp.status)
+    try:
+        doc = json.loads(resp.body)
+    except ValueError:
+        raise DeliveryError(f"{what} {url}: the answer is not JSON") from None
+    if not isinstance(doc, dict):
+        raise DeliveryError(f"{what} {url}: the answer is not a JSON object")
+    return doc
+
+
+async def discover(res: Resources, account: str) -> L2Target:
+    """The actor, inbox and followers of ``account`` (``name@domain``) on L2.
+
+    Raises:
+        DeliveryError: a step failed (``permanent`` when L2 knows no such account).
     """
-
-    def __init__(self, settings: Settings, keys: ActorKeys) -> None:
-        self._settings = settings
-        self._keys = keys
-        self._allow_private = settings.network.allow_private_endpoints
-        self._session: aiohttp.ClientSession | None = None
-
-    async def __aenter__(self) -> L2Client:
-        connector = aiohttp.TCPConnector(
-            resolver=GuardedResolver(allow_private=self._allow_private)
+    l2 = str(res.settings.federation.l2_server or "").rstrip("/")
+    if not l2:
+        raise DeliveryError("L2_SERVER is not set", permanent=True)
+    resource = quote(f"acct:{account}", safe=":@")
+    webfinger = f"{l2}/.well-known/webfinger?resource={resource}"
+    jrd_type = "application/jrd+json"
+    resp = await _exchange(
+        res, "GET", webfinger, what="WebFinger", headers={"Accept": jrd_type}, signed=False
+    )
+    if resp.status == 404:
+        raise DeliveryError(f"L2 at {l2} knows no account acct:{account}", permanent=True)
+    if resp.status != 200:
+        raise _status_error("WebFinger", webfinger, resp.status)
+    try:
+        jrd = json.loads(resp.body)
+    except ValueError:
+        raise DeliveryError(f"WebFinger {webfinger}: the answer is not JSON") from None
+    actor = _self_link(jrd) if isinstance(jrd, dict) else None
+    if actor is None:
+        raise DeliveryError(
+            f"WebFinger of acct:{account} names no ActivityPub actor", permanent=True
         )
-        self._session = aiohttp.ClientSession(timeout=_TIMEOUT, connector=connector)
-        return self
+    doc = await _get_json(res, actor, what="actor", signed=True, accept=ACTIVITY_JSON)
+    endpoints = doc.get("endpoints")
+    shared = endpoints.get("sharedInbox") if isinstance(endpoints, dict) else None
+    inbox = shared or doc.get("inbox")
+    if not isinstance(inbox, str):
+        raise DeliveryError(f"the actor {actor} has no inbox", permanent=True)
+    followers = doc.get("followers")
+    return L2Target(
+        account=account,
+        actor=str(doc.get("id") or actor),
+        inbox=inbox,
+        followers=followers if isinstance(followers, str) else None,
+    )
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
-    async def _guard(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise DeliveryError(f"{url!r} is not an http(s) URL", permanent=True)
-        try:  # a name is resolved: in a thread, never on the event loop
-            await asyncio.to_thread(check_host, parts.hostname, allow_private=self._allow_private)
-        except RefusedAddress as exc:
-            raise DeliveryError(
-                f"{url} is not reachable from here: {exc}", permanent=True
-            ) from None
-
-    async def _request(
-        self, method: str, url: str, *, body: bytes | None, headers: Mapping[str, str], what: str
-    ) -> tuple[int, bytes, Mapping[str, str]]:
-        await self._guard(url)
-        assert self._session is not None, "use L2Client as an async context manager"
-        try:
-            async with self._session.request(
-                method, url, data=body, headers=dict(headers), allow_redirects=False
-            ) as resp:
-                data = await resp.content.read(MAX_ANSWER_BYTES + 1)
-                if len(data) > MAX_ANSWER_BYTES:
-                    raise DeliveryError(
-                        f"{what} {url}: answer larger than {MAX_ANSWER_BYTES} bytes"
-                    )
-                return resp.status, data, resp.headers
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise DeliveryError(f"{what} {url}: {type(exc).__name__}: {exc}") from None
-
-    async def get_json(self, url: str, *, what: str, signed: bool, accept: str) -> dict[str, Any]:
-        """GET ``url`` as a JSON object (signed as this L1 when ``signed``)."""
-        headers = {"Accept": accept}
-        if signed:
-            headers.update(sign_request("GET", url, None, self._keys))
-        status, data, _ = await self._request("GET", url, body=None, headers=headers, what=what)
-        if status != 200:
-            raise _status_error(what, url, status)
-        try:
-            doc = json.loads(data)
-        except ValueError:
-            raise DeliveryError(f"{what} {url}: the answer is not JSON") from None
-        if not isinstance(doc, dict):
-            raise DeliveryError(f"{what} {url}: the answer is not a JSON object")
-        return doc
-
-    async def discover(self, account: str) -> L2Target:
-        """The actor, inbox and followers of ``account`` (``name@domain``) on L2."""
-        l2 = str(self._settings.federation.l2_server or "").rstrip("/")
-        if not l2:
-            raise DeliveryError("L2_SERVER is not set", permanent=True)
-        resource = quote(f"acct:{account}", safe=":@")
-        webfinger = f"{l2}/.well-known/webfinger?resource={resource}"
-        try:
-            jrd = await self.get_json(
-                webfinger, what="WebFinger", signed=False, accept="application/jrd+json"
-            )
-        except DeliveryError as exc:
-            if "HTTP 404" in str(exc):
-                raise DeliveryError(
-                    f"L2 at {l2} knows no account acct:{account}", permanent=True
-                ) from None
-            raise
-        actor = _self_link(jrd)
-        if actor is None:
-            raise DeliveryError(
-                f"WebFinger of acct:{account} names no ActivityPub actor", permanent=True
-            )
-        doc = await self.get_json(actor, what="actor", signed=True, accept=ACTIVITY_JSON)
-        endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
-        inbox = (endpoints or {}).get("sharedInbox") or doc.get("inbox")
-        if not isinstance(inbox, str):
-            raise DeliveryError(f"the actor {actor} has no inbox", permanent=True)
-        followers = doc.get("followers")
-        return L2Target(
-            account=account,
-            actor=str(doc.get("id") or actor),
-            inbox=inbox,
-            followers=followers if isinstance(followers, str) else None,
-        )
-
-    async def post_activity(
-        self, inbox: str, activity: Mapping[str, Any]
-    ) -> tuple[int, str | None]:
-        """POST ``activity`` signed to ``inbox``: ``(status, Location or None)`` on 2xx."""
-        body = json.dumps(activity, separators=(",", ":")).encode()
-        headers = {"Content-Type": ACTIVITY_JSON, "Accept": ACTIVITY_JSON}
-        headers.update(sign_request("POST", inbox, body, self._keys))
-        status, _, answer = await self._request(
-            "POST", inbox, body=body, headers=headers, what="inbox"
-        )
-        if not 200 <= status < 300:
-            raise _status_error("inbox", inbox, status)
-        return status, answer.get("Location")
+async def post_activity(
+    res: Resources, inbox: str, activity: Mapping[str, Any]
+) -> tuple[int, str | None]:
+    """POST ``activity`` signed to ``inbox``: ``(status, Location or None)`` on 2xx."""
+    body = json.dumps(activity, separators=(",", ":")).encode()
+    headers = {"Content-Type": ACTIVITY_JSON, "Accept": ACTIVITY_JSON}
+    resp = await _exchange(
+        res, "POST", inbox, what="inbox", body=body, headers=headers, signed=True
+    )
+    if not 200 <= resp.status < 300:
+        raise _status_error("inbox", inbox, resp.status)
+    return resp.status, resp.headers.get("Location")
 
 
 def _self_link(jrd: Mapping[str, Any]) -> str | None:
@@ -250,7 +250,7 @@ def _self_link(jrd: Mapping[str, Any]) -> str | None:
     return None
 
 
-async def deliver(settings: Settings, keys: ActorKeys, row: Mapping[str, Any]) -> Delivered:
+async def deliver(res: Resources, row: Mapping[str, Any]) -> Delivered:
     """Deliver the activity of a ``federation_activities`` row to its user's L2 inbox.
 
     Raises:
@@ -259,13 +259,15 @@ async def deliver(settings: Settings, keys: ActorKeys, row: Mapping[str, Any]) -
     user = row.get("published_by")
     if not user:
         raise DeliveryError("the activity names no user to publish as", permanent=True)
-    async with L2Client(settings, keys) as client:
-        target = await client.discover(account_of(str(user), settings))
-        audience = Audience(
-            actor=str(row["actor"]), attributed_to=target.actor, followers=target.followers
-        )
-        activity = readdress(row["activity"], audience)
-        status, location = await client.post_activity(target.inbox, activity)
+    target = await discover(res, account_of(str(user), res.settings))
+    audience = Audience(
+        actor=str(row["actor"]),
+        user=target.actor,
+        account=target.account,
+        followers=target.followers,
+    )
+    activity = readdress(row["activity"], audience)
+    status, location = await post_activity(res, target.inbox, activity)
     return Delivered(
         activity=activity, target=target, remote_id=location or str(row["object_id"]), status=status
     )

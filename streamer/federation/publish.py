@@ -79,7 +79,7 @@ class PublishState:
     activity_type: str | None = None
     remote_id: str | None = None
     target_inbox: str | None = None
-    attributed_to: str | None = None
+    user_actor: str | None = None
     attempts: int = 0
     error: str | None = None
     created_at: dt.datetime | None = None
@@ -99,7 +99,7 @@ class PublishState:
             activity_type=row["activity_type"],
             remote_id=row.get("remote_id"),
             target_inbox=row.get("target_inbox"),
-            attributed_to=row.get("attributed_to"),
+            user_actor=row.get("user_actor"),
             attempts=int(row.get("attempts") or 0),
             error=row.get("error"),
             created_at=row.get("created_at"),
@@ -118,8 +118,8 @@ class ObjectDocument:
 
 
 def deliver_job_id(activity_id: str) -> str:
-    """The arq job id delivering an activity (one job per activity)."""
-    return f"federation:deliver:{activity_id}"
+    """The arq job id delivering an activity (one job per activity: its id ends in a uuid)."""
+    return f"federation:deliver:{activity_id.rstrip('/').rsplit('/', 1)[-1]}"
 
 
 def _l2_server(res: Resources) -> str:

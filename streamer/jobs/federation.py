@@ -75,10 +75,8 @@ async def deliver_activity(ctx: dict[str, Any], activity_id: str) -> dict[str, A
     if row is None:
         return {"activity": activity_id, "state": "settled"}
     attempt, limit = int(row["attempts"]), res.settings.federation.delivery_attempts
-    if res.actor_keys is None:
-        raise RuntimeError("the worker has no actor keys (Resources.actor_keys)")
     try:
-        done = await deliver(res.settings, res.actor_keys, row)
+        done = await deliver(res, row)
     except DeliveryError as exc:
         why = str(exc)
         if exc.permanent or attempt >= limit:
@@ -107,7 +105,7 @@ async def deliver_activity(ctx: dict[str, Any], activity_id: str) -> dict[str, A
         activity_id,
         remote_id=done.remote_id,
         target_inbox=done.target.inbox,
-        attributed_to=done.target.actor,
+        user_actor=done.target.actor,
         activity=done.activity,
     )
     await _next(res, row["cid"])

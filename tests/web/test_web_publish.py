@@ -32,6 +32,7 @@ Factory = Callable[..., contextlib.AbstractAsyncContextManager[LiveServer]]
 async def l2_down(live_factory: Factory) -> AsyncIterator[LiveServer]:
     async with live_factory(
         L2_SERVER=f"http://127.0.0.1:{free_port()}",
+        ARTDAG_ALLOW_PRIVATE_ENDPOINTS="true",  # a loopback L2
         L2_DELIVERY_ATTEMPTS="2",
         L2_RETRY_SECONDS="30",  # the second try waits: the state stays "publishing"
     ) as live:

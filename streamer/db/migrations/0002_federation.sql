@@ -14,7 +14,8 @@
 --   object_id      the object's id, stable per CID (<L1_PUBLIC_URL>/cache/<cid>/object)
 --   actor          this L1's actor (the activity's "actor"; it signs the delivery)
 --   published_by   the user who asked (the API caller), as given
---   attributed_to  that user's actor on L2 once discovered (the object's attributedTo)
+--   user_actor     that user's actor on L2 once discovered (mentioned by the object; its
+--                  attributedTo is the actor, as receivers require)
 --   target_inbox   the L2 inbox it was delivered to (once discovered)
 --   remote_id      what L2 calls it: its Location answer, else the object id
 --   state          publishing (queued or being retried) | published | failed
@@ -32,7 +33,7 @@ CREATE TABLE federation_activities (
     object_id       text NOT NULL,
     actor           text NOT NULL,
     published_by    text,
-    attributed_to   text,
+    user_actor      text,
     target_inbox    text,
     remote_id       text,
     state           text NOT NULL DEFAULT 'publishing'

@@ -30,6 +30,7 @@ import os
 import socket
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -169,13 +170,15 @@ class BovineL2:
         """alice's bovine client (Moo-Auth-1 with her Ed25519 key): ``async with``."""
         return BovineClient(domain=self.info["domain"], secret=self.info["secret"])
 
-    async def inbox(self) -> list[dict[str, Any]]:
-        """The activities in alice's inbox, newest first."""
+    async def inbox(self) -> list[Any]:
+        """The activities (or their ids) in alice's inbox, newest first (the first page)."""
         async with self.client() as alice:
-            page: dict[str, Any] = await alice.get_ordered_collection(
-                self.info["inbox"], max_items=50
-            )
-        return list(page.get("items") or [])
+            collection: dict[str, Any] = await alice.get(self.info["inbox"])
+            page = collection
+            if "orderedItems" not in collection and collection.get("first"):
+                first = collection["first"]
+                page = await alice.get(first if isinstance(first, str) else first["id"])
+        return list(page.get("orderedItems") or [])
 
     async def fetch(self, object_id: str) -> dict[str, Any] | None:
         """GET ``object_id`` from L2 as alice (its ``proxyUrl`` endpoint: L2's stored copy)."""
@@ -186,6 +189,22 @@ class BovineL2:
                 if exc.status == 404:
                     return None
                 raise
+        return doc
+
+    async def wait_stored(
+        self, object_id: str, until: Callable[[dict[str, Any]], bool], timeout: float = 30.0
+    ) -> dict[str, Any]:
+        """What the store keeps under ``object_id`` once ``until`` holds (bovine processes
+        an inbox post after answering it)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        doc = await asyncio.to_thread(self.stored, object_id)
+        while doc is None or not until(doc):
+            if loop.time() > deadline:
+                tail = self.log.read_text(errors="replace")[-4000:]
+                raise AssertionError(f"L2 keeps {doc} under {object_id}; its log ends:\n{tail}")
+            await asyncio.sleep(0.2)
+            doc = await asyncio.to_thread(self.stored, object_id)
         return doc
 
     def stored(self, object_id: str) -> dict[str, Any] | None:

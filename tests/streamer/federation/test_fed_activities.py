@@ -65,7 +65,8 @@ def _video(**changes: Any) -> MediaSource:
 
 AUDIENCE = Audience(
     actor=f"{L1}/actor",
-    attributed_to="https://l2.example/users/alice",
+    user="https://l2.example/users/alice",
+    account="alice@l2.example",
     followers="https://l2.example/users/alice/followers",
 )
 
@@ -91,7 +92,11 @@ def test_create_of_a_video_carries_what_the_issue_lists() -> None:
     assert obj["type"] == "Video" and obj["name"] == "Dog <3"
     assert obj["content"] == "a dog<br>rendered"
     assert obj["duration"] == "PT2.5S" and obj["size"] == 12345
-    assert obj["attributedTo"] == "https://l2.example/users/alice"
+    # attributed to the sending actor (receivers require it); the user is mentioned
+    assert obj["attributedTo"] == f"{L1}/actor"
+    assert obj["tag"] == [
+        {"type": "Mention", "href": "https://l2.example/users/alice", "name": "@alice@l2.example"}
+    ]
     assert obj["icon"]["url"].endswith("/poster.jpg")
     hrefs = {link["href"]: link for link in obj["url"]}
     assert hrefs[f"https://ipfs.example/ipfs/{CID}"]["mediaType"] == "video/mp4"
@@ -124,18 +129,24 @@ def test_kinds_that_are_not_media_are_refused() -> None:
             activities.object_type(kind)
 
 
-def test_unknown_user_is_addressed_publicly_and_attributed_to_the_service() -> None:
+def test_unknown_user_is_addressed_publicly_and_mentions_nobody() -> None:
     create = _create(audience=Audience(actor=f"{L1}/actor"))
     assert create["to"] == [PUBLIC] and create["cc"] == []
     assert create["object"]["attributedTo"] == f"{L1}/actor"
+    assert "tag" not in create["object"]
+
+
+def create_actor(activity: dict[str, Any]) -> str:
+    return str(activity["actor"])
 
 
 def test_readdress_fills_in_what_l2_told() -> None:
     draft = _create(audience=Audience(actor=f"{L1}/actor"))
     sent = activities.readdress(draft, AUDIENCE)
     assert sent["to"] == sent["object"]["to"] == [AUDIENCE.followers]
-    assert sent["object"]["attributedTo"] == AUDIENCE.attributed_to
-    assert draft["to"] == [PUBLIC]  # the draft is left as it was
+    assert sent["object"]["attributedTo"] == create_actor(sent)
+    assert sent["object"]["tag"][0]["href"] == AUDIENCE.user
+    assert draft["to"] == [PUBLIC] and "tag" not in draft["object"]  # left as it was
     delete = activities.build_activity(
         "Delete",
         activity_id="x",
@@ -177,8 +188,9 @@ def test_an_independent_json_ld_processor_reads_our_terms() -> None:
     assert obj[ARTDAG_NS + "cid"][0]["@value"] == CID
     assert obj[ARTDAG_NS + "size"][0]["@value"] == 12345
     assert obj[ARTDAG_NS + "provenance"][0] == {"@type": "@json", "@value": PROVENANCE}
-    assert obj[AS + "attributedTo"][0]["@id"] == AUDIENCE.attributed_to
+    assert obj[AS + "attributedTo"][0]["@id"] == f"{L1}/actor"
+    assert obj[AS + "tag"][0][AS + "href"][0]["@id"] == AUDIENCE.user
     # bovine's own view (the context its server stores with) keeps the AS terms
     compacted = with_bovine_context(create)
     assert compacted["type"] == "Create" and compacted["object"]["type"] == "Video"
-    assert compacted["object"]["attributedTo"] == AUDIENCE.attributed_to
+    assert compacted["object"]["attributedTo"] == create["actor"]

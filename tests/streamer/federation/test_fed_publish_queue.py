@@ -63,6 +63,7 @@ async def l2_down(live_factory: Factory) -> AsyncIterator[LiveServer]:
     closed = free_port()
     async with live_factory(
         L2_SERVER=f"http://127.0.0.1:{closed}",
+        ARTDAG_ALLOW_PRIVATE_ENDPOINTS="true",  # a loopback L2
         L2_DELIVERY_ATTEMPTS="3",
         L2_RETRY_SECONDS="0.2",
     ) as live:
