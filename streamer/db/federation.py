@@ -18,7 +18,9 @@ from typing import Any
 
 __all__ = [
     "ACTIVITY_STATES",
+    "as_create",
     "begin_attempt",
+    "delivered_before",
     "earliest_pending",
     "get_activity",
     "latest_activity",
@@ -130,6 +132,33 @@ async def latest_delivered(db: Any, cid: str) -> dict[str, Any] | None:
             cid,
         )
     )
+
+
+async def delivered_before(db: Any, cid: str, seq: int) -> dict[str, Any] | None:
+    """The CID's most recent activity before ``seq`` that L2 accepted (what L2 holds)."""
+    return _row(
+        await db.fetchrow(
+            """
+            SELECT * FROM federation_activities
+            WHERE cid = $1 AND seq < $2 AND state = 'published' ORDER BY seq DESC LIMIT 1
+            """,
+            cid,
+            seq,
+        )
+    )
+
+
+async def as_create(db: Any, activity_id: str, activity: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn a pending Update into a Create (L2 never got the object); returns the row."""
+    record = await db.fetchrow(
+        """
+        UPDATE federation_activities SET activity_type = 'Create', activity = $2, updated_at = now()
+        WHERE id = $1 RETURNING *
+        """,
+        activity_id,
+        dict(activity),
+    )
+    return dict(record)
 
 
 async def earliest_pending(db: Any, cid: str) -> dict[str, Any] | None:

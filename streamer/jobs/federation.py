@@ -13,6 +13,9 @@ outcome in ``federation_activities``:
 - a failure that will not (L2 refused the activity, knows no such user), or the
   last attempt failing: ``failed``, with why.
 
+An ``Update`` whose object L2 never got (the ``Create`` before it failed) is
+sent as a ``Create``.
+
 Once settled it queues the CID's next pending activity.
 """
 
@@ -54,6 +57,18 @@ async def _next(res: Resources, cid: str) -> None:
         log.warning("next activity of %s not queued: %s", cid, exc.detail)
 
 
+async def _create_unless_held(res: Resources, row: dict[str, Any]) -> dict[str, Any]:
+    """An Update of an object L2 never got (its Create failed) goes as a Create."""
+    if row["activity_type"] != "Update":
+        return row
+    held = await fed_db.delivered_before(res.db, row["cid"], row["seq"])
+    if held is not None and held["activity_type"] != "Delete":
+        return row
+    activity = {**row["activity"], "type": "Create"}
+    activity["object"] = {k: v for k, v in activity["object"].items() if k != "updated"}
+    return await fed_db.as_create(res.db, row["id"], activity)
+
+
 async def deliver_activity(ctx: dict[str, Any], activity_id: str) -> dict[str, Any]:
     """Deliver one activity (see the module docstring).
 
@@ -74,6 +89,7 @@ async def deliver_activity(ctx: dict[str, Any], activity_id: str) -> dict[str, A
     row = await fed_db.begin_attempt(res.db, activity_id)
     if row is None:
         return {"activity": activity_id, "state": "settled"}
+    row = await _create_unless_held(res, row)
     attempt, limit = int(row["attempts"]), res.settings.federation.delivery_attempts
     try:
         done = await deliver(res, row)

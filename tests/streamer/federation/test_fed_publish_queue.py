@@ -101,6 +101,18 @@ async def test_l2_down_queues_retries_with_backoff_then_fails_with_why(
     assert queued["l2_server"] == live.settings.federation.l2_server
     assert queued["links"]["self"] == f"/cache/{cid}/publish"
 
+    # published again before L2 got it: an Update, queued behind the Create
+    second = (await live.client.post(f"/cache/{cid}/publish")).json()
+    assert second["activity"] == "Update" and second["state"] == "publishing"
+    # the Create goes first; once it failed for good the Update is tried, as a Create
+    # (L2 never got the object)
+    tried = await wait_state(live, cid, lambda s: s["attempts"] >= 1)
+    assert tried["activity_id"] == second["activity_id"] and tried["activity"] == "Create"
+    first = await live.db.fetchrow(
+        "SELECT state, attempts FROM federation_activities WHERE id = $1", queued["activity_id"]
+    )
+    assert (first["state"], first["attempts"]) == ("failed", 3)
+
     retrying = await wait_state(live, cid, lambda s: s["attempts"] >= 1 and s["error"])
     if retrying["state"] == "publishing":  # caught between two attempts
         assert retrying["error"].startswith(f"attempt {retrying['attempts']}/3")
