@@ -29,6 +29,15 @@ from streamer.present.session import current_user
 
 __all__ = ["get_object", "get_publish", "post_publish"]
 
+_NOT_CACHED = OpenAPIResponse(description="the CID is not in the cache (`field: cid`)")
+_PUBLISH_ERRORS = {
+    "404": _NOT_CACHED,
+    "409": OpenAPIResponse(description="`L2_SERVER` is not set (`field: L2_SERVER`)"),
+    "422": OpenAPIResponse(description="not video, audio or an image (`field: cid`)"),
+    "503": OpenAPIResponse(
+        description="the job queue (Redis) is not reachable; the publication is recorded"
+    ),
+}
 _AS_DOCUMENT = OpenAPIMediaType(
     schema=Schema(type=OpenAPIType.OBJECT, description="an ActivityStreams document")
 )
@@ -39,6 +48,7 @@ _AS_DOCUMENT = OpenAPIMediaType(
     status_code=202,
     summary="Publish to L2 (ActivityPub)",
     response_description="queued: the publication's state (`publishing`)",
+    operation_class=documented(responses=_PUBLISH_ERRORS),
 )
 async def post_publish(res: Res, request: Request[Any, Any, Any], cid: CidPath) -> PublishStatus:
     """Queue a ``Create`` (or, when L2 has it, an ``Update``) of the item for delivery to L2.
@@ -51,7 +61,13 @@ async def post_publish(res: Res, request: Request[Any, Any, Any], cid: CidPath) 
     return PublishStatus.of(await publish.publish(res, cid, user=current_user(request)))
 
 
-@get("/cache/{cid:str}/publish", summary="Publication state on L2")
+@get(
+    "/cache/{cid:str}/publish",
+    summary="Publication state on L2",
+    operation_class=documented(
+        responses={"404": OpenAPIResponse(description="never published and not in the cache")}
+    ),
+)
 async def get_publish(res: Res, cid: CidPath) -> PublishStatus:
     """``unpublished``, ``publishing`` (attempts and the last error while retrying),
     ``published`` (L2's id of the object) or ``failed`` (why)."""
@@ -67,6 +83,7 @@ async def get_publish(res: Res, cid: CidPath) -> PublishStatus:
                 description="the object as last delivered to L2",
                 content={ACTIVITY_JSON: _AS_DOCUMENT},
             ),
+            "404": OpenAPIResponse(description="never delivered to L2"),
             "410": OpenAPIResponse(
                 description="deleted: its Tombstone", content={ACTIVITY_JSON: _AS_DOCUMENT}
             ),

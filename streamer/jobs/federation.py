@@ -128,12 +128,15 @@ async def deliver_activity(ctx: dict[str, Any], activity_id: str) -> dict[str, A
     return {"activity": activity_id, "state": "published", "remote_id": done.remote_id}
 
 
-#: arq's own try limit stays above ours: the job itself decides when to give up.
+#: arq's own try limit stays above ours: the job itself decides when to give up. No
+#: result is kept: a job id (one per activity) may be queued again once its job ended
+#: (a job that found an earlier activity waiting is queued again when that one settles).
 FEDERATION_FUNCTIONS = [
     func(
         deliver_activity,
         name=DELIVER_JOB,
         max_tries=MAX_DELIVERY_ATTEMPTS + 2,
+        keep_result=0,
         timeout=_JOB_TIMEOUT,
     )
 ]
