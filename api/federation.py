@@ -45,7 +45,8 @@ from streamer.present.deps import Res
 __all__ = ["federation_router"]
 
 _LD_JSON = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
-_ERROR_REF = {"application/json": OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT))}
+# the error answers' schema is replaced by the shared Error one (api.openapi_errors)
+_ERROR_CONTENT = {"application/json": OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT))}
 _INBOX_DOC = documented(
     request_body=RequestBody(
         description="an ActivityStreams activity (`Follow`, `Undo`, `Delete`; others ignored)",
@@ -59,10 +60,10 @@ _INBOX_DOC = documented(
         "401": OpenAPIResponse(
             description="unsigned, badly signed, stale (clock skew), a body not matching "
             "its digest, or signed by another actor than the activity's",
-            content=_ERROR_REF,
+            content=_ERROR_CONTENT,
         ),
         "413": OpenAPIResponse(
-            description=f"the body is larger than {INBOX_MAX_BYTES} bytes", content=_ERROR_REF
+            description=f"the body is larger than {INBOX_MAX_BYTES} bytes", content=_ERROR_CONTENT
         ),
     },
 )
@@ -82,7 +83,6 @@ def _activity_type(request: Request[Any, Any, Any]) -> str:
     "/.well-known/webfinger",
     summary="WebFinger: find this L1's actor",
     media_type=documents.JRD_JSON,
-    responses={},
 )
 async def webfinger(
     res: Res,

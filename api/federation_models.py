@@ -46,7 +46,7 @@ class ActorEndpoints(Struct, kw_only=True, rename="camel"):
 class Actor(Struct, kw_only=True, rename="camel"):
     """This L1 as an ActivityPub actor (a ``Service``)."""
 
-    context: list[str] = field(name="@context")
+    context: list[str | dict[str, str]] = field(name="@context")
     id: Annotated[str, Meta(description="`<L1_PUBLIC_URL>/actor`")]
     type: Literal["Service"]
     preferred_username: Annotated[str, Meta(description="`artdag`")]

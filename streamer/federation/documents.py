@@ -56,7 +56,12 @@ def actor_document(settings: Settings, keys: ActorKeys) -> dict[str, Any]:
     base = public_base(settings)
     actor = actor_url(settings.server.public_url)
     return {
-        "@context": [AS_CONTEXT, SECURITY_CONTEXT],
+        # manuallyApprovesFollowers is an extension term (as Mastodon defines it)
+        "@context": [
+            AS_CONTEXT,
+            SECURITY_CONTEXT,
+            {"manuallyApprovesFollowers": "as:manuallyApprovesFollowers"},
+        ],
         "id": actor,
         "type": "Service",
         "preferredUsername": ACTOR_USERNAME,

@@ -29,10 +29,6 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
-
 from streamer.federation.actor_keys import ActorKeys
 from streamer.federation.digests import (
     check_body_digests,
@@ -41,6 +37,7 @@ from streamer.federation.digests import (
 )
 from streamer.federation.errors import SignatureError
 from streamer.federation.sfv import Item, SFVError, parse_dictionary, serialize_inner_list
+from streamer.federation.sigalgs import check_signature, rsa_sign
 
 __all__ = [
     "DEFAULT_MAX_SKEW",
@@ -91,11 +88,6 @@ def _authority(netloc: str) -> str:
     return host
 
 
-def _rsa_sign(keys: ActorKeys, data: bytes) -> str:
-    signature = keys.private_key.sign(data, padding.PKCS1v15(), hashes.SHA256())
-    return base64.b64encode(signature).decode()
-
-
 def sign_request(
     method: str,
     url: str,
@@ -131,7 +123,7 @@ def sign_request(
         text = "\n".join(f"{name}: {values[name]}" for name in covered)
         headers["Signature"] = (
             f'keyId="{keys.key_id}",algorithm="rsa-sha256",'
-            f'headers="{" ".join(covered)}",signature="{_rsa_sign(keys, text.encode())}"'
+            f'headers="{" ".join(covered)}",signature="{rsa_sign(keys, text.encode())}"'
         )
         return headers
     if scheme != "rfc9421":
@@ -149,55 +141,11 @@ def sign_request(
     base = "".join(f'"{name}": {value}\n' for name, value in values.items())
     base += f'"@signature-params": {signature_params}'
     headers["Signature-Input"] = f"{_LABEL}={signature_params}"
-    headers["Signature"] = f"{_LABEL}=:{_rsa_sign(keys, base.encode())}:"
+    headers["Signature"] = f"{_LABEL}=:{rsa_sign(keys, base.encode())}:"
     return headers
 
 
 # --- verifying ---------------------------------------------------------------------
-
-
-def _public_key(pem: str) -> rsa.RSAPublicKey | ed25519.Ed25519PublicKey:
-    try:
-        key = serialization.load_pem_public_key(pem.encode())
-    except (ValueError, TypeError):
-        raise SignatureError("the signer's public key is not a PEM public key") from None
-    if not isinstance(key, rsa.RSAPublicKey | ed25519.Ed25519PublicKey):
-        raise SignatureError("the signer's key is neither RSA nor Ed25519")
-    return key
-
-
-_RSA_PKCS1_SHA256 = (padding.PKCS1v15(), hashes.SHA256())
-_RSA_PSS_SHA512 = (padding.PSS(mgf=padding.MGF1(hashes.SHA512()), salt_length=64), hashes.SHA512())
-#: algorithm name -> RSA paddings to try (hs2019 / no alg: what the key allows)
-_RSA_ALGS: dict[str | None, tuple[tuple[padding.AsymmetricPadding, hashes.HashAlgorithm], ...]] = {
-    "rsa-sha256": (_RSA_PKCS1_SHA256,),
-    "rsa-v1_5-sha256": (_RSA_PKCS1_SHA256,),
-    "rsa-pss-sha512": (_RSA_PSS_SHA512,),
-    "hs2019": (_RSA_PKCS1_SHA256, _RSA_PSS_SHA512),
-    None: (_RSA_PKCS1_SHA256, _RSA_PSS_SHA512),
-}
-_ED_ALGS = frozenset({"ed25519", "hs2019", None})
-
-
-def _check_signature(pem: str, algorithm: str | None, signature: bytes, data: bytes) -> None:
-    key = _public_key(pem)
-    if isinstance(key, ed25519.Ed25519PublicKey):
-        if algorithm not in _ED_ALGS:
-            raise SignatureError(f"algorithm {algorithm!r} does not fit an Ed25519 key")
-        try:
-            key.verify(signature, data)
-        except InvalidSignature:
-            raise SignatureError("the signature does not verify") from None
-        return
-    if algorithm not in _RSA_ALGS:
-        raise SignatureError(f"unsupported signature algorithm {algorithm!r}")
-    for pad, digest in _RSA_ALGS[algorithm]:
-        try:
-            key.verify(signature, data, pad, digest)
-            return
-        except InvalidSignature:
-            continue
-    raise SignatureError("the signature does not verify")
 
 
 def _check_time(signed_at: float, now: float, max_skew: float, what: str) -> None:
@@ -290,7 +238,7 @@ async def _verify_cavage(
             raise SignatureError(f"the signature covers {name}, which the request lacks")
     pem = await fetch(key_id)
     algorithm = params.get("algorithm")
-    _check_signature(
+    check_signature(
         pem, algorithm.lower() if algorithm else None, _b64(signature), "\n".join(lines).encode()
     )
     return VerifiedSignature(key_id, key_id.partition("#")[0], "cavage", signed_at)
@@ -368,7 +316,7 @@ async def _verify_rfc9421(
     )
     base += f'"@signature-params": {serialize_inner_list(item)}'
     pem = await fetch(key_id)
-    _check_signature(pem, alg if isinstance(alg, str) else None, signature, base.encode())
+    check_signature(pem, alg if isinstance(alg, str) else None, signature, base.encode())
     return VerifiedSignature(key_id, key_id.partition("#")[0], "rfc9421", float(created))
 
 

@@ -51,6 +51,7 @@ class L2StandIn:
         rfc9421_only: answer cavage-signed calls 401 with ``Accept-Signature``.
         status: answer every verify call with this status instead (e.g. 503).
         seen: each verify call: its headers, body and which scheme verified.
+        actor_fetches: how many times ``GET /actor`` was asked.
     """
 
     l1_public_pem: str
@@ -60,6 +61,7 @@ class L2StandIn:
     rfc9421_only: bool = False
     status: int | None = None
     seen: list[dict[str, Any]] = field(default_factory=list)
+    actor_fetches: int = 0
     key: rsa.RSAPrivateKey = field(default_factory=_new_key)
     url: str = ""
     _loop: asyncio.AbstractEventLoop | None = None
@@ -95,6 +97,7 @@ class L2StandIn:
 
     # --- handlers --------------------------------------------------------------------
     async def _actor(self, request: web.Request) -> web.Response:
+        self.actor_fetches += 1
         doc = {
             "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
             "id": self.actor,
@@ -173,12 +176,17 @@ class L2StandIn:
         return web.json_response(answer)
 
     # --- what the tests call -----------------------------------------------------------
-    def signed_headers(self, method: str, url: str, body: bytes) -> dict[str, str]:
-        """Headers of a call from this L2 to ``url``, cavage-signed by its actor (pyhttpsig)."""
+    def signed_headers(
+        self, method: str, url: str, body: bytes, *, at: float | None = None
+    ) -> dict[str, str]:
+        """Headers of a call from this L2 to ``url``, cavage-signed by its actor (pyhttpsig).
+
+        ``at``: the unix time the ``Date`` header says (default: now).
+        """
         parts = urlsplit(url)
         headers = {
             "Host": parts.netloc,
-            "Date": email.utils.formatdate(usegmt=True),
+            "Date": email.utils.formatdate(at, usegmt=True),
             "Digest": "SHA-256=" + base64.b64encode(hashlib.sha256(body).digest()).decode(),
             "Content-Type": "application/json",
         }

@@ -151,3 +151,9 @@ def test_cli_create_and_revoke(
     with pytest.raises(SystemExit):
         main(["token", "create", "--user", user, "--ttl", "400d"])
     assert main(["token", "create", "--user", "bad name!"]) == 2
+    # scoped tokens: --scope repeats, names checked
+    assert main(["token", "create", "--user", user, "--scope", "publish", "--scope", "admin"]) == 0
+    scoped = tokens.verify_token(tokens.cluster_key(settings), capsys.readouterr().out.strip())
+    assert scoped.scopes == ("admin", "publish")
+    with pytest.raises(SystemExit):
+        main(["token", "create", "--user", user, "--scope", "everything"])

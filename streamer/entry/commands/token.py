@@ -1,10 +1,12 @@
-"""``artdag token create --user NAME [--ttl 30d]`` and ``artdag token revoke TOKEN|--user NAME``.
+"""``artdag token create --user NAME [--ttl 30d] [--scope S ...]`` and ``artdag token revoke TOKEN|--user NAME``.
 
 ``create`` prints a token signed with the installation's key (see
 :mod:`streamer.auth.tokens`) and records it under the user in Redis, so ``revoke
 --user`` (and ``POST /auth/revoke-user``) can revoke it later. When Redis is
 not reachable the token is still printed (with a warning): the per-user
-revocation cutoff covers untracked tokens. ``revoke`` needs Redis.
+revocation cutoff covers untracked tokens. ``revoke`` needs Redis. Without
+``--scope`` a token is unscoped; with it, the token may do only what those
+scopes allow (:mod:`streamer.auth.scopes`; ``admin`` may revoke anyone's tokens).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from streamer.auth import tokens
+from streamer.auth.scopes import SCOPES
 
 if TYPE_CHECKING:
     from streamer.keys import RedisKeys
@@ -46,6 +49,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     c.add_argument("--user", required=True, help="user name the token acts as")
     c.add_argument(
         "--ttl", type=parse_ttl, default=tokens.DEFAULT_TTL, help="lifetime (default 30d)"
+    )
+    c.add_argument(
+        "--scope",
+        action="append",
+        choices=sorted(SCOPES),
+        help="limit the token to this scope (repeatable; default: unscoped)",
     )
     c.set_defaults(func=run_create)
     r = sub.add_parser("revoke", help="revoke one token, or every token of a user")
@@ -79,7 +88,9 @@ def run_create(args: argparse.Namespace) -> int:
 
     settings = _settings()
     try:
-        token, claims = tokens.mint_token(tokens.cluster_key(settings), args.user, ttl=args.ttl)
+        token, claims = tokens.mint_token(
+            tokens.cluster_key(settings), args.user, ttl=args.ttl, scopes=args.scope
+        )
     except tokens.TokenError as exc:
         print(f"artdag token: {exc}", file=sys.stderr)
         return 2

@@ -219,3 +219,34 @@ def test_sfv_roundtrip() -> None:
     item = parse_dictionary(f"sig1={text}, sig2=:AAEC:;x=1.5")["sig1"]
     assert serialize_inner_list(item) == text
     assert isinstance(item, Item) and item.params["keyid"] == 'a"b'
+
+
+async def test_ed25519_hs2019_signer() -> None:
+    """A peer with an Ed25519 key signing the cavage way with ``hs2019``."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    date = "Fri, 15 Jan 2027 08:00:00 GMT"
+    text = f"(request-target): get /actor\nhost: l1.example\ndate: {date}"
+    signature = base64.b64encode(key.sign(text.encode())).decode()
+    headers = {
+        "Host": "l1.example",
+        "Date": date,
+        "Signature": f'keyId="https://ed.example/a#k",algorithm="hs2019",'
+        f'headers="(request-target) host date",signature="{signature}"',
+    }
+
+    async def fetch(key_id: str) -> str:
+        return pem
+
+    verified = await verify_request("GET", "/actor", headers, b"", fetch, now=NOW)
+    assert verified.actor == "https://ed.example/a"
+    bad = {**headers, "Signature": headers["Signature"].replace("hs2019", "rsa-sha256")}
+    with pytest.raises(SignatureError, match="Ed25519"):
+        await verify_request("GET", "/actor", bad, b"", fetch, now=NOW)
