@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from streamer.auth import tokens
 from streamer.db import runs as runs_db
 from streamer.embedded.stack import free_port
 from tests.api.conftest import LiveServer
@@ -117,3 +118,25 @@ async def test_publish_with_javascript_from_the_media_page(
     state = (await live.client.get(f"/cache/{cid}/publish")).json()
     assert state["activity"] == "Create" and state["attempts"] >= 0
     await ctx.close()
+
+
+async def test_publishing_needs_the_publish_scope(l2_down: LiveServer, tmp_path: Path) -> None:
+    live = l2_down
+    cid = await _video(live, tmp_path)
+    key = tokens.cluster_key(live.settings)
+    only_cache, _ = tokens.mint_token(key, "tester", scopes=["cache:write"])
+    only_publish, _ = tokens.mint_token(key, "tester", scopes=["publish"])
+    form = {"confirmed": "1", "next": "/media"}
+    for path, body in ((f"/cache/{cid}/publish", None), (f"/web/media/{cid}/publish", form)):
+        refused = await live.client.post(
+            path, data=body, headers={"Authorization": f"Bearer {only_cache}"}
+        )
+        assert refused.status_code == 403 and "publish" in refused.text, path
+    done = await live.client.post(
+        f"/web/media/{cid}/publish", data=form, headers={"Authorization": f"Bearer {only_publish}"}
+    )
+    assert done.status_code == 303
+    api = await live.client.post(
+        f"/cache/{cid}/publish", headers={"Authorization": f"Bearer {only_publish}"}
+    )
+    assert api.status_code == 202 and api.json()["activity"] == "Update"
