@@ -5,7 +5,7 @@ Run as its own process (``python -m tests.streamer.federation.bovine_l2 --port P
 ``127.0.0.1:P`` with a SQLite store and, on its first start, registers the user
 ``alice`` (an RSA key pair bovine makes, and an Ed25519 ``did:key`` identity so
 the tests can read her inbox with Moo-Auth-1). ``--info`` receives
-``{"domain", "account", "actor_id", "inbox", "secret"}`` once it serves.
+``{"domain", "account", "actor_id", "inbox", "followers", "secret"}`` once it serves.
 
 bovine verifies every POST to an inbox with the sender's HTTP Signature (it
 fetches the key from the ``keyId`` URL, signing that GET with its own
@@ -37,6 +37,7 @@ from typing import Any
 import aiohttp
 from bovine import BovineClient
 from bovine.crypto import generate_ed25519_private_key, private_key_to_did_key
+from bovine.types import Visibility
 from bovine_herd import BovineHerd
 from bovine_store import BovineAdminStore
 from hypercorn.asyncio import serve
@@ -57,12 +58,13 @@ async def _register(domain: str, info_path: Path) -> None:
     await store.add_identity_string_to_actor(bovine_name, "tests", did_key)
     actor = await store.actor_for_name(bovine_name)
     assert actor is not None
-    doc: dict[str, Any] = actor.actor_object.build()
+    doc: dict[str, Any] = actor.actor_object.build(visibility=Visibility.OWNER)
     info = {
         "domain": domain,
         "account": f"{USER}@{domain.split('://', 1)[1]}",
         "actor_id": doc["id"],
         "inbox": doc["inbox"],
+        "followers": doc["followers"],
         "secret": secret,
     }
     tmp = info_path.with_suffix(".tmp")
@@ -117,7 +119,7 @@ class BovineL2:
 
     @property
     def info(self) -> dict[str, Any]:
-        """alice's ``domain``, ``account``, ``actor_id``, ``inbox`` and ``secret``."""
+        """alice's ``domain``, ``account``, ``actor_id``, ``inbox``, ``followers``, ``secret``."""
         doc: dict[str, Any] = json.loads((self.folder / "info.json").read_text())
         return doc
 

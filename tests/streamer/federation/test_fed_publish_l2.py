@@ -23,6 +23,7 @@ from streamer.content.provenance import build_provenance
 from streamer.db import content as content_db
 from streamer.db import runs as runs_db
 from streamer.embedded.stack import free_port
+from streamer.federation.activities import PUBLIC
 from tests.api.conftest import LiveServer, live_factory  # noqa: F401 - fixture
 from tests.streamer.federation.bovine_l2 import BovineL2
 from tests.streamer.federation.test_fed_publish_queue import upload_video, wait_state
@@ -130,6 +131,14 @@ async def test_publish_update_delete_through_bovine(
         hrefs = [link["href"] for link in stored["url"]]
         assert f"{live.settings.ipfs.gateway_url}/{cid}" in hrefs and f"ipfs://{cid}" in hrefs
         assert stored["icon"]["url"] == f"{live.url}/cache/{cid}/poster.jpg"
+
+        # our outbox lists what L2 accepted, as it was sent: bovine shows an actor's
+        # followers collection to its owner only, so the Create went to Public, with
+        # alice in cc
+        outbox = (await live.client.get("/outbox")).json()
+        sent = {a["id"]: a for a in outbox["orderedItems"]}[state["activity_id"]]
+        assert sent["to"] == [PUBLIC] and alice["actor_id"] in sent["cc"]
+        assert alice["followers"] not in sent["to"] + sent["cc"]
 
         # our copy of the object
         ours = await live.client.get(f"/cache/{cid}/object")
