@@ -6,7 +6,8 @@
 - ``GET|PATCH /cache/{cid}/meta``: title, description, tags.
 - ``DELETE /cache/{cid}``: 409 while pinned or used by a run or a recipe.
 - ``POST /cache/upload``, ``POST /cache/import?path=`` (:mod:`api.cache_upload`).
-- ``POST /cache/{cid}/publish``: 501 until L2 federation lands.
+- ``POST|GET /cache/{cid}/publish``, ``GET /cache/{cid}/object``: publishing to
+  L2 over ActivityPub (:mod:`api.cache_publish`); deleting sends L2 a ``Delete``.
 - ``GET /api/media`` (and ``GET /media``, where browsers get the web page): the
   gallery as JSON.
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar import Router, delete, get, patch, post
+from litestar import Router, delete, get, patch
 from litestar.params import JSONBody, Parameter
 
 from api.cache_files import get_mp4, get_poster, get_raw, get_waveform
@@ -30,22 +31,15 @@ from api.cache_models import (
     MediaPage,
     Removed,
 )
+from api.cache_publish import get_object, get_publish, post_publish
 from api.cache_upload import import_file, upload
-from api.errors import ApiError
 from api.models import MAX_LIMIT, MAX_OFFSET, check_paging
 from api.openapi_media import WEB_PAGE, documented
 from streamer.content import items
-from streamer.content.ids import check_cid
 from streamer.present.deps import Res
 from streamer.resources import Resources
 
 __all__ = ["MAX_LIMIT", "cache_router"]
-
-
-class NotImplementedYet(ApiError):
-    """501: a feature that a later issue implements."""
-
-    status = 501
 
 
 @get("/cache/{cid:str}", summary="Cached content: metadata and preview")
@@ -68,20 +62,11 @@ async def patch_meta(res: Res, cid: CidPath, data: JSONBody[CacheMetaUpdate]) ->
 
 @delete("/cache/{cid:str}", status_code=200, summary="Delete cached content")
 async def delete_item(res: Res, cid: CidPath) -> Removed:
-    """Remove the local file, its derived previews and its record; 409 while in use."""
+    """Remove the local file, its derived previews and its record; 409 while in use.
+
+    When the item was published to L2, a ``Delete`` is queued for delivery there.
+    """
     return Removed.of(await items.remove(res, cid))
-
-
-@post(
-    "/cache/{cid:str}/publish",
-    status_code=501,
-    summary="Publish to L2 (not yet available)",
-    response_description="not implemented yet (the API's JSON error)",
-)
-async def publish(cid: CidPath) -> None:
-    """501 until L2 federation is implemented."""
-    check_cid(cid)
-    raise NotImplementedYet("publishing to L2 is not implemented yet", field="cid")
 
 
 Limit = Annotated[
@@ -140,7 +125,9 @@ cache_router = Router(
         delete_item,
         upload,
         import_file,
-        publish,
+        post_publish,
+        get_publish,
+        get_object,
         media_list,
         media_page,
     ],

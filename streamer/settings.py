@@ -20,6 +20,7 @@ from streamer.keys import DEFAULT_PREFIX, DEFAULT_QUEUE, RedisKeys
 from streamer.netguard import RefusedAddress, check_host
 
 __all__ = [
+    "MAX_DELIVERY_ATTEMPTS",
     "X264_PRESETS",
     "FederationSettings",
     "HLSSettings",
@@ -196,6 +197,10 @@ class FederationSettings:
     l2_server: str | None = None
     l2_domain: str | None = None
     cluster_key: str | None = None
+    #: ``L2_DELIVERY_ATTEMPTS``: tries of one activity's delivery before it is ``failed``
+    delivery_attempts: int = 8
+    #: ``L2_RETRY_SECONDS``: the first retry's delay; each next one doubles (capped at 1 h)
+    retry_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -280,11 +285,26 @@ class Settings:
                 l2_server=env.optional_url("L2_SERVER", ("http", "https")),
                 l2_domain=env.optional_host("L2_DOMAIN"),
                 cluster_key=env.get("ARTDAG_CLUSTER_KEY") or None,
+                delivery_attempts=_attempts(env, "L2_DELIVERY_ATTEMPTS", 8),
+                retry_seconds=env.seconds("L2_RETRY_SECONDS", 30.0),
             ),
             network=network,
         )
         _check_endpoints(settings)
         return settings
+
+
+#: The most delivery attempts ``L2_DELIVERY_ATTEMPTS`` may ask for.
+MAX_DELIVERY_ATTEMPTS = 50
+
+
+def _attempts(env: EnvReader, name: str, default: int) -> int:
+    value = env.get(name)
+    if value is None:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= MAX_DELIVERY_ATTEMPTS:
+        raise SettingsError(name, value, f"an integer 1-{MAX_DELIVERY_ATTEMPTS}")
+    return int(value)
 
 
 def _check_endpoints(settings: Settings) -> None:

@@ -42,7 +42,7 @@ SCOPES: dict[str, str] = {
 RULES: tuple[tuple[re.Pattern[str], str | None], ...] = (
     (re.compile(r"^/(auth/revoke|auth/revoke-user|logout)$"), None),  # one's own tokens
     (re.compile(r"^/inbox$"), None),  # signed by its sender, not a token
-    (re.compile(r"^/cache/[^/]+/publish$"), "publish"),
+    (re.compile(r"^/(cache|web/media)/[^/]+/publish$"), "publish"),
     (re.compile(r"^/(web/)?recipes/[^/]+/run$"), "runs:write"),
     (re.compile(r"^/(web/)?runs?(/|$)"), "runs:write"),
     (re.compile(r"^/api/(plan|execute|run-recipe)$"), "runs:write"),

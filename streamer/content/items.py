@@ -21,6 +21,7 @@ from streamer.content.ids import check_cid
 from streamer.db import content as content_db
 from streamer.db import storage as storage_db
 from streamer.errors import Conflict, InvalidValue, Missing
+from streamer.federation import publish
 from streamer.resources import Resources
 
 __all__ = [
@@ -249,6 +250,9 @@ async def _usage(res: Resources, cid: str) -> list[str]:
 async def remove(res: Resources, cid: str) -> Removal:
     """Delete the local file, the files derived from it and the record.
 
+    When the item was published to L2, a ``Delete`` is sent there
+    (:func:`streamer.federation.publish.retract`).
+
     Raises:
         InvalidValue: ``cid`` is malformed.
         Missing: nothing is stored under ``cid``.
@@ -261,6 +265,7 @@ async def remove(res: Resources, cid: str) -> Removal:
     removed = await res.stores.local.adelete(cid)
     await drop_derived(res, cid)
     await storage_db.delete_cache_item(res.db, cid)
+    await publish.retract(res, cid, user=None)
     return Removal(cid, bool(removed), entry.row is not None)
 
 

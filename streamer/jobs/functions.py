@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from streamer.jobs.execute import EXEC_FUNCTIONS
+from streamer.jobs.federation import FEDERATION_FUNCTIONS
 from streamer.jobs.render import render_run
 from streamer.resources import resources_of
 
@@ -40,4 +41,9 @@ async def ping(ctx: dict[str, Any], message: str = "ping") -> dict[str, Any]:
 
 
 # plain coroutines, or arq ``func(...)`` wrappers carrying a timeout / max_tries
-JOB_FUNCTIONS: list[Callable[..., Any] | Any] = [ping, render_run, *EXEC_FUNCTIONS]
+JOB_FUNCTIONS: list[Callable[..., Any] | Any] = [
+    ping,
+    render_run,
+    *EXEC_FUNCTIONS,
+    *FEDERATION_FUNCTIONS,
+]

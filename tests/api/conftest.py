@@ -105,13 +105,15 @@ class LiveServer:
 def live_factory(
     pg_dsn: str, redis_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[..., contextlib.AbstractAsyncContextManager[LiveServer]]:
-    """``live_factory(ipfs_api=None, gateway="http://gateway.invalid/ipfs", user="tester", **env)``."""
+    """``live_factory(ipfs_api=None, gateway="http://gateway.invalid/ipfs", user="tester",
+    port=None, **env)`` (``port``: the HTTP port, when the test must know it beforehand)."""
 
     @contextlib.asynccontextmanager
     async def make(
         ipfs_api: str | None = None,
         gateway: str = "http://gateway.invalid/ipfs",
         user: str = "tester",
+        port: int | None = None,
         **env: str,
     ) -> AsyncIterator[LiveServer]:
         root = tmp_path_factory.mktemp("live")
@@ -131,7 +133,7 @@ def live_factory(
         queue = settings.services.queue_name
         app = create_app(settings)
         token, _ = tokens.mint_token(tokens.cluster_key(settings), user, ttl=3600)
-        port = free_port()
+        port = port or free_port()
         # the production server configuration (slow clients cut off, streamer.entry.http_server)
         server = _QuietServer(
             http_config(app, settings.server, host="127.0.0.1", port=port, log_level="warning")

@@ -157,7 +157,9 @@ async def test_bad_and_unknown_cids(client: Any) -> None:
     api_error(await client.get(f"/cache/{missing}/raw"), 404)
     api_error(await client.get(f"/cache/{missing}/meta"), 404)
     api_error(await client.delete(f"/cache/{missing}"), 404)
-    api_error(await client.post(f"/cache/{missing}/publish"), 501)
+    api_error(await client.post(f"/cache/{missing}/publish"), 404)
+    api_error(await client.get(f"/cache/{missing}/publish"), 404)
+    api_error(await client.get(f"/cache/{missing}/object"), 404)
 
 
 async def test_upload_needs_a_token(client: Any, video: bytes) -> None:

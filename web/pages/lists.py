@@ -13,6 +13,7 @@ from urllib.parse import quote
 from litestar import Request
 from litestar.response import Template
 
+from streamer.db import federation as federation_db
 from streamer.present.deps import Res
 from streamer.resources import Resources
 from streamer.runs.status import RUN_STATUSES
@@ -108,12 +109,16 @@ async def recipes(res: Res, request: Request[Any, Any, Any]) -> Template:
 async def media_context(
     res: Resources, request: Request[Any, Any, Any], **extra: Any
 ) -> dict[str, Any]:
-    """The media page's context: the gallery (``?kind=`` filters) and the upload form's."""
+    """The media page's context: the gallery (``?kind=`` filters), each item's publication
+    on L2 (``publications``, by CID), and the upload form's."""
     kind = request.query_params.get("kind") or None
     rows = await queries.cache_items(res.db, kind=kind)
+    publications = await federation_db.latest_by_cid(res.db, [str(r["cid"]) for r in rows])
     return {
         "nav": "media",
         "media_items": rows,
+        "publications": publications,
+        "l2_server": res.settings.federation.l2_server,
         "kind": kind,
         "kinds": MEDIA_KINDS,
         "max_bytes": int(res.settings.storage.upload_max_bytes),

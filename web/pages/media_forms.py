@@ -1,8 +1,12 @@
-"""The media forms: upload (the no-JavaScript way; scripts post to ``/cache/upload``) and delete.
+"""The media forms: upload (the no-JavaScript way; scripts post to ``/cache/upload``),
+delete and publish to L2.
 
 The upload is streamed into the cache with the server's size limit and only
 video, audio and images are kept; the answer is ``303`` to the media page, or
 the media page with the problem inline (413 too large, 422 unsupported type).
+Delete and publish are asked first (an htmx dialog, else a confirmation page)
+and answer ``303`` to ``next``, or the confirmation page with the problem inline
+(publish: 409 when ``L2_SERVER`` is not set, 422 for what is not media).
 """
 
 from __future__ import annotations
@@ -18,14 +22,16 @@ from litestar.response import Redirect, Template
 from cache.errors import StorageError
 from streamer.content import ingest, items
 from streamer.errors import DomainError
+from streamer.federation import publish
 from streamer.present.deps import Res
 from streamer.present.problems import problem_of
+from streamer.present.session import current_user
 from streamer.present.uploads import incoming_upload
 from web.forms import ConfirmForm
 from web.pages.common import confirm_page, form_page, problem_text, safe_next, see_other
 from web.pages.lists import media_context
 
-__all__ = ["MEDIA_FORM_HANDLERS", "delete_media_form", "upload_media_form"]
+__all__ = ["MEDIA_FORM_HANDLERS", "delete_media_form", "publish_media_form", "upload_media_form"]
 
 
 @post(
@@ -77,4 +83,35 @@ async def delete_media_form(
     return see_other(safe_next(data.next, "/media"))
 
 
-MEDIA_FORM_HANDLERS = [upload_media_form, delete_media_form]
+@post("/web/media/{cid:str}/publish", include_in_schema=False, name="web:media-publish")
+async def publish_media_form(
+    res: Res,
+    request: Request[Any, Any, Any],
+    cid: FromPath[str],
+    data: Annotated[ConfirmForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Template | Redirect:
+    """Queue the item's publication to L2 once confirmed (its state shows where it stands)."""
+    l2 = res.settings.federation.l2_server or "L2 (L2_SERVER is not set)"
+
+    def ask(exc: Exception | None = None) -> Template:
+        return confirm_page(
+            title="Publish to L2",
+            question=f"Publish {cid[:16]}… to {l2}? Your followers there receive it.",
+            action=f"/web/media/{cid}/publish",
+            button="Publish",
+            back=(safe_next(data.next, "/media"), "Not now"),
+            next_path=data.next,
+            problem=problem_of(exc) if exc else None,
+            nav="media",
+        )
+
+    if not data.is_confirmed:
+        return ask()
+    try:
+        await publish.publish(res, cid, user=current_user(request))
+    except DomainError as exc:
+        return ask(exc)
+    return see_other(safe_next(data.next, "/media"))
+
+
+MEDIA_FORM_HANDLERS = [upload_media_form, delete_media_form, publish_media_form]

@@ -11,6 +11,7 @@ from litestar.response import Template
 
 from streamer.content.stores import hls_dir
 from streamer.db import content as content_db
+from streamer.db import federation as federation_db
 from streamer.db import recipes as recipes_db
 from streamer.db import runs as runs_db
 from streamer.present.deps import Res
@@ -39,9 +40,13 @@ async def run_context(res: Resources, run_id: str, tab: str) -> dict[str, Any] |
     if run is None:
         return None
     recipe = await recipes_db.get_recipe(res.db, run["recipe_id"]) if run.get("recipe_id") else None
+    output = run.get("output_cid")
+    publication = await federation_db.latest_activity(res.db, output) if output else None
     return {
         "nav": "runs",
         "run": run,
+        "publication": publication,
+        "l2_server": res.settings.federation.l2_server,
         "recipe": recipe,
         "tab": tab,
         "active": run["status"] in ACTIVE,
