@@ -40,6 +40,7 @@ from redis.exceptions import RedisError
 
 from api.auth_models import RevokedToken, RevokedUser, RevokeToken, RevokeUser
 from api.errors import ApiError, BadRequest, ServiceUnavailable
+from api.openapi_errors import error_answers
 from api.openapi_media import documented
 from streamer.auth import login_links, sessions
 from streamer.auth.l2 import L2VerifyError
@@ -163,6 +164,7 @@ def _cookie(res: Resources, value: str, max_age: int) -> Cookie:
     status_code=303,
     summary="Receive an auth token (from L2) and start a session",
     response_description="to `next` (or `/`), with the session cookie set",
+    responses=error_answers((401, "the token is not valid (malformed, expired or revoked)")),
 )
 async def auth_login(
     res: Res,
@@ -194,6 +196,7 @@ async def auth_login(
     status_code=303,
     summary="Sign in with a one-time link (artdag serve / artdag login-link)",
     response_description="to `/`, with the session cookie set",
+    responses=error_answers((403, "sign-in links are off while L2_SERVER is set")),
     opt={"auth": "public"},
 )
 async def auth_link(
@@ -227,7 +230,13 @@ async def logout(res: Res, request: Request[Any, Any, Any]) -> Redirect:
     return response
 
 
-@post("/auth/revoke", summary="Revoke a token", status_code=200, operation_class=_OPTIONAL_BODY)
+@post(
+    "/auth/revoke",
+    summary="Revoke a token",
+    status_code=200,
+    operation_class=_OPTIONAL_BODY,
+    responses=error_answers((403, "the token belongs to another user")),
+)
 async def revoke(
     res: Res, request: Request[Any, Any, Any], data: JSONBody[RevokeToken | None] = None
 ) -> RevokedToken:
@@ -243,6 +252,7 @@ async def revoke(
     summary="Revoke every token of a user",
     status_code=200,
     operation_class=_OPTIONAL_BODY,
+    responses=error_answers((403, "a user may only revoke their own tokens")),
 )
 async def revoke_user(
     res: Res, request: Request[Any, Any, Any], data: JSONBody[RevokeUser | None] = None
