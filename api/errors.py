@@ -64,6 +64,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+#: Litestar's message for a required parameter the request lacks (it carries no ``extra``)
+_MISSING_PARAMETER = re.compile(r"^Missing required (\w+) parameter '([^']+)'")
 
 
 class ApiError(Exception):
@@ -225,6 +227,10 @@ def _http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[A
             message = first.get("message")
             if message:
                 detail = f"{detail}: {message}" if field is None else f"{field}: {message}"
+    elif isinstance(exc, ValidationException) and (missing := _MISSING_PARAMETER.match(detail)):
+        # name the parameter (Litestar's text names it, then echoes the whole request URL)
+        kind, field = missing.groups()
+        detail = f"{field}: missing (a required {kind} parameter)"
     return error_response(status, detail, field=field, headers=exc.headers)
 
 

@@ -51,7 +51,9 @@ def _given(value: T | UnsetType) -> T | None:
     return None if isinstance(value, UnsetType) else value
 
 
-ProviderId = Annotated[int, Parameter(description="the provider's id")]
+#: the largest provider id (a PostgreSQL ``serial``): beyond it, 400 naming the id, not an SQL error
+MAX_PROVIDER_ID = 2**31 - 1
+ProviderId = Annotated[int, Parameter(description="the provider's id", ge=1, le=MAX_PROVIDER_ID)]
 #: what adding or changing a provider may be refused with
 _CONFIG_ERRORS = error_answers(
     (403, "the endpoint is on a refused (link-local, metadata, private) address"),
