@@ -46,6 +46,7 @@ from redis.exceptions import RedisError
 
 from api.auth_models import RevokedToken, RevokedUser, RevokeToken, RevokeUser
 from api.errors import ApiError, BadRequest, Forbidden, ServiceUnavailable
+from api.openapi_errors import error_answers
 from api.openapi_media import documented
 from streamer.auth import login_links, scopes, sessions
 from streamer.auth.l2 import L2_JTI, L2VerifyError
@@ -178,6 +179,7 @@ def _cookie(res: Resources, value: str, max_age: int) -> Cookie:
     status_code=303,
     summary="Receive an auth token (from L2) and start a session",
     response_description="to `next` (or `/`), with the session cookie set",
+    responses=error_answers((401, "the token is not valid (malformed, expired or revoked)")),
 )
 async def auth_login(
     res: Res,
@@ -209,6 +211,7 @@ async def auth_login(
     status_code=303,
     summary="Sign in with a one-time link (artdag serve / artdag login-link)",
     response_description="to `/`, with the session cookie set",
+    responses=error_answers((403, "sign-in links are off while L2_SERVER is set")),
     opt={"auth": "public"},
 )
 async def auth_link(
@@ -279,6 +282,7 @@ _REVOKE_DOC = "a token, the session cookie, or an HTTP Signature of L2's actor"
     status_code=200,
     operation_class=_OPTIONAL_BODY,
     opt={"auth": "public"},  # authenticated here: a token or L2's signature
+    responses=error_answers((403, "the token belongs to another user")),
 )
 async def revoke(
     res: Res, request: Request[Any, Any, Any], data: JSONBody[RevokeToken | None] = None
@@ -298,6 +302,7 @@ async def revoke(
     status_code=200,
     operation_class=_OPTIONAL_BODY,
     opt={"auth": "public"},  # authenticated here: a token or L2's signature
+    responses=error_answers((403, "a user may only revoke their own tokens")),
 )
 async def revoke_user(
     res: Res, request: Request[Any, Any, Any], data: JSONBody[RevokeUser | None] = None

@@ -34,6 +34,7 @@ from api.cache_models import (
 from api.cache_publish import get_object, get_publish, post_publish
 from api.cache_upload import import_file, upload
 from api.models import MAX_LIMIT, MAX_OFFSET, check_paging
+from api.openapi_errors import error_answers
 from api.openapi_media import WEB_PAGE, documented
 from streamer.content import items
 from streamer.present.deps import Res
@@ -60,7 +61,12 @@ async def patch_meta(res: Res, cid: CidPath, data: JSONBody[CacheMetaUpdate]) ->
     return CacheMeta.of(await items.update_meta(res, cid, data.changes()))
 
 
-@delete("/cache/{cid:str}", status_code=200, summary="Delete cached content")
+@delete(
+    "/cache/{cid:str}",
+    status_code=200,
+    summary="Delete cached content",
+    responses=error_answers((409, "the item is in use (a run, a pin or a recipe)")),
+)
 async def delete_item(res: Res, cid: CidPath) -> Removed:
     """Remove the local file, its derived previews and its record; 409 while in use.
 

@@ -19,6 +19,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, RequestBody, Sc
 from litestar.params import Parameter
 
 from api.cache_models import StoredItem, UploadedItem
+from api.openapi_errors import error_answers
 from api.openapi_media import binary, documented
 from streamer.content import ingest
 from streamer.present.deps import Res
@@ -54,6 +55,7 @@ UPLOAD_BODY = RequestBody(
     summary="Upload content",
     request_max_body_size=None,  # the limit is enforced while streaming
     operation_class=documented(request_body=UPLOAD_BODY),
+    responses=error_answers(413, (422, "`media_only` and the content is not media")),
 )
 async def upload(
     res: Res,
@@ -75,7 +77,16 @@ async def upload(
     return UploadedItem.of(await ingest.store_upload(res, incoming, media_only=media_only))
 
 
-@post("/cache/import", status_code=201, summary="Import a local file below IMPORT_ROOTS")
+@post(
+    "/cache/import",
+    status_code=201,
+    summary="Import a local file below IMPORT_ROOTS",
+    responses=error_answers(
+        (403, "import is off (no IMPORT_ROOTS) or the path is outside the roots"),
+        (404, "no file at `path`"),
+        413,
+    ),
+)
 async def import_file(
     res: Res,
     path: Annotated[

@@ -66,6 +66,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+#: Litestar's message for a required parameter the request lacks (it carries no ``extra``)
+_MISSING_PARAMETER = re.compile(r"^Missing required (\w+) parameter '([^']+)'")
 
 
 class ApiError(Exception):
@@ -241,6 +243,10 @@ def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Resp
             message = first.get("message")
             if message:
                 detail = f"{detail}: {message}" if field is None else f"{field}: {message}"
+    elif isinstance(exc, ValidationException) and (missing := _MISSING_PARAMETER.match(detail)):
+        # name the parameter (Litestar's text names it, then echoes the whole request URL)
+        kind, field = missing.groups()
+        detail = f"{field}: missing (a required {kind} parameter)"
     return error_response(status, detail, field=field, headers=exc.headers)
 
 

@@ -3,13 +3,20 @@
 Litestar documents a handler's 4xx/5xx answers with its own exception body
 (``{status_code, detail, extra}``); ours is :func:`api.errors.error_body`.
 :func:`document_errors` swaps every error response's schema for the shared
-``Error`` component, and adds the answers every operation can give (401 on
-writes without a token, 408 and 413 where a body is taken, 503 when a backing
-service is down, 500).
+``Error`` component (an answer a handler documents with its own body, like
+``/health``'s 503, keeps it), and adds the answers every operation can give:
+400 where it takes parameters or a body, 404 where its path names a resource,
+401 on writes without a token, 408 and 413 where a body is taken, 503 when a backing service is down, 500.
+
+The other error statuses an operation answers are declared on its handler
+with :func:`error_answers` (``responses=error_answers(409, 422)``), so that
+``/docs/openapi.json`` lists every status the API answers (the fuzz tests,
+``tests/api/test_fuzz_openapi.py``, check it).
 """
 
 from __future__ import annotations
 
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
     Components,
     OpenAPI,
@@ -21,7 +28,7 @@ from litestar.openapi.spec import (
     Schema,
 )
 
-__all__ = ["ERROR_SCHEMA", "document_errors"]
+__all__ = ["ERROR_MEANINGS", "ERROR_SCHEMA", "document_errors", "error_answers"]
 
 _STRING = Schema(type=OpenAPIType.STRING)
 _INTEGER = Schema(type=OpenAPIType.INTEGER)
@@ -60,13 +67,68 @@ _COMMON = {
     "500": "Internal error (logged; the detail is generic)",
     "503": "A backing service (PostgreSQL, Redis, IPFS, S3) is not available",
 }
+_BAD_INPUT = "Bad request: a parameter or the body is malformed (`field` names it)"
+_NOT_FOUND = "Nothing at this path: the resource it names does not exist"
+
+#: What an error status means, as :func:`error_answers` documents it.
+ERROR_MEANINGS: dict[int, str] = {
+    400: _BAD_INPUT,
+    401: "No valid token (`field`: Authorization)",
+    403: "Refused: understood, but not allowed to the caller or by the configuration",
+    404: "Not found: a resource the request names does not exist",
+    408: "The request body did not arrive in time",
+    409: "Conflict with the resource's current state",
+    413: "The request body is larger than the endpoint accepts",
+    416: "The range lies outside the content",
+    422: "Well-formed but not valid (recipe errors carry their `position` and a `hint`)",
+    501: "Not implemented yet",
+}
 
 
-def _error_responses(op: Operation, method: str) -> None:
+def error_answers(*answers: int | tuple[int, str]) -> dict[int, ResponseSpec]:
+    """The ``responses=`` of a handler's error statuses, in the API's error shape.
+
+    Args:
+        answers: a status (described by :data:`ERROR_MEANINGS`) or ``(status, description)``.
+
+    Example: ``@post(..., responses=error_answers(404, (409, "a run uses the recipe")))``.
+    """
+    specs: dict[int, ResponseSpec] = {}
+    for answer in answers:
+        code, description = (
+            answer if isinstance(answer, tuple) else (answer, ERROR_MEANINGS[answer])
+        )
+        # no container: document_errors gives every error answer the Error schema
+        specs[code] = ResponseSpec(data_container=None, description=description)
+    return specs
+
+
+def _generic_error(response: OpenAPIResponse) -> bool:
+    """True when ``response`` has no body of its own: none, or Litestar's exception body."""
+    for media in (response.content or {}).values():
+        schema = media.schema
+        if not isinstance(schema, Schema) or "status_code" not in (schema.properties or {}):
+            return False
+    return True
+
+
+def _takes_input(op: Operation) -> bool:
+    return bool(op.parameters) or op.request_body is not None
+
+
+def _names_a_resource(op: Operation, path: str) -> bool:
+    return "{" in path and any(getattr(p, "param_in", None) == "path" for p in op.parameters or ())
+
+
+def _error_responses(op: Operation, method: str, path: str) -> None:
     responses = op.responses if op.responses is not None else {}
     for code, response in list(responses.items()):
-        if code[:1] in "45" and isinstance(response, OpenAPIResponse):
+        if code[:1] in "45" and isinstance(response, OpenAPIResponse) and _generic_error(response):
             responses[code] = OpenAPIResponse(description=response.description, content=_CONTENT)
+    if _takes_input(op) and "400" not in responses:
+        responses["400"] = OpenAPIResponse(description=_BAD_INPUT, content=_CONTENT)
+    if _names_a_resource(op, path) and "404" not in responses:
+        responses["404"] = OpenAPIResponse(description=_NOT_FOUND, content=_CONTENT)
     if method in _WRITES and "401" not in responses:
         text = "No valid token: writes need 'Authorization: Bearer <token>' or the session cookie"
         responses["401"] = OpenAPIResponse(description=text, content=_CONTENT)
@@ -84,8 +146,8 @@ def document_errors(openapi: OpenAPI) -> None:
     if components is None:
         components = openapi.components = Components()
     components.schemas = {**(components.schemas or {}), "Error": ERROR_SCHEMA}
-    for item in (openapi.paths or {}).values():
+    for path, item in (openapi.paths or {}).items():
         for method in ("get", "put", "post", "delete", "patch", "head", "options"):
             op = getattr(item, method, None)
             if isinstance(op, Operation):
-                _error_responses(op, method)
+                _error_responses(op, method, path)

@@ -22,6 +22,7 @@ from litestar import Request, Router, post
 from litestar.params import JSONBody
 
 from api.auth import current_user
+from api.openapi_errors import error_answers
 from api.schemas.phases import (
     ExecuteCreated,
     ExecuteRequest,
@@ -38,7 +39,12 @@ from streamer.runs.status import RunStatus
 __all__ = ["execute_plan", "phases_router", "plan_recipe_api", "run_recipe_api"]
 
 
-@post("/api/plan", status_code=200, summary="Generate an execution plan")
+@post(
+    "/api/plan",
+    status_code=200,
+    summary="Generate an execution plan",
+    responses=error_answers((404, "no stored recipe with this id"), 422),
+)
 async def plan_recipe_api(
     res: Res, request: Request[Any, Any, Any], data: JSONBody[PlanRequest]
 ) -> PlanView:
@@ -49,7 +55,12 @@ async def plan_recipe_api(
     return plan_view(planned)
 
 
-@post("/api/execute", status_code=201, summary="Execute a plan")
+@post(
+    "/api/execute",
+    status_code=201,
+    summary="Execute a plan",
+    responses=error_answers((404, "no stored plan with this id"), 422),
+)
 async def execute_plan(
     res: Res, request: Request[Any, Any, Any], data: JSONBody[ExecuteRequest]
 ) -> ExecuteCreated:
@@ -65,7 +76,12 @@ async def execute_plan(
     )
 
 
-@post("/api/run-recipe", status_code=201, summary="Analyze, plan and execute a recipe")
+@post(
+    "/api/run-recipe",
+    status_code=201,
+    summary="Analyze, plan and execute a recipe",
+    responses=error_answers((404, "no stored recipe with this id"), 422),
+)
 async def run_recipe_api(
     res: Res, request: Request[Any, Any, Any], data: JSONBody[PlanRequest]
 ) -> PipelineCreated:

@@ -33,6 +33,7 @@ from litestar.params import JSONBody, QueryParameter
 from api.auth import current_user
 from api.errors import BadRequest, PayloadTooLarge
 from api.models import MAX_LIMIT, Limit, Offset
+from api.openapi_errors import error_answers
 from api.schemas.fields import RecipeIdPath
 from api.schemas.recipe_check import RecipeValidate, RecipeValidation, recipe_validation
 from api.schemas.recipes import (
@@ -130,6 +131,7 @@ async def _upload_text(request: Request[Any, Any, Any]) -> tuple[str, str]:
     operation_class=UploadOperation,
     responses={
         200: ResponseSpec(RecipeUploaded, description="The recipe was already stored."),
+        **error_answers(413, 422),
     },
 )
 async def upload_recipe(res: Res, request: Request[Any, Any, Any]) -> Response[RecipeUploaded]:
@@ -170,7 +172,12 @@ async def get_recipe(res: Res, recipe_id: RecipeIdPath) -> RecipeDetail:
     return recipe_detail(await catalog.describe_recipe(res.db, recipe_id))
 
 
-@delete("/recipes/{recipe_id:str}", status_code=200, summary="Delete a recipe")
+@delete(
+    "/recipes/{recipe_id:str}",
+    status_code=200,
+    summary="Delete a recipe",
+    responses=error_answers((409, "a pending or running run uses the recipe")),
+)
 async def delete_recipe(res: Res, recipe_id: RecipeIdPath) -> RecipeDeleted:
     """Remove a recipe; 409 while a pending or running run uses it."""
     await catalog.delete_recipe(res.db, recipe_id)
@@ -182,6 +189,7 @@ async def delete_recipe(res: Res, recipe_id: RecipeIdPath) -> RecipeDeleted:
     status_code=201,
     summary="Run a stored recipe",
     operation_class=OptionalBodyOperation,
+    responses=error_answers(422),
 )
 async def run_recipe(
     res: Res,

@@ -32,6 +32,7 @@ from litestar.response.sse import ServerSentEventMessage
 from api.auth import current_user
 from api.errors import NotFound
 from api.models import Limit, Offset
+from api.openapi_errors import error_answers
 from api.schemas.fields import RunIdPath
 from api.schemas.phases import PlanDocument, plan_document
 from api.schemas.runs import (
@@ -96,7 +97,12 @@ RecipeFilter = Annotated[
 # --- runs ---------------------------------------------------------------------------------
 
 
-@post("/runs", status_code=201, summary="Start a rendering run")
+@post(
+    "/runs",
+    status_code=201,
+    summary="Start a rendering run",
+    responses=error_answers((404, "no stored recipe with this id"), 422),
+)
 async def create_run(
     res: Res, request: Request[Any, Any, Any], data: JSONBody[RunRequest]
 ) -> RunCreated:

@@ -25,6 +25,7 @@ from litestar.params import Body, JSONBody, Parameter
 from litestar.response import Redirect
 from msgspec import UnsetType
 
+from api.openapi_errors import error_answers
 from api.openapi_media import WEB_PAGE, documented
 from api.storage_models import (
     Provider,
@@ -50,7 +51,14 @@ def _given(value: T | UnsetType) -> T | None:
     return None if isinstance(value, UnsetType) else value
 
 
-ProviderId = Annotated[int, Parameter(description="the provider's id")]
+#: the largest provider id (a PostgreSQL ``serial``): beyond it, 400 naming the id, not an SQL error
+MAX_PROVIDER_ID = 2**31 - 1
+ProviderId = Annotated[int, Parameter(description="the provider's id", ge=1, le=MAX_PROVIDER_ID)]
+#: what adding or changing a provider may be refused with
+_CONFIG_ERRORS = error_answers(
+    (403, "the endpoint is on a refused (link-local, metadata, private) address"),
+    (409, "a provider with this name exists"),
+)
 _TO_STORAGE = OpenAPIResponse(
     description="to `/storage`, for a plain browser form (Accept: text/html)",
     headers={"Location": OpenAPIHeader(schema=Schema(type=OpenAPIType.STRING))},
@@ -75,6 +83,7 @@ async def list_providers(res: Res) -> ProviderList:
     operation_class=documented(
         html=("201", "a one-line message, to htmx (HX-Request)"), responses={"303": _TO_STORAGE}
     ),
+    responses=_CONFIG_ERRORS,
 )
 async def add_form(
     res: Res,
@@ -97,7 +106,12 @@ async def add_form(
     return answer
 
 
-@post("/storage/add", status_code=201, summary="Add a storage provider (JSON)")
+@post(
+    "/storage/add",
+    status_code=201,
+    summary="Add a storage provider (JSON)",
+    responses=_CONFIG_ERRORS,
+)
 async def add_json(res: Res, data: JSONBody[ProviderCreate]) -> Provider:
     """``{"type": "local|ipfs|s3", "name": ..., "config": {...}}``."""
     return Provider.of(await providers.add_provider(res, data.type, data.name, data.config))
@@ -109,7 +123,7 @@ async def get_provider(res: Res, provider_id: ProviderId) -> Provider:
     return Provider.of(await providers.get_provider(res, provider_id))
 
 
-@patch("/storage/{provider_id:int}", summary="Update a storage provider")
+@patch("/storage/{provider_id:int}", summary="Update a storage provider", responses=_CONFIG_ERRORS)
 async def patch_provider(
     res: Res, provider_id: ProviderId, data: JSONBody[ProviderPatch]
 ) -> Provider:
@@ -124,7 +138,12 @@ async def patch_provider(
     return Provider.of(row)
 
 
-@delete("/storage/{provider_id:int}", status_code=200, summary="Remove a storage provider")
+@delete(
+    "/storage/{provider_id:int}",
+    status_code=200,
+    summary="Remove a storage provider",
+    responses=error_answers((409, "content is pinned on the provider")),
+)
 async def delete_provider(res: Res, provider_id: ProviderId) -> ProviderDeleted:
     """409 while content is pinned on it (unpin first)."""
     await providers.remove_provider(res, provider_id)

@@ -184,7 +184,14 @@ def verify_token(key: bytes, token: str, *, now: float | None = None) -> TokenCl
     Raises:
         TokenError: malformed, bad signature, bad claims or expired.
     """
-    if not isinstance(token, str) or token.count(".") != 1 or len(token) > 4096:
+    # a token is base64url text: anything else (non-ASCII from a query string or a
+    # latin-1 header) is malformed, and hmac.compare_digest refuses to compare it
+    if (
+        not isinstance(token, str)
+        or not token.isascii()
+        or token.count(".") != 1
+        or len(token) > 4096
+    ):
         raise TokenError("malformed token")
     payload, signature = token.split(".")
     if not hmac.compare_digest(_sign(key, payload), signature):

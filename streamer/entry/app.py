@@ -25,6 +25,7 @@ from litestar.openapi import OpenAPIConfig
 from api.auth import require_auth
 from api.errors import exception_handlers
 from api.openapi_errors import document_errors
+from api.openapi_links import document_links
 from streamer.entry.routes import route_handlers
 from streamer.present.body_timeout import BodyTimeoutMiddleware
 from streamer.present.deps import RESOURCES_STATE, provide_resources
@@ -60,14 +61,15 @@ def create_app(settings: Settings | None = None, *, embedded_services: bool = Fa
             finally:
                 delattr(app.state, RESOURCES_STATE)
 
-    def error_schemas(app: Litestar) -> None:
+    def complete_document(app: Litestar) -> None:
         # before any request: /docs/openapi.json serves (and caches) this same object
         document_errors(app.openapi_schema)
+        document_links(app.openapi_schema)
 
     return Litestar(
         route_handlers=route_handlers(),
         lifespan=[lifespan],
-        on_startup=[error_schemas],
+        on_startup=[complete_document],
         dependencies={"res": Provide(provide_resources, sync_to_thread=False)},
         exception_handlers=exception_handlers(),
         middleware=[DefineMiddleware(BodyTimeoutMiddleware, timeout=settings.server.body_timeout)],

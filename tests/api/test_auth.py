@@ -87,6 +87,17 @@ async def test_bad_tokens_are_refused(client: Any, key: bytes) -> None:
     api_error(await client.post("/auth/revoke", headers={"Authorization": "Basic abc"}), 401)
 
 
+async def test_non_ascii_tokens_are_malformed_not_a_500(client: Any, key: bytes) -> None:
+    """Found by the API fuzz tests: hmac.compare_digest raised on a non-ASCII signature."""
+    token, _ = tokens.mint_token(key, "alice")
+    doc = api_error(await client.get("/auth", params={"auth_token": token + "\u00e9"}), 401)
+    assert doc["field"] == "Authorization" and "malformed" in doc["detail"]
+    # a latin-1 header byte reaches the app as a non-ASCII character
+    header = {"Authorization": f"Bearer {token}\u00e9".encode("latin-1")}
+    doc = api_error(await client.post("/auth/revoke", headers=header), 401)
+    assert "malformed" in doc["detail"]
+
+
 async def test_valid_token_then_revoked(
     client: Any, key: bytes, redis_url: str, redis_prefix: str
 ) -> None:

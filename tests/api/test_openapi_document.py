@@ -19,6 +19,8 @@ NO_BODY = {
     ("post", "/cache/{cid}/publish"),
     ("post", "/storage/{provider_id}/test"),
 }
+#: error answers documented with a body of their own (``/health``'s 503 is its Health document)
+OWN_ERROR_BODY = {("get", "/health", "503")}
 
 
 @pytest.fixture
@@ -81,7 +83,7 @@ async def test_errors_are_documented_in_the_api_shape(doc: Any) -> None:
     assert set(real) <= set(error["properties"])  # a real 400 fits the documented shape
     for m, p, op in _operations(openapi):
         for code, response in op["responses"].items():
-            if code[0] in "45":
+            if code[0] in "45" and (m, p, code) not in OWN_ERROR_BODY:
                 schema = response["content"]["application/json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/Error"}, (m, p, code)
         if m in ("post", "put", "patch", "delete"):

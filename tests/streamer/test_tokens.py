@@ -37,6 +37,9 @@ def test_round_trip_claims() -> None:
         (lambda t: "e30" + t[3:], "signature"),
         (lambda t: t.replace(".", ""), "malformed"),
         (lambda t: "", "malformed"),
+        # found by the API fuzz tests: compare_digest raised TypeError (a 500)
+        (lambda t: t + "\u00e9", "malformed"),
+        (lambda t: "\u00ff" + t, "malformed"),
     ],
 )
 def test_tampered_tokens_fail(mutate: Any, reason: str) -> None:
