@@ -34,6 +34,7 @@ from api.federation_models import (
     NodeInfoIndex,
     OrderedCollection,
 )
+from api.openapi_errors import error_answers
 from api.openapi_media import documented
 from streamer.errors import Unavailable
 from streamer.federation import documents
@@ -46,7 +47,6 @@ __all__ = ["federation_router"]
 
 _LD_JSON = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 # the error answers' schema is replaced by the shared Error one (api.openapi_errors)
-_ERROR_CONTENT = {"application/json": OpenAPIMediaType(schema=Schema(type=OpenAPIType.OBJECT))}
 _INBOX_DOC = documented(
     request_body=RequestBody(
         description="an ActivityStreams activity (`Follow`, `Undo`, `Delete`; others ignored)",
@@ -60,11 +60,8 @@ _INBOX_DOC = documented(
         "401": OpenAPIResponse(
             description="unsigned, badly signed, stale (clock skew), a body not matching "
             "its digest, or signed by another actor than the activity's",
-            content=_ERROR_CONTENT,
-        ),
-        "413": OpenAPIResponse(
-            description=f"the body is larger than {INBOX_MAX_BYTES} bytes", content=_ERROR_CONTENT
-        ),
+        ),  # no content: document_errors gives it the Error shape
+        "413": OpenAPIResponse(description=f"the body is larger than {INBOX_MAX_BYTES} bytes"),
     },
 )
 
@@ -83,6 +80,7 @@ def _activity_type(request: Request[Any, Any, Any]) -> str:
     "/.well-known/webfinger",
     summary="WebFinger: find this L1's actor",
     media_type=documents.JRD_JSON,
+    responses=error_answers((404, "no such account here: the resource is not this L1's actor")),
 )
 async def webfinger(
     res: Res,

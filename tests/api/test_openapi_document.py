@@ -20,7 +20,11 @@ NO_BODY = {
     ("post", "/storage/{provider_id}/test"),
 }
 #: error answers documented with a body of their own (``/health``'s 503 is its Health document)
-OWN_ERROR_BODY = {("get", "/health", "503")}
+# answers that carry a document of their own instead of the Error shape
+OWN_ERROR_BODY = {
+    ("get", "/health", "503"),  # the Health document, saying which service is down
+    ("get", "/cache/{cid}/object", "410"),  # an ActivityStreams Tombstone after a Delete
+}
 
 
 @pytest.fixture
