@@ -12,6 +12,7 @@ from __future__ import annotations
 from litestar.openapi.spec import (
     Components,
     OpenAPI,
+    OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
@@ -54,6 +55,12 @@ _COMMON = {
     "500": "Internal error (logged; the detail is generic)",
     "503": "A backing service (PostgreSQL, Redis, IPFS, S3) is not available",
 }
+#: A 503 for an unreachable PostgreSQL says when to try again.
+_RETRY_AFTER: dict[str, OpenAPIHeader | Reference] = {
+    "Retry-After": OpenAPIHeader(
+        schema=_INTEGER, description="seconds to wait before retrying (database unavailable)"
+    )
+}
 
 
 def _error_responses(op: Operation, method: str) -> None:
@@ -65,7 +72,10 @@ def _error_responses(op: Operation, method: str) -> None:
         text = "No valid token: writes need 'Authorization: Bearer <token>' or the session cookie"
         responses["401"] = OpenAPIResponse(description=text, content=_CONTENT)
     for code, description in _COMMON.items():
-        responses.setdefault(code, OpenAPIResponse(description=description, content=_CONTENT))
+        headers = _RETRY_AFTER if code == "503" else None
+        responses.setdefault(
+            code, OpenAPIResponse(description=description, content=_CONTENT, headers=headers)
+        )
     op.responses = responses
 
 
