@@ -61,7 +61,7 @@ async def test_apply_creates_core_tables_and_twice_is_noop(fresh_dsn: str) -> No
 async def test_pool_applies_and_maps_jsonb(fresh_dsn: str) -> None:
     pool = await create_pool(fresh_dsn)
     try:
-        assert await apply_migrations(pool) == [1]
+        assert await apply_migrations(pool) == [m.version for m in load_migrations()]
         async with pool.acquire() as conn:
             await conn.execute(
                 "INSERT INTO recipes (id, name, source, syntax, canonical) "
