@@ -23,6 +23,11 @@ Handlers raise the layer exceptions (or :class:`ApiError` subclasses) and
   ``request_max_body_size`` 413 naming the limit) -> its status
 - ``asyncpg.DataError`` (PostgreSQL refused a request value: a NUL byte, an
   integer beyond bigint) -> 400
+- PostgreSQL unreachable (:func:`streamer.db.outage.database_unavailable`: refused,
+  restarting, connection lost, timed out) -> 503 "database unavailable, retry"
+  with ``Retry-After``; the pool reconnects by itself once it is back
+- Redis unreachable (connection refused or lost, timed out) -> 503 "Redis
+  unavailable, retry" with ``Retry-After``; its clients reconnect by themselves
 - anything else -> 500 with a generic detail; the traceback is logged, never sent.
 
 Usage in ``create_app``: ``Litestar(..., exception_handlers=exception_handlers())``.
@@ -40,9 +45,12 @@ import asyncpg
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from cache.errors import InvalidCIDError, StorageError
 from interpreter.errors import InterpreterError
+from streamer.db.outage import RETRY_AFTER_SECONDS, UNAVAILABLE_DETAIL, database_unavailable
 from streamer.errors import DomainError, Unauthenticated
 from streamer.present.problems import DOMAIN_STATUS, domain_status, storage_status
 
@@ -183,12 +191,15 @@ def error_response(
     hint: str | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
-    """A JSON error :class:`Response` in the API's one shape."""
+    """A JSON error :class:`Response` in the API's one shape (a 503 says ``Retry-After``)."""
+    all_headers = dict(headers or {})
+    if status == 503 and not any(k.lower() == "retry-after" for k in all_headers):
+        all_headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return Response(
         error_body(status, detail, title=title, field=field, position=position, hint=hint),
         status_code=status,
         media_type=MediaType.JSON,
-        headers=dict(headers or {}),
+        headers=all_headers,
     )
 
 
@@ -273,6 +284,17 @@ def _data_error(_: Request[Any, Any, Any], exc: asyncpg.DataError) -> Response[A
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # a backing service restarting: the client may retry; nothing to log as a bug
+    detail = (
+        UNAVAILABLE_DETAIL
+        if database_unavailable(exc)
+        else "Redis unavailable, retry"
+        if isinstance(exc, RedisConnectionError | RedisTimeoutError)
+        else None
+    )
+    if detail is not None:
+        log.warning("%s %s: %s: %r", request.method, request.url.path, detail, exc)
+        return error_response(503, detail)
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal server error")
 

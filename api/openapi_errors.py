@@ -20,6 +20,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
     Components,
     OpenAPI,
+    OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
@@ -83,6 +84,12 @@ ERROR_MEANINGS: dict[int, str] = {
     422: "Well-formed but not valid (recipe errors carry their `position` and a `hint`)",
     501: "Not implemented yet",
 }
+#: A 503 for an unreachable PostgreSQL says when to try again.
+_RETRY_AFTER: dict[str, OpenAPIHeader | Reference] = {
+    "Retry-After": OpenAPIHeader(
+        schema=_INTEGER, description="seconds to wait before retrying (database unavailable)"
+    )
+}
 
 
 def error_answers(*answers: int | tuple[int, str]) -> dict[int, ResponseSpec]:
@@ -136,7 +143,10 @@ def _error_responses(op: Operation, method: str, path: str) -> None:
         for code, description in _BODY.items():
             responses.setdefault(code, OpenAPIResponse(description=description, content=_CONTENT))
     for code, description in _COMMON.items():
-        responses.setdefault(code, OpenAPIResponse(description=description, content=_CONTENT))
+        headers = _RETRY_AFTER if code == "503" else None
+        responses.setdefault(
+            code, OpenAPIResponse(description=description, content=_CONTENT, headers=headers)
+        )
     op.responses = responses
 
 

@@ -52,6 +52,7 @@ from api.schemas.runs import (
 from streamer.content.media import HLS_MEDIA_TYPE
 from streamer.content.stores import hls_dir
 from streamer.db import runs as runs_db
+from streamer.db.outage import database_unavailable
 from streamer.present.deps import Res
 from streamer.resources import Resources
 from streamer.runs import queries
@@ -266,7 +267,12 @@ async def run_events(
             if event is None:
                 if not request.is_connected:
                     return
-                row = await runs_db.get_run(res.db, run_id)
+                try:
+                    row = await runs_db.get_run(res.db, run_id)
+                except Exception as exc:  # PostgreSQL restarting: the stream waits for it
+                    if not database_unavailable(exc):
+                        raise
+                    continue
                 if row is None or row["status"] in TERMINAL_STATUSES:
                     if row is not None:
                         yield _status_message(row)

@@ -6,6 +6,9 @@
 # start: installs tools/ipfs-node/node_modules with `npm ci` if missing, binds
 # API/Gateway/Swarm to 127.0.0.1 on free ports, waits for POST /api/v0/id and
 # prints API=/ip4/127.0.0.1/tcp/PORT and GATEWAY=http://127.0.0.1:PORT/ipfs.
+# A restart (stop, start on the same STATE_DIR) keeps the repo (every block
+# and pin) and the same ports while they are free, as a real node's restart
+# does, so clients holding its address reconnect by themselves.
 # stop: kills the node and clears a stale repo.lock. status: exit 0 if running.
 set -euo pipefail
 
@@ -44,8 +47,11 @@ install_node() {
 start_service() {
   install_node
   local ports api gateway swarm rpc
-  ports="$(node "$NODE_DIR/freeports.js" 4)"
+  local previous=()
+  [[ -f "$STATE/ports" ]] && read -r -a previous <"$STATE/ports"
+  ports="$(node "$NODE_DIR/freeports.js" 4 ${previous[@]+"${previous[@]}"})"
   read -r api gateway swarm rpc <<<"$(echo $ports)"
+  echo "$api $gateway $swarm $rpc" >"$STATE/ports"
   # On an existing repo the daemon would re-apply --init-profile test, which
   # resets API/Gateway to port 0: pass it only when initialising.
   local init_args=()

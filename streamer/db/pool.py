@@ -17,6 +17,8 @@ from typing import Any
 import asyncpg
 
 __all__ = [
+    "COMMAND_TIMEOUT",
+    "CONNECT_TIMEOUT",
     "MIGRATIONS_DIR",
     "Migration",
     "MigrationError",
@@ -28,6 +30,11 @@ __all__ = [
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _NAME_RE = re.compile(r"^(\d{4})_[A-Za-z0-9_]+\.sql$")
 _LOCK_KEY = 0x4A7DA6  # arbitrary, constant: "artdag migrations"
+#: Seconds to open a connection: a server that does not answer fails the request
+#: (503, :mod:`streamer.db.outage`) instead of hanging it.
+CONNECT_TIMEOUT = 5.0
+#: Seconds one statement may take before it is cancelled (same reason).
+COMMAND_TIMEOUT = 60.0
 
 
 class MigrationError(RuntimeError):
@@ -59,9 +66,19 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
-    """Create an asyncpg pool whose connections map json/jsonb to Python objects."""
+    """Create an asyncpg pool whose connections map json/jsonb to Python objects.
+
+    Connects and statements are bounded (:data:`CONNECT_TIMEOUT`,
+    :data:`COMMAND_TIMEOUT`); a connection the server closed (a restart) is
+    replaced at its next acquire, so the pool recovers by itself.
+    """
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        timeout=CONNECT_TIMEOUT,
+        command_timeout=COMMAND_TIMEOUT,
     )
     assert pool is not None
     return pool

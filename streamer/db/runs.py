@@ -15,11 +15,13 @@ from streamer.runs.status import RUN_STATUSES, TERMINAL_STATUSES, RunStatus
 
 __all__ = [
     "cancel_pending_run",
+    "claim_run",
     "count_runs",
     "create_run",
     "delete_run",
     "get_run",
     "list_runs",
+    "queued_runs",
     "update_run",
 ]
 
@@ -40,6 +42,7 @@ _RUN_UPDATABLE = frozenset(
         "plan_id",
         "analysis",
         "task_id",
+        "job",
     }
 )
 
@@ -155,3 +158,37 @@ async def delete_run(db: Any, run_id: str) -> bool:
     """Delete a run row (its provenance goes with it); False when there was none."""
     status = await db.execute("DELETE FROM runs WHERE id = $1", run_id)
     return bool(status.endswith(" 1"))
+
+
+async def claim_run(
+    db: Any, run_id: str, task_id: str, *, take_over: bool = False
+) -> dict[str, Any] | None:
+    """Mark ``run_id`` running for the job ``task_id`` if no other job has it.
+
+    A pending run is taken; a running one only with ``take_over`` (arq retrying
+    the job of a worker that died). Two jobs for one run (one queued again after
+    a Redis restart, :mod:`streamer.jobs.requeue`) cannot both render it.
+
+    Returns:
+        The run afterwards, or None when it was not taken.
+    """
+    return _row(
+        await db.fetchrow(
+            "UPDATE runs SET status = 'running', task_id = $2, updated_at = now(), "
+            "started_at = coalesce(started_at, now()) "
+            "WHERE id = $1 AND (status = 'pending' OR ($3 AND status = 'running')) RETURNING *",
+            run_id,
+            task_id,
+            take_over,
+        )
+    )
+
+
+async def queued_runs(db: Any, queue: str) -> list[dict[str, Any]]:
+    """Pending runs whose job was queued on ``queue`` (oldest first)."""
+    rows = await db.fetch(
+        "SELECT * FROM runs WHERE status = 'pending' AND job ->> 'queue' = $1 "
+        "ORDER BY created_at, id",
+        queue,
+    )
+    return [dict(r) for r in rows]

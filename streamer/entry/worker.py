@@ -14,6 +14,13 @@ meanwhile (``worker ready`` is logged when it ends). Each worker also listens on
 (:mod:`streamer.jobs.wake`), so a job queued with
 :func:`streamer.jobs.wake.enqueue_job` starts at once; ``poll_delay`` is only
 the fallback for anything else (deferred jobs, retries, a lost wake-up).
+
+Redis going away does not end the worker (arq's own loop would exit on the
+first connection error): polls fail, are logged, and are tried again with
+capped backoff (:data:`RECONNECT_MIN`..:data:`RECONNECT_MAX` s) while running
+jobs go on. When Redis answers again after a restart (its ``run_id`` changed),
+the worker queues again the pending runs Redis forgot
+(:func:`streamer.jobs.requeue.requeue_lost_runs`); it does so at start-up too.
 """
 
 from __future__ import annotations
@@ -31,19 +38,25 @@ from typing import Any
 
 from arq.connections import RedisSettings
 from arq.worker import Worker
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from streamer.jobs.functions import JOB_FUNCTIONS
+from streamer.jobs.requeue import redis_epoch, requeue_lost_runs
 from streamer.jobs.wake import QueueWaker
 from streamer.jobs.warmup import WARMUP_KEY, current_warmup, start_warmup
 from streamer.keys import RedisKeys
-from streamer.resources import RESOURCES_KEY, open_resources
+from streamer.resources import RESOURCES_KEY, Resources, open_resources
 from streamer.settings import Settings
 
 __all__ = [
+    "EPOCH_CHECK_SECONDS",
     "HEALTH_CHECK_INTERVAL",
     "JOB_TIMEOUT",
     "MAX_TRIES",
     "POLL_DELAY",
+    "RECONNECT_MAX",
+    "RECONNECT_MIN",
     "MonitoredWorker",
     "create_worker",
     "run_worker",
@@ -61,6 +74,14 @@ HEALTH_CHECK_INTERVAL = 10
 #: Seconds an idle worker waits between queue polls: only the fallback, since every
 #: enqueue of artdag wakes the workers at once (:mod:`streamer.jobs.wake`).
 POLL_DELAY = 0.5
+#: Seconds between polls while Redis does not answer: doubling from the first to the last.
+RECONNECT_MIN, RECONNECT_MAX = 0.5, 10.0
+#: Seconds between two looks at Redis's ``run_id`` (a busy worker may not poll the
+#: queue at all, so a restart can pass without any error here).
+EPOCH_CHECK_SECONDS = 2.0
+
+# what a Redis that went away raises (redis-py wraps most socket errors, not all)
+_REDIS_DOWN: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 class MonitoredWorker(Worker):
@@ -75,6 +96,14 @@ class MonitoredWorker(Worker):
     Once started up it listens on the queue's wake channel (``waker``, a
     :class:`streamer.jobs.wake.QueueWaker`) and polls at once on a wake-up;
     polls never overlap.
+
+    A poll that fails because Redis is unreachable is logged and tried again
+    after a backoff instead of ending the worker; once Redis answers with a new
+    ``run_id`` (it restarted), the pending runs it forgot are queued again.
+
+    Attributes:
+        redis_outages: Times Redis stopped answering the poll loop.
+        requeued: Runs this worker queued again (their ids, in order).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -85,6 +114,12 @@ class MonitoredWorker(Worker):
         self.started_at = time.time()
         self.waker: QueueWaker | None = None
         self._poll_lock = asyncio.Lock()
+        self.redis_outages = 0
+        self.requeued: list[str] = []
+        self._down_since: float | None = None
+        self._reconnect_delay = RECONNECT_MIN
+        self._redis_epoch: str | None = None
+        self._epoch_checked = 0.0
         startup = self.on_startup
 
         async def on_startup(ctx: dict[str, Any]) -> None:
@@ -92,8 +127,9 @@ class MonitoredWorker(Worker):
                 await startup(ctx)
             # arq's pool exists now and the poll loop starts next
             channel = RedisKeys(queue=self.queue_name).queue_wake
-            self.waker = QueueWaker(self.pool, channel, self._poll_iteration)
+            self.waker = QueueWaker(self.pool, channel, self._locked_poll)
             self.waker.start()
+            await self._check_redis_epoch()  # runs an earlier Redis forgot
 
         self.on_startup = on_startup
 
@@ -104,10 +140,71 @@ class MonitoredWorker(Worker):
         finally:
             await self._stop_waker()
 
-    async def _poll_iteration(self) -> None:
+    async def _locked_poll(self) -> None:
         # the poll loop and the waker both poll: one at a time
         async with self._poll_lock:
             await super()._poll_iteration()
+
+    async def _poll_iteration(self) -> None:
+        """arq's poll, kept alive through a Redis outage (see the class docstring)."""
+        try:
+            await self._locked_poll()
+            if self._down_since is not None:
+                log.warning(
+                    "Redis answers again after %.1f s; worker %s polls as before",
+                    time.monotonic() - self._down_since,
+                    self.worker_id,
+                )
+                self._down_since, self._reconnect_delay = None, RECONNECT_MIN
+                await self._check_redis_epoch()
+            elif time.monotonic() - self._epoch_checked >= EPOCH_CHECK_SECONDS:
+                await self._check_redis_epoch()
+        except _REDIS_DOWN as exc:
+            await self._redis_unreachable(exc)
+
+    async def _redis_unreachable(self, exc: BaseException) -> None:
+        self._release_leaked_slots()
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            self.redis_outages += 1
+            log.warning(
+                "Redis unreachable (%s: %s); worker %s keeps its jobs running and reconnects",
+                type(exc).__name__,
+                exc,
+                self.worker_id,
+            )
+        else:
+            log.info("Redis still unreachable (%s); next try in %.1f s", exc, self._reconnect_delay)
+        await asyncio.sleep(self._reconnect_delay)
+        self._reconnect_delay = min(self._reconnect_delay * 2, RECONNECT_MAX)
+
+    def _release_leaked_slots(self) -> None:
+        # arq counts a job before its start succeeds in Redis; a start cut short
+        # by the outage would hold its slot for ever. Counting only what is in
+        # ``tasks`` (finished ones included) never releases a slot twice.
+        leaked = self.job_counter - len(self.tasks)
+        for _ in range(max(0, leaked)):
+            self.job_counter -= 1
+            self.sem.release()
+
+    async def _check_redis_epoch(self) -> None:
+        """Queue again the runs Redis forgot when it is a new Redis (a restart, or start-up)."""
+        epoch = await redis_epoch(self.pool)
+        self._epoch_checked = time.monotonic()
+        if epoch == self._redis_epoch:
+            return
+        if self._redis_epoch is not None:
+            log.warning("Redis restarted (new run_id): queueing again the runs it forgot")
+        res = self.ctx.get(RESOURCES_KEY)
+        if isinstance(res, Resources):
+            try:
+                self.requeued += await requeue_lost_runs(res)
+            except (RedisConnectionError, RedisTimeoutError):
+                raise
+            except Exception as exc:  # PostgreSQL away too: try again at the next check
+                log.warning("queueing lost runs again failed (%s); trying again later", exc)
+                return
+        self._redis_epoch = epoch
 
     async def _stop_waker(self) -> None:
         waker, self.waker = self.waker, None

@@ -6,7 +6,10 @@ claimants wins) and an expiry. The owner renews it while it works
 (:class:`ClaimKeeper`); a crashed owner stops renewing, the key expires and
 the next claimant takes the step over. Renewal and release are Lua
 check-and-set scripts, so an owner whose claim already expired can neither
-extend nor delete a newer owner's claim.
+extend nor delete a newer owner's claim. A claim that vanished while nobody
+else took it (Redis restarted and forgot it) is taken again by its owner at
+its next renewal, so a waiter (:mod:`streamer.jobs.step_wait`) sees that the
+step is still being worked on.
 
 A claimant that loses waits (:func:`wait_for_result`) by polling for the
 result (e.g. the ``step_cache`` row) instead of doing the work again; if the
@@ -46,8 +49,13 @@ T = TypeVar("T")
 DEFAULT_TTL = 30.0
 
 _RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
+local owner = redis.call('get', KEYS[1])
+if owner == ARGV[1] then
     return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+if owner == false then
+    redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+    return 1
 end
 return 0
 """
@@ -87,7 +95,8 @@ async def claim(redis: Any, key: str, token: str, ttl: float = DEFAULT_TTL) -> b
 
 
 async def renew(redis: Any, key: str, token: str, ttl: float = DEFAULT_TTL) -> bool:
-    """Extend the claim to ``ttl`` from now; False when ``token`` no longer owns it."""
+    """Extend the claim to ``ttl`` from now (taking it again when nobody holds it);
+    False when another token holds it."""
     return bool(await redis.eval(_RENEW, 1, key, token, _ms(ttl)))
 
 

@@ -18,6 +18,7 @@ Claims and execution counters live under the queue's keys
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import time
@@ -41,6 +42,7 @@ from streamer.jobs.job_env import (
     MAX_TRIES,
     OUTPUT_CRF,
     RUN_TIMEOUT,
+    STEP_GRACE,
     STEP_TIMEOUT,
     TRANSIENT,
     ExecError,
@@ -60,6 +62,7 @@ from streamer.jobs.phases import (
 from streamer.jobs.step_data import analysis_json, cached_output, load_plan, media_file
 from streamer.jobs.step_events import publish_quietly as _event
 from streamer.jobs.step_events import steps_done, tracked
+from streamer.jobs.step_wait import queue_step, step_result
 from streamer.jobs.steps import is_inline, needs_execution, render_step, step_recipe
 from streamer.jobs.wake import enqueue_job
 from streamer.runs.events import ProgressEvent, StatusEvent, cancel_requested
@@ -179,8 +182,6 @@ async def execute_step(
                     t0 = time.perf_counter()
                     cid = await _execute(env, p, step)
                     keeper.check()
-                await env.redis.hincrby(env.keys.exec_counts, step.cache_id, 1)
-                await env.redis.hset(env.keys.exec_workers, step.cache_id, me)
                 log.info(
                     "step %s (%s) executed by %s in %.2fs",
                     step_id,
@@ -188,6 +189,11 @@ async def execute_step(
                     me,
                     time.perf_counter() - t0,
                 )
+                try:
+                    await env.redis.hincrby(env.keys.exec_counts, step.cache_id, 1)
+                    await env.redis.hset(env.keys.exec_workers, step.cache_id, me)
+                except TRANSIENT as exc:  # the output is cached: only the statistic is lost
+                    log.warning("step %s: execution not counted (Redis: %s)", step_id, exc)
                 return base | {"cid": cid, "status": "executed"}
             got = await wait_for_result(
                 env.redis, key, lambda: cached_output(env, step), timeout=wait_timeout
@@ -267,10 +273,13 @@ async def run_recipe(
     *,
     plan_id: str | None = None,
     step_timeout: float = STEP_TIMEOUT,
+    step_grace: float = STEP_GRACE,
 ) -> dict[str, Any]:
     """Analyze -> plan -> execute run ``run_id`` on the workers; returns the final status.
 
     With ``plan_id`` (``POST /api/execute``) the stored plan is executed as is.
+    A step job that Redis loses (a restart) is found or queued again
+    (:func:`streamer.jobs.step_wait.step_result`, ``step_grace``).
     Steps of one level are enqueued as ``execute_step`` jobs on the worker's queue and
     awaited together; the run row gets ``plan``, ``analysis``, ``progress`` and
     finally ``output_cid`` (the output step's MP4) and a provenance record.
@@ -281,9 +290,13 @@ async def run_recipe(
         return {"run_id": run_id, "status": "missing"}
     if run["status"] in TERMINAL_STATUSES:
         return {"run_id": run_id, "status": run["status"]}
-    await runs_db.update_run(
-        env.db, run_id, status=RunStatus.RUNNING, task_id=str(ctx.get("job_id") or "")
-    )
+    # one job per run, even when Redis lost the queue and the run was queued again
+    # (streamer.jobs.requeue); arq's retry of a dead worker's job takes it over
+    retried = int(ctx.get("job_try") or 1) > 1
+    job_id = str(ctx.get("job_id") or "")
+    if await runs_db.claim_run(env.db, run_id, job_id, take_over=retried) is None:
+        log.warning("run %s: another job runs it already; job %s stops", run_id, job_id)
+        return {"run_id": run_id, "status": "duplicate"}
     started = time.perf_counter()
     try:
         inputs = dict(run["inputs"] or {})
@@ -317,15 +330,22 @@ async def run_recipe(
                 pending.append(s)
             finished += len(reused)
             await steps_done(env, run_id, reused, cached=True)
-            jobs = [
-                await enqueue_job(
-                    env.arq, env.keys, "execute_step", p.plan_id, s.step_id, plan_cid=plan_cid
-                )
-                for s in pending
-            ]
+            jobs = [await queue_step(env, p.plan_id, s.step_id, plan_cid) for s in pending]
             results = await asyncio.gather(
                 *(
-                    tracked(env, run_id, s.step_id, j.result(timeout=step_timeout, poll_delay=0.1))
+                    tracked(
+                        env,
+                        run_id,
+                        s.step_id,
+                        step_result(
+                            env,
+                            j,
+                            s.cache_id,
+                            functools.partial(queue_step, env, p.plan_id, s.step_id, plan_cid),
+                            timeout=step_timeout,
+                            grace=step_grace,
+                        ),
+                    )
                     for s, j in zip(pending, jobs, strict=True)
                     if j is not None
                 )

@@ -31,6 +31,7 @@ __all__ = [
     "MAX_TRIES",
     "OUTPUT_CRF",
     "RUN_TIMEOUT",
+    "STEP_GRACE",
     "STEP_TIMEOUT",
     "TRANSIENT",
     "ExecError",
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 STEP_TIMEOUT = 3600
 RUN_TIMEOUT = 6 * 3600
 CLAIM_TTL = 30.0
+#: Seconds a step whose job Redis lost may go without result or claim before it is
+#: queued again: longer than a claim renewal period (the owner re-takes a lost claim).
+STEP_GRACE = CLAIM_TTL / 3 + 2.0
 MAX_TRIES = 4
 INTERMEDIATE_CRF = 14
 OUTPUT_CRF = 18

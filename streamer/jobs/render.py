@@ -56,6 +56,7 @@ from streamer.content.provenance import record_render_provenance
 from streamer.content.stores import hls_dir
 from streamer.db import recipes as recipes_db
 from streamer.db import runs as runs_db
+from streamer.db.outage import database_unavailable, retry_db
 from streamer.jobs.render_inputs import (
     InputError,
     PacedSink,
@@ -113,6 +114,8 @@ class LiveRender:
         self.out_dir = hls_dir(res.settings, self.run_id)
         self._lock = asyncio.Lock()
         self._running = False
+        # row fields a PostgreSQL outage held back (written with the next update)
+        self._unwritten: dict[str, Any] = {}
         self._ipfs: IPFSStore | None = None
         self._inner: LocalHLSOutput | None = None
         self._sink: PacedSink | None = None
@@ -123,16 +126,48 @@ class LiveRender:
         self.on_first_segment: Callable[[], None] | None = None
 
     async def finish(self, status: RunStatus, **fields: Any) -> dict[str, Any]:
-        """Write the final status (and fields) and publish it; the job's result."""
-        await runs_db.update_run(self.res.db, self.run_id, status=status, **fields)
+        """Write the final status (and fields) and publish it; the job's result.
+
+        The row is written whatever happens to PostgreSQL meanwhile: with the
+        updates an outage held back, retried until it is back (bounded by
+        :data:`streamer.db.outage.RETRY_BUDGET_SECONDS`).
+        """
+        async with self._lock:
+            row = {**self._unwritten, "status": status, **fields}
+            await retry_db(
+                lambda: runs_db.update_run(self.res.db, self.run_id, **row),
+                f"run {self.run_id} final status {status}",
+            )
+            self._unwritten.clear()
         event = StatusEvent(status, error=fields.get("error"), output_cid=fields.get("output_cid"))
         await self._publish(event)
         return {"run_id": self.run_id, "status": str(status), **fields}
 
     async def _publish(self, event: RunEvent) -> None:
-        # live subscribers (SSE) are optional: a failed publish never fails the run
-        with contextlib.suppress(Exception):
+        # live subscribers (SSE) are optional: a failed publish (Redis restarting)
+        # never fails the run; the next event carries the state again
+        try:
             await publish_event(self.res.redis, self.res.keys, self.run_id, event)
+        except Exception as exc:
+            log.debug("run %s: %s event not published: %s", self.run_id, event.type, exc)
+
+    async def claim(self, *, retried: bool) -> bool:
+        """Mark the run running for this job; False when another job renders it.
+
+        Args:
+            retried: arq retries this job (its worker died): it takes a running run over.
+        """
+        row = await retry_db(
+            lambda: runs_db.claim_run(self.res.db, self.run_id, self.job_id, take_over=retried),
+            f"run {self.run_id} start",
+        )
+        if row is None:
+            log.warning(
+                "run %s: another job renders it already; job %s stops", self.run_id, self.job_id
+            )
+            return False
+        self.run, self._running = row, True
+        return True
 
     async def prepare(
         self, duration: float | None = None
@@ -187,7 +222,20 @@ class LiveRender:
             if not self._running:
                 self._running = True
                 fields["status"] = RunStatus.RUNNING
-            await runs_db.update_run(self.res.db, self.run_id, **fields)
+            row = {**self._unwritten, **fields}
+            try:
+                await runs_db.update_run(self.res.db, self.run_id, **row)
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise
+                # the render goes on; the fields go with the next update (or the final one)
+                if not self._unwritten:
+                    log.warning("run %s: row update held back (PostgreSQL: %s)", self.run_id, exc)
+                self._unwritten = row
+                return
+            if self._unwritten:
+                log.info("run %s: held-back row update written", self.run_id)
+                self._unwritten = {}
 
     async def on_playlist_update(self, update: PlaylistUpdate) -> None:
         """A segment was listed: row (count, IPFS playlist CID) and a playlist event."""
@@ -207,7 +255,7 @@ class LiveRender:
             ended=update.ended,
             ipfs=self._ipfs is not None,
         )
-        await publish_event(self.res.redis, self.res.keys, self.run_id, event)
+        await self._publish(event)
         if first:
             self.marks["notified"] = time.time()
             log.info("run %s first segment listed: %s", self.run_id, self.startup_line())
@@ -238,16 +286,23 @@ class LiveRender:
         event = ProgressEvent(
             progress=fraction, frames=p.frames, total_frames=p.total_frames, fps=round(p.fps, 2)
         )
-        await publish_event(self.res.redis, self.res.keys, self.run_id, event)
+        await self._publish(event)
 
     async def _poll_cancel(self, interp: StreamInterpreter, stop: threading.Event) -> None:
+        failing = False
         while not stop.is_set():
             try:
                 if await cancel_requested(self.res.redis, self.res.keys, self.run_id):
                     interp.cancel()
                     return
             except Exception as exc:  # a Redis hiccup must not kill the render
-                log.warning("run %s: cancel poll failed: %s", self.run_id, exc)
+                if not failing:  # once per outage, not every poll
+                    log.warning("run %s: cancel poll failed: %s", self.run_id, exc)
+                failing = True
+            else:
+                if failing:
+                    log.info("run %s: cancel poll answers again", self.run_id)
+                failing = False
             await asyncio.sleep(CANCEL_POLL_SECONDS)
 
     async def render(
@@ -318,14 +373,17 @@ class LiveRender:
         if result.ipfs_playlist_cid:
             fields["playlist_cid"] = result.ipfs_playlist_cid
         try:
-            await record_render_provenance(
-                self.res,
-                self.run,
-                output_cid,
-                job_id=self.job_id,
-                output_name=f"{recipe.name}.m3u8",
-                recipe=recipe,
-                rendered_at=started,
+            await retry_db(
+                lambda: record_render_provenance(
+                    self.res,
+                    self.run,
+                    output_cid,
+                    job_id=self.job_id,
+                    output_name=f"{recipe.name}.m3u8",
+                    recipe=recipe,
+                    rendered_at=started,
+                ),
+                f"run {self.run_id} provenance",
             )
         except Exception as exc:  # the render itself succeeded; a missing record is logged
             log.exception("run %s: provenance not recorded: %s", self.run_id, exc)
@@ -350,18 +408,21 @@ async def render_run(
     res = resources_of(ctx)
     enqueued = ctx.get("enqueue_time")
     enqueued_at = enqueued.timestamp() if isinstance(enqueued, dt.datetime) else None
-    run = await runs_db.get_run(res.db, run_id)
+    run = await retry_db(lambda: runs_db.get_run(res.db, run_id), f"run {run_id} start")
     if run is None:
         log.warning("render_run: run %s does not exist", run_id)
         return {"run_id": run_id, "status": "missing"}
     if run["status"] in TERMINAL_STATUSES:
         return {"run_id": run_id, "status": run["status"]}
-    job = LiveRender(res, run, str(ctx.get("job_id") or ""), enqueued_at)
+    job_id = str(ctx.get("job_id") or "")
+    job = LiveRender(res, run, job_id, enqueued_at)
     # a warm-up still running holds back until this run lists its first segment
     job.on_first_segment = resume_warmup = pause_warmup(ctx)
     try:
         if await cancel_requested(res.redis, res.keys, run_id):
             return await job.finish(RunStatus.CANCELLED)
+        if not await job.claim(retried=int(ctx.get("job_try") or 1) > 1):
+            return {"run_id": run_id, "status": "duplicate"}
         try:
             recipe, inputs, analysis = await job.prepare(duration)
         except (InputError, InterpreterError, StorageError, OSError, ValueError) as exc:

@@ -26,12 +26,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from streamer.keys import RedisKeys
 from streamer.runs.status import RunStatus
@@ -50,6 +52,8 @@ __all__ = [
     "request_cancel",
     "subscribe_events",
 ]
+
+log = logging.getLogger(__name__)
 
 CANCEL_TTL = 24 * 3600  # a flag outlives any queue wait, then expires
 
@@ -151,28 +155,45 @@ async def subscribe_events(
     """Yield the run's events (their JSON objects); None every ``poll`` seconds without one.
 
     The None ticks let a consumer re-check state (or send a keep-alive) and
-    notice a client that went away. The subscription is closed when the
-    generator is closed.
+    notice a client that went away. A Redis that goes away (a restart) does
+    not end the stream: it yields None ticks and subscribes again every
+    ``poll`` seconds until Redis answers; events published meanwhile are lost
+    (pub/sub keeps nothing), the run row has their state. The subscription is
+    closed when the generator is closed.
     """
-    pubsub: Any = redis.pubsub()  # redis-py leaves PubSub.aclose unannotated
-    await pubsub.subscribe(keys.run_events(run_id))
+    channel = keys.run_events(run_id)
+    while True:
+        pubsub: Any = redis.pubsub()  # redis-py leaves PubSub.aclose unannotated
+        broken = False
+        try:
+            await pubsub.subscribe(channel)
+            while True:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=poll)
+                if message is None:
+                    yield None
+                    continue
+                event = _event_of(message)
+                if event is not None:
+                    yield event
+        except (RedisError, OSError) as exc:
+            broken = True
+            log.info("events of run %s: Redis unreachable (%s); subscribing again", run_id, exc)
+        finally:
+            if not broken:  # a broken connection has nothing to unsubscribe from
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(pubsub.unsubscribe())
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+        yield None
+        await asyncio.sleep(poll)
+
+
+def _event_of(message: dict[str, Any]) -> dict[str, Any] | None:
+    data: Any = message.get("data")
+    if isinstance(data, bytes):
+        data = data.decode()
     try:
-        while True:
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=poll)
-            if message is None:
-                yield None
-                continue
-            data = message.get("data")
-            if isinstance(data, bytes):
-                data = data.decode()
-            try:
-                event = json.loads(data)
-            except (TypeError, ValueError):
-                continue
-            if isinstance(event, dict):
-                yield event
-    finally:
-        with contextlib.suppress(Exception):
-            await asyncio.shield(pubsub.unsubscribe())
-        with contextlib.suppress(Exception):
-            await pubsub.aclose()
+        event = json.loads(data)
+    except (TypeError, ValueError):
+        return None
+    return event if isinstance(event, dict) else None

@@ -26,7 +26,7 @@ from streamer.db import runs as runs_db
 from streamer.errors import Missing, Unavailable, Unprocessable
 from streamer.jobs.job_env import ExecError
 from streamer.jobs.phases import plan as plan_job
-from streamer.jobs.wake import enqueue_job
+from streamer.jobs.requeue import enqueue_run
 from streamer.recipes.store import RecipeRef, request_recipe, store_recipe
 from streamer.resources import RESOURCES_KEY, Resources
 
@@ -60,14 +60,7 @@ async def _recipe(
 
 
 async def _enqueue(res: Resources, run_id: str, **kwargs: Any) -> None:
-    job = await enqueue_job(
-        res.arq,
-        res.keys,
-        "run_recipe",
-        run_id,
-        _job_id=res.keys.run_recipe_job_id(run_id),
-        **kwargs,
-    )
+    job = await enqueue_run(res, run_id, "run_recipe", res.keys.run_recipe_job_id(run_id), **kwargs)
     if job is None:
         raise Unavailable("the run could not be queued")
 

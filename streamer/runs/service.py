@@ -17,7 +17,7 @@ from interpreter.planner import plan_recipe
 from streamer.content.stores import hls_dir
 from streamer.db import runs as runs_db
 from streamer.errors import InvalidValue, Missing, Unavailable, Unprocessable
-from streamer.jobs.wake import enqueue_job
+from streamer.jobs.requeue import enqueue_run
 from streamer.recipes.store import RecipeRef, request_recipe, store_recipe
 from streamer.resources import Resources
 from streamer.runs.events import StatusEvent, publish_event, request_cancel
@@ -120,14 +120,13 @@ async def start_run(res: Resources, spec: RunSpec, *, owner: str | None = None) 
         fields["analysis"] = spec.analysis
     run = await runs_db.update_run(res.db, run["id"], **fields) or run
     try:
-        job = await enqueue_job(
-            res.arq,
-            res.keys,
-            "render_run",
+        job = await enqueue_run(
+            res,
             run["id"],
+            "render_run",
+            res.keys.render_job_id(run["id"]),
             pace=spec.pace,
             duration=spec.duration,
-            _job_id=res.keys.render_job_id(run["id"]),
         )
     except Exception as exc:  # Redis down: the row must not wait forever as "pending"
         job = None

@@ -62,6 +62,8 @@ def test_ipfs_script_recovers_from_kill_9(tmp_path: Path) -> None:
         assert again.returncode == 0, again.stderr
         port = _env(again.stdout)["API"].rsplit("/", 1)[1]
         assert _post_ok(f"http://127.0.0.1:{port}/api/v0/id")
+        # a restart keeps the node's addresses (clients holding them reconnect)
+        assert _env(again.stdout) == env
     finally:
         stopped = _run("ipfs.sh", "stop", state, timeout=60)
     assert stopped.returncode == 0

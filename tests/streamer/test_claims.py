@@ -91,6 +91,17 @@ async def test_keeper_renews_while_working_and_releases(rds: Any, key: str) -> N
     assert await holder(rds, key) is None
 
 
+async def test_keeper_takes_back_a_claim_redis_forgot(rds: Any, key: str) -> None:
+    assert await claim(rds, key, "a/1", 0.3)
+    async with ClaimKeeper(rds, key, "a/1", 0.3) as keeper:
+        await rds.delete(key)  # a Redis restart without persistence
+        await asyncio.sleep(0.25)  # one renewal period
+        assert await holder(rds, key) == "a/1"
+        assert not keeper.lost
+        keeper.check()
+    assert await holder(rds, key) is None
+
+
 async def test_keeper_notices_a_lost_claim(rds: Any, key: str) -> None:
     assert await claim(rds, key, "a/1", 0.3)
     async with ClaimKeeper(rds, key, "a/1", 0.3) as keeper:

@@ -203,7 +203,10 @@ async def test_retried_job_starts_over(ctx: dict[str, Any]) -> None:
     stale.mkdir(parents=True)
     (stale / "Qmstale.ts").write_bytes(b"old")
     await runs_db.update_run(ctx["db"], run_id, status="running")  # worker died mid-render
-    result = await render_run(ctx, run_id)
+    # a first try finding the run running is a duplicate job: it leaves it alone
+    assert (await render_run(ctx, run_id))["status"] == "duplicate"
+    assert stale.joinpath("Qmstale.ts").exists()
+    result = await render_run({**ctx, "job_try": 2}, run_id)  # arq's retry takes it over
     assert result["status"] == "completed", result
     assert not (stale / "Qmstale.ts").exists()
     row = await runs_db.get_run(ctx["db"], run_id)
