@@ -90,13 +90,13 @@ PLAYER_HTML = """<!doctype html>
 </script></body></html>"""
 
 
-def sample(page: Any, selector: str) -> dict[str, Any] | None:
-    """One reading of the frame shown: ``now`` (ms), ``latency`` (s) or None, ``est``."""
+def decode_sample(got: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What :data:`SAMPLE_JS` returned, decoded: ``now`` (ms), ``latency`` (s, None: no
+    band read), ``est`` (hls.js's estimate, s) and ``t`` (currentTime); None if no frame."""
     import numpy as np
 
     from effects.kernels.timecode import read_timecode, unwrap
 
-    got = page.evaluate(SAMPLE_JS, selector)
     if got is None:
         return None
     band = np.frombuffer(base64.b64decode(got["y"]), np.uint8).reshape(got["rows"], got["w"])
@@ -104,6 +104,11 @@ def sample(page: Any, selector: str) -> dict[str, Any] | None:
     now = int(got["now"])
     lat = None if value is None else (now - unwrap(value, now)) / 1000.0
     return {"now": now, "latency": lat, "est": got["est"], "t": got["t"]}
+
+
+def sample(page: Any, selector: str) -> dict[str, Any] | None:
+    """One reading of the frame shown by the video at ``selector`` (sync Playwright page)."""
+    return decode_sample(page.evaluate(SAMPLE_JS, selector))
 
 
 def watch(page: Any, selector: str, seconds: float, interval: float, t0: float) -> dict[str, Any]:
