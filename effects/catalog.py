@@ -9,11 +9,19 @@ from __future__ import annotations
 from types import ModuleType
 
 from effects.registry import Registry
-from effects.specs import colour, composite, geometric, glitch, spatial, temporal
+from effects.specs import colour, composite, geometric, glitch, spatial, temporal, utility
 
 __all__ = ["SPEC_MODULES", "default_registry"]
 
-SPEC_MODULES: tuple[ModuleType, ...] = (colour, spatial, geometric, glitch, temporal, composite)
+SPEC_MODULES: tuple[ModuleType, ...] = (
+    colour,
+    spatial,
+    geometric,
+    glitch,
+    temporal,
+    composite,
+    utility,
+)
 
 
 def default_registry() -> Registry:

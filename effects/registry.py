@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # numpy stays unimported for readers of the catalog
     from effects.frame import YUVFrame
 
 __all__ = [
+    "STREAM_TIME",
     "Effect",
     "EffectError",
     "EffectParamError",
@@ -31,6 +32,11 @@ __all__ = [
 ParamType = Literal["float", "int", "bool", "enum", "color", "path"]
 Layout = Literal["yuv420p", "rgb24"]
 ParamValue = float | int | bool | str | tuple[float, ...]
+
+#: ``EffectSpec.extra`` key naming a float parameter that the interpreter fills
+#: with the frame's output time in seconds when the recipe does not give it
+#: (effects stay pure functions of their inputs and parameters).
+STREAM_TIME = "stream_time_param"
 
 
 class EffectError(Exception):
@@ -167,7 +173,7 @@ class EffectSpec:
     Attributes:
         name: snake_case registry name.
         doc: One-line description.
-        category: colour, spatial, geometric, glitch, temporal or composite.
+        category: colour, spatial, geometric, glitch, temporal, composite or utility.
         params: Parameter metadata, in documentation order.
         factory: ``factory(width, height) -> Effect``.
         layout: The layout the kernel works in internally.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from effects.registry import EffectSpec
+from effects.registry import STREAM_TIME, EffectSpec
 from interpreter.nodes import Expr, Recipe, Step
 from interpreter.runtime.clock import Clock, Value
 from interpreter.runtime.effect_streams import DynParams
@@ -56,11 +56,20 @@ class StepValues:
     def dynamic(self, step: Step, spec: EffectSpec, given: Mapping[str, Any]) -> DynParams:
         """The effect parameters of ``step`` given as expressions, evaluated per frame.
 
+        An effect that names a stream-time parameter (``spec.extra[STREAM_TIME]``,
+        e.g. ``timecode``'s ``time``) gets the output time of each frame there
+        when the recipe does not give that parameter.
+
         Raises:
             EffectParamError: ``spec`` has no parameter of that name.
         """
-        return {
+        out = {
             k: (spec.param(k), self.value(step, f"params.{k}", v))
             for k, v in given.items()
             if isinstance(v, Expr)
         }
+        name = spec.extra.get(STREAM_TIME)
+        if name is not None and name not in given:
+            clock = self.clock
+            out[name] = (spec.param(name), lambda: clock.timing.time_of(clock.n))
+        return out

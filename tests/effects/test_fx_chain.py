@@ -34,7 +34,7 @@ def test_registry_is_complete_and_documented() -> None:
         spec = reg.get(name)
         assert [p for p in params if p not in {q.name for q in spec.params}] == []
     cats = {s.category for s in reg}
-    assert cats == {"colour", "spatial", "geometric", "glitch", "temporal", "composite"}
+    assert cats == {"colour", "spatial", "geometric", "glitch", "temporal", "composite", "utility"}
     for spec in reg:
         assert spec.name == spec.name.lower() and " " not in spec.name
         assert spec.doc and spec.doc.endswith(".")
