@@ -3,7 +3,11 @@
 A fresh encoder per chunk with fixed settings: the bytes depend only on the
 chunk's frames and audio, never on the worker (x264 runs a fixed number of
 threads, ``HLSOptions.threads``, so the core count does not change them) or on
-the chunks rendered before. :class:`ChunkSink` is the interpreter's
+the chunks rendered before. Two settings are required: constant-quality AAC
+(see :mod:`hls.chunk_plan`) and no B-frames: with B-frames x264's lookahead
+gave different bytes for the same frames from one encode to the next on the
+same thread (measured at 160x120 with audio interleaved; ``rc_lookahead=0``
+also avoided it), which looks like a read of uninitialised memory. :class:`ChunkSink` is the interpreter's
 ``FrameSink`` for a chunk: it is fed the chunk's rendered frames
 ``[render_first, render_end)`` and returns the chunk's segments.
 """
@@ -46,6 +50,11 @@ class ChunkEncoder:
     ) -> None:
         if options.container != "mpegts":
             raise EncoderError("chunked rendering writes MPEG-TS segments (container 'mpegts')")
+        if options.bframes != 0:
+            raise EncoderError(
+                "chunked rendering needs bframes=0: with B-frames this x264 build's "
+                "lookahead gives different bytes from run to run"
+            )
         if audio is not None and options.audio_quality is None:
             raise EncoderError(
                 "chunked rendering needs constant-quality AAC (HLSOptions.audio_quality): "

@@ -56,6 +56,7 @@ from streamer.content.provenance import record_render_provenance
 from streamer.content.stores import hls_dir
 from streamer.db import recipes as recipes_db
 from streamer.db import runs as runs_db
+from streamer.jobs.chunk_owner import own_chunked_run
 from streamer.jobs.render_inputs import (
     InputError,
     PacedSink,
@@ -357,6 +358,12 @@ async def render_run(
     try:
         if await cancel_requested(res.redis, res.keys, run_id):
             return await job.finish(RunStatus.CANCELLED)
+        if res.settings.hls.chunk_segments > 0:  # a distributed run: this job owns it
+            try:
+                return await own_chunked_run(job, duration)
+            except (InputError, InterpreterError, StorageError, OSError, ValueError) as exc:
+                log.warning("run %s cannot start: %s", run_id, exc)
+                return await job.finish(RunStatus.FAILED, error=str(exc))
         try:
             recipe, inputs, analysis = await job.prepare(duration)
         except (InputError, InterpreterError, StorageError, OSError, ValueError) as exc:

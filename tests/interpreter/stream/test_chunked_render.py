@@ -44,7 +44,9 @@ steps:
 output: pulse
 """
 ANALYSIS = {"features": {"beats": [0.5 * i for i in range(8)], "duration": 4.0}}
-OPTIONS = HLSOptions(segment_duration=0.4, first_segment_duration=None, audio_quality=1.0)
+OPTIONS = HLSOptions(
+    segment_duration=0.4, first_segment_duration=None, bframes=0, audio_quality=1.0
+)
 CHUNK = 2  # segments per chunk: 5 chunks of 20 frames
 
 
@@ -191,8 +193,10 @@ async def test_chunk_encoder_refuses_what_it_cannot_make_seamless() -> None:
     video, audio = VideoFormat(128, 96, 25, 1), AudioFormat(48000, 2)
     span = chunk_span(OPTIONS, video, audio, 100, 2, 1)
     with pytest.raises(EncoderError, match="MPEG-TS"):
-        ChunkEncoder(video, audio, HLSOptions(container="fmp4", audio_quality=1.0), span)
+        ChunkEncoder(video, audio, HLSOptions(container="fmp4", bframes=0, audio_quality=1.0), span)
     with pytest.raises(EncoderError, match="audio_quality"):
-        ChunkEncoder(video, audio, HLSOptions(), span)
+        ChunkEncoder(video, audio, HLSOptions(bframes=0), span)
+    with pytest.raises(EncoderError, match="bframes"):
+        ChunkEncoder(video, audio, HLSOptions(audio_quality=1.0), span)
     with pytest.raises(HLSError, match="audio_quality"):
         HLSOptions(audio_quality=50)
