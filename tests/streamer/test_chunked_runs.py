@@ -294,3 +294,31 @@ async def test_waiting_for_worker_means_chunks_left_and_no_live_claim(
     finally:
         await arq.delete(keys.chunks("r1"))
         await arq.aclose()
+
+
+async def test_worker_status_lists_claimed_chunks_with_their_heartbeat_age(
+    redis_url: str, redis_prefix: str
+) -> None:
+    from streamer.entry.commands.worker import format_status
+    from streamer.jobs.monitor import worker_status
+
+    queue = f"{redis_prefix}chunks:{uuid.uuid4().hex[:8]}"
+    keys = RedisKeys(queue=queue)
+    arq = await create_pool(RedisSettings.from_dsn(redis_url))
+    try:
+        await arq.set(keys.chunk_claim("run-a", 3), "vm:42/abc", px=15000)
+        await arq.set(keys.chunk_claim("run-a", 12), "vm:43/def", px=9000)  # renewed 6 s ago
+        await arq.hset(keys.chunks("run-a"), "meta", "{}")  # type: ignore[misc]  # not a claim
+        status = await worker_status(arq, queue, recent=0)
+        chunks = status["chunks"]
+        assert [(c["run_id"], c["index"], c["worker"]) for c in chunks] == [
+            ("run-a", 3, "vm:42"),
+            ("run-a", 12, "vm:43"),
+        ]
+        assert 0 <= chunks[0]["heartbeat_age_s"] < 2 and 5 < chunks[1]["heartbeat_age_s"] < 8
+        text = format_status(status)
+        assert "run run-a chunk 12  vm:43  heartbeat 6" in text
+    finally:
+        await arq.delete(keys.chunk_claim("run-a", 3), keys.chunk_claim("run-a", 12))
+        await arq.delete(keys.chunks("run-a"))
+        await arq.aclose()
