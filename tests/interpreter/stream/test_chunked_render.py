@@ -8,9 +8,12 @@ different bytes from run to run).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import itertools
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -200,3 +203,35 @@ async def test_chunk_encoder_refuses_what_it_cannot_make_seamless() -> None:
         ChunkEncoder(video, audio, HLSOptions(audio_quality=1.0), span)
     with pytest.raises(HLSError, match="audio_quality"):
         HLSOptions(audio_quality=50)
+
+
+_CHUNK_SCRIPT = """
+import asyncio, hashlib, os, sys
+from pathlib import Path
+os.sched_setaffinity(0, set(range(int(sys.argv[2]))))
+from tests.interpreter.stream import test_chunked_render as t
+async def main():
+    clip = Path(sys.argv[1])
+    shape = await t._shape(clip)
+    result = await t._chunk(clip, shape, 1)
+    print(hashlib.sha256(b"".join(s.data for s in result.segments)).hexdigest())
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 cores")
+async def test_a_chunk_has_the_same_bytes_on_one_core_and_on_two(wide_clip: Path) -> None:
+    root = Path(__file__).resolve().parents[3]
+    shape = await _shape(wide_clip)
+    here = await _chunk(wide_clip, shape, 1)
+    expected = hashlib.sha256(b"".join(s.data for s in here.segments)).hexdigest()
+    for cores in (1, 2):
+        out = subprocess.run(
+            [sys.executable, "-c", _CHUNK_SCRIPT, str(wide_clip), str(cores)],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        assert out.stdout.split()[-1] == expected, (cores, out.stderr[-2000:])
