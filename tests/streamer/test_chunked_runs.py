@@ -1,7 +1,8 @@
 """Distributed live runs (ARTDAG_CHUNK_SEGMENTS): real arq workers, Redis and PostgreSQL.
 
 - 1 worker and 3 workers give byte-identical segments and playlist text
-  (less PROGRAM-DATE-TIME), segment names included;
+  (less PROGRAM-DATE-TIME), segment names included, for a SEGMENT of a file
+  input with its audio, a temporal effect and a beat-driven parameter;
 - a worker SIGKILLed while it renders a chunk: the chunk is taken over after
   its claim lapses, the run completes, segments listed before the kill keep
   their names, and the stream has its exact frame count.
@@ -25,6 +26,7 @@ import pytest
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 
+from cache.local import LocalStore
 from interpreter.canonical import canonical, recipe_id
 from interpreter.loader import load_recipe
 from streamer.content.stores import hls_dir
@@ -37,6 +39,7 @@ from streamer.entry.worker import create_worker
 from streamer.jobs.chunk_state import waiting_for_worker
 from streamer.keys import RedisKeys
 from streamer.settings import Settings
+from tests.interpreter.stream.stream_media import make_clip
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(300)]
 
@@ -70,6 +73,23 @@ output: show
 """
 FRAMES = 100  # 4 s at 25 fps
 
+# a SEGMENT of a file input with its audio, a temporal effect, a beat-driven parameter
+FILE_RECIPE = """\
+name: chunked-file-run
+version: '1.0'
+steps:
+- {id: video, type: SOURCE, config: {input: video}}
+- {id: cut, type: SEGMENT, inputs: [video], config: {start: 0.6, duration: 4}}
+- {id: features, type: ANALYZE, inputs: [video], config: {features: [beats, energy]}}
+- {id: trail, type: EFFECT, inputs: [cut], config: {effect: echo, frames: 5}}
+- id: pulse
+  type: EFFECT
+  inputs: [trail, features]
+  config: {effect: vignette, amount: 'clamp(0.2 + decay(6), 0, 1)'}
+output: pulse
+"""
+BEATS = {"features": {"beats": [0.4 * i for i in range(15)], "duration": 6.0}}
+
 
 def _settings(pg_dsn: str, redis_url: str, root: Path, queue: str) -> Settings:
     return Settings.from_env(_env(pg_dsn, redis_url, root, queue))
@@ -100,18 +120,22 @@ async def _pools(pg_dsn: str, redis_url: str) -> AsyncIterator[tuple[Any, ArqRed
         await db.close()
 
 
-async def _start(db: Any, arq: ArqRedis, queue: str) -> str:
-    recipe = load_recipe(RECIPE)
+async def _start(
+    db: Any,
+    arq: ArqRedis,
+    queue: str,
+    text: str = RECIPE,
+    inputs: dict[str, str] | None = None,
+    analysis: dict[str, Any] | None = None,
+) -> str:
+    recipe = load_recipe(text)
     rid = recipe_id(recipe)
     await recipes_db.put_recipe(
-        db,
-        recipe_id=rid,
-        name=recipe.name,
-        source=RECIPE,
-        syntax="yaml",
-        canonical=canonical(recipe),
+        db, recipe_id=rid, name=recipe.name, source=text, syntax="yaml", canonical=canonical(recipe)
     )
-    run_id = str((await runs_db.create_run(db, recipe_id=rid, inputs={}))["id"])
+    run_id = str((await runs_db.create_run(db, recipe_id=rid, inputs=inputs or {}))["id"])
+    if analysis is not None:
+        await runs_db.update_run(db, run_id, analysis=analysis)
     job = await arq.enqueue_job(
         "render_run", run_id, _queue_name=queue, _job_id=RedisKeys.render_job_id(run_id)
     )
@@ -137,10 +161,11 @@ def _listing(settings: Settings, run_id: str) -> tuple[str, list[str]]:
 
 
 async def _render_with_workers(
-    pg_dsn: str, redis_url: str, root: Path, prefix: str, workers: int
+    pg_dsn: str, redis_url: str, root: Path, prefix: str, workers: int, clip: Path
 ) -> tuple[str, list[bytes]]:
     queue = f"{prefix}chunks:{uuid.uuid4().hex[:8]}"
     settings = _settings(pg_dsn, redis_url, root, queue)
+    cid = LocalStore(settings.storage.cache_dir).put_file(clip, suffix=".mp4").cid
     async with _pools(pg_dsn, redis_url) as (db, arq):
         pool = [
             create_worker(settings, handle_signals=False, queue_name=queue, max_jobs=2)
@@ -148,7 +173,7 @@ async def _render_with_workers(
         ]
         tasks = [asyncio.create_task(w.main()) for w in pool]
         try:
-            run_id = await _start(db, arq, queue)
+            run_id = await _start(db, arq, queue, FILE_RECIPE, {"video": cid}, BEATS)
             row = await _wait_done(db, run_id)
         finally:
             for w in pool:
@@ -167,8 +192,9 @@ async def _render_with_workers(
 async def test_one_worker_and_three_give_the_same_bytes(
     pg_dsn: str, redis_url: str, redis_prefix: str, tmp_path: Path, ffprobe: str
 ) -> None:
-    one = await _render_with_workers(pg_dsn, redis_url, tmp_path / "one", redis_prefix, 1)
-    three = await _render_with_workers(pg_dsn, redis_url, tmp_path / "three", redis_prefix, 3)
+    clip = make_clip(tmp_path / "clip.mp4", width=160, height=120, seconds=6)
+    one = await _render_with_workers(pg_dsn, redis_url, tmp_path / "one", redis_prefix, 1, clip)
+    three = await _render_with_workers(pg_dsn, redis_url, tmp_path / "three", redis_prefix, 3, clip)
     assert one[0] == three[0]  # playlist text, segment names (CIDs) included
     assert one[1] == three[1]
     stream = tmp_path / "stream.ts"
