@@ -46,11 +46,21 @@ from streamer.resources import Resources
 from streamer.runs.events import PlaylistEvent, StatusEvent, publish_event
 from streamer.runs.status import TERMINAL_STATUSES, RunStatus
 
-__all__ = ["PLAYLIST_NAME", "Listing", "complete", "list_ready", "supervise"]
+__all__ = [
+    "PLAYLIST_NAME",
+    "STATE_TTL_SECONDS",
+    "Listing",
+    "close_listing",
+    "complete",
+    "list_ready",
+    "supervise",
+]
 
 log = logging.getLogger(__name__)
 
 PLAYLIST_NAME = "playlist.m3u8"
+STATE_TTL_SECONDS = 24 * 3600
+"""How long a finished run's chunk state stays in Redis (``waiting_for_worker``, debugging)."""
 _LOCK_WAIT = 10.0
 
 
@@ -105,6 +115,8 @@ async def list_ready(res: Resources, run_id: str) -> Listing:
     if not await _lock(res, run_id, token):
         return Listing(0, False, False)  # a stuck lister: the next call lists
     try:
+        if await redis.hexists(keys.chunks(run_id), "closed"):  # cancelled or failed
+            return Listing(0, False, False)
         segments, ended = _prefix(meta, await done_chunks(redis, keys, run_id))
         before = int(await redis.hget(keys.chunks(run_id), "listed") or 0)
         if len(segments) < before or (len(segments) == before and not ended):
@@ -147,8 +159,31 @@ async def _announce(
             log.warning("run %s: playlist event not published: %s", run_id, exc)
 
 
+async def close_listing(res: Resources, run_id: str) -> None:
+    """A run stopped early (cancelled, failed): ENDLIST after what is listed; state expires."""
+    redis: Any = res.redis
+    keys = res.keys
+    meta = await load_meta(redis, keys, run_id)
+    if meta is not None:
+        token = new_token()
+        if await _lock(res, run_id, token):
+            try:
+                segments, _ = _prefix(meta, await done_chunks(redis, keys, run_id))
+                listed = int(await redis.hget(keys.chunks(run_id), "listed") or 0)
+                text = playlist_text(meta, segments[:listed], True)
+                path = hls_dir(res.settings, run_id) / PLAYLIST_NAME
+                if listed:
+                    await asyncio.to_thread(atomic_write, path, text.encode())
+                await redis.hset(keys.chunks(run_id), "closed", "1")
+            finally:
+                await release(redis, keys.chunk_listing(run_id), token)
+    await redis.expire(keys.chunks(run_id), STATE_TTL_SECONDS)
+
+
 async def complete(res: Resources, run_id: str, job_id: str) -> dict[str, Any]:
     """The stream ended: keep its segments, record provenance, mark the run ``completed``."""
+    redis: Any = res.redis
+    await redis.expire(res.keys.chunks(run_id), STATE_TTL_SECONDS)
     out_dir = hls_dir(res.settings, run_id)
     run = await runs_db.get_run(res.db, run_id)
     if run is None or run["status"] in TERMINAL_STATUSES:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from hls.chunk_plan import chunk_count
 from hls.segment_schedule import SegmentSchedule
 from streamer.db import runs as runs_db
-from streamer.jobs.chunk_listing import complete, list_ready, supervise
+from streamer.jobs.chunk_listing import close_listing, complete, list_ready, supervise
 from streamer.jobs.chunk_render import chunk_options, output_shape
 from streamer.jobs.chunk_state import CHUNK_CLAIM_TTL, ChunkMeta, load_meta, save_meta
 from streamer.jobs.claims import ClaimKeeper, claim, new_token
@@ -86,12 +86,14 @@ async def own_chunked_run(job: LiveRender, duration: float | None) -> dict[str, 
             if listing.ended:
                 return await complete(res, run_id, job.job_id)
             if await cancel_requested(res.redis, res.keys, run_id):
+                await close_listing(res, run_id)
                 return await job.finish(RunStatus.CANCELLED, segment_count=listing.listed)
             run = await runs_db.get_run(res.db, run_id)
             if run is None or run["status"] in TERMINAL_STATUSES:
                 return {"run_id": run_id, "status": None if run is None else run["status"]}
             failed = await supervise(res, run_id)
             if failed is not None:
+                await close_listing(res, run_id)
                 return await job.finish(
                     RunStatus.FAILED, error=f"chunk {failed} failed on every attempt"
                 )

@@ -348,3 +348,36 @@ async def test_worker_status_lists_claimed_chunks_with_their_heartbeat_age(
         await arq.delete(keys.chunk_claim("run-a", 3), keys.chunk_claim("run-a", 12))
         await arq.delete(keys.chunks("run-a"))
         await arq.aclose()
+
+
+LONG = RECIPE.replace("duration: 6", "duration: 40").replace("duration: 4", "duration: 30")
+
+
+async def test_a_cancelled_chunked_run_ends_its_playlist(
+    pg_dsn: str, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    from streamer.runs.events import request_cancel
+
+    queue = f"{redis_prefix}chunks:{uuid.uuid4().hex[:8]}"
+    settings = _settings(pg_dsn, redis_url, tmp_path, queue)
+    keys = RedisKeys(queue=queue)
+    async with _pools(pg_dsn, redis_url) as (db, arq):
+        worker = create_worker(settings, handle_signals=False, queue_name=queue, max_jobs=2)
+        task = asyncio.create_task(worker.main())
+        try:
+            run_id = await _start(db, arq, queue, LONG)
+            await _next_listing(settings, run_id, 0, timeout=60)
+            await request_cancel(arq, keys, run_id)
+            row = await _wait_done(db, run_id, timeout=60)
+            assert row["status"] == "cancelled", row
+            text, names = _listing(settings, run_id)
+            assert text.rstrip().endswith("#EXT-X-ENDLIST") and 0 < len(names) < 60
+            assert 0 < await arq.ttl(keys.chunks(run_id)) <= 24 * 3600  # the state expires
+            await asyncio.sleep(1.5)  # chunk jobs still running list nothing more
+            assert _listing(settings, run_id) == (text, names)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(worker.close(), 30)
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
