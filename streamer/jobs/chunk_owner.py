@@ -46,11 +46,12 @@ async def _plan(job: LiveRender, duration: float | None) -> ChunkMeta:
     """Prepare the run and store its chunk plan; enqueue every chunk."""
     res = job.res
     recipe, inputs, analysis = await job.prepare(duration)
-    options = chunk_options(res)
+    hls = res.settings.hls
+    options = chunk_options(hls.segment_seconds, hls.x264_preset)
     shape = await output_shape(recipe, inputs, job.run, analysis, duration)
     rate = Fraction(shape.video.fps_num, shape.video.fps_den)
     target = float(SegmentSchedule(options, rate).max_frames / rate)
-    per = res.settings.hls.chunk_segments
+    per = hls.chunk_segments
     v, a = shape.video, shape.audio
     meta = ChunkMeta(
         chunks=chunk_count(options, v, shape.frames, per),
@@ -61,6 +62,8 @@ async def _plan(job: LiveRender, duration: float | None) -> ChunkMeta:
         video=(v.width, v.height, v.fps_num, v.fps_den, v.sar_num, v.sar_den),
         audio=None if a is None else (a.sample_rate, a.channels),
         duration=duration,
+        segment_seconds=hls.segment_seconds,
+        preset=hls.x264_preset,
     )
     if await save_meta(res.redis, res.keys, job.run_id, meta):
         for i in range(meta.chunks):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -40,24 +41,27 @@ from streamer.jobs.chunk_state import (
     mark_done,
 )
 from streamer.jobs.claims import ClaimKeeper, claim, claim_owner, holder, new_token
-from streamer.jobs.render_inputs import InputError, hls_options, load_checked, resolve_inputs
+from streamer.jobs.render_inputs import InputError, load_checked, resolve_inputs
+from streamer.jobs.wake import enqueue_job
 from streamer.resources import Resources, resources_of
 from streamer.runs.status import TERMINAL_STATUSES
 
-__all__ = ["chunk_options", "render_chunk", "render_span", "run_sources"]
+__all__ = ["chunk_options", "render_chunk", "render_span", "run_sources", "watch_chunks"]
 
 log = logging.getLogger(__name__)
 
 WATCH_SECONDS = 0.5
 
 
-def chunk_options(res: Resources) -> HLSOptions:
-    """The run's encoding options for chunks: MPEG-TS, no B-frames, constant-quality AAC."""
-    base = hls_options(res.settings)
+def chunk_options(segment_seconds: float, preset: str) -> HLSOptions:
+    """A chunked run's encoding options: MPEG-TS, no B-frames, constant-quality AAC.
+
+    Every chunk of a run uses the segment length and preset its owner stored
+    (:class:`ChunkMeta`), whatever the rendering worker's own settings say.
+    """
     return HLSOptions(
-        segment_duration=base.segment_duration,
-        first_segment_duration=base.first_segment_duration,
-        preset=base.preset,
+        segment_duration=segment_seconds,
+        preset=preset,
         bframes=0,
         audio_quality=1.0,
     )
@@ -202,7 +206,7 @@ async def render_chunk(ctx: dict[str, Any], run_id: str, index: int) -> dict[str
     try:
         async with ClaimKeeper(redis, key, token, CHUNK_CLAIM_TTL) as keeper:
             recipe, inputs, analysis = await run_sources(res, run)
-            options = chunk_options(res)
+            options = chunk_options(meta.segment_seconds, meta.preset)
             rendered = await render_span(recipe, inputs, run, analysis, meta, index, options)
             keeper.check()
             out_dir = hls_dir(res.settings, run_id)
@@ -216,25 +220,59 @@ async def render_chunk(ctx: dict[str, Any], run_id: str, index: int) -> dict[str
 
 
 async def _watch(res: Resources, run_id: str) -> None:
-    """List what is ready; while the run has no live owner, supervise it until one is back.
+    """List what is ready, then start the run's watcher unless one runs or the owner lives."""
+    listing = await list_ready(res, run_id)
+    if listing.ended:
+        if listing.newly_ended and await holder(res.redis, res.keys.chunk_owner(run_id)) is None:
+            await complete(res, run_id, f"chunks:{run_id}")
+        return
+    await _next_watch(res, run_id, None, start=True)
 
-    An owner is live when its claim was renewed lately (a live owner renews
-    every third of the claim's TTL, a dead one's claim decays to expiry).
 
-    The owner re-enqueues abandoned chunks; when its worker died too, the
-    chunk jobs that finish keep the run going (a new owner is enqueued once
-    the old owner's claim lapses).
-    """
+async def _next_watch(res: Resources, run_id: str, last: int | None, *, start: bool) -> None:
+    """Enqueue the watcher's next look, deferred; one chain per run (a short Redis flag)."""
     redis: Any = res.redis
-    while True:
-        listing = await list_ready(res, run_id)
-        if listing.ended:
-            if listing.newly_ended and await holder(redis, res.keys.chunk_owner(run_id)) is None:
-                await complete(res, run_id, f"chunks:{run_id}")
-            return
-        await supervise(res, run_id)
-        # a live owner renews every third of the TTL; a dead one's claim only decays
-        left = await redis.pttl(res.keys.chunk_owner(run_id))
-        if left > CHUNK_CLAIM_TTL * 1000 * 0.55:
-            return
-        await asyncio.sleep(WATCH_SECONDS)
+    flag = f"{res.keys.chunks(run_id)}:watching"
+    ttl = round(WATCH_SECONDS * 6 * 1000)
+    if start and not await redis.set(flag, "1", nx=True, px=ttl):
+        return  # a watcher chain runs already
+    await redis.set(flag, "1", px=ttl)
+    await enqueue_job(
+        res.arq,
+        res.keys,
+        "watch_chunks",
+        run_id,
+        last,
+        _job_id=f"watch:{run_id}:{uuid.uuid4().hex[:12]}",
+        _defer_by=WATCH_SECONDS,
+    )
+
+
+async def watch_chunks(ctx: dict[str, Any], run_id: str, last: int | None = None) -> dict[str, Any]:
+    """Supervise a chunked run until its owner shows it is alive; one short look per job.
+
+    The owner re-enqueues abandoned chunks; when its worker died too, this
+    chain (started by a finished chunk job) keeps the run going: it lists,
+    re-enqueues abandoned chunks and, once the owner's claim lapses, a new
+    owner. A dead owner's claim looks fresh for a while, so only a renewal
+    (the claim's TTL going up between two looks) ends the chain. Each look
+    is a deferred job of its own, so waiting holds no worker slot.
+    """
+    res = resources_of(ctx)
+    redis: Any = res.redis
+    owner = res.keys.chunk_owner(run_id)
+    listing = await list_ready(res, run_id)
+    if listing.ended:
+        if listing.newly_ended and await holder(redis, owner) is None:
+            await complete(res, run_id, f"chunks:{run_id}")
+        return {"run_id": run_id, "status": "ended"}
+    run = await runs_db.get_run(res.db, run_id)
+    if run is None or run["status"] in TERMINAL_STATUSES:
+        return {"run_id": run_id, "status": "over"}
+    await supervise(res, run_id)
+    left = int(await redis.pttl(owner))
+    if last is not None and left > last:
+        await redis.delete(f"{res.keys.chunks(run_id)}:watching")
+        return {"run_id": run_id, "status": "owner alive"}
+    await _next_watch(res, run_id, left, start=False)
+    return {"run_id": run_id, "status": "watching"}

@@ -57,6 +57,9 @@ class ChunkMeta:
             fps_den, sar_num, sar_den).
         audio: The output's ``AudioFormat`` fields (sample_rate, channels), or None.
         duration: The run's ``duration`` argument (None: the recipe's own length).
+        segment_seconds: ``HLS_SEGMENT_SECONDS`` of the owner (every chunk
+            uses the owner's, so workers configured otherwise still agree).
+        preset: ``HLS_X264_PRESET`` of the owner.
     """
 
     chunks: int
@@ -67,6 +70,8 @@ class ChunkMeta:
     video: tuple[int, ...]
     audio: tuple[int, ...] | None
     duration: float | None = None
+    segment_seconds: float = 2.0
+    preset: str = "veryfast"
 
     @property
     def video_format(self) -> VideoFormat:

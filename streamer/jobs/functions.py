@@ -12,12 +12,12 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from streamer.jobs.chunk_render import render_chunk
+from streamer.jobs.chunk_render import render_chunk, watch_chunks
 from streamer.jobs.execute import EXEC_FUNCTIONS
 from streamer.jobs.render import render_run
 from streamer.resources import resources_of
 
-__all__ = ["JOB_FUNCTIONS", "ping", "render_chunk", "render_run"]
+__all__ = ["JOB_FUNCTIONS", "ping", "render_chunk", "render_run", "watch_chunks"]
 
 
 async def ping(ctx: dict[str, Any], message: str = "ping") -> dict[str, Any]:
@@ -41,4 +41,10 @@ async def ping(ctx: dict[str, Any], message: str = "ping") -> dict[str, Any]:
 
 
 # plain coroutines, or arq ``func(...)`` wrappers carrying a timeout / max_tries
-JOB_FUNCTIONS: list[Callable[..., Any] | Any] = [ping, render_run, render_chunk, *EXEC_FUNCTIONS]
+JOB_FUNCTIONS: list[Callable[..., Any] | Any] = [
+    ping,
+    render_run,
+    render_chunk,
+    watch_chunks,
+    *EXEC_FUNCTIONS,
+]
