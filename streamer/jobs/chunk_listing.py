@@ -131,14 +131,24 @@ async def list_ready(res: Resources, run_id: str) -> Listing:
             await redis.hset(keys.chunks(run_id), "ended", "1")
     finally:
         await release(redis, keys.chunk_listing(run_id), token)
-    await _announce(res, run_id, segments, before, ended)
+    await _announce(res, run_id, meta, segments, before, ended)
     return Listing(len(segments), ended, ended and not was_ended)
 
 
 async def _announce(
-    res: Resources, run_id: str, segments: list[SegmentRecord], before: int, ended: bool
+    res: Resources,
+    run_id: str,
+    meta: ChunkMeta,
+    segments: list[SegmentRecord],
+    before: int,
+    ended: bool,
 ) -> None:
     fields: dict[str, Any] = {"segment_count": len(segments)}
+    if segments:  # the listed share of the output
+        v = meta.video_format
+        seconds = meta.total_frames * v.fps_den / v.fps_num
+        last = segments[-1]
+        fields["progress"] = min(1.0, (last.start_time + last.duration) / seconds)
     run = await runs_db.get_run(res.db, run_id)
     if run is not None and run["status"] == RunStatus.PENDING:
         fields["status"] = RunStatus.RUNNING

@@ -42,7 +42,8 @@ async def test_a_run_without_workers_waits_for_one(live_factory: Any) -> None:
     async with live_factory(**CHUNKED) as live:
         resp = await live.client.post("/runs", json={"recipe": live_recipe(60.0)})
         run_id = resp.json()["run_id"]
-        await live.wait_run(run_id, lambda r: r["segment_count"] >= 1, timeout=60)
+        run = await live.wait_run(run_id, lambda r: r["segment_count"] >= 1, timeout=60)
+        assert 0 < run["progress"] < 1  # the listed share of the 60 s
         await asyncio.wait_for(live.worker.close(), 30)  # its claims are released
         run = await live.wait_run(run_id, lambda r: r.get("waiting_for_worker", False), 30)
         assert run["status"] == "running"
