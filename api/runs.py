@@ -54,6 +54,7 @@ from streamer.content.media import HLS_MEDIA_TYPE
 from streamer.content.stores import hls_dir
 from streamer.db import runs as runs_db
 from streamer.db.outage import database_unavailable
+from streamer.jobs.chunk_state import waiting_for_worker
 from streamer.present.deps import Res
 from streamer.resources import Resources
 from streamer.runs import queries
@@ -140,7 +141,10 @@ async def list_runs(
 async def _run_view(res: Resources, run_id: str) -> RunView:
     row = await get_run_row(res, run_id)
     records = await queries.run_provenance(res, run_id, check=False)
-    return run_view(row, records[-1] if records else None, queries.s3_playlist(res, run_id))
+    view = run_view(row, records[-1] if records else None, queries.s3_playlist(res, run_id))
+    if row["status"] == RunStatus.RUNNING and await waiting_for_worker(res.redis, res.keys, run_id):
+        view = msgspec.structs.replace(view, waiting_for_worker=True)
+    return view
 
 
 @get("/runs/{run_id:str}", summary="Run status")
