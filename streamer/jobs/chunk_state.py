@@ -15,12 +15,18 @@ One hash per run (:meth:`streamer.keys.RedisKeys.chunks`):
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from effects.frame import AudioFormat, VideoFormat
 from streamer.jobs.claims import holder
 from streamer.keys import RedisKeys
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "CHUNK_CLAIM_TTL",
@@ -150,8 +156,17 @@ async def done_chunks(redis: Any, keys: RedisKeys, run_id: str) -> dict[int, Chu
 async def waiting_for_worker(redis: Any, keys: RedisKeys, run_id: str) -> bool:
     """Whether a chunked run has chunks left and nobody holds a claim on it or them.
 
-    False for a run that is not chunked (no plan stored) or whose chunks are all done.
+    False for a run that is not chunked (no plan stored) or whose chunks are all done,
+    and while Redis is unreachable (unknown: the run's row in PostgreSQL still answers).
     """
+    try:
+        return await _waiting(redis, keys, run_id)
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        log.debug("run %s: chunk claims unknown while Redis is down: %s", run_id, exc)
+        return False
+
+
+async def _waiting(redis: Any, keys: RedisKeys, run_id: str) -> bool:
     meta = await load_meta(redis, keys, run_id)
     if meta is None:
         return False

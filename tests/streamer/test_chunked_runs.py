@@ -322,6 +322,17 @@ async def test_waiting_for_worker_means_chunks_left_and_no_live_claim(
         await arq.aclose()
 
 
+async def test_waiting_for_worker_is_false_while_redis_is_down() -> None:
+    from redis.asyncio import Redis
+
+    # nothing listens on a freed port: the run view still answers from PostgreSQL
+    redis = Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)
+    try:
+        assert not await waiting_for_worker(redis, RedisKeys(queue="q"), "r1")
+    finally:
+        await redis.aclose()
+
+
 async def test_worker_status_lists_claimed_chunks_with_their_heartbeat_age(
     redis_url: str, redis_prefix: str
 ) -> None:
