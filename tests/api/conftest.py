@@ -32,7 +32,7 @@ from litestar import Litestar
 from streamer.auth import tokens
 from streamer.embedded.stack import free_port
 from streamer.entry.app import create_app
-from streamer.entry.http_server import http_config
+from streamer.entry.http_server import GuardedProtocol, http_config
 from streamer.entry.worker import create_worker
 from streamer.present.deps import provide_resources
 from streamer.resources import Resources
@@ -106,7 +106,8 @@ def live_factory(
     pg_dsn: str, redis_url: str, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[..., contextlib.AbstractAsyncContextManager[LiveServer]]:
     """``live_factory(ipfs_api=None, gateway="http://gateway.invalid/ipfs", user="tester",
-    port=None, **env)`` (``port``: the HTTP port, when the test must know it beforehand)."""
+    port=None, http_protocol=None, **env)`` (``port``: the HTTP port, when the test must know
+    it beforehand; ``http_protocol``: a guarded protocol class, default the production one)."""
 
     @contextlib.asynccontextmanager
     async def make(
@@ -114,6 +115,7 @@ def live_factory(
         gateway: str = "http://gateway.invalid/ipfs",
         user: str = "tester",
         port: int | None = None,
+        http_protocol: type[GuardedProtocol] | None = None,
         **env: str,
     ) -> AsyncIterator[LiveServer]:
         root = tmp_path_factory.mktemp("live")
@@ -136,7 +138,14 @@ def live_factory(
         port = port or free_port()
         # the production server configuration (slow clients cut off, streamer.entry.http_server)
         server = _QuietServer(
-            http_config(app, settings.server, host="127.0.0.1", port=port, log_level="warning")
+            http_config(
+                app,
+                settings.server,
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                protocol=http_protocol,
+            )
         )
         http_task = asyncio.create_task(server.serve(), name="test-http")
         for _ in range(300):

@@ -3,7 +3,9 @@
 
 The misbehaving clients speak HTTP by hand (:mod:`tests.api.raw_http`); the
 stack is the production one (``streamer.entry.http_server`` protocol, the body
-timeout middleware) with small limits and timeouts.
+timeout middleware) with small limits and timeouts. Every test runs against
+each guarded protocol (httptools, the one served when installed, and h11, the
+fallback): the module's server is parametrized over them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pytest
 import pytest_asyncio
 
 from streamer.entry.app import REQUEST_MAX_BODY_BYTES
+from streamer.entry.http_server import available_protocols
 from streamer.present.uploads import MULTIPART_OVERHEAD
 from tests.api.conftest import LiveServer
 from tests.api.raw_http import RawConnection, head_bytes
@@ -27,11 +30,16 @@ BODY_TIMEOUT = 1.0
 HEADER_TIMEOUT = 1.5
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
+@pytest_asyncio.fixture(scope="module", loop_scope="session", params=["httptools", "h11"])
 async def live(
+    request: pytest.FixtureRequest,
     live_factory: Callable[..., contextlib.AbstractAsyncContextManager[LiveServer]],
 ) -> AsyncIterator[LiveServer]:
+    protocol = available_protocols().get(request.param)
+    if protocol is None:
+        pytest.skip(f"{request.param} is not installed")
     async with live_factory(
+        http_protocol=protocol,
         UPLOAD_MAX_BYTES=str(LIMIT),
         ARTDAG_BODY_TIMEOUT=str(BODY_TIMEOUT),
         ARTDAG_HEADER_TIMEOUT=str(HEADER_TIMEOUT),
@@ -257,6 +265,64 @@ async def test_slow_request_head_is_answered_408_and_closed(live: LiveServer) ->
         assert await silent.closed_within(HEADER_TIMEOUT + 2)
     finally:
         await silent.close()
+
+
+async def test_kept_alive_connection_gets_the_head_timeout_from_its_last_response(
+    live: LiveServer,
+) -> None:
+    health = head_bytes("GET", "/health", {})
+    conn = await _connect(live)
+    loop = asyncio.get_running_loop()
+    try:
+        await conn.send(health)
+        assert (await conn.response(timeout=5)).status == 200
+        await asyncio.sleep(HEADER_TIMEOUT * 0.7)  # idle, under the timeout: still open
+        await conn.send(health)
+        assert (await conn.response(timeout=5)).status == 200
+        answered = loop.time()
+        await conn.send(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never completed
+        resp = await conn.response(timeout=HEADER_TIMEOUT + 3)
+        waited = loop.time() - answered
+        # counted from the second response (from the connection's start it would be
+        # ~0.3 x HEADER_TIMEOUT), and not much later
+        assert HEADER_TIMEOUT - 0.1 < waited < HEADER_TIMEOUT + 1, waited
+        assert resp.status == 408
+        assert resp.json()["status"] == 408
+        assert await conn.closed_within(2)
+    finally:
+        await conn.close()
+
+
+async def test_pipelined_requests_are_all_answered_then_an_idle_connection_closes(
+    live: LiveServer,
+) -> None:
+    conn = await _connect(live)
+    try:
+        await conn.send(head_bytes("GET", "/health", {}) * 3)  # one write, three requests
+        for _ in range(3):
+            assert (await conn.response(timeout=5)).status == 200
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        # nothing more came: closed after the head timeout, silently (no 408)
+        assert await asyncio.wait_for(conn.reader.read(65536), HEADER_TIMEOUT + 2) == b""
+        assert loop.time() - t0 > HEADER_TIMEOUT - 0.1
+    finally:
+        await conn.close()
+
+
+async def test_body_left_unread_by_an_answer_is_drained_then_the_connection_serves_on(
+    live: LiveServer,
+) -> None:
+    conn = await _connect(live)
+    try:
+        head = head_bytes("POST", "/no/such/route", {"Content-Length": "10"})
+        await conn.send(head)  # answered (404) before its body was read
+        assert (await conn.response(timeout=5)).status == 404
+        await conn.send(b"0123456789" + head_bytes("GET", "/health", {}))
+        resp = await conn.response(timeout=5)
+        assert resp.status == 200, resp.body
+    finally:
+        await conn.close()
 
 
 async def test_server_keeps_serving_while_slow_clients_hang(live: LiveServer) -> None:
