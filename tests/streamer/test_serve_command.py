@@ -187,3 +187,29 @@ def test_serve_fails_cleanly_when_the_port_is_taken(
     status = EmbeddedStack(data_dir / "services").status()
     assert not status["postgres"]["running"] and not status["redis"]["running"]
     assert state["pg_pid"] is None or not pid_alive(state["pg_pid"])
+
+
+@pytest.mark.parametrize(
+    ("env", "port", "public"),
+    [
+        ({}, 8765, "http://localhost:8765"),  # follows the port served
+        ({"PORT": "8123"}, None, "http://localhost:8123"),
+        ({"L1_PUBLIC_URL": "https://l1.example.org"}, 8765, "https://l1.example.org"),
+    ],
+)
+def test_public_url_names_this_server_unless_set(
+    env: dict[str, str], port: int | None, public: str
+) -> None:
+    from streamer.entry.commands.serve import served_settings
+    from streamer.settings import Settings
+
+    settings = served_settings(Settings.from_env(env), None, port)
+    assert settings.server.public_url.rstrip("/") == public
+
+
+def test_bad_port_is_refused() -> None:
+    from streamer.entry.commands.serve import served_settings
+    from streamer.settings import Settings
+
+    with pytest.raises(ValueError, match="--port 0"):
+        served_settings(Settings.from_env({}), None, 0)

@@ -13,6 +13,10 @@ import argparse
 import asyncio
 import dataclasses
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from streamer.settings import Settings
 
 __all__ = ["register", "run"]
 
@@ -47,22 +51,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.set_defaults(func=run)
 
 
+def served_settings(settings: Settings, host: str | None, port: int | None) -> Settings:
+    """The settings with ``--host``/``--port`` applied.
+
+    Without ``L1_PUBLIC_URL`` the public URL follows the port served
+    (``http://localhost:<port>``): the actor's id, WebFinger and redirects then
+    name this server, not the specification's compose default (port 8100).
+
+    Raises:
+        ValueError: ``port`` is outside 1-65535.
+    """
+    server = settings.server
+    if host is not None:
+        server = dataclasses.replace(server, host=host)
+    if port is not None:
+        if not 1 <= port <= 65535:
+            raise ValueError(f"--port {port}: expected 1-65535")
+        server = dataclasses.replace(server, port=port)
+    if not server.public_url_set:
+        server = dataclasses.replace(server, public_url=f"http://localhost:{server.port}")
+    return dataclasses.replace(settings, server=server)
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute ``serve`` (:mod:`streamer.entry.commands._serving` runs it)."""
     from streamer.entry.commands._common import configure_logging
     from streamer.entry.commands._serving import serve
     from streamer.settings import Settings
 
-    settings = Settings.from_env()
-    server = settings.server
-    if args.host is not None:
-        server = dataclasses.replace(server, host=args.host)
-    if args.port is not None:
-        if not 1 <= args.port <= 65535:
-            print(f"artdag serve: --port {args.port}: expected 1-65535", file=sys.stderr)
-            return 2
-        server = dataclasses.replace(server, port=args.port)
-    settings = dataclasses.replace(settings, server=server)
+    try:
+        settings = served_settings(Settings.from_env(), args.host, args.port)
+    except ValueError as exc:
+        print(f"artdag serve: {exc}", file=sys.stderr)
+        return 2
     configure_logging(args.log_level)
     from streamer.jobs.warmup import default_units, recipe_units, start_warmup
 
