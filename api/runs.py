@@ -134,7 +134,9 @@ async def list_runs(
 async def _run_view(res: Resources, run_id: str) -> RunView:
     row = await get_run_row(res, run_id)
     records = await queries.run_provenance(res, run_id, check=False)
-    return run_view(row, records[-1] if records else None, queries.s3_playlist(res, run_id))
+    replicas = await queries.run_replicas(res, run_id)
+    latest = records[-1] if records else None
+    return run_view(row, latest, queries.s3_playlist(res, run_id), replicas)
 
 
 @get("/runs/{run_id:str}", summary="Run status")

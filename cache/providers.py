@@ -37,6 +37,10 @@ class StorageBackend(Protocol):
         """Remove ``cid``; returns whether something was removed (or unpinned)."""
         ...
 
+    async def has(self, cid: str) -> bool:
+        """Whether the backend holds ``cid`` already (an IPFS node: pins it)."""
+        ...
+
     async def test(self) -> dict[str, Any]:
         """Check the backend works: ``{"ok": bool, "latency_ms": float, "detail": str}``."""
         ...
@@ -79,6 +83,9 @@ class LocalBackend:
     async def delete(self, cid: str) -> bool:
         return await self.store.adelete(cid)
 
+    async def has(self, cid: str) -> bool:
+        return await asyncio.to_thread(self.store.has, cid)
+
     async def test(self) -> dict[str, Any]:
         return await _round_trip(self, f"local cache at {self.store.root}")
 
@@ -99,6 +106,9 @@ class IPFSBackend:
 
     async def delete(self, cid: str) -> bool:
         return await self.store.unpin(cid)
+
+    async def has(self, cid: str) -> bool:
+        return await self.store.is_pinned(cid)
 
     async def test(self) -> dict[str, Any]:
         try:
@@ -134,6 +144,9 @@ class S3Backend:
         existed = await self.store.exists(key)
         await self.store.delete(key)
         return existed
+
+    async def has(self, cid: str) -> bool:
+        return await self.store.exists(self._key(cid))
 
     async def test(self) -> dict[str, Any]:
         return await _round_trip(self, f"S3 bucket {self.store.bucket}")

@@ -15,6 +15,7 @@ from typing import Any
 from streamer.jobs.execute import EXEC_FUNCTIONS
 from streamer.jobs.federation import FEDERATION_FUNCTIONS
 from streamer.jobs.render import render_run
+from streamer.jobs.replicate import REPLICATE_FUNCTIONS
 from streamer.resources import resources_of
 
 __all__ = ["JOB_FUNCTIONS", "ping", "render_run"]
@@ -46,4 +47,5 @@ JOB_FUNCTIONS: list[Callable[..., Any] | Any] = [
     render_run,
     *EXEC_FUNCTIONS,
     *FEDERATION_FUNCTIONS,
+    *REPLICATE_FUNCTIONS,
 ]

@@ -13,6 +13,7 @@ from streamer.content.stores import hls_dir
 from streamer.db import content as content_db
 from streamer.db import federation as federation_db
 from streamer.db import recipes as recipes_db
+from streamer.db import replicas as replicas_db
 from streamer.db import runs as runs_db
 from streamer.present.deps import Res
 from streamer.resources import Resources
@@ -31,6 +32,7 @@ __all__ = [
     "run_context",
     "run_page",
     "run_plan",
+    "run_replicas_partial",
     "run_status_partial",
 ]
 
@@ -42,6 +44,7 @@ async def run_context(res: Resources, run_id: str, tab: str) -> dict[str, Any] |
     recipe = await recipes_db.get_recipe(res.db, run["recipe_id"]) if run.get("recipe_id") else None
     output = run.get("output_cid")
     publication = await federation_db.latest_activity(res.db, output) if output else None
+    replicas = await replicas_db.list_replicas(res.db, run_id)
     return {
         "nav": "runs",
         "run": run,
@@ -50,7 +53,14 @@ async def run_context(res: Resources, run_id: str, tab: str) -> dict[str, Any] |
         "recipe": recipe,
         "tab": tab,
         "active": run["status"] in ACTIVE,
+        "replicas": replicas,
+        # the copies card polls until every copy settled (they start once the run completes)
+        "replicas_live": run["status"] in ACTIVE or any(r["state"] in UNSETTLED for r in replicas),
     }
+
+
+#: copy states that may still change (:mod:`streamer.db.replicas`)
+UNSETTLED = frozenset({"pending", "copying"})
 
 
 def missing_run(run_id: str) -> Template:
@@ -158,4 +168,20 @@ async def run_status_partial(res: Res, run_id: FromPath[str]) -> Template:
     return page("partials/run_status.html", context)
 
 
-RUN_HANDLERS = [run_page, run_plan, run_analysis, run_artifacts, run_status_partial]
+@get("/web/run/{run_id:str}/replicas", include_in_schema=False, name="web:run-replicas")
+async def run_replicas_partial(res: Res, run_id: FromPath[str]) -> Template:
+    """The card of the run's copies on storage providers (polled until they settle)."""
+    context = await run_context(res, run_id, "plan")
+    if context is None:
+        return missing_run(run_id)
+    return page("partials/run_replicas.html", context)
+
+
+RUN_HANDLERS = [
+    run_page,
+    run_plan,
+    run_analysis,
+    run_artifacts,
+    run_status_partial,
+    run_replicas_partial,
+]
