@@ -24,8 +24,9 @@ from cache.cid import cid_of_bytes
 from cache.s3 import open_s3_client
 from streamer.content.provider_config import open_backend
 from streamer.content.stores import hls_dir
+from streamer.db import replicas as replicas_db
 from streamer.embedded.stack import free_port
-from streamer.jobs.replicate import replicate_run
+from streamer.jobs.replicate import replicate_run, requeue_lost_replicas
 from streamer.resources import RESOURCES_KEY
 from tests.api.conftest import LiveServer
 from tests.api.live_media import live_recipe, parse_playlist
@@ -223,6 +224,17 @@ async def test_completed_run_is_copied_to_every_provider(
             "state": "done",
             "uploaded": 0,
         }
+        # a copy whose job Redis lost (pending in PostgreSQL only) is queued again
+        late = await _add(live, "local", {"path": str(folder) + "-late"})
+        providers.append(late)
+        run = (await live.client.get(f"/api/run/{run_id}")).json()
+        assert late["id"] not in {r["provider_id"] for r in run["replicas"]}  # added after
+        assert await replicas_db.add_replicas(live.db, run_id, [late["id"]]) == [late["id"]]
+        assert await requeue_lost_replicas(live.res) == 1
+        run = await _wait_replicas(
+            live, run_id, providers, lambda c: c[late["id"]]["state"] == "done"
+        )
+        await _assert_copied(live, late, sources, run["output_cid"])
         # nothing at the source changed
         assert _sources(live, run_id) == before
     finally:

@@ -31,10 +31,13 @@ async def test_round_trip_and_same_cid(backends: list[StorageBackend]) -> None:
     expected = cid_of_bytes(data)
     for backend in backends:
         assert isinstance(backend, StorageBackend)
+        assert await backend.has(expected) is False, backend.name
         cid = await backend.put(data)
         assert cid == expected, backend.name
+        assert await backend.has(cid) is True, backend.name
         assert await backend.get(cid) == data, backend.name
         assert await backend.delete(cid) is True, backend.name
+        assert await backend.has(cid) is False, backend.name
 
 
 async def test_delete_then_get_is_not_found(backends: list[StorageBackend]) -> None:
