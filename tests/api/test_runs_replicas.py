@@ -30,6 +30,7 @@ from streamer.jobs.replicate import replicate_run, requeue_lost_replicas
 from streamer.resources import RESOURCES_KEY
 from tests.api.conftest import LiveServer
 from tests.api.live_media import live_recipe, parse_playlist
+from tests.api.test_phases import two_branch_recipe
 
 KEYS = ("testing", "testing")
 ATTEMPTS = 6
@@ -337,3 +338,25 @@ async def _bucket_named(endpoint: str, name: str) -> None:
         aiobotocore.session.get_session(), endpoint, "us-east-1", KEYS
     ) as client:
         await client.create_bucket(Bucket=name)
+
+
+async def test_three_phase_run_output_is_copied(replicating: LiveServer) -> None:
+    live = replicating
+    folder = live.settings.storage.data_dir / f"replicas-{uuid.uuid4().hex[:6]}"
+    providers = [await _add(live, "local", {"path": str(folder)})]
+    try:
+        resp = await live.client.post("/api/run-recipe", json={"recipe": two_branch_recipe(29)})
+        assert resp.status_code == 201, resp.text
+        run_id = resp.json()["run_id"]
+        run = await live.wait_run(
+            run_id, lambda r: r["status"] in ("completed", "failed"), timeout=150
+        )
+        assert run["status"] == "completed", run
+        run = await _wait_replicas(
+            live, run_id, providers, lambda c: all(r["state"] == "done" for r in c.values())
+        )
+        copy = _replicas(run, providers)[providers[0]["id"]]
+        assert copy["objects_done"] == copy["objects_total"] == 1  # the output; no HLS folder
+        await _assert_copied(live, providers[0], {}, run["output_cid"])
+    finally:
+        await _remove(live, providers)
