@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import Any
 
 from litestar import Request, get
@@ -44,7 +45,6 @@ async def run_context(res: Resources, run_id: str, tab: str) -> dict[str, Any] |
     recipe = await recipes_db.get_recipe(res.db, run["recipe_id"]) if run.get("recipe_id") else None
     output = run.get("output_cid")
     publication = await federation_db.latest_activity(res.db, output) if output else None
-    replicas = await replicas_db.list_replicas(res.db, run_id)
     return {
         "nav": "runs",
         "run": run,
@@ -53,14 +53,38 @@ async def run_context(res: Resources, run_id: str, tab: str) -> dict[str, Any] |
         "recipe": recipe,
         "tab": tab,
         "active": run["status"] in ACTIVE,
-        "replicas": replicas,
-        # the copies card polls until every copy settled (they start once the run completes)
-        "replicas_live": run["status"] in ACTIVE or any(r["state"] in UNSETTLED for r in replicas),
     }
 
 
 #: copy states that may still change (:mod:`streamer.db.replicas`)
 UNSETTLED = frozenset({"pending", "copying"})
+#: seconds after a run completed during which a card without copies looks again
+#: (the copies are added just after the final status is written)
+_COPIES_GRACE = 10.0
+
+
+def _replicas_trigger(run: dict[str, Any], replicas: list[dict[str, Any]]) -> str | None:
+    """When the copies card refreshes itself: while a copy may change, once the run
+    ends (the status event), or not at all."""
+    if any(r["state"] in UNSETTLED for r in replicas):
+        return "every 2s"
+    if run["status"] in ACTIVE:
+        return "poll-status from:body delay:1s"
+    finished = run.get("finished_at")
+    just_completed = (
+        run["status"] == "completed"
+        and isinstance(finished, dt.datetime)
+        and (dt.datetime.now(dt.UTC) - finished).total_seconds() < _COPIES_GRACE
+    )
+    return "every 2s" if just_completed and not replicas else None
+
+
+async def _with_replicas(res: Resources, context: dict[str, Any]) -> dict[str, Any]:
+    """``context`` plus the run's copies on storage providers and the card's refresh."""
+    replicas = await replicas_db.list_replicas(res.db, context["run"]["id"])
+    context["replicas"] = replicas
+    context["replicas_trigger"] = _replicas_trigger(context["run"], replicas)
+    return context
 
 
 def missing_run(run_id: str) -> Template:
@@ -134,7 +158,7 @@ async def run_page(res: Res, run_id: FromPath[str]) -> Template:
     context["cached_count"] = sum(1 for s in steps if s.get("cached"))
     context["step_count"] = len(steps)
     context["step_states"] = await step_states(res.db, context["run"])
-    return page("run.html", context)
+    return page("run.html", await _with_replicas(res, context))
 
 
 @get("/run/{run_id:str}/plan", include_in_schema=False, name="web:run-plan")
@@ -174,7 +198,7 @@ async def run_replicas_partial(res: Res, run_id: FromPath[str]) -> Template:
     context = await run_context(res, run_id, "plan")
     if context is None:
         return missing_run(run_id)
-    return page("partials/run_replicas.html", context)
+    return page("partials/run_replicas.html", await _with_replicas(res, context))
 
 
 RUN_HANDLERS = [
