@@ -7,10 +7,12 @@ backend does not compute it), so the same bytes get the same id everywhere.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from cache.cid import cid_of_bytes, cid_to_bytes, normalise_cid
+from cache.cid import cid_of_bytes, cid_of_file, cid_to_bytes, normalise_cid
 from cache.errors import StorageError
 from cache.ipfs import IPFSStore
 from cache.local import LocalStore
@@ -27,6 +29,11 @@ class StorageBackend(Protocol):
 
     async def put(self, data: bytes) -> str:
         """Store ``data``; returns its CID."""
+        ...
+
+    async def put_file(self, path: str | os.PathLike[str]) -> str:
+        """Store a file's content (without holding all of it in memory where the backend
+        allows); returns its CID."""
         ...
 
     async def get(self, cid: str) -> bytes:
@@ -77,6 +84,9 @@ class LocalBackend:
     async def put(self, data: bytes) -> str:
         return (await self.store.aput_bytes(data)).cid
 
+    async def put_file(self, path: str | os.PathLike[str]) -> str:
+        return (await self.store.aput_file(path)).cid
+
     async def get(self, cid: str) -> bytes:
         return await self.store.aread(cid)
 
@@ -100,6 +110,10 @@ class IPFSBackend:
 
     async def put(self, data: bytes) -> str:
         return await self.store.add_bytes(data, pin=True, cid_version=self.cid_version)
+
+    async def put_file(self, path: str | os.PathLike[str]) -> str:
+        # the node's client adds bytes (aioipfs' file add breaks with aiohttp >= 3.12)
+        return await self.put(await asyncio.to_thread(Path(path).read_bytes))
 
     async def get(self, cid: str) -> bytes:
         return await self.store.cat(cid)
@@ -134,6 +148,11 @@ class S3Backend:
     async def put(self, data: bytes) -> str:
         cid = await asyncio.to_thread(cid_of_bytes, data, self.cid_version)
         await self.store.put_bytes(self._key(cid), data)
+        return cid
+
+    async def put_file(self, path: str | os.PathLike[str]) -> str:
+        cid = await asyncio.to_thread(cid_of_file, path, self.cid_version)
+        await self.store.put_file(self._key(cid), path)  # multipart when large
         return cid
 
     async def get(self, cid: str) -> bytes:

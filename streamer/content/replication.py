@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cache.cid import cid_of_bytes, cid_to_bytes, normalise_cid
+from cache.cid import cid_of_bytes, cid_of_file, cid_to_bytes, normalise_cid
 from cache.errors import InvalidCIDError, NotFoundError
 from cache.providers import StorageBackend
 from streamer.content.stores import hls_dir
@@ -29,6 +29,7 @@ from streamer.resources import Resources
 
 __all__ = [
     "HLS_SUFFIXES",
+    "MIN_RATE",
     "OBJECT_TIMEOUT",
     "ReplicaObject",
     "copy_objects",
@@ -39,25 +40,31 @@ log = logging.getLogger(__name__)
 
 #: The files of a run's HLS folder that are copied: the playlist and the media segments.
 HLS_SUFFIXES = (".m3u8", ".ts", ".m4s", ".mp4", ".aac")
-#: Seconds one object's look-up or upload may take before the attempt fails.
+#: Seconds one object's look-up may take before the attempt fails; an upload may take
+#: this plus one second per :data:`MIN_RATE` bytes.
 OBJECT_TIMEOUT = 300.0
+#: The slowest upload rate (bytes/s) a provider is granted before it counts as stuck.
+MIN_RATE = 1 << 20
 
 Progress = Callable[[int, int], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class ReplicaObject:
-    """One object of a run's copy.
+    """One object of a run's copy: a local file, or bytes fetched from elsewhere.
 
     Attributes:
         name: what it is (``output``, ``playlist.m3u8``, a segment's file name).
-        cid: its CID when known before reading (the output); None: computed from the bytes.
-        read: reads its bytes from the source.
+        cid: its CID when known before reading (the output); None: computed from the file.
+        path: the local file holding it (uploaded without being read whole where the
+            backend allows), or None.
+        fetch: reads its bytes when there is no local file.
     """
 
     name: str
-    cid: str | None
-    read: Callable[[], Awaitable[bytes]]
+    cid: str | None = None
+    path: Path | None = None
+    fetch: Callable[[], Awaitable[bytes]] | None = None
 
 
 def _hls_files(out_dir: Path) -> list[Path]:
@@ -71,13 +78,18 @@ def _hls_files(out_dir: Path) -> list[Path]:
     )
 
 
-async def _read_content(res: Resources, cid: str) -> bytes:
-    """Bytes of ``cid`` from the local content store, else the IPFS node."""
-    if await asyncio.to_thread(res.stores.local.has, cid):
-        return await res.stores.local.aread(cid)
+async def _from_ipfs(res: Resources, cid: str) -> bytes:
     if res.stores.ipfs is None:
         raise NotFoundError(f"{cid} is neither in the local cache nor on an IPFS node")
     return await res.stores.ipfs.cat(cid)
+
+
+async def _output(res: Resources, cid: str) -> ReplicaObject:
+    """The output: its file in the local content store, else fetched from the IPFS node."""
+    local = res.stores.local
+    if await asyncio.to_thread(local.has, cid):
+        return ReplicaObject("output", cid, path=await asyncio.to_thread(local.path, cid))
+    return ReplicaObject("output", cid, fetch=functools.partial(_from_ipfs, res, cid))
 
 
 async def run_objects(res: Resources, run: dict[str, Any]) -> list[ReplicaObject]:
@@ -85,13 +97,9 @@ async def run_objects(res: Resources, run: dict[str, Any]) -> list[ReplicaObject
     objects: list[ReplicaObject] = []
     output = run.get("output_cid")
     if output:
-        objects.append(
-            ReplicaObject("output", output, functools.partial(_read_content, res, output))
-        )
+        objects.append(await _output(res, str(output)))
     for path in await asyncio.to_thread(_hls_files, hls_dir(res.settings, str(run["id"]))):
-        objects.append(
-            ReplicaObject(path.name, None, functools.partial(asyncio.to_thread, path.read_bytes))
-        )
+        objects.append(ReplicaObject(path.name, path=path))
     return objects
 
 
@@ -104,18 +112,34 @@ def _same(a: str, b: str) -> bool:
     return normalise_cid(a) == normalise_cid(b)
 
 
+async def _bytes(obj: ReplicaObject) -> bytes:
+    if obj.fetch is None:
+        raise ValueError(f"{obj.name}: neither a file nor a source to read")
+    return await obj.fetch()
+
+
+def _upload_timeout(size: int) -> float:
+    """Seconds an upload of ``size`` bytes may take: the base, plus 1 s per MiB."""
+    return OBJECT_TIMEOUT + size / MIN_RATE
+
+
 async def _copy_one(backend: StorageBackend, obj: ReplicaObject) -> bool:
     """Put ``obj`` unless the backend has it; True when it was uploaded."""
     data: bytes | None = None
     cid = obj.cid
-    if cid is None:
-        data = await obj.read()
+    if cid is None and obj.path is not None:
+        cid = await asyncio.to_thread(cid_of_file, obj.path)
+    elif cid is None:
+        data = await _bytes(obj)
         cid = await asyncio.to_thread(cid_of_bytes, data)
     if await asyncio.wait_for(backend.has(cid), OBJECT_TIMEOUT):
         return False
-    if data is None:
-        data = await obj.read()
-    stored = await asyncio.wait_for(backend.put(data), OBJECT_TIMEOUT)
+    if obj.path is not None:
+        size = (await asyncio.to_thread(obj.path.stat)).st_size
+        stored = await asyncio.wait_for(backend.put_file(obj.path), _upload_timeout(size))
+    else:
+        data = data if data is not None else await _bytes(obj)
+        stored = await asyncio.wait_for(backend.put(data), _upload_timeout(len(data)))
     if not _same(stored, cid):  # e.g. an output added to IPFS with other CID options
         log.info("%s: %s stored as %s on %s", obj.name, cid, stored, backend.name)
     return True
@@ -136,6 +160,6 @@ async def copy_objects(
         try:
             uploaded += await _copy_one(backend, obj)
         except TimeoutError:
-            raise TimeoutError(f"{obj.name}: no answer within {OBJECT_TIMEOUT:g} s") from None
+            raise TimeoutError(f"{obj.name}: the provider did not answer in time") from None
         await progress(done, total)
     return uploaded

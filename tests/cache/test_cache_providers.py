@@ -40,6 +40,21 @@ async def test_round_trip_and_same_cid(backends: list[StorageBackend]) -> None:
         assert await backend.has(cid) is False, backend.name
 
 
+async def test_put_file_gives_the_same_cid(
+    backends: list[StorageBackend], tmp_path: Path, s3_store: S3Store
+) -> None:
+    data = os.urandom(6 * 1024 * 1024 + 123)  # over one S3 part: a multipart upload
+    src = tmp_path / "big.bin"
+    src.write_bytes(data)
+    expected = cid_of_bytes(data)
+    for backend in backends:
+        assert await backend.put_file(src) == expected, backend.name
+        assert await backend.has(expected), backend.name
+        assert await backend.get(expected) == data, backend.name
+        await backend.delete(expected)
+    assert src.read_bytes() == data  # the source is only read
+
+
 async def test_delete_then_get_is_not_found(backends: list[StorageBackend]) -> None:
     local, _, s3 = backends
     for backend in (local, s3):
