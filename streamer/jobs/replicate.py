@@ -16,7 +16,9 @@ the provider has), writing ``objects_done``/``objects_total`` as it goes:
   :class:`~arq.worker.Retry` runs the job after
   ``ARTDAG_REPLICA_RETRY_SECONDS * 2**(attempt-1)`` (at most an hour), until
   ``ARTDAG_REPLICA_ATTEMPTS`` attempts were made; then ``failed``, with why;
-- the provider disabled meanwhile: ``failed`` (removed: its rows go with it).
+- the provider disabled meanwhile, or its config refused now (an endpoint that
+  resolves to a refused address, :mod:`streamer.netguard`; checked before any
+  connection): ``failed`` at once (removed: its rows go with it).
 
 A job Redis lost (a restart) is queued again by :func:`requeue_lost_replicas`,
 which the worker calls with :func:`streamer.jobs.requeue.requeue_lost_runs`.
@@ -24,17 +26,20 @@ which the worker calls with :func:`streamer.jobs.requeue.requeue_lost_runs`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from arq import func
 from arq.worker import Retry
 
-from streamer.content.provider_config import open_backend
+from streamer.content.provider_config import open_backend, validate_config
+from streamer.content.providers import allowed_roots
 from streamer.content.replication import copy_objects, run_objects
 from streamer.db import replicas as replicas_db
 from streamer.db import runs as runs_db
 from streamer.db import storage as storage_db
+from streamer.errors import Denied, InvalidValue
 from streamer.jobs.federation import retry_delay
 from streamer.jobs.wake import enqueue_job
 from streamer.resources import Resources, resources_of
@@ -109,6 +114,22 @@ async def requeue_lost_replicas(res: Resources) -> int:
     return count
 
 
+async def _refusal(res: Resources, provider: dict[str, Any]) -> str | None:
+    """Why the provider's config may not be used now (checked again before connecting:
+    a name may resolve elsewhere than when it was added), or None."""
+    try:
+        await asyncio.to_thread(
+            validate_config,
+            provider["type"],
+            dict(provider["config"] or {}),
+            allowed_roots=allowed_roots(res),
+            allow_private=res.settings.network.allow_private_endpoints,
+        )
+    except (InvalidValue, Denied) as exc:
+        return f"provider {provider['name']!r} refused: {exc.detail}"
+    return None
+
+
 async def _attempt(res: Resources, run: dict[str, Any], provider: dict[str, Any]) -> int:
     run_id, provider_id = str(run["id"]), int(provider["id"])
 
@@ -138,9 +159,14 @@ async def replicate_run(ctx: dict[str, Any], run_id: str, provider_id: int) -> d
     provider = await storage_db.get_storage_provider(res.db, provider_id)
     if run is None or provider is None:  # deleted meanwhile: the row went with it
         return {**answer, "state": "gone"}
-    if not provider["enabled"]:
-        why = f"provider {provider['name']!r} was disabled before the copy finished"
+    why = (
+        f"provider {provider['name']!r} was disabled before the copy finished"
+        if not provider["enabled"]
+        else await _refusal(res, provider)
+    )
+    if why is not None:  # no attempt can help: nothing is sent
         await replicas_db.mark_failed(res.db, run_id, provider_id, why)
+        log.warning("run %s: copy to %s failed: %s", run_id, provider["name"], why)
         return {**answer, "state": "failed", "error": why}
     attempt, limit = int(row["attempts"]), res.settings.replication.attempts
     try:

@@ -25,6 +25,7 @@ from cache.s3 import open_s3_client
 from streamer.content.provider_config import open_backend
 from streamer.content.stores import hls_dir
 from streamer.db import replicas as replicas_db
+from streamer.db import storage as storage_db
 from streamer.embedded.stack import free_port
 from streamer.jobs.replicate import replicate_run, requeue_lost_replicas
 from streamer.resources import RESOURCES_KEY
@@ -358,5 +359,45 @@ async def test_three_phase_run_output_is_copied(replicating: LiveServer) -> None
         copy = _replicas(run, providers)[providers[0]["id"]]
         assert copy["objects_done"] == copy["objects_total"] == 1  # the output; no HLS folder
         await _assert_copied(live, providers[0], {}, run["output_cid"])
+    finally:
+        await _remove(live, providers)
+
+
+async def test_a_provider_refused_now_fails_at_once(replicating: LiveServer) -> None:
+    """A stored config that is refused when the copy starts (here written past the API's
+    checks) fails at once, before any connection or write."""
+    live = replicating
+    outside = Path("/tmp") / f"artdag-not-a-root-{uuid.uuid4().hex[:6]}"
+    rows = [
+        await storage_db.create_storage_provider(
+            live.db,
+            kind="s3",
+            name=f"rep-meta-{uuid.uuid4().hex[:6]}",
+            config={"bucket": "meta-bucket", "endpoint_url": "http://169.254.169.254"},
+        ),
+        await storage_db.create_storage_provider(
+            live.db,
+            kind="local",
+            name=f"rep-out-{uuid.uuid4().hex[:6]}",
+            config={"path": str(outside)},
+        ),
+    ]
+    providers = rows
+    try:
+        run = await _completed_run(live)
+        run = await _wait_replicas(
+            live,
+            run["run_id"],
+            providers,
+            lambda c: all(r["state"] == "failed" for r in c.values()),
+            timeout=30,
+        )
+        copies = _replicas(run, providers)
+        meta, out = copies[rows[0]["id"]], copies[rows[1]["id"]]
+        assert meta["attempts"] == out["attempts"] == 1  # no retry can help
+        assert "refused" in meta["error"] and "metadata" in meta["error"], meta
+        assert "refused" in out["error"] and "config.path" in out["error"], out
+        assert meta["objects_total"] == out["objects_total"] == 0  # nothing was tried
+        assert not outside.exists()
     finally:
         await _remove(live, providers)
