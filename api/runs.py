@@ -16,23 +16,24 @@ The request and response models are in :mod:`api.schemas.runs`; the work in
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, Router, delete, get, post
+from litestar.openapi.spec import OpenAPIResponse
 from litestar.params import JSONBody, PathParameter, QueryParameter
-from litestar.response import File, Redirect, ServerSentEvent
+from litestar.response import Redirect, ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from api.auth import current_user
 from api.errors import NotFound
+from api.hls_serving import CORS, playlist_response, segment_response
 from api.models import Limit, Offset
 from api.openapi_errors import error_answers
+from api.openapi_media import documented, file_responses
 from api.schemas.fields import RunIdPath
 from api.schemas.phases import PlanDocument, plan_document
 from api.schemas.runs import (
@@ -53,6 +54,7 @@ from streamer.content.media import HLS_MEDIA_TYPE
 from streamer.content.stores import hls_dir
 from streamer.db import runs as runs_db
 from streamer.db.outage import database_unavailable
+from streamer.jobs.chunk_state import waiting_for_worker
 from streamer.present.deps import Res
 from streamer.resources import Resources
 from streamer.runs import queries
@@ -78,8 +80,13 @@ _SEGMENT_TYPES = {
     ".mp4": "video/mp4",
     ".aac": "audio/aac",
 }
-_IMMUTABLE = "public, max-age=31536000, immutable"
-_CORS = {"Access-Control-Allow-Origin": "*"}
+#: A run id that can name its HLS directory (one safe path component; run ids are uuid4).
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+#: Players need no token: the guard does not even look for one (no Redis per request).
+_PUBLIC = {"auth": "public"}
+_PLAYLIST_304 = {
+    "304": OpenAPIResponse(description="not modified (`If-None-Match` names the ETag)")
+}
 
 StatusFilter = Annotated[RunStatus | None, QueryParameter(description="Only runs in this status.")]
 #: No pattern in the schema: a name that is not a segment answers 404, not 400.
@@ -136,7 +143,10 @@ async def _run_view(res: Resources, run_id: str) -> RunView:
     records = await queries.run_provenance(res, run_id, check=False)
     replicas = await queries.run_replicas(res, run_id)
     latest = records[-1] if records else None
-    return run_view(row, latest, queries.s3_playlist(res, run_id), replicas)
+    view = run_view(row, latest, queries.s3_playlist(res, run_id), replicas)
+    if row["status"] == RunStatus.RUNNING and await waiting_for_worker(res.redis, res.keys, run_id):
+        view = msgspec.structs.replace(view, waiting_for_worker=True)
+    return view
 
 
 @get("/runs/{run_id:str}", summary="Run status")
@@ -202,23 +212,21 @@ async def api_run_provenance(res: Res, run_id: RunIdPath) -> ProvenanceList:
     summary="Live HLS playlist",
     media_type=PLAYLIST_MEDIA_TYPE,
     response_description="The HLS media playlist (M3U8 text).",
+    operation_class=documented(responses=_PLAYLIST_304),
+    opt=_PUBLIC,
 )
-async def playlist(res: Res, run_id: RunIdPath) -> Response[bytes]:
-    """The local playlist; ``no-cache`` while live, CORS open."""
-    await get_run_row(res, run_id)
-    path = hls_dir(res.settings, run_id) / "playlist.m3u8"
-    try:
-        body = await asyncio.to_thread(path.read_bytes)
-    except FileNotFoundError:
-        raise NotFound(
-            f"run {run_id!r} has no playlist yet (no segment rendered)", field="run_id"
-        ) from None
-    ended = b"#EXT-X-ENDLIST" in body
-    return Response(
-        body,
-        media_type=PLAYLIST_MEDIA_TYPE,
-        headers={**_CORS, "Cache-Control": "public, max-age=60" if ended else "no-cache"},
-    )
+async def playlist(res: Res, request: Request[Any, Any, Any], run_id: RunIdPath) -> Response[Any]:
+    """The local playlist; ``no-cache`` while live, ``ETag`` (304 on ``If-None-Match``), CORS open.
+
+    Served from memory (checked against the file every 0.1 s), never from the database.
+    """
+    file = None
+    if _RUN_ID.match(run_id):
+        file = await res.live_hls.playlist(run_id, hls_dir(res.settings, run_id))
+    if file is None:
+        await get_run_row(res, run_id)  # 404 naming the run when it does not exist
+        raise NotFound(f"run {run_id!r} has no playlist yet (no segment rendered)", field="run_id")
+    return playlist_response(request, file, PLAYLIST_MEDIA_TYPE)
 
 
 @get(
@@ -237,7 +245,7 @@ async def run_ipfs(res: Res, run_id: RunIdPath) -> Redirect:
         )
     gateway = res.settings.ipfs.gateway_url.rstrip("/")
     return Redirect(
-        f"{gateway}/{cid}", status_code=302, headers={**_CORS, "Cache-Control": "no-cache"}
+        f"{gateway}/{cid}", status_code=302, headers={**CORS, "Cache-Control": "no-cache"}
     )
 
 
@@ -285,7 +293,7 @@ async def run_events(
             if kind == "status" and event.get("status") in TERMINAL_STATUSES:
                 return
 
-    return ServerSentEvent(stream(), headers={**_CORS, "Cache-Control": "no-cache"})
+    return ServerSentEvent(stream(), headers={**CORS, "Cache-Control": "no-cache"})
 
 
 @get(
@@ -294,26 +302,30 @@ async def run_events(
     media_type="application/octet-stream",
     response_description="The segment, typed by its extension: .ts video/mp2t, .m4s "
     "video/iso.segment, .mp4 (fMP4 init) video/mp4, .aac audio/aac.",
+    operation_class=documented(
+        responses=file_responses(
+            ["application/octet-stream"], "the segment (its type by its extension, as above)"
+        )
+    ),
+    opt=_PUBLIC,
 )
-async def segment(res: Res, run_id: RunIdPath, segment: SegmentPath) -> File:
-    """A segment (or fMP4 init) of the run: immutable, content-named."""
+async def segment(
+    res: Res, request: Request[Any, Any, Any], run_id: RunIdPath, segment: SegmentPath
+) -> Response[Any]:
+    """A segment (or fMP4 init) of the run: immutable, content-named, its name the ``ETag``.
+
+    ``If-None-Match`` / ``If-Modified-Since`` answer 304, one ``Range`` 206. Served from
+    memory once read, never from the database.
+    """
     if not _SEGMENT_NAME.match(segment):
         raise NotFound(f"{segment!r} is not a segment of run {run_id!r}", field="segment")
-    await get_run_row(res, run_id)
-    directory = hls_dir(res.settings, run_id)
-    path = directory / segment
-    # names are checked above; resolving again guards against symlinks out of the directory
-    resolved = await asyncio.to_thread(Path.resolve, path)
-    if resolved.parent != await asyncio.to_thread(Path.resolve, directory):
+    file = None
+    if _RUN_ID.match(run_id):
+        file = await res.live_hls.segment(run_id, hls_dir(res.settings, run_id), segment)
+    if file is None:
+        await get_run_row(res, run_id)  # 404 naming the run when it does not exist
         raise NotFound(f"{segment!r} is not a segment of run {run_id!r}", field="segment")
-    if not await asyncio.to_thread(resolved.is_file):
-        raise NotFound(f"{segment!r} is not a segment of run {run_id!r}", field="segment")
-    return File(
-        resolved,
-        media_type=_SEGMENT_TYPES[resolved.suffix],
-        content_disposition_type="inline",
-        headers={**_CORS, "Cache-Control": _IMMUTABLE},
-    )
+    return await segment_response(request, file, _SEGMENT_TYPES[file.path.suffix])
 
 
 runs_router = Router(

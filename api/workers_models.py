@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-__all__ = ["JobResult", "QueuedJob", "WorkerRecord", "WorkerStatus"]
+__all__ = ["ChunkClaim", "JobResult", "QueuedJob", "WorkerRecord", "WorkerStatus"]
 
 _TIME = "unix time (seconds)"
 
@@ -66,6 +66,17 @@ class WorkerRecord(Struct, kw_only=True):
     ttl_ms: Annotated[int, Meta(description="until the record expires")]
 
 
+class ChunkClaim(Struct, kw_only=True):
+    """A chunk of a distributed live run that a worker is rendering now."""
+
+    run_id: str
+    index: int
+    worker: Annotated[str, Meta(description="host:pid of the claim's holder")]
+    heartbeat_age_s: Annotated[
+        float, Meta(description="seconds since the claim was renewed (taken over after 15)")
+    ]
+
+
 class WorkerStatus(Struct, kw_only=True):
     """The queue, its workers and recent results, read from Redis."""
 
@@ -75,6 +86,9 @@ class WorkerStatus(Struct, kw_only=True):
     deferred: Annotated[int, Meta(description="jobs scheduled for later")]
     in_progress: int
     in_progress_jobs: list[QueuedJob]
+    chunks: Annotated[
+        list[ChunkClaim], Meta(description="chunks being rendered (ARTDAG_CHUNK_SEGMENTS)")
+    ]
     workers: list[WorkerRecord]
     worker_count: int
     arq_health: (

@@ -124,7 +124,14 @@ def _admin_sql(admin: str, sql: str) -> None:
 class Server:
     """One ``artdag serve`` child process and its log lines (timestamped as read)."""
 
-    def __init__(self, root: Path, db_url: str, redis_url: str, ipfs_api: str | None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        db_url: str,
+        redis_url: str,
+        ipfs_api: str | None,
+        serve_args: tuple[str, ...] = (),
+    ) -> None:
         from streamer.embedded.procs import free_port
 
         self.port = free_port()
@@ -148,7 +155,7 @@ class Server:
         self.lines: list[tuple[float, str]] = []
         # `artdag serve` of this checkout (python -m from its root, so a copy of another
         # commit measures its own code)
-        cmd = [sys.executable, "-m", "streamer.entry.cli", "serve", "--no-demo"]
+        cmd = [sys.executable, "-m", "streamer.entry.cli", "serve", "--no-demo", *serve_args]
         self.spawned = time.time()
         self.proc = subprocess.Popen(
             [*cmd, "--log-level", "info"],

@@ -178,6 +178,12 @@ class EffectSpec:
         factory: ``factory(width, height) -> Effect``.
         layout: The layout the kernel works in internally.
         temporal: Whether it keeps state across frames.
+        preroll: Frames of history its output depends on: a render that starts
+            mid-stream (a chunk) first feeds it this many earlier frames and
+            drops their output. 0 for stateless effects (and those driven by
+            the frame index alone); a bounded window reproduces the effect
+            exactly, an unbounded memory (``feedback``) is defined as
+            windowed to it (see docs/ARCHITECTURE.md, chunked rendering).
         arity: Number of input frames (1, or 2 for composites).
         fusable: Whether consecutive fusable colour effects may run as one pass.
     """
@@ -189,6 +195,7 @@ class EffectSpec:
     factory: Callable[[int, int], Effect]
     layout: Layout = "yuv420p"
     temporal: bool = False
+    preroll: int = 0
     arity: int = 1
     fusable: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)

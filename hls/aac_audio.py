@@ -31,19 +31,22 @@ class AacAudio:
     Args:
         stream: The AAC stream (its codec context does the encoding).
         audio: Sample rate and channel count of the input.
+        origin: Sample index of the first sample pushed (a chunk starts
+            part-way; a multiple of :data:`AUDIO_FRAME_SIZE` keeps every
+            chunk on the one frame grid).
     """
 
-    def __init__(self, stream: AudioStream, audio: AudioFormat) -> None:
+    def __init__(self, stream: AudioStream, audio: AudioFormat, origin: int = 0) -> None:
         self._stream = stream
         self._audio = audio
         self._chunks: list[np.ndarray] = []
         self._buffered = 0
         self._layout = channel_layout(audio.channels)
         self._time_base = Fraction(1, audio.sample_rate)
-        self.sent = 0
-        """Samples handed to the AAC encoder."""
-        self.pushed = 0
-        """Samples received."""
+        self.sent = origin
+        """Samples handed to the AAC encoder (counted from sample 0 of the stream)."""
+        self.pushed = origin
+        """Samples received (counted from sample 0 of the stream)."""
 
     def push(self, samples: np.ndarray) -> list[Packet[Stream]]:
         """Buffer float32 planar ``(channels, n)`` samples; return packets of full frames.

@@ -81,12 +81,30 @@ class SegmentEncoder:
         audio: Audio format, or ``None`` for a video-only stream.
         options: Codec and segmenting options.
 
+        first_segment: The segment the first frame pushed starts (a chunk of a
+            longer stream; see :mod:`hls.chunk_encoder`): frame and segment
+            numbers and timestamps continue from there.
+        audio_origin: Stream sample index of the first audio sample pushed.
+        audio_keep: Keep only the AAC packets whose timestamp (in samples,
+            before the constant shift) lies in ``[lo, hi)`` (``None`` for an
+            open end); ``None`` keeps all. A chunk encodes audio pre-roll and
+            post-roll that its neighbours own.
+
     Feed it with :meth:`write` (or :meth:`push_audio` then :meth:`push_video`)
     and collect the finished segments each call returns; :meth:`flush` ends the
     stream and returns the rest. Not thread-safe: use from one thread.
     """
 
-    def __init__(self, video: VideoFormat, audio: AudioFormat | None, options: HLSOptions) -> None:
+    def __init__(
+        self,
+        video: VideoFormat,
+        audio: AudioFormat | None,
+        options: HLSOptions,
+        *,
+        first_segment: int = 0,
+        audio_origin: int = 0,
+        audio_keep: tuple[int | None, int | None] | None = None,
+    ) -> None:
         if video.width % 2 or video.height % 2 or video.width <= 0 or video.height <= 0:
             raise EncoderError(
                 f"video size must be positive and even, got {video.width}x{video.height}"
@@ -121,7 +139,7 @@ class SegmentEncoder:
         except av.FFmpegError as exc:
             raise EncoderError(f"could not open encoders: {exc}") from exc
         self._aac = (
-            AacAudio(self._astream, audio)
+            AacAudio(self._astream, audio, audio_origin)
             if self._astream is not None and audio is not None
             else None
         )
@@ -131,11 +149,12 @@ class SegmentEncoder:
         if self._sink is not None:
             self._collect_init(self._sink)
 
-        self._frame_index = 0
-        self._next_cut = self._schedule.start(1)
-        self._seg_index = 0  # segment receiving frames
+        self._frame_index = self._schedule.start(first_segment)
+        self._next_cut = self._schedule.start(first_segment + 1)
+        self._seg_index = first_segment  # segment receiving frames
+        self._audio_keep = audio_keep
         # Packet routing (closed GOPs: decode order never mixes segments).
-        self._open_seg = 0
+        self._open_seg = first_segment
         self._open_video: list[Packet[Stream]] = []
         self._open_key = False
         self._audio_packets: deque[Packet[Stream]] = deque()
@@ -255,8 +274,16 @@ class SegmentEncoder:
         if packet.dts is not None:
             packet.dts += offset
 
+    def _kept(self, packet: Packet[Stream]) -> bool:
+        if self._audio_keep is None or packet.pts is None:
+            return True
+        lo, hi = self._audio_keep
+        return (lo is None or packet.pts >= lo) and (hi is None or packet.pts < hi)
+
     def _route_audio(self, packets: list[Packet[Stream]]) -> None:
         for p in packets:
+            if not self._kept(p):
+                continue
             self._shift(p, self._a_off)
             if self._astream is not None and self._fmp4:
                 p.stream = self._astream

@@ -29,6 +29,9 @@ __all__ = [
     "open_segment_muxer",
 ]
 
+FF_QP2LAMBDA = 118
+"""FFmpeg's quality-to-lambda scale (``-q:a 1`` is lambda 118 for the AAC encoder)."""
+
 FMP4_MUXER_OPTIONS = {
     # cmaf (negative CTS offsets) + frag_discont: each track's tfdt is its
     # absolute decode time, so tfdt-based players (hls.js, Safari) see video
@@ -86,10 +89,14 @@ def add_segment_video_stream(
 def add_aac_stream(
     container: OutputContainer, audio: AudioFormat, options: HLSOptions
 ) -> AudioStream:
-    """Add the AAC stream at ``options.audio_bitrate``."""
+    """Add the AAC stream at ``options.audio_bitrate`` (or constant ``audio_quality``)."""
     stream = container.add_stream(
         "aac", rate=audio.sample_rate, layout=channel_layout(audio.channels)
     )
-    stream.bit_rate = options.audio_bitrate
+    if options.audio_quality is not None:
+        stream.codec_context.qscale = True
+        stream.codec_context.global_quality = round(FF_QP2LAMBDA * options.audio_quality)
+    else:
+        stream.bit_rate = options.audio_bitrate
     stream.codec_context.thread_type = ThreadType.AUTO
     return stream

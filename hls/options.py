@@ -37,7 +37,13 @@ class HLSOptions:
         preset: libx264 preset.
         crf: Constant rate factor when ``video_bitrate`` is unset.
         video_bitrate: Target bits/s for video (overrides ``crf``).
-        audio_bitrate: AAC bits/s.
+        audio_bitrate: AAC bits/s (average: the encoder adapts its quantiser
+            frame by frame, a state with no bound).
+        audio_quality: Constant-quality AAC instead (FFmpeg's ``-q:a``: the
+            encoder's lambda is ``118 * audio_quality``; ``audio_bitrate`` is
+            then unused). Its state is bounded, so a chunk encoded from a few
+            frames of pre-roll gives the same packets as one pass: chunked
+            renders (:mod:`hls.chunk_encoder`) require it.
         tune: Optional x264 tune (e.g. ``"zerolatency"`` trades size for latency).
         bframes: Maximum consecutive B-frames (``None``: the preset's choice).
         rc_lookahead: x264 rate-control lookahead frames (``None``: the preset's).
@@ -55,6 +61,7 @@ class HLSOptions:
     crf: int = 23
     video_bitrate: int | None = None
     audio_bitrate: int = 128_000
+    audio_quality: float | None = None
     tune: str | None = None
     bframes: int | None = None
     rc_lookahead: int | None = None
@@ -84,6 +91,8 @@ class HLSOptions:
             )
         if not 0 <= self.crf <= 51:
             raise HLSError(f"HLSOptions.crf: {self.crf!r} is outside 0..51")
+        if self.audio_quality is not None and not 0.1 <= self.audio_quality <= 10:
+            raise HLSError(f"HLSOptions.audio_quality: {self.audio_quality!r} is outside 0.1..10")
         if self.queue_size < 1:
             raise HLSError(f"HLSOptions.queue_size: {self.queue_size!r} must be at least 1")
         if self.upload_timeout <= 0 or self.finish_timeout < 0:

@@ -32,7 +32,14 @@ from interpreter.runtime.errors import Cancelled, StreamError
 from interpreter.runtime.graph import Graph, build_graph, default_video_format
 from interpreter.sink import FrameSink, PlaylistCallback
 
-__all__ = ["Cancelled", "FrameSink", "Progress", "StreamError", "StreamInterpreter"]
+__all__ = [
+    "Cancelled",
+    "FrameSink",
+    "OutputShape",
+    "Progress",
+    "StreamError",
+    "StreamInterpreter",
+]
 
 _DONE = object()
 
@@ -61,6 +68,21 @@ class Progress:
         return self.frames / self.total_frames if self.total_frames else 1.0
 
 
+@dataclass(frozen=True, slots=True)
+class OutputShape:
+    """What a run outputs: its formats and length (a chunked render plans from it).
+
+    Attributes:
+        video: Output geometry and rate.
+        audio: Output audio (None: the output has none).
+        frames: Output frames.
+    """
+
+    video: VideoFormat
+    audio: AudioFormat | None
+    frames: int
+
+
 def _resolve(fut: asyncio.Future[None]) -> None:
     if not fut.done():
         fut.set_result(None)
@@ -85,6 +107,12 @@ class StreamInterpreter:
         duration: Seconds to render (default: the output's own length; required
             when it is unbounded).
         queue_size: Frames buffered between the graph and sink stages.
+        frame_range: Render only output frames ``[first, end)`` (a chunk of a
+            longer render; ``end`` is capped at the output's length). The
+            frames before ``first`` are skipped (:meth:`Stream.skip
+            <interpreter.runtime.base.Stream.skip>`: files seek, temporal
+            effects get their pre-roll), so the result depends only on the
+            range, never on what was rendered before. Default: everything.
     """
 
     def __init__(
@@ -102,6 +130,7 @@ class StreamInterpreter:
         audio_format: AudioFormat | None = None,
         duration: float | None = None,
         queue_size: int = 4,
+        frame_range: tuple[int, int] | None = None,
     ) -> None:
         self.recipe = recipe
         self.inputs = {k: Path(v) for k, v in inputs.items()}
@@ -115,6 +144,10 @@ class StreamInterpreter:
         self.audio_format = audio_format
         self.duration = duration
         self.queue_size = max(1, queue_size)
+        if frame_range is not None and not 0 <= frame_range[0] < frame_range[1]:
+            raise ValueError(f"frame_range {frame_range!r}: need 0 <= first < end")
+        self.frame_range = frame_range
+        self.first_frame = 0
         self._cancel = threading.Event()
         self.frames_written = 0
         self.total_frames = 0
@@ -164,7 +197,30 @@ class StreamInterpreter:
             )
         if not root.has_audio:
             timing.audio = None
+        if self.frame_range is not None:
+            first, end = self.frame_range
+            if first >= total:
+                graph.close()
+                raise StreamError(
+                    f"frame range starts at {first}, the output has {total} frames",
+                    file=self.recipe.filename,
+                )
+            self.first_frame, total = first, min(end, total)
         return graph, timing, total
+
+    async def shape(self) -> OutputShape:
+        """The output's formats and length (the graph is built, then closed).
+
+        Raises:
+            StreamError / InterpreterError: the recipe cannot run.
+        """
+        keep, self.frame_range = self.frame_range, None
+        try:
+            graph, timing, total = await asyncio.to_thread(self._build)
+        finally:
+            self.frame_range = keep
+        await asyncio.to_thread(graph.close)
+        return OutputShape(timing.video, timing.audio, total)
 
     async def run(self) -> Any:
         """Render the whole output; returns what ``sink.finish()`` returns.
@@ -175,14 +231,15 @@ class StreamInterpreter:
             asyncio.CancelledError: the awaiting task was cancelled (run is stopped first).
         """
         loop = asyncio.get_running_loop()
-        graph, timing, total = await asyncio.to_thread(self._build)
+        graph, timing, end = await asyncio.to_thread(self._build)
+        total = end - self.first_frame
         self.total_frames = total
         try:
             await self.sink.start(timing.video, timing.audio, self.on_playlist_update)
         except BaseException:
             await asyncio.to_thread(graph.close)
             raise
-        stages = _Stages(self, graph, timing, total, loop)
+        stages = _Stages(self, graph, timing, total, loop, first=self.first_frame)
         stages.start()
         try:
             await asyncio.shield(stages.done)
@@ -227,8 +284,11 @@ class _Stages:
         timing: Timing,
         total: int,
         loop: asyncio.AbstractEventLoop,
+        *,
+        first: int = 0,
     ) -> None:
         self.interp = interp
+        self.first = first
         self.graph = graph
         self.timing = timing
         self.total = total
@@ -298,7 +358,9 @@ class _Stages:
 
     def _render(self) -> None:
         root = self.graph.root
-        for n in range(self.total):
+        if self.first:
+            root.skip(self.graph.clock, 0, [self.timing.samples_for(n) for n in range(self.first)])
+        for n in range(self.first, self.first + self.total):
             if self.cancel.is_set():
                 return
             self.graph.clock.n = n

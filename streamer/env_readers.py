@@ -86,6 +86,15 @@ class EnvReader:
             raise SettingsError(name, value, "a positive integer (bytes)")
         return int(value)
 
+    def count(self, name: str, default: int, maximum: int) -> int:
+        """A whole number from 0 to ``maximum``."""
+        value = self.get(name)
+        if value is None:
+            return default
+        if not value.isdigit() or int(value) > maximum:
+            raise SettingsError(name, value, f"a whole number from 0 to {maximum}")
+        return int(value)
+
     def segment_seconds(self, name: str, default: float) -> float:
         value = self.get(name)
         if value is None:

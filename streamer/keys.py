@@ -122,6 +122,28 @@ class RedisKeys:
         """The claim on a plan step's cache id."""
         return f"{self.queue}:claim:{cache_id}"
 
+    def chunks(self, run_id: str) -> str:
+        """Hash: a chunked live run's plan (``meta``), finished chunks (``done:<i>``) and
+        re-enqueue bookkeeping (``started:<i>``, ``tries:<i>``, ``listed``)."""
+        return f"{self.queue}:chunks:{run_id}"
+
+    def chunk_claim(self, run_id: str, index: int) -> str:
+        """The claim (with heartbeat) of the worker rendering chunk ``index`` of a run."""
+        return f"{self.queue}:chunk:{run_id}:{index}"
+
+    def chunk_owner(self, run_id: str) -> str:
+        """The claim of the job that owns a chunked run (enqueues, supervises, completes)."""
+        return f"{self.queue}:chunks:{run_id}:owner"
+
+    def chunk_listing(self, run_id: str) -> str:
+        """Lock around the listing of a chunked run's playlist (one writer at a time)."""
+        return f"{self.queue}:chunks:{run_id}:listing"
+
+    @staticmethod
+    def chunk_job_id(run_id: str, index: int, attempt: int) -> str:
+        """arq job id of attempt ``attempt`` at chunk ``index`` of a run."""
+        return f"chunk:{run_id}:{index}:{attempt}"
+
     @property
     def exec_counts(self) -> str:
         """Hash: cache id -> times the step was executed."""

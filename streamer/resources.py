@@ -22,6 +22,7 @@ from arq import create_pool as create_arq_pool
 from arq.connections import RedisSettings
 
 from streamer.auth.tokens import cluster_key
+from streamer.content.live_hls import LiveHlsFiles
 from streamer.content.stores import Stores, open_stores
 from streamer.db.pool import apply_migrations, create_pool
 from streamer.federation.actor_keys import ActorKeys, load_or_create_actor_keys
@@ -54,6 +55,7 @@ class Resources:
             None only in bare test resources.
         embedded_services: the process started the embedded PostgreSQL/Redis.
         locks: per-key locks for once-at-a-time work in this process.
+        live_hls: the runs' live playlists and segments as served (bounded cache).
     """
 
     settings: Settings
@@ -66,6 +68,7 @@ class Resources:
     actor_keys: ActorKeys | None = None
     embedded_services: bool = False
     locks: KeyedLocks = field(default_factory=KeyedLocks)
+    live_hls: LiveHlsFiles = field(default_factory=LiveHlsFiles)
 
 
 @contextlib.asynccontextmanager

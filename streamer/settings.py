@@ -190,6 +190,9 @@ class HLSSettings:
     segment_seconds: float = 2.0
     container: str = "ts"
     x264_preset: str = "veryfast"
+    #: ``ARTDAG_CHUNK_SEGMENTS``: segments per chunk of a distributed live run;
+    #: 0 renders a run as one job (see streamer.jobs.chunk_owner)
+    chunk_segments: int = 0
 
 
 @dataclass(frozen=True)
@@ -293,6 +296,7 @@ class Settings:
                 segment_seconds=env.segment_seconds("HLS_SEGMENT_SECONDS", 2.0),
                 container=env.choice("HLS_CONTAINER", "ts", ("ts", "fmp4")),
                 x264_preset=env.choice("HLS_X264_PRESET", "veryfast", X264_PRESETS),
+                chunk_segments=env.count("ARTDAG_CHUNK_SEGMENTS", 0, 1000),
             ),
             federation=FederationSettings(
                 l2_server=env.optional_url("L2_SERVER", ("http", "https")),

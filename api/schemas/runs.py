@@ -214,6 +214,16 @@ class RunView(RunDetail, kw_only=True):
         Annotated[str, Meta(description="The playlist's key in the S3 bucket (S3 on).")] | UnsetType
     ) = UNSET
     provenance: ProvenanceSummary | None = None
+    waiting_for_worker: (
+        Annotated[
+            bool,
+            Meta(
+                description="A distributed run (ARTDAG_CHUNK_SEGMENTS) has chunks left and no "
+                "worker holds a claim on it: it stays running until a worker comes back."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
     replicas: Annotated[
         list[Replica],
         Meta(

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from effects.registry import Effect, EffectSpec, ParamSpec
 from effects.specs._declare import KernelRef, fspec, lazy
 
-__all__ = ["ECHO_PARAMS", "FEEDBACK_PARAMS", "MAX_ECHO", "SPECS"]
+__all__ = ["ECHO_PARAMS", "FEEDBACK_PARAMS", "FEEDBACK_PREROLL", "MAX_ECHO", "SPECS"]
 
 _K = "effects.kernels.temporal"
 _FEEDBACK: KernelRef[Callable[[int, int], Effect]] = KernelRef(_K, "Feedback")
@@ -15,6 +15,14 @@ _ECHO: KernelRef[Callable[[int, int], Effect]] = KernelRef(_K, "Echo")
 
 #: Frames ``echo`` can hold (its ring buffer size).
 MAX_ECHO = 16
+
+#: Frames of trail ``feedback`` keeps when a render starts mid-stream. Its
+#: memory is unbounded (each output mixes in the previous one), so a chunked
+#: render defines it as windowed: the trail at a chunk's first frame is built
+#: from these earlier frames only (0.8**60 < 1e-5: invisible at the default
+#: amount). The chunk grid is fixed by settings, so the bytes do not depend on
+#: which worker renders a chunk or in what order.
+FEEDBACK_PREROLL = 60
 
 FEEDBACK_PARAMS = (
     ParamSpec(
@@ -43,6 +51,7 @@ SPECS = (
         FEEDBACK_PARAMS,
         lazy(_FEEDBACK),
         temporal=True,
+        preroll=FEEDBACK_PREROLL,
     ),
     EffectSpec(
         "echo",
@@ -51,6 +60,7 @@ SPECS = (
         ECHO_PARAMS,
         lazy(_ECHO),
         temporal=True,
+        preroll=MAX_ECHO - 1,  # the ring holds the last MAX_ECHO inputs: exact
     ),
     fspec(
         "strobe",

@@ -64,6 +64,8 @@ class AudioReader:
         self._container: av.container.InputContainer | None = None
         self._iter: Iterator[av.AudioFrame] | None = None
         self._eof = False
+        self._ahead = 0  # samples skipped before any read (seeked past, not decoded)
+        self._fresh = True  # nothing read yet: a skip may seek
         self._open()
 
     def _open(self) -> None:
@@ -80,8 +82,9 @@ class AudioReader:
         t0 = self.origin
         if t0 is None:
             t0 = float(s.start_time * tb) if s.start_time is not None else 0.0
-        if self.start > 0:
-            c.seek(int((self.start + t0) / tb), stream=s, backward=True)
+        at = self.start + self._ahead / self.fmt.sample_rate
+        if at > 0:
+            c.seek(int((at + t0) / tb), stream=s, backward=True)
         self._container = c
         self._t0 = t0
         self._skip: int | None = None  # samples to drop before start, known at the first frame
@@ -121,7 +124,7 @@ class AudioReader:
                 else self.start
             )
             # negative: the audio starts after ``start``, padded with silence
-            self._skip = round((self.start - ft) * self.fmt.sample_rate)
+            self._skip = round((self.start - ft) * self.fmt.sample_rate) + self._ahead
             if self._skip < 0:
                 self._push(silence(self.fmt.channels, -self._skip))
                 self._skip = 0
@@ -147,8 +150,20 @@ class AudioReader:
         if a.shape[1]:
             self._buf = np.concatenate([self._buf, a], axis=1)
 
+    def skip(self, n: int) -> None:
+        """Drop the next ``n`` samples: a seek when nothing was read yet (and not looping)."""
+        if self._fresh and not self.loop:
+            self._ahead += n
+            self._open()
+            return
+        while n > 0:
+            m = min(n, 1 << 16)
+            self.read(m)
+            n -= m
+
     def read(self, n: int) -> np.ndarray:
         """The next ``n`` samples, ``(channels, n)`` float32."""
+        self._fresh = False
         while self._buf.shape[1] < n:
             if self._more():
                 continue

@@ -11,10 +11,14 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from effects.frame import AudioFormat, VideoFormat, YUVFrame
+
+if TYPE_CHECKING:
+    from interpreter.runtime.clock import Clock
 
 __all__ = ["Chunk", "OneInput", "Stream", "Timing", "shortest_frames", "silence"]
 
@@ -94,6 +98,25 @@ class Stream(ABC):
         shared read-only between consecutive reads).
         """
 
+    def skip(self, clock: Clock, first: int, sizes: Sequence[int]) -> None:
+        """Advance past ``len(sizes)`` frames as if they had been read and dropped.
+
+        A render that starts mid-stream (a chunk) skips what precedes it. The
+        default reads every frame (exact, but it costs what rendering costs);
+        streams that can do better (a file seeks, a generator jumps, a
+        stateless node passes the skip down, a temporal effect renders only
+        its pre-roll) override it. What follows a skip is deterministic: the
+        same skip gives the same frames, whoever renders them.
+
+        Args:
+            clock: The graph's clock; set to each frame read (restored by the caller).
+            first: Output frame of the first skipped frame.
+            sizes: Audio samples of each skipped frame, as ``read`` would be asked.
+        """
+        for i, n in enumerate(sizes):
+            clock.n = first + i
+            self.read(n)
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release decoders and threads."""
 
@@ -110,6 +133,10 @@ class OneInput(Stream):
         self.frames = child.frames
         self.has_video = child.has_video
         self.has_audio = child.has_audio
+
+    def skip(self, clock: Clock, first: int, sizes: Sequence[int]) -> None:
+        """A stateless one-input node: the child skips the same frames."""
+        self.child.skip(clock, first, sizes)
 
 
 def shortest_frames(streams: Sequence[Stream]) -> int | None:

@@ -248,7 +248,7 @@ class GraphBuilder:
                 step, f"effect {spec.name!r} takes {spec.arity} video input(s), got {len(srcs)}"
             )
         inst = spec.factory(self.timing.video.width, self.timing.video.height)
-        return EffectStream(srcs, inst, base, dyn, spec.name, self.clock)
+        return EffectStream(srcs, inst, base, dyn, spec.name, self.clock, spec.preroll)
 
     def _chainable(self, step: Step) -> bool:
         """Whether ``step`` is a single-input effect that may join an EffectChain."""
@@ -289,7 +289,7 @@ class GraphBuilder:
         from effects.chain import EffectChain
 
         ch = EffectChain(nodes, self.timing.video.width, self.timing.video.height)
-        return ChainStream(source, ch, dyns, self.clock)
+        return ChainStream(source, ch, dyns, self.clock, sum(s.preroll for s, _ in nodes))
 
     def _sequence(self, step: Step, cfg: dict[str, Any]) -> Stream:
         """SEQUENCE: its inputs one after another, cut or crossfaded."""

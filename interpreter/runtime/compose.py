@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from effects.frame import YUVFrame
 from interpreter.runtime.base import Chunk, Stream, Timing, shortest_frames, silence
-from interpreter.runtime.clock import Value
+from interpreter.runtime.clock import Clock, Value
 from interpreter.runtime.errors import StreamError
 
 __all__ = ["BlendStream", "MuxStream", "SequenceStream"]
@@ -51,9 +53,7 @@ class SequenceStream(Stream):
         """The next frame of the part playing now (a mix of two while they fade)."""
         k = self.k
         self.k += 1
-        active = [i for i, s in enumerate(self.starts) if s <= k < s + self.lens[i]]
-        if not active:  # past the end: hold the last part's last frame
-            active = [len(self.parts) - 1]
+        active = self._active(k)
         if len(active) == 1:
             return self._read(active[0], nsamples)
         i, j = active[0], active[-1]
@@ -63,6 +63,22 @@ class SequenceStream(Stream):
         frame = _mix(fa, fb, w)
         audio = None if aa is None or ab is None else (aa * (1 - w) + ab * w).astype(np.float32)
         return frame, audio
+
+    def _active(self, k: int) -> list[int]:
+        """The parts playing at frame ``k`` (past the end: the last one, holding its last frame)."""
+        active = [i for i, s in enumerate(self.starts) if s <= k < s + self.lens[i]]
+        return active or [len(self.parts) - 1]
+
+    def skip(self, clock: Clock, first: int, sizes: Sequence[int]) -> None:
+        """Each part skips the frames it would have played (its active span)."""
+        spans: dict[int, tuple[int, list[int]]] = {}
+        for i, n in enumerate(sizes):
+            for part in self._active(self.k + i):
+                spans.setdefault(part, (first + i, []))[1].append(n)
+        for part in sorted(spans):
+            start, part_sizes = spans[part]
+            self.parts[part].skip(clock, start, part_sizes)
+        self.k += len(sizes)
 
 
 def _mix(a: YUVFrame | None, b: YUVFrame | None, w: float) -> YUVFrame | None:
@@ -135,6 +151,11 @@ class BlendStream(Stream):
                 dst[b_reg] = np.clip(lo * (1.0 - op) + mixed * op + 0.5, 0, 255)
         return out, chunks[0][1]
 
+    def skip(self, clock: Clock, first: int, sizes: Sequence[int]) -> None:
+        """Stateless: the base skips with the audio, the layers without."""
+        for i, s in enumerate(self.srcs):
+            s.skip(clock, first, sizes if i == 0 else [0] * len(sizes))
+
 
 def _overlap(
     base: tuple[int, ...], top: tuple[int, ...], dx: int, dy: int
@@ -198,3 +219,8 @@ class MuxStream(Stream):
         frame, _ = self.video.read(0)
         _, audio = self.audio.read(nsamples)
         return frame, audio
+
+    def skip(self, clock: Clock, first: int, sizes: Sequence[int]) -> None:
+        """The video skips without audio, the audio with it."""
+        self.video.skip(clock, first, [0] * len(sizes))
+        self.audio.skip(clock, first, sizes)

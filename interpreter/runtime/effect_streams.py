@@ -45,6 +45,7 @@ class EffectStream(Stream):
         dyn: Parameters evaluated every frame.
         name: Effect name (for errors).
         clock: The graph's clock.
+        preroll: Frames of history the effect needs (its spec's ``preroll``).
     """
 
     def __init__(
@@ -55,8 +56,10 @@ class EffectStream(Stream):
         dyn: DynParams,
         name: str,
         clock: Clock,
+        preroll: int = 0,
     ) -> None:
         self.srcs = srcs
+        self.preroll = preroll
         self.inst = inst
         self.base = dict(base)
         self.dyn = dyn
@@ -86,6 +89,14 @@ class EffectStream(Stream):
         self.k += 1
         return out, chunks[0][1]
 
+    def skip(self, clock: Clock, first: int, sizes: Sequence[int]) -> None:
+        """Inputs skip all but the pre-roll; the pre-roll frames run through the effect."""
+        cut = max(0, len(sizes) - self.preroll)
+        for i, s in enumerate(self.srcs):
+            s.skip(clock, first, sizes[:cut] if i == 0 else [0] * cut)
+        self.k += cut
+        _run_preroll(self, clock, first + cut, sizes[cut:])
+
 
 class ChainStream(OneInput):
     """A fused linear chain of single-input effects (``effects.chain.EffectChain``).
@@ -95,6 +106,7 @@ class ChainStream(OneInput):
         chain: The effects, bound to the output frame size.
         dyns: Per-frame parameters of each effect, in chain order.
         clock: The graph's clock.
+        preroll: Frames of history the chain needs (the largest ``preroll`` in it).
     """
 
     def __init__(
@@ -103,8 +115,10 @@ class ChainStream(OneInput):
         chain: EffectChain,
         dyns: Sequence[DynParams],
         clock: Clock,
+        preroll: int = 0,
     ) -> None:
         super().__init__(child)
+        self.preroll = preroll
         self.has_video = True
         self.chain = chain
         self.dyns = dyns
@@ -125,3 +139,17 @@ class ChainStream(OneInput):
         self.k += 1
         # the chain reuses its buffers; hand a copy the sink may keep
         return res.copy(), audio
+
+    def skip(self, clock: Clock, first: int, sizes: Sequence[int]) -> None:
+        """The input skips all but the pre-roll; the pre-roll frames run through the chain."""
+        cut = max(0, len(sizes) - self.preroll)
+        self.child.skip(clock, first, sizes[:cut])
+        self.k += cut
+        _run_preroll(self, clock, first + cut, sizes[cut:])
+
+
+def _run_preroll(stream: Stream, clock: Clock, first: int, sizes: Sequence[int]) -> None:
+    """Read and drop ``sizes`` frames (the effect's history), each at its output frame."""
+    for i, n in enumerate(sizes):
+        clock.n = first + i
+        stream.read(n)

@@ -14,6 +14,7 @@ import numpy as np
 
 from effects.frame import YUVFrame
 from interpreter.runtime.base import Chunk, Stream, Timing
+from interpreter.runtime.clock import Clock
 
 __all__ = [
     "AudioGenerator",
@@ -59,6 +60,10 @@ class _VideoGen(Stream):
         f = self.frame(self.n)
         self.n += 1
         return f, None
+
+    def skip(self, clock: Clock, first: int, sizes: Sequence[int]) -> None:
+        """Frames are computed from their index: jump."""
+        self.n += len(sizes)
 
     def frame(self, n: int) -> YUVFrame:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -194,6 +199,10 @@ class AudioGenerator(Stream):
         self.pos += nsamples
         mono = self.samples(idx).astype(np.float32)
         return None, np.ascontiguousarray(np.broadcast_to(mono, (self.channels, nsamples)))
+
+    def skip(self, clock: Clock, first: int, sizes: Sequence[int]) -> None:
+        """Samples are computed from their index: jump."""
+        self.pos += sum(sizes)
 
     def samples(self, idx: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError

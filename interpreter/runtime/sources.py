@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -26,6 +27,7 @@ import av
 from effects.frame import YUVFrame
 from interpreter.runtime.audio_file import AudioReader
 from interpreter.runtime.base import Chunk, Stream, Timing
+from interpreter.runtime.clock import Clock
 from interpreter.runtime.errors import Cancelled, SourceError
 from interpreter.runtime.media import (
     GRID_EPS,
@@ -137,11 +139,35 @@ class FileSource(Stream):
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._last: YUVFrame | None = None
+        self._first = 0  # output frame the decode thread starts at (a skip seeks past more)
+        self._start_decoder()
+
+    def _start_decoder(self) -> None:
         if self.has_video:
             self._thread = threading.Thread(
                 target=self._decode, name=f"decode:{self.path.name}", daemon=True
             )
             self._thread.start()
+
+    def skip(self, clock: Clock, first: int, sizes: Sequence[int]) -> None:
+        """Before the first read of a file played once: seek (decode restarts there).
+
+        Otherwise (a loop, or frames already read) frames are read and dropped.
+        """
+        if self.loop or self._last is not None:
+            super().skip(clock, first, sizes)
+            return
+        if self._audio is not None:
+            self._audio.skip(sum(sizes))
+        if self._thread is None:
+            return
+        self._stop_decoder()
+        self._first += len(sizes)
+        if self.frames is not None and self._first >= self.frames:
+            self._first = self.frames - 1  # past the end: the last frame is held
+        self._error = None
+        self._stop.clear()
+        self._start_decoder()
 
     # -- decode thread -------------------------------------------------
     def _put(self, item: object) -> bool:
@@ -162,9 +188,10 @@ class FileSource(Stream):
             self._put(_END)
 
     def _decode_loop(self) -> None:
-        k = 0
+        # a skip starts the (single) pass part-way: grid times still count from 0
+        base, k = 0, self._first
         while self._wants(k):
-            p = _Pass(base=k, k=k, end=max(self.start, self.info.video_duration))
+            p = _Pass(base=base, k=k, end=max(self.start, self.info.video_duration))
             if not self._decode_pass(p):
                 return
             if p.raw is None:
@@ -180,7 +207,7 @@ class FileSource(Stream):
                 return
             if p.k == p.base:
                 raise SourceError(f"{self.path}: nothing to loop after {self.start:g} s")
-            k = p.k
+            base = k = p.k
 
     def _wants(self, k: int) -> bool:
         """Whether output frame ``k`` is still to be produced."""
@@ -208,8 +235,9 @@ class FileSource(Stream):
             tb = s.time_base or Fraction(1, 1)
             t0 = self.info.video_start
             step = 1.0 / float(self.info.rate) if self.info.rate else 0.0
-            if self.start > 0:
-                c.seek(int((self.start + t0) / tb), stream=s, backward=True)
+            at = self.start + (p.k - p.base) / self.timing.video.fps
+            if at > 0:
+                c.seek(int((at + t0) / tb), stream=s, backward=True)
             for f in c.decode(s):
                 if f.pts is None:
                     continue
@@ -272,12 +300,18 @@ class FileSource(Stream):
             except queue.Empty:
                 continue
 
-    def close(self) -> None:
+    def _stop_decoder(self) -> None:
         self._stop.set()
         if self._thread is not None:
             with contextlib.suppress(queue.Empty):
                 while True:
                     self._queue.get_nowait()
             self._thread.join(timeout=5)
+            with contextlib.suppress(queue.Empty):  # what it queued before it stopped
+                while True:
+                    self._queue.get_nowait()
+
+    def close(self) -> None:
+        self._stop_decoder()
         if self._audio is not None:
             self._audio.close()

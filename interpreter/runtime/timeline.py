@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from effects.frame import YUVFrame
 from interpreter.runtime.base import Chunk, OneInput, Stream, Timing
-from interpreter.runtime.clock import Value
+from interpreter.runtime.clock import Clock, Value
 from interpreter.runtime.sources import Fit, scale_frame
 
 __all__ = ["ResizeStream", "SegmentStream", "TransformStream"]
@@ -27,19 +27,25 @@ class SegmentStream(OneInput):
     def __init__(self, child: Stream, timing: Timing, start: float, duration: float | None) -> None:
         super().__init__(child)
         self.timing = timing
-        self.skip = timing.frames_for(start)
+        self.lead = timing.frames_for(start)  # frames to drop first
         if child.frames is not None:
-            avail = max(0, child.frames - self.skip)
+            avail = max(0, child.frames - self.lead)
             self.frames = avail if duration is None else min(avail, timing.frames_for(duration))
         else:
             self.frames = None if duration is None else timing.frames_for(duration)
 
     def read(self, nsamples: int) -> Chunk:
         """The next frame of the segment; the first read drops what precedes it."""
-        while self.skip:
-            self.child.read(self.timing.samples_for(self.skip))
-            self.skip -= 1
+        while self.lead:
+            self.child.read(self.timing.samples_for(self.lead))
+            self.lead -= 1
         return self.child.read(nsamples)
+
+    def skip(self, clock: Clock, first: int, sizes: Sequence[int]) -> None:
+        """Skip the frames before the segment and then ``sizes`` more, in one child skip."""
+        lead = [self.timing.samples_for(k) for k in range(self.lead, 0, -1)]
+        self.lead = 0
+        self.child.skip(clock, first - len(lead), [*lead, *sizes])
 
 
 class ResizeStream(OneInput):

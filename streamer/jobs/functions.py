@@ -12,13 +12,14 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+from streamer.jobs.chunk_render import render_chunk, watch_chunks
 from streamer.jobs.execute import EXEC_FUNCTIONS
 from streamer.jobs.federation import FEDERATION_FUNCTIONS
 from streamer.jobs.render import render_run
 from streamer.jobs.replicate import REPLICATE_FUNCTIONS
 from streamer.resources import resources_of
 
-__all__ = ["JOB_FUNCTIONS", "ping", "render_run"]
+__all__ = ["JOB_FUNCTIONS", "ping", "render_chunk", "render_run", "watch_chunks"]
 
 
 async def ping(ctx: dict[str, Any], message: str = "ping") -> dict[str, Any]:
@@ -45,6 +46,8 @@ async def ping(ctx: dict[str, Any], message: str = "ping") -> dict[str, Any]:
 JOB_FUNCTIONS: list[Callable[..., Any] | Any] = [
     ping,
     render_run,
+    render_chunk,
+    watch_chunks,
     *EXEC_FUNCTIONS,
     *FEDERATION_FUNCTIONS,
     *REPLICATE_FUNCTIONS,

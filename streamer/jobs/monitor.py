@@ -33,12 +33,15 @@ from arq.constants import (
 )
 from arq.jobs import DeserializationError, deserialize_job, deserialize_result
 
+from streamer.jobs.chunk_state import CHUNK_CLAIM_TTL
+from streamer.jobs.claims import claim_owner
 from streamer.keys import DEFAULT_QUEUE, RedisKeys
 
 __all__ = [
     "DEFAULT_RECENT",
     "MAX_RECENT",
     "QUEUE_NAME_RE",
+    "chunk_claims",
     "list_workers",
     "parse_health_line",
     "worker_status",
@@ -86,6 +89,38 @@ def _jsonable(value: Any) -> Any:
     except (TypeError, ValueError):
         return repr(value)[:_RESULT_LIMIT]
     return value if len(text) <= _RESULT_LIMIT else text[:_RESULT_LIMIT] + "..."
+
+
+async def chunk_claims(redis: Any, queue: str) -> list[dict[str, Any]]:
+    """Chunks of distributed live runs being rendered now: who holds each and how fresh.
+
+    Each is ``{"run_id", "index", "worker", "heartbeat_age_s"}``; the age is
+    the time since the claim was last renewed (its TTL counts down from
+    ``CHUNK_CLAIM_TTL`` at each heartbeat). Sorted by run and chunk.
+    """
+    prefix = f"{queue}:chunk:"
+    keys = [k async for k in redis.scan_iter(match=_glob_escape(prefix) + "*", count=500)]
+    if not keys:
+        return []
+    tokens = await redis.mget(keys)
+    ttls = await asyncio.gather(*(redis.pttl(k) for k in keys))
+    claims = []
+    for key, token, ttl in zip(keys, tokens, ttls, strict=True):
+        if token is None or ttl < 0:  # expired between SCAN and MGET
+            continue
+        run_id, _, index = _text(key)[len(prefix) :].rpartition(":")
+        if not index.isdigit():
+            continue
+        claims.append(
+            {
+                "run_id": run_id,
+                "index": int(index),
+                "worker": claim_owner(_text(token)),
+                "heartbeat_age_s": round(max(0.0, CHUNK_CLAIM_TTL - int(ttl) / 1000), 3),
+            }
+        )
+    claims.sort(key=lambda c: (c["run_id"], c["index"]))
+    return claims
 
 
 async def list_workers(redis: Any, queue: str) -> list[dict[str, Any]]:
@@ -191,6 +226,7 @@ async def worker_status(
     Returns:
         ``{"queue", "checked_at", "queued", "deferred", "in_progress",
         "in_progress_jobs": [{job_id, function, try, enqueued_at, args, kwargs}],
+        "chunks": chunk_claims(...),
         "workers": [worker records], "worker_count", "arq_health":
         parse_health_line(...) | None, "arq_health_ttl_ms", "healthy",
         "recent": [{job_id, function, success, try, enqueued_at, started_at,
@@ -216,6 +252,7 @@ async def worker_status(
     health_ttl = int(await redis.pttl(health_key)) if health_raw else -2
     workers = await list_workers(redis, queue)
     return {
+        "chunks": await chunk_claims(redis, queue),
         "queue": queue,
         "checked_at": time.time(),
         "queued": len(waiting),

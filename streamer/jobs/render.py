@@ -57,6 +57,7 @@ from streamer.content.stores import hls_dir
 from streamer.db import recipes as recipes_db
 from streamer.db import runs as runs_db
 from streamer.db.outage import database_unavailable, retry_db
+from streamer.jobs.chunk_owner import own_chunked_run
 from streamer.jobs.render_inputs import (
     InputError,
     PacedSink,
@@ -426,6 +427,12 @@ async def render_run(
             return await job.finish(RunStatus.CANCELLED)
         if not await job.claim(retried=int(ctx.get("job_try") or 1) > 1):
             return {"run_id": run_id, "status": "duplicate"}
+        if res.settings.hls.chunk_segments > 0:  # a distributed run: this job owns it
+            try:
+                return await own_chunked_run(job, duration)
+            except (InputError, InterpreterError, StorageError, OSError, ValueError) as exc:
+                log.warning("run %s cannot start: %s", run_id, exc)
+                return await job.finish(RunStatus.FAILED, error=str(exc))
         try:
             recipe, inputs, analysis = await job.prepare(duration)
         except (InputError, InterpreterError, StorageError, OSError, ValueError) as exc:

@@ -187,4 +187,5 @@ async def delete_run(res: Resources, run_id: str) -> dict[str, Any]:
         )
     await runs_db.delete_run(res.db, run_id)
     await asyncio.to_thread(shutil.rmtree, hls_dir(res.settings, run_id), True)
+    res.live_hls.forget(run_id)  # the files are gone: players get 404 now, not the cache
     return run

@@ -173,6 +173,9 @@ def test_ipfs_primary_falsy(value: str) -> None:
         ("ARTDAG_REPLICA_ATTEMPTS", "0", "an integer 1-50"),
         ("ARTDAG_REPLICA_ATTEMPTS", "51", "an integer 1-50"),
         ("ARTDAG_REPLICA_RETRY_SECONDS", "0", "between 0.1 and 3600"),
+        ("ARTDAG_CHUNK_SEGMENTS", "-1", "a whole number from 0 to 1000"),
+        ("ARTDAG_CHUNK_SEGMENTS", "1001", "a whole number from 0 to 1000"),
+        ("ARTDAG_CHUNK_SEGMENTS", "four", "a whole number from 0 to 1000"),
     ],
 )
 def test_bad_value_names_variable_value_and_form(
@@ -187,6 +190,11 @@ def test_bad_value_names_variable_value_and_form(
     message = str(err)
     assert message.startswith(f"{variable}={value!r}: expected ")
     assert expected_fragment in message
+
+
+def test_chunk_segments_default_to_one_job_per_run() -> None:
+    assert Settings.from_env({}).hls.chunk_segments == 0
+    assert Settings.from_env({"ARTDAG_CHUNK_SEGMENTS": "4"}).hls.chunk_segments == 4
 
 
 def test_port_message_is_exact() -> None:

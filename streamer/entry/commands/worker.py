@@ -162,6 +162,13 @@ def format_status(status: dict[str, Any]) -> str:
                 f"  {job['job_id']}  {job.get('function', '?')}  try {job.get('try', '?')}"
                 f"  enqueued {_clock(job.get('enqueued_at'))}"
             )
+    if status.get("chunks"):
+        lines.append("chunks in progress:")
+        for c in status["chunks"]:
+            lines.append(
+                f"  run {c['run_id']} chunk {c['index']}  {c['worker']}"
+                f"  heartbeat {c['heartbeat_age_s']:.1f}s ago"
+            )
     if status["recent"]:
         lines.append(f"recent results ({len(status['recent'])}):")
         for r in status["recent"]:

@@ -1,0 +1,273 @@
+"""Listing and supervising a chunked live run; whoever can, does.
+
+:func:`list_ready` writes the run's playlist for the complete prefix of
+chunks (segments strictly in order, an EVENT playlist that only grows,
+ENDLIST once every chunk is done) under a short Redis lock, then updates the
+run row and publishes a playlist event per new segment. It is idempotent and
+runs after every finished chunk and in the owner's loop, so the stream goes
+on when the owner's worker dies. The caller that lists the last segment
+completes the run (:func:`complete`: segments kept, provenance, ``completed``).
+
+:func:`supervise` re-enqueues a chunk whose worker stopped renewing its claim
+(a claimed chunk with no live claim and no result) under a new job id (arq's
+own lock on the dead job lasts its timeout), and a new owner job when the
+owner's claim lapsed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+import uuid
+from typing import Any
+
+from arq.constants import in_progress_key_prefix
+
+from hls.playlist import MediaPlaylist, Segment
+from hls.segment_files import atomic_write
+from streamer.content.provenance import record_render_provenance
+from streamer.content.stores import hls_dir
+from streamer.db import runs as runs_db
+from streamer.jobs.chunk_state import (
+    CHUNK_CLAIM_TTL,
+    MAX_CHUNK_TRIES,
+    ChunkMeta,
+    SegmentRecord,
+    done_chunks,
+    load_meta,
+)
+from streamer.jobs.claims import holder, new_token, release
+from streamer.jobs.render_inputs import keep_segments
+from streamer.jobs.replicate import replicate_after_completion
+from streamer.jobs.wake import enqueue_job
+from streamer.keys import RedisKeys
+from streamer.resources import Resources
+from streamer.runs.events import PlaylistEvent, StatusEvent, publish_event
+from streamer.runs.status import TERMINAL_STATUSES, RunStatus
+
+__all__ = [
+    "PLAYLIST_NAME",
+    "STATE_TTL_SECONDS",
+    "Listing",
+    "close_listing",
+    "complete",
+    "list_ready",
+    "supervise",
+]
+
+log = logging.getLogger(__name__)
+
+PLAYLIST_NAME = "playlist.m3u8"
+STATE_TTL_SECONDS = 24 * 3600
+"""How long a finished run's chunk state stays in Redis (``waiting_for_worker``, debugging)."""
+_LOCK_WAIT = 10.0
+
+
+class Listing:
+    """What :func:`list_ready` found: segments listed and whether the stream ended."""
+
+    def __init__(self, listed: int, ended: bool, newly_ended: bool) -> None:
+        self.listed = listed
+        self.ended = ended
+        self.newly_ended = newly_ended
+
+
+def _prefix(meta: ChunkMeta, done: dict[int, Any]) -> tuple[list[SegmentRecord], bool]:
+    segments: list[SegmentRecord] = []
+    for i in range(meta.chunks):
+        if i not in done:
+            return segments, False
+        segments.extend(done[i].segments)
+    return segments, True
+
+
+def playlist_text(meta: ChunkMeta, segments: list[SegmentRecord], ended: bool) -> str:
+    """The playlist listing ``segments`` (a complete prefix), ENDLIST when ``ended``."""
+    playlist = MediaPlaylist(meta.target_duration, dt.datetime.fromisoformat(meta.started))
+    for s in segments:
+        playlist.add(
+            Segment(uri=s.name, duration=s.duration, index=s.index, start_time=s.start_time)
+        )
+    if ended:
+        playlist.end()
+    return playlist.render()
+
+
+async def _lock(res: Resources, run_id: str, token: str) -> bool:
+    key = res.keys.chunk_listing(run_id)
+    deadline = asyncio.get_running_loop().time() + _LOCK_WAIT
+    while not await res.redis.set(key, token, nx=True, px=round(_LOCK_WAIT * 1000)):
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+async def list_ready(res: Resources, run_id: str) -> Listing:
+    """List every segment of the complete prefix of chunks; see the module doc."""
+    redis: Any = res.redis  # redis-py's stubs type every command as sync or async
+    keys = res.keys
+    meta = await load_meta(redis, keys, run_id)
+    if meta is None:
+        return Listing(0, False, False)
+    token = new_token()
+    if not await _lock(res, run_id, token):
+        return Listing(0, False, False)  # a stuck lister: the next call lists
+    try:
+        if await redis.hexists(keys.chunks(run_id), "closed"):  # cancelled or failed
+            return Listing(0, False, False)
+        segments, ended = _prefix(meta, await done_chunks(redis, keys, run_id))
+        before = int(await redis.hget(keys.chunks(run_id), "listed") or 0)
+        if len(segments) < before or (len(segments) == before and not ended):
+            return Listing(before, False, False)
+        was_ended = bool(await redis.hexists(keys.chunks(run_id), "ended"))
+        text = playlist_text(meta, segments, ended)
+        out_dir = hls_dir(res.settings, run_id)
+        await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(atomic_write, out_dir / PLAYLIST_NAME, text.encode())
+        await redis.hset(keys.chunks(run_id), "listed", str(len(segments)))
+        if ended:
+            await redis.hset(keys.chunks(run_id), "ended", "1")
+    finally:
+        await release(redis, keys.chunk_listing(run_id), token)
+    await _announce(res, run_id, meta, segments, before, ended)
+    return Listing(len(segments), ended, ended and not was_ended)
+
+
+async def _announce(
+    res: Resources,
+    run_id: str,
+    meta: ChunkMeta,
+    segments: list[SegmentRecord],
+    before: int,
+    ended: bool,
+) -> None:
+    fields: dict[str, Any] = {"segment_count": len(segments)}
+    if segments:  # the listed share of the output
+        v = meta.video_format
+        seconds = meta.total_frames * v.fps_den / v.fps_num
+        last = segments[-1]
+        fields["progress"] = min(1.0, (last.start_time + last.duration) / seconds)
+    run = await runs_db.get_run(res.db, run_id)
+    if run is not None and run["status"] == RunStatus.PENDING:
+        fields["status"] = RunStatus.RUNNING
+    await runs_db.update_run(res.db, run_id, **fields)
+    for s in segments[before:]:
+        event = PlaylistEvent(
+            playlist_cid=None,
+            segment_cid=s.name.rsplit(".", 1)[0],
+            index=s.index,
+            duration=s.duration,
+            segment_count=s.index + 1,
+            ended=ended and s.index == len(segments) - 1,
+            ipfs=False,
+        )
+        try:
+            await publish_event(res.redis, res.keys, run_id, event)
+        except Exception as exc:  # live subscribers are optional
+            log.warning("run %s: playlist event not published: %s", run_id, exc)
+
+
+async def close_listing(res: Resources, run_id: str) -> None:
+    """A run stopped early (cancelled, failed): ENDLIST after what is listed; state expires."""
+    redis: Any = res.redis
+    keys = res.keys
+    meta = await load_meta(redis, keys, run_id)
+    if meta is not None:
+        token = new_token()
+        if await _lock(res, run_id, token):
+            try:
+                segments, _ = _prefix(meta, await done_chunks(redis, keys, run_id))
+                listed = int(await redis.hget(keys.chunks(run_id), "listed") or 0)
+                text = playlist_text(meta, segments[:listed], True)
+                path = hls_dir(res.settings, run_id) / PLAYLIST_NAME
+                if listed:
+                    await asyncio.to_thread(atomic_write, path, text.encode())
+                await redis.hset(keys.chunks(run_id), "closed", "1")
+            finally:
+                await release(redis, keys.chunk_listing(run_id), token)
+    await redis.expire(keys.chunks(run_id), STATE_TTL_SECONDS)
+
+
+async def complete(res: Resources, run_id: str, job_id: str) -> dict[str, Any]:
+    """The stream ended: keep its segments, record provenance, mark the run ``completed``."""
+    redis: Any = res.redis
+    await redis.expire(res.keys.chunks(run_id), STATE_TTL_SECONDS)
+    out_dir = hls_dir(res.settings, run_id)
+    run = await runs_db.get_run(res.db, run_id)
+    if run is None or run["status"] in TERMINAL_STATUSES:
+        return {"run_id": run_id, "status": None if run is None else run["status"]}
+    playlist = await asyncio.to_thread((out_dir / PLAYLIST_NAME).read_bytes)
+    try:
+        await keep_segments(res.stores, out_dir)
+    except OSError as exc:
+        log.warning("run %s: segments not copied into the content store: %s", run_id, exc)
+    item = await res.stores.local.aput_bytes(playlist, suffix=".m3u8")
+    try:
+        await record_render_provenance(res, run, item.cid, job_id=job_id)
+    except Exception as exc:  # the render succeeded; a missing record is logged
+        log.exception("run %s: provenance not recorded: %s", run_id, exc)
+    await runs_db.update_run(
+        res.db, run_id, status=RunStatus.COMPLETED, output_cid=item.cid, progress=1.0
+    )
+    try:
+        await publish_event(
+            res.redis, res.keys, run_id, StatusEvent(RunStatus.COMPLETED, output_cid=item.cid)
+        )
+    except Exception as exc:
+        log.warning("run %s: status event not published: %s", run_id, exc)
+    await replicate_after_completion(res, run_id)  # copies to storage providers
+    return {"run_id": run_id, "status": str(RunStatus.COMPLETED), "output_cid": item.cid}
+
+
+async def _abandoned(redis: Any, keys: RedisKeys, run_id: str, i: int) -> bool:
+    """Whether unclaimed chunk ``i`` lost its worker; True for exactly one caller.
+
+    Either a worker claimed it and stopped renewing (or failed) without a
+    result, or a worker picked its job and died before claiming it (arq's
+    in-progress lock then holds the job for its whole timeout): a job seen in
+    progress without a claim for longer than a claim lives.
+    """
+    table = keys.chunks(run_id)
+    if await redis.hdel(table, f"started:{i}") == 1:
+        return True
+    attempt = int(await redis.hget(table, f"tries:{i}") or 0)
+    job = keys.chunk_job_id(run_id, i, attempt)
+    if not await redis.exists(in_progress_key_prefix + job):
+        await redis.hdel(table, f"orphan:{i}")
+        return False
+    now = time.time()
+    await redis.hsetnx(table, f"orphan:{i}", str(now))
+    seen = float(await redis.hget(table, f"orphan:{i}") or now)
+    return now - seen > CHUNK_CLAIM_TTL and await redis.hdel(table, f"orphan:{i}") == 1
+
+
+async def supervise(res: Resources, run_id: str) -> int | None:
+    """Re-enqueue abandoned chunks (and a lost owner); returns a chunk that ran out of tries."""
+    redis: Any = res.redis  # redis-py's stubs type every command as sync or async
+    keys = res.keys
+    meta = await load_meta(redis, keys, run_id)
+    if meta is None:
+        return None
+    done = await done_chunks(redis, keys, run_id)
+    for i in range(meta.chunks):
+        if i in done or await holder(redis, keys.chunk_claim(run_id, i)) is not None:
+            continue
+        if not await _abandoned(redis, keys, run_id, i):
+            continue
+        attempt = int(await redis.hincrby(keys.chunks(run_id), f"tries:{i}", 1))
+        if attempt >= MAX_CHUNK_TRIES:
+            return i
+        log.info("run %s: chunk %d abandoned; enqueued again (attempt %d)", run_id, i, attempt)
+        await enqueue_job(
+            res.arq, keys, "render_chunk", run_id, i, _job_id=keys.chunk_job_id(run_id, i, attempt)
+        )
+    if len(done) < meta.chunks and await holder(redis, keys.chunk_owner(run_id)) is None:
+        respawn = f"{keys.chunks(run_id)}:respawn"
+        if await redis.set(respawn, "1", nx=True, px=round(CHUNK_CLAIM_TTL * 1000)):
+            log.info("run %s: owner lost; a new owner job is enqueued", run_id)
+            job_id = f"{keys.render_job_id(run_id)}:{uuid.uuid4().hex[:8]}"
+            await enqueue_job(res.arq, keys, "render_run", run_id, _job_id=job_id)
+    return None
