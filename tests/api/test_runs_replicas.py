@@ -401,3 +401,25 @@ async def test_a_provider_refused_now_fails_at_once(replicating: LiveServer) -> 
         assert not outside.exists()
     finally:
         await _remove(live, providers)
+
+
+async def test_a_chunked_run_is_copied_too(live_factory: Factory) -> None:
+    """A distributed run (ARTDAG_CHUNK_SEGMENTS) completes elsewhere than a live render:
+    its copies are queued all the same."""
+    env = {**REPLICA_ENV, "ARTDAG_CHUNK_SEGMENTS": "2", "HLS_SEGMENT_SECONDS": "0.5"}
+    async with live_factory(**env) as live:
+        folder = live.settings.storage.data_dir / f"replicas-{uuid.uuid4().hex[:6]}"
+        providers = [await _add(live, "local", {"path": str(folder)})]
+        try:
+            run = await _completed_run(live)
+            run_id = run["run_id"]
+            sources = {name: data for name, (data, _) in _sources(live, run_id).items()}
+            assert len(sources) == run["segment_count"] + 1 == 7  # six segments, the playlist
+            run = await _wait_replicas(
+                live, run_id, providers, lambda c: all(r["state"] == "done" for r in c.values())
+            )
+            copy = _replicas(run, providers)[providers[0]["id"]]
+            assert copy["objects_done"] == copy["objects_total"] == len(sources) + 1
+            await _assert_copied(live, providers[0], sources, run["output_cid"])
+        finally:
+            await _remove(live, providers)
