@@ -31,7 +31,6 @@ from streamer.jobs.replicate import replicate_run, requeue_lost_replicas
 from streamer.resources import RESOURCES_KEY
 from tests.api.conftest import LiveServer
 from tests.api.live_media import live_recipe, parse_playlist
-from tests.api.test_phases import two_branch_recipe
 
 KEYS = ("testing", "testing")
 ATTEMPTS = 6
@@ -39,6 +38,22 @@ ATTEMPTS = 6
 REPLICA_ENV = {"ARTDAG_REPLICA_ATTEMPTS": str(ATTEMPTS), "ARTDAG_REPLICA_RETRY_SECONDS": "0.5"}
 
 pytestmark = pytest.mark.timeout(240)
+
+#: A 3-phase recipe whose steps no other test renders: the step cache (PostgreSQL) is
+#: shared by the session's stacks, their content stores are not.
+BATCH_RECIPE = """\
+name: replicas-batch
+version: '1.0'
+steps:
+- id: noise
+  type: SOURCE
+  config: {generator: noise, duration: 1, width: 80, height: 48, fps: 10, seed: 2929}
+- id: inverted
+  type: EFFECT
+  inputs: [noise]
+  config: {effect: invert}
+output: inverted
+"""
 
 Factory = Callable[..., contextlib.AbstractAsyncContextManager[LiveServer]]
 
@@ -346,7 +361,7 @@ async def test_three_phase_run_output_is_copied(replicating: LiveServer) -> None
     folder = live.settings.storage.data_dir / f"replicas-{uuid.uuid4().hex[:6]}"
     providers = [await _add(live, "local", {"path": str(folder)})]
     try:
-        resp = await live.client.post("/api/run-recipe", json={"recipe": two_branch_recipe(29)})
+        resp = await live.client.post("/api/run-recipe", json={"recipe": BATCH_RECIPE})
         assert resp.status_code == 201, resp.text
         run_id = resp.json()["run_id"]
         run = await live.wait_run(
