@@ -141,7 +141,9 @@ async def list_runs(
 async def _run_view(res: Resources, run_id: str) -> RunView:
     row = await get_run_row(res, run_id)
     records = await queries.run_provenance(res, run_id, check=False)
-    view = run_view(row, records[-1] if records else None, queries.s3_playlist(res, run_id))
+    replicas = await queries.run_replicas(res, run_id)
+    latest = records[-1] if records else None
+    view = run_view(row, latest, queries.s3_playlist(res, run_id), replicas)
     if row["status"] == RunStatus.RUNNING and await waiting_for_worker(res.redis, res.keys, run_id):
         view = msgspec.structs.replace(view, waiting_for_worker=True)
     return view

@@ -7,10 +7,12 @@ backend does not compute it), so the same bytes get the same id everywhere.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from cache.cid import cid_of_bytes, cid_to_bytes, normalise_cid
+from cache.cid import cid_of_bytes, cid_of_file, cid_to_bytes, normalise_cid
 from cache.errors import StorageError
 from cache.ipfs import IPFSStore
 from cache.local import LocalStore
@@ -29,12 +31,21 @@ class StorageBackend(Protocol):
         """Store ``data``; returns its CID."""
         ...
 
+    async def put_file(self, path: str | os.PathLike[str]) -> str:
+        """Store a file's content (without holding all of it in memory where the backend
+        allows); returns its CID."""
+        ...
+
     async def get(self, cid: str) -> bytes:
         """Bytes stored under ``cid``; raises ``NotFoundError``."""
         ...
 
     async def delete(self, cid: str) -> bool:
         """Remove ``cid``; returns whether something was removed (or unpinned)."""
+        ...
+
+    async def has(self, cid: str) -> bool:
+        """Whether the backend holds ``cid`` already (an IPFS node: pins it)."""
         ...
 
     async def test(self) -> dict[str, Any]:
@@ -73,11 +84,17 @@ class LocalBackend:
     async def put(self, data: bytes) -> str:
         return (await self.store.aput_bytes(data)).cid
 
+    async def put_file(self, path: str | os.PathLike[str]) -> str:
+        return (await self.store.aput_file(path)).cid
+
     async def get(self, cid: str) -> bytes:
         return await self.store.aread(cid)
 
     async def delete(self, cid: str) -> bool:
         return await self.store.adelete(cid)
+
+    async def has(self, cid: str) -> bool:
+        return await asyncio.to_thread(self.store.has, cid)
 
     async def test(self) -> dict[str, Any]:
         return await _round_trip(self, f"local cache at {self.store.root}")
@@ -94,11 +111,18 @@ class IPFSBackend:
     async def put(self, data: bytes) -> str:
         return await self.store.add_bytes(data, pin=True, cid_version=self.cid_version)
 
+    async def put_file(self, path: str | os.PathLike[str]) -> str:
+        # the node's client adds bytes (aioipfs' file add breaks with aiohttp >= 3.12)
+        return await self.put(await asyncio.to_thread(Path(path).read_bytes))
+
     async def get(self, cid: str) -> bytes:
         return await self.store.cat(cid)
 
     async def delete(self, cid: str) -> bool:
         return await self.store.unpin(cid)
+
+    async def has(self, cid: str) -> bool:
+        return await self.store.is_pinned(cid)
 
     async def test(self) -> dict[str, Any]:
         try:
@@ -126,6 +150,11 @@ class S3Backend:
         await self.store.put_bytes(self._key(cid), data)
         return cid
 
+    async def put_file(self, path: str | os.PathLike[str]) -> str:
+        cid = await asyncio.to_thread(cid_of_file, path, self.cid_version)
+        await self.store.put_file(self._key(cid), path)  # multipart when large
+        return cid
+
     async def get(self, cid: str) -> bytes:
         return await self.store.get(self._key(cid))
 
@@ -134,6 +163,9 @@ class S3Backend:
         existed = await self.store.exists(key)
         await self.store.delete(key)
         return existed
+
+    async def has(self, cid: str) -> bool:
+        return await self.store.exists(self._key(cid))
 
     async def test(self) -> dict[str, Any]:
         return await _round_trip(self, f"S3 bucket {self.store.bucket}")

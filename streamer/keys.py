@@ -62,6 +62,11 @@ class RedisKeys:
         """The arq job id of a run's 3-phase pipeline (``POST /api/run-recipe``)."""
         return f"run_recipe:{run_id}"
 
+    @staticmethod
+    def replicate_job_id(run_id: str, provider_id: int) -> str:
+        """The arq job id of a run's copy to one storage provider (one per pair)."""
+        return f"replicate:{run_id}:{provider_id}"
+
     # --- auth -------------------------------------------------------------------
     def token_revoked(self, digest: str) -> str:
         """Present when the token with this SHA-256 hex digest is revoked."""

@@ -21,12 +21,14 @@ from streamer.netguard import RefusedAddress, check_host
 
 __all__ = [
     "MAX_DELIVERY_ATTEMPTS",
+    "MAX_REPLICA_ATTEMPTS",
     "X264_PRESETS",
     "FederationSettings",
     "HLSSettings",
     "IPFSSettings",
     "Multiaddr",
     "NetworkSettings",
+    "ReplicationSettings",
     "S3Settings",
     "ServerSettings",
     "ServicesSettings",
@@ -207,6 +209,16 @@ class FederationSettings:
 
 
 @dataclass(frozen=True)
+class ReplicationSettings:
+    """Copies of completed runs on the enabled storage providers (:mod:`streamer.jobs.replicate`)."""
+
+    #: ``ARTDAG_REPLICA_ATTEMPTS``: tries of one run's copy to one provider before it is ``failed``
+    attempts: int = 8
+    #: ``ARTDAG_REPLICA_RETRY_SECONDS``: the first retry's delay; each next one doubles (capped at 1 h)
+    retry_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
 class NetworkSettings:
     """Which addresses configured endpoints may point at (:mod:`streamer.netguard`)."""
 
@@ -227,6 +239,7 @@ class Settings:
     hls: HLSSettings = field(default_factory=HLSSettings)
     federation: FederationSettings = field(default_factory=FederationSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
+    replication: ReplicationSettings = field(default_factory=ReplicationSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -293,6 +306,10 @@ class Settings:
                 retry_seconds=env.seconds("L2_RETRY_SECONDS", 30.0),
             ),
             network=network,
+            replication=ReplicationSettings(
+                attempts=_attempts(env, "ARTDAG_REPLICA_ATTEMPTS", 8, MAX_REPLICA_ATTEMPTS),
+                retry_seconds=env.seconds("ARTDAG_REPLICA_RETRY_SECONDS", 30.0),
+            ),
         )
         _check_endpoints(settings)
         return settings
@@ -300,14 +317,16 @@ class Settings:
 
 #: The most delivery attempts ``L2_DELIVERY_ATTEMPTS`` may ask for.
 MAX_DELIVERY_ATTEMPTS = 50
+#: The most attempts ``ARTDAG_REPLICA_ATTEMPTS`` may ask for.
+MAX_REPLICA_ATTEMPTS = 50
 
 
-def _attempts(env: EnvReader, name: str, default: int) -> int:
+def _attempts(env: EnvReader, name: str, default: int, most: int = MAX_DELIVERY_ATTEMPTS) -> int:
     value = env.get(name)
     if value is None:
         return default
-    if not value.isdigit() or not 1 <= int(value) <= MAX_DELIVERY_ATTEMPTS:
-        raise SettingsError(name, value, f"an integer 1-{MAX_DELIVERY_ATTEMPTS}")
+    if not value.isdigit() or not 1 <= int(value) <= most:
+        raise SettingsError(name, value, f"an integer 1-{most}")
     return int(value)
 
 

@@ -2,8 +2,9 @@
 
 The run JSON is the same on every endpoint that answers a run: a summary in
 lists and SSE ``status`` events (:class:`RunSummary`), plus inputs, params,
-plan id and links on the run itself (:class:`RunDetail`), plus the S3 mirror
-and the latest provenance on ``GET /runs/{id}`` (:class:`RunView`).
+plan id and links on the run itself (:class:`RunDetail`), plus the S3 mirror,
+the latest provenance and the copies on storage providers on ``GET /runs/{id}``
+(:class:`RunView`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from api.schemas.fields import (
     check_params,
     openapi,
 )
+from streamer.content.provider_config import ProviderKind
+from streamer.db.replicas import ReplicaState
 from streamer.recipes.store import RecipeRef
 from streamer.runs.queries import ProvenanceEntry, S3Playlist
 from streamer.runs.service import RunSpec
@@ -34,6 +37,7 @@ __all__ = [
     "ProvenanceRecord",
     "ProvenanceSummary",
     "RenderRequest",
+    "Replica",
     "RunCreated",
     "RunDeleted",
     "RunDetail",
@@ -43,6 +47,7 @@ __all__ = [
     "RunSummary",
     "RunView",
     "provenance_record",
+    "replica",
     "run_detail",
     "run_links",
     "run_summary",
@@ -180,8 +185,30 @@ class ProvenanceSummary(Struct, kw_only=True):
     rendered_by: str | None
 
 
+class Replica(Struct, kw_only=True):
+    """The run's copy (output, final playlist, segments) on one storage provider."""
+
+    provider_id: int
+    provider_name: str
+    kind: Annotated[ProviderKind, Meta(description="The provider's type.")]
+    state: Annotated[
+        ReplicaState,
+        Meta(
+            description="pending (queued, or waiting for a retry), copying, done, "
+            "or failed (no attempt left)."
+        ),
+    ]
+    objects_done: Annotated[int, Meta(ge=0, description="Objects the provider holds so far.")]
+    objects_total: Annotated[
+        int, Meta(ge=0, description="Objects of the copy (0 until the first attempt counts them).")
+    ]
+    attempts: Annotated[int, Meta(ge=0, description="Attempts made so far.")]
+    error: Annotated[str, Meta(description="Why the last attempt failed.")] | None
+    updated_at: Timestamp
+
+
 class RunView(RunDetail, kw_only=True):
-    """``GET /runs/{id}``: the run, where S3 mirrors it and its latest provenance."""
+    """``GET /runs/{id}``: the run, where S3 mirrors it, its latest provenance and its copies."""
 
     s3_playlist_key: (
         Annotated[str, Meta(description="The playlist's key in the S3 bucket (S3 on).")] | UnsetType
@@ -197,6 +224,13 @@ class RunView(RunDetail, kw_only=True):
         ]
         | UnsetType
     ) = UNSET
+    replicas: Annotated[
+        list[Replica],
+        Meta(
+            description="Its copies on the storage providers enabled when it completed "
+            "(empty before that, or without providers)."
+        ),
+    ] = []
 
 
 class RunList(Struct, kw_only=True):
@@ -302,8 +336,29 @@ def run_detail(row: dict[str, Any]) -> RunDetail:
     return RunDetail(**_detail_fields(row))
 
 
-def run_view(row: dict[str, Any], latest: ProvenanceEntry | None, s3: S3Playlist | None) -> RunView:
-    """A run row with its S3 mirror and the summary of its ``latest`` provenance record."""
+def replica(row: dict[str, Any]) -> Replica:
+    """The public form of a ``run_replicas`` row (with ``provider_name`` and ``kind``)."""
+    return Replica(
+        provider_id=row["provider_id"],
+        provider_name=row["provider_name"],
+        kind=row["kind"],
+        state=row["state"],
+        objects_done=row["objects_done"],
+        objects_total=row["objects_total"],
+        attempts=row["attempts"],
+        error=row["last_error"],
+        updated_at=iso(row["updated_at"]),
+    )
+
+
+def run_view(
+    row: dict[str, Any],
+    latest: ProvenanceEntry | None,
+    s3: S3Playlist | None,
+    replicas: list[dict[str, Any]] | None = None,
+) -> RunView:
+    """A run row with its S3 mirror, the summary of its ``latest`` provenance record and
+    its copies on storage providers (``run_replicas`` rows)."""
     provenance = None
     if latest is not None:
         provenance = ProvenanceSummary(
@@ -316,6 +371,7 @@ def run_view(row: dict[str, Any], latest: ProvenanceEntry | None, s3: S3Playlist
         **_detail_fields(row, s3),
         s3_playlist_key=s3.key if s3 is not None else UNSET,
         provenance=provenance,
+        replicas=[replica(r) for r in replicas or ()],
     )
 
 

@@ -42,6 +42,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from streamer.jobs.functions import JOB_FUNCTIONS
+from streamer.jobs.replicate import requeue_lost_replicas
 from streamer.jobs.requeue import redis_epoch, requeue_lost_runs
 from streamer.jobs.wake import QueueWaker
 from streamer.jobs.warmup import WARMUP_KEY, current_warmup, start_warmup
@@ -199,6 +200,7 @@ class MonitoredWorker(Worker):
         if isinstance(res, Resources):
             try:
                 self.requeued += await requeue_lost_runs(res)
+                await requeue_lost_replicas(res)
             except (RedisConnectionError, RedisTimeoutError):
                 raise
             except Exception as exc:  # PostgreSQL away too: try again at the next check

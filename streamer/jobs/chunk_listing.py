@@ -40,6 +40,7 @@ from streamer.jobs.chunk_state import (
 )
 from streamer.jobs.claims import holder, new_token, release
 from streamer.jobs.render_inputs import keep_segments
+from streamer.jobs.replicate import replicate_after_completion
 from streamer.jobs.wake import enqueue_job
 from streamer.keys import RedisKeys
 from streamer.resources import Resources
@@ -217,6 +218,7 @@ async def complete(res: Resources, run_id: str, job_id: str) -> dict[str, Any]:
         )
     except Exception as exc:
         log.warning("run %s: status event not published: %s", run_id, exc)
+    await replicate_after_completion(res, run_id)  # copies to storage providers
     return {"run_id": run_id, "status": str(RunStatus.COMPLETED), "output_cid": item.cid}
 
 

@@ -59,6 +59,7 @@ from streamer.jobs.phases import (
     plan,
     store_plan,
 )
+from streamer.jobs.replicate import replicate_after_completion
 from streamer.jobs.step_data import analysis_json, cached_output, load_plan, media_file
 from streamer.jobs.step_events import publish_quietly as _event
 from streamer.jobs.step_events import steps_done, tracked
@@ -368,6 +369,7 @@ async def run_recipe(
             env.db, run_id, status=RunStatus.COMPLETED, progress=1.0, output_cid=output_cid
         )
         await _event(env, run_id, StatusEvent(RunStatus.COMPLETED, output_cid=output_cid))
+        await replicate_after_completion(env.res, run_id)  # copies to storage providers
         return {
             "run_id": run_id,
             "status": str(RunStatus.COMPLETED),

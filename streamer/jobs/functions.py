@@ -16,6 +16,7 @@ from streamer.jobs.chunk_render import render_chunk, watch_chunks
 from streamer.jobs.execute import EXEC_FUNCTIONS
 from streamer.jobs.federation import FEDERATION_FUNCTIONS
 from streamer.jobs.render import render_run
+from streamer.jobs.replicate import REPLICATE_FUNCTIONS
 from streamer.resources import resources_of
 
 __all__ = ["JOB_FUNCTIONS", "ping", "render_chunk", "render_run", "watch_chunks"]
@@ -49,4 +50,5 @@ JOB_FUNCTIONS: list[Callable[..., Any] | Any] = [
     watch_chunks,
     *EXEC_FUNCTIONS,
     *FEDERATION_FUNCTIONS,
+    *REPLICATE_FUNCTIONS,
 ]

@@ -68,6 +68,7 @@ from streamer.jobs.render_inputs import (
     resolve_inputs,
     run_analyses,
 )
+from streamer.jobs.replicate import replicate_after_completion
 from streamer.jobs.warmup import pause_warmup
 from streamer.resources import Resources, resources_of
 from streamer.runs.events import (
@@ -388,7 +389,9 @@ class LiveRender:
             )
         except Exception as exc:  # the render itself succeeded; a missing record is logged
             log.exception("run %s: provenance not recorded: %s", self.run_id, exc)
-        return await self.finish(RunStatus.COMPLETED, **fields)
+        done = await self.finish(RunStatus.COMPLETED, **fields)
+        await replicate_after_completion(self.res, self.run_id)  # copies to storage providers
+        return done
 
 
 async def render_run(

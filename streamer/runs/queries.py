@@ -1,4 +1,4 @@
-"""Reading runs: pages of runs, a run's plan, analysis, provenance and S3 mirror.
+"""Reading runs: pages of runs, a run's plan, analysis, provenance, S3 mirror and copies.
 
 The write side (start, cancel, delete) is :mod:`streamer.runs.service`. Raises
 domain errors (:class:`~streamer.errors.Missing`); ``api/`` maps them to HTTP.
@@ -15,6 +15,7 @@ from cache.cid import cid_of_bytes
 from cache.s3 import hls_key, object_url
 from interpreter.ids import canonical_json
 from streamer.db import content as content_db
+from streamer.db import replicas as replicas_db
 from streamer.db import runs as runs_db
 from streamer.errors import Missing
 from streamer.resources import Resources
@@ -29,6 +30,7 @@ __all__ = [
     "run_analysis",
     "run_plan",
     "run_provenance",
+    "run_replicas",
     "s3_playlist",
 ]
 
@@ -158,3 +160,9 @@ def s3_playlist(res: Resources, run_id: str) -> S3Playlist | None:
         return None
     key = hls_key(run_id, "playlist.m3u8")
     return S3Playlist(key=key, url=object_url(s3.endpoint_url, s3.region, s3.bucket, key))
+
+
+async def run_replicas(res: Resources, run_id: str) -> list[dict[str, Any]]:
+    """The run's copies on storage providers (``run_replicas`` rows with the provider's
+    ``provider_name`` and ``kind``), by provider id; none for a run that has none."""
+    return await replicas_db.list_replicas(res.db, run_id)

@@ -32,7 +32,13 @@ async def client(
         }
     )
     async with app_client(settings, user="storage-tester", redis_prefix=redis_prefix) as c:
+        before = {p["id"] for p in (await c.get("/storage")).json()["providers"]}
         yield c
+        # later tests share the database: a provider left enabled gets a copy of their runs
+        for p in (await c.get("/storage")).json()["providers"]:
+            if p["id"] not in before:
+                await c.patch(f"/storage/{p['id']}", json={"enabled": False})
+                await c.delete(f"/storage/{p['id']}")
 
 
 def _name() -> str:

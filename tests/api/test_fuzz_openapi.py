@@ -161,12 +161,34 @@ def target(
     )
     token, _ = tokens.mint_token(tokens.cluster_key(settings), USER, ttl=3600)
     fuzz = FuzzTarget(create_app(settings), settings, token)
+    providers = asyncio.run(_provider_ids(pg_dsn))
     try:
         yield fuzz
     finally:
         # the app's lifespan runs in schemathesis' event loop thread: close its pools there
         schemathesis_asgi.shutdown_lifespans()
         asyncio.run(_drop_job_keys(settings, fuzz.runs))
+        asyncio.run(_drop_providers(pg_dsn, providers))
+
+
+async def _provider_ids(dsn: str) -> set[int]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return {int(r["id"]) for r in await conn.fetch("SELECT id FROM storage_providers")}
+    except asyncpg.UndefinedTableError:  # the app migrates the fresh database later
+        return set()
+    finally:
+        await conn.close()
+
+
+async def _drop_providers(dsn: str, kept: set[int]) -> None:
+    """Delete the providers the fuzzing added: later tests share the database, and every
+    enabled provider gets a copy of each run they complete."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("DELETE FROM storage_providers WHERE id <> ALL($1::int[])", list(kept))
+    finally:
+        await conn.close()
 
 
 async def _drop_job_keys(settings: Settings, runs: set[str]) -> None:

@@ -78,6 +78,7 @@ def legacy_run_view(
             "rendered_by": latest.record.get("rendered_by"),
         }
     )
+    out["replicas"] = []  # added with the copies on storage providers (none here)
     return out
 
 
@@ -153,3 +154,33 @@ def test_recipe_summary_is_unchanged() -> None:
         },
     }
     _same(recipe_summary(row), legacy)
+
+
+def test_run_view_lists_its_copies() -> None:
+    row = {"id": "r9", "status": "completed", "created_at": NOW}
+    copy = {
+        "run_id": "r9",
+        "provider_id": 3,
+        "provider_name": "archive",
+        "kind": "s3",
+        "state": "pending",
+        "objects_done": 2,
+        "objects_total": 9,
+        "attempts": 1,
+        "last_error": "attempt 1/8: StorageUnavailableError: down",
+        "updated_at": NOW,
+    }
+    doc = json.loads(msgspec.json.encode(run_view(row, None, None, [copy])))
+    assert doc["replicas"] == [
+        {
+            "provider_id": 3,
+            "provider_name": "archive",
+            "kind": "s3",
+            "state": "pending",
+            "objects_done": 2,
+            "objects_total": 9,
+            "attempts": 1,
+            "error": "attempt 1/8: StorageUnavailableError: down",
+            "updated_at": NOW.isoformat(),
+        }
+    ]

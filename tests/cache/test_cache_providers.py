@@ -31,10 +31,28 @@ async def test_round_trip_and_same_cid(backends: list[StorageBackend]) -> None:
     expected = cid_of_bytes(data)
     for backend in backends:
         assert isinstance(backend, StorageBackend)
+        assert await backend.has(expected) is False, backend.name
         cid = await backend.put(data)
         assert cid == expected, backend.name
+        assert await backend.has(cid) is True, backend.name
         assert await backend.get(cid) == data, backend.name
         assert await backend.delete(cid) is True, backend.name
+        assert await backend.has(cid) is False, backend.name
+
+
+async def test_put_file_gives_the_same_cid(
+    backends: list[StorageBackend], tmp_path: Path, s3_store: S3Store
+) -> None:
+    data = os.urandom(6 * 1024 * 1024 + 123)  # over one S3 part: a multipart upload
+    src = tmp_path / "big.bin"
+    src.write_bytes(data)
+    expected = cid_of_bytes(data)
+    for backend in backends:
+        assert await backend.put_file(src) == expected, backend.name
+        assert await backend.has(expected), backend.name
+        assert await backend.get(expected) == data, backend.name
+        await backend.delete(expected)
+    assert src.read_bytes() == data  # the source is only read
 
 
 async def test_delete_then_get_is_not_found(backends: list[StorageBackend]) -> None:

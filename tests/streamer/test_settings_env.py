@@ -37,6 +37,7 @@ def test_defaults_match_the_spec() -> None:
     assert s.federation.l2_server is None
     assert s.federation.l2_domain is None
     assert s.federation.cluster_key is None
+    assert (s.replication.attempts, s.replication.retry_seconds) == (8, 30.0)
 
 
 def test_every_variable_is_read(tmp_path: Path) -> None:
@@ -67,6 +68,8 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         "ARTDAG_ALLOW_PRIVATE_ENDPOINTS": "true",  # IPFS_API is on a private address
         "ARTDAG_HEADER_TIMEOUT": "12.5",
         "ARTDAG_BODY_TIMEOUT": "45",
+        "ARTDAG_REPLICA_ATTEMPTS": "3",
+        "ARTDAG_REPLICA_RETRY_SECONDS": "2.5",
     }
     s = Settings.from_env(env)
     assert s.network.allow_private_endpoints is True
@@ -97,6 +100,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         "eu-west-1",
     )
     assert (s.s3.access_key_id, s.s3.secret_access_key) == ("AK", "SK")
+    assert (s.replication.attempts, s.replication.retry_seconds) == (3, 2.5)
 
 
 def test_cache_dir_follows_data_dir(tmp_path: Path) -> None:
@@ -166,6 +170,9 @@ def test_ipfs_primary_falsy(value: str) -> None:
         ("IMPORT_ROOTS", "relative/dir", "absolute directories"),
         ("ARTDAG_HEADER_TIMEOUT", "0", "between 0.1 and 3600"),
         ("ARTDAG_BODY_TIMEOUT", "soon", "seconds"),
+        ("ARTDAG_REPLICA_ATTEMPTS", "0", "an integer 1-50"),
+        ("ARTDAG_REPLICA_ATTEMPTS", "51", "an integer 1-50"),
+        ("ARTDAG_REPLICA_RETRY_SECONDS", "0", "between 0.1 and 3600"),
         ("ARTDAG_CHUNK_SEGMENTS", "-1", "a whole number from 0 to 1000"),
         ("ARTDAG_CHUNK_SEGMENTS", "1001", "a whole number from 0 to 1000"),
         ("ARTDAG_CHUNK_SEGMENTS", "four", "a whole number from 0 to 1000"),

@@ -15,6 +15,7 @@ from litestar import Request
 from web.client import build_client
 from web.dag import NODE_HEIGHT, NODE_WIDTH, DagNode, layout, plan_nodes
 from web.negotiation import wants_html
+from web.pages.run import _replicas_trigger
 from web.templating import ago, filesize, short_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -212,3 +213,26 @@ def test_pages_yield_to_an_api_that_claims_their_path() -> None:
     with TestClient(app) as client:
         assert client.get("/media").json() == {"api": "media"}
         assert client.get("/media", headers={"Accept": "application/json"}).json()["api"] == "media"
+
+
+@pytest.mark.parametrize(
+    ("status", "finished_ago", "states", "expected"),
+    [
+        ("running", None, [], "poll-status from:body delay:1s"),  # refreshed when it ends
+        ("completed", 1.0, ["done", "pending"], "every 2s"),
+        ("completed", 600.0, ["copying"], "every 2s"),
+        ("completed", 1.0, [], "every 2s"),  # the copies are being added
+        ("completed", 600.0, [], None),  # no provider was enabled
+        ("completed", 1.0, ["done", "failed"], None),  # settled
+        ("failed", 1.0, [], None),
+    ],
+)
+def test_copies_card_refreshes_while_copies_may_change(
+    status: str, finished_ago: float | None, states: list[str], expected: str | None
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    run = {
+        "status": status,
+        "finished_at": None if finished_ago is None else now - dt.timedelta(seconds=finished_ago),
+    }
+    assert _replicas_trigger(run, [{"state": s} for s in states]) == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import Any
 
 from litestar import Request, get
@@ -13,6 +14,7 @@ from streamer.content.stores import hls_dir
 from streamer.db import content as content_db
 from streamer.db import federation as federation_db
 from streamer.db import recipes as recipes_db
+from streamer.db import replicas as replicas_db
 from streamer.db import runs as runs_db
 from streamer.present.deps import Res
 from streamer.resources import Resources
@@ -31,6 +33,7 @@ __all__ = [
     "run_context",
     "run_page",
     "run_plan",
+    "run_replicas_partial",
     "run_status_partial",
 ]
 
@@ -51,6 +54,37 @@ async def run_context(res: Resources, run_id: str, tab: str) -> dict[str, Any] |
         "tab": tab,
         "active": run["status"] in ACTIVE,
     }
+
+
+#: copy states that may still change (:mod:`streamer.db.replicas`)
+UNSETTLED = frozenset({"pending", "copying"})
+#: seconds after a run completed during which a card without copies looks again
+#: (the copies are added just after the final status is written)
+_COPIES_GRACE = 10.0
+
+
+def _replicas_trigger(run: dict[str, Any], replicas: list[dict[str, Any]]) -> str | None:
+    """When the copies card refreshes itself: while a copy may change, once the run
+    ends (the status event), or not at all."""
+    if any(r["state"] in UNSETTLED for r in replicas):
+        return "every 2s"
+    if run["status"] in ACTIVE:
+        return "poll-status from:body delay:1s"
+    finished = run.get("finished_at")
+    just_completed = (
+        run["status"] == "completed"
+        and isinstance(finished, dt.datetime)
+        and (dt.datetime.now(dt.UTC) - finished).total_seconds() < _COPIES_GRACE
+    )
+    return "every 2s" if just_completed and not replicas else None
+
+
+async def _with_replicas(res: Resources, context: dict[str, Any]) -> dict[str, Any]:
+    """``context`` plus the run's copies on storage providers and the card's refresh."""
+    replicas = await replicas_db.list_replicas(res.db, context["run"]["id"])
+    context["replicas"] = replicas
+    context["replicas_trigger"] = _replicas_trigger(context["run"], replicas)
+    return context
 
 
 def missing_run(run_id: str) -> Template:
@@ -124,7 +158,7 @@ async def run_page(res: Res, run_id: FromPath[str]) -> Template:
     context["cached_count"] = sum(1 for s in steps if s.get("cached"))
     context["step_count"] = len(steps)
     context["step_states"] = await step_states(res.db, context["run"])
-    return page("run.html", context)
+    return page("run.html", await _with_replicas(res, context))
 
 
 @get("/run/{run_id:str}/plan", include_in_schema=False, name="web:run-plan")
@@ -158,4 +192,20 @@ async def run_status_partial(res: Res, run_id: FromPath[str]) -> Template:
     return page("partials/run_status.html", context)
 
 
-RUN_HANDLERS = [run_page, run_plan, run_analysis, run_artifacts, run_status_partial]
+@get("/web/run/{run_id:str}/replicas", include_in_schema=False, name="web:run-replicas")
+async def run_replicas_partial(res: Res, run_id: FromPath[str]) -> Template:
+    """The card of the run's copies on storage providers (polled until they settle)."""
+    context = await run_context(res, run_id, "plan")
+    if context is None:
+        return missing_run(run_id)
+    return page("partials/run_replicas.html", await _with_replicas(res, context))
+
+
+RUN_HANDLERS = [
+    run_page,
+    run_plan,
+    run_analysis,
+    run_artifacts,
+    run_status_partial,
+    run_replicas_partial,
+]
