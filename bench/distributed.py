@@ -21,7 +21,10 @@ count (from the ``done:<i>`` records), when each chunk's segments were
 written, and the Redis commands the run issued (``INFO commandstats`` after
 minus before, less the idle rate of the same worker set measured just before;
 per segment). Then the throughput ratio ``chunked-2 / chunked-1`` (goal
->= 1.8) and whether the two chunked runs' segments (names = CIDs, and the
+>= 1.8), the ratio by CPU time (1 worker's CPU seconds over the busiest of
+the 2: what the wall ratio would be with a free core per worker; on a shared
+machine the wall ratio measures the other load too) and whether the two
+chunked runs' segments (names = CIDs, and the
 bytes) and playlists (less ``PROGRAM-DATE-TIME``) are identical.
 
 Job slots: a chunked run's owner job holds one arq slot for the whole run,
@@ -34,7 +37,7 @@ worker renders one chunk at a time.
 Before measuring, waits (up to ``--wait-load`` seconds) for the 1-minute load
 to drop below ``--max-load``: the machine is shared.
 
-Usage: ``.venv/bin/python bench/distributed.py [--seconds 24] [--size 1920x1080]
+Usage: ``.venv/bin/python bench/distributed.py [--seconds 23] [--size 1920x1080]
 [--chunk 2] [--slots 2,2] [--no-single] [--quick]``.
 """
 
