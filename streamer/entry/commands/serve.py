@@ -79,8 +79,9 @@ def run(args: argparse.Namespace) -> int:
     from streamer.entry.commands._serving import serve
     from streamer.settings import Settings
 
+    settings = Settings.from_env()  # a SettingsError is reported by the CLI's main
     try:
-        settings = served_settings(Settings.from_env(), args.host, args.port)
+        settings = served_settings(settings, args.host, args.port)
     except ValueError as exc:
         print(f"artdag serve: {exc}", file=sys.stderr)
         return 2
