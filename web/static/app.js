@@ -158,7 +158,12 @@
     var self = this;
     var video = this.video;
     if (window.Hls && window.Hls.isSupported()) {
-      var hls = new window.Hls({ liveDurationInfinity: true, lowLatencyMode: false, backBufferLength: 60 });
+      // join one segment behind the live edge (hls.js's default, 3, shows a run ~9 s late:
+      // bench/latency.py) and catch up at up to 1.5x when playback falls behind
+      var hls = new window.Hls({
+        liveDurationInfinity: true, lowLatencyMode: false, backBufferLength: 60,
+        liveSyncDurationCount: 1, maxLiveSyncPlaybackRate: 1.5
+      });
       this.hls = hls;
       hls.on(window.Hls.Events.LEVEL_UPDATED, function (_e, data) {
         var d = data.details;
