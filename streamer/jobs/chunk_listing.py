@@ -35,6 +35,7 @@ from streamer.jobs.chunk_state import (
     MAX_CHUNK_TRIES,
     ChunkMeta,
     SegmentRecord,
+    as_text,
     done_chunks,
     load_meta,
 )
@@ -222,21 +223,27 @@ async def complete(res: Resources, run_id: str, job_id: str) -> dict[str, Any]:
     return {"run_id": run_id, "status": str(RunStatus.COMPLETED), "output_cid": item.cid}
 
 
-async def _abandoned(redis: Any, keys: RedisKeys, run_id: str, i: int) -> bool:
+async def _abandoned(
+    redis: Any, keys: RedisKeys, run_id: str, i: int, fields: dict[str, str]
+) -> bool:
     """Whether unclaimed chunk ``i`` lost its worker; True for exactly one caller.
 
     Either a worker claimed it and stopped renewing (or failed) without a
     result, or a worker picked its job and died before claiming it (arq's
     in-progress lock then holds the job for its whole timeout): a job seen in
-    progress without a claim for longer than a claim lives.
+    progress without a claim for longer than a claim lives. ``fields`` is the
+    run's chunk table as read this round: a field it lacks is not asked for
+    again (a queued chunk costs one ``EXISTS``); the decisions stay atomic
+    ``HDEL``s, and a field set since is seen next round.
     """
     table = keys.chunks(run_id)
-    if await redis.hdel(table, f"started:{i}") == 1:
+    if f"started:{i}" in fields and await redis.hdel(table, f"started:{i}") == 1:
         return True
-    attempt = int(await redis.hget(table, f"tries:{i}") or 0)
+    attempt = int(fields.get(f"tries:{i}") or 0)
     job = keys.chunk_job_id(run_id, i, attempt)
     if not await redis.exists(in_progress_key_prefix + job):
-        await redis.hdel(table, f"orphan:{i}")
+        if f"orphan:{i}" in fields:
+            await redis.hdel(table, f"orphan:{i}")
         return False
     now = time.time()
     await redis.hsetnx(table, f"orphan:{i}", str(now))
@@ -252,10 +259,13 @@ async def supervise(res: Resources, run_id: str) -> int | None:
     if meta is None:
         return None
     done = await done_chunks(redis, keys, run_id)
-    for i in range(meta.chunks):
-        if i in done or await holder(redis, keys.chunk_claim(run_id, i)) is not None:
-            continue
-        if not await _abandoned(redis, keys, run_id, i):
+    left = [i for i in range(meta.chunks) if i not in done]
+    # one MGET for the claims and one HGETALL for the table, not a few calls per chunk
+    # (the owner runs this every OWNER_POLL_SECONDS; bench/distributed.py counts the calls)
+    claims = await redis.mget([keys.chunk_claim(run_id, i) for i in left]) if left else []
+    fields = {as_text(k): as_text(v) for k, v in (await redis.hgetall(keys.chunks(run_id))).items()}
+    for i, claimed in zip(left, claims, strict=True):
+        if claimed is not None or not await _abandoned(redis, keys, run_id, i, fields):
             continue
         attempt = int(await redis.hincrby(keys.chunks(run_id), f"tries:{i}", 1))
         if attempt >= MAX_CHUNK_TRIES:

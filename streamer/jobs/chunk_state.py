@@ -34,6 +34,7 @@ __all__ = [
     "ChunkDone",
     "ChunkMeta",
     "SegmentRecord",
+    "as_text",
     "done_chunks",
     "load_meta",
     "mark_done",
@@ -109,7 +110,8 @@ class ChunkDone:
     worker: str
 
 
-def _text(value: Any) -> str:
+def as_text(value: Any) -> str:
+    """A Redis reply (bytes or str) as text."""
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
@@ -123,7 +125,7 @@ async def load_meta(redis: Any, keys: RedisKeys, run_id: str) -> ChunkMeta | Non
     raw = await redis.hget(keys.chunks(run_id), "meta")
     if raw is None:
         return None
-    body = json.loads(_text(raw))
+    body = json.loads(as_text(raw))
     body["video"] = tuple(body["video"])
     body["audio"] = None if body["audio"] is None else tuple(body["audio"])
     return ChunkMeta(**body)
@@ -144,10 +146,10 @@ async def done_chunks(redis: Any, keys: RedisKeys, run_id: str) -> dict[int, Chu
     fields = await redis.hgetall(keys.chunks(run_id))
     out: dict[int, ChunkDone] = {}
     for name, raw in fields.items():
-        field = _text(name)
+        field = as_text(name)
         if not field.startswith("done:"):
             continue
-        body = json.loads(_text(raw))
+        body = json.loads(as_text(raw))
         segments = tuple(SegmentRecord(**s) for s in body["segments"])
         out[int(body["index"])] = ChunkDone(int(body["index"]), segments, str(body["worker"]))
     return out
