@@ -38,6 +38,7 @@ from streamer.jobs.chunk_state import (
     as_text,
     done_chunks,
     load_meta,
+    parse_done,
 )
 from streamer.jobs.claims import holder, new_token, release
 from streamer.jobs.render_inputs import keep_segments
@@ -258,12 +259,13 @@ async def supervise(res: Resources, run_id: str) -> int | None:
     meta = await load_meta(redis, keys, run_id)
     if meta is None:
         return None
-    done = await done_chunks(redis, keys, run_id)
-    left = [i for i in range(meta.chunks) if i not in done]
-    # one MGET for the claims and one HGETALL for the table, not a few calls per chunk
+    # one HGETALL for the table and one MGET for the claims, not a few calls per chunk
     # (the owner runs this every OWNER_POLL_SECONDS; bench/distributed.py counts the calls)
+    table = await redis.hgetall(keys.chunks(run_id))
+    done = parse_done(table)
+    left = [i for i in range(meta.chunks) if i not in done]
     claims = await redis.mget([keys.chunk_claim(run_id, i) for i in left]) if left else []
-    fields = {as_text(k): as_text(v) for k, v in (await redis.hgetall(keys.chunks(run_id))).items()}
+    fields = {as_text(k): as_text(v) for k, v in table.items()}
     for i, claimed in zip(left, claims, strict=True):
         if claimed is not None or not await _abandoned(redis, keys, run_id, i, fields):
             continue

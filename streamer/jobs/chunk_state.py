@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ __all__ = [
     "done_chunks",
     "load_meta",
     "mark_done",
+    "parse_done",
     "save_meta",
     "waiting_for_worker",
 ]
@@ -143,11 +145,14 @@ async def mark_done(redis: Any, keys: RedisKeys, run_id: str, done: ChunkDone) -
 
 async def done_chunks(redis: Any, keys: RedisKeys, run_id: str) -> dict[int, ChunkDone]:
     """Every finished chunk of the run by index."""
-    fields = await redis.hgetall(keys.chunks(run_id))
+    return parse_done(await redis.hgetall(keys.chunks(run_id)))
+
+
+def parse_done(fields: Mapping[Any, Any]) -> dict[int, ChunkDone]:
+    """The finished chunks in a run's chunk table as read (``HGETALL``), by index."""
     out: dict[int, ChunkDone] = {}
     for name, raw in fields.items():
-        field = as_text(name)
-        if not field.startswith("done:"):
+        if not as_text(name).startswith("done:"):
             continue
         body = json.loads(as_text(raw))
         segments = tuple(SegmentRecord(**s) for s in body["segments"])
