@@ -130,7 +130,71 @@
     this.waitTimer = null;
     this.ended = false;
     this.state = document.querySelector('[data-field="player-state"]');
+    this.latencyField = document.querySelector('[data-field="latency"]');
+    this.renditionField = document.querySelector('[data-field="rendition"]');
+    this.picker = document.querySelector('[data-field="rendition-picker"]');
+    this.pickerLabel = document.querySelector('[data-field="rendition-label"]');
+    this.latencyTimer = null;
   }
+
+  function levelName(level) {
+    var size = level.height ? level.height + "p" : (level.width ? level.width + "w" : "");
+    var rate = level.bitrate ? (level.bitrate / 1e6).toFixed(level.bitrate < 1e6 ? 2 : 1) + " Mb/s" : "";
+    return [size, rate].filter(Boolean).join(" · ") || "single";
+  }
+
+  // The rendition picker lists the multivariant playlist's variants (hidden for one rendition);
+  // "auto" hands the choice back to hls.js's bandwidth estimator.
+  Player.prototype.fillPicker = function (hls) {
+    var picker = this.picker;
+    if (!picker) return;
+    while (picker.options.length > 1) picker.remove(1);
+    hls.levels.forEach(function (level, i) {
+      var opt = document.createElement("option");
+      opt.value = String(i);
+      opt.textContent = levelName(level);
+      picker.appendChild(opt);
+    });
+    picker.value = "-1";
+    if (this.pickerLabel) this.pickerLabel.classList.toggle("hidden", hls.levels.length < 2);
+    picker.onchange = function () {
+      // currentLevel switches now (flushing the buffer); -1 re-enables automatic switching
+      hls.currentLevel = parseInt(picker.value, 10);
+    };
+  };
+
+  Player.prototype.showLevel = function (hls, index) {
+    var level = hls.levels[index];
+    if (!level) return;
+    var auto = hls.autoLevelEnabled ? " (auto)" : "";
+    this.video.setAttribute("data-level", String(index));
+    this.video.setAttribute("data-level-height", String(level.height || 0));
+    if (this.renditionField) this.renditionField.textContent = "rendition " + levelName(level) + auto;
+  };
+
+  // Live latency: how far the frame shown is behind the wall clock, from the playlist's
+  // EXT-X-PROGRAM-DATE-TIME (a paced run stamps real time); hls.js's distance to the live edge
+  // when that reads nonsense (a run rendered faster than real time runs ahead of the clock).
+  Player.prototype.showLatency = function () {
+    var hls = this.hls;
+    if (!hls || !this.latencyField) return;
+    if (this.ended) { this.latencyField.textContent = ""; this.video.removeAttribute("data-latency"); return; }
+    var shown = hls.playingDate;
+    var glass = shown ? (Date.now() - shown.getTime()) / 1000 : NaN;
+    var text;
+    var value;
+    if (glass >= 0 && glass < 600) {
+      value = glass;
+      text = "latency " + glass.toFixed(1) + " s";
+    } else if (isFinite(hls.latency) && hls.latency > 0) {
+      value = hls.latency;
+      text = hls.latency.toFixed(1) + " s behind the live edge";
+    } else {
+      return;
+    }
+    this.video.setAttribute("data-latency", value.toFixed(2));
+    this.latencyField.textContent = text;
+  };
 
   Player.prototype.say = function (text) {
     if (this.state) this.state.textContent = text;
@@ -184,7 +248,10 @@
       });
       hls.loadSource(this.src);
       hls.attachMedia(video);
+      hls.on(window.Hls.Events.LEVEL_SWITCHED, function (_e, data) { self.showLevel(hls, data.level); });
+      this.latencyTimer = setInterval(function () { self.showLatency(); }, 1000);
       hls.on(window.Hls.Events.MANIFEST_PARSED, function () {
+        self.fillPicker(hls);
         var p = video.play();
         if (p && p.catch) p.catch(function () { self.say("press play to start"); });
       });
@@ -199,6 +266,7 @@
 
   Player.prototype.destroy = function () {
     if (this.waitTimer) clearTimeout(this.waitTimer);
+    if (this.latencyTimer) { clearInterval(this.latencyTimer); this.latencyTimer = null; }
     if (this.hls) { this.hls.destroy(); this.hls = null; }
   };
 
