@@ -154,6 +154,11 @@ class LadderOutput:
         return self.top.directory / MASTER_NAME
 
     @property
+    def outputs(self) -> tuple[LocalHLSOutput, ...]:
+        """Every rung's output, top first (only the top's without lower rungs)."""
+        return tuple(r.output for r in self._rungs) or (self.top,)
+
+    @property
     def rung_names(self) -> tuple[str, ...]:
         """Media playlist names, top first (only the top's without lower rungs)."""
         return tuple(r.name for r in self._rungs)
