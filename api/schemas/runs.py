@@ -178,11 +178,11 @@ class RunDetail(RunSummary, kw_only=True):
             str,
             Meta(
                 description="CID of the newest multivariant (ABR ladder) playlist on IPFS; "
-                "null for a single-rendition run."
+                "absent for a single-rendition run."
             ),
         ]
-        | None
-    ) = None
+        | UnsetType
+    ) = UNSET
     links: RunLinks
 
 
@@ -332,7 +332,7 @@ def _detail_fields(row: dict[str, Any], s3: S3Playlist | None = None) -> dict[st
         "params": row.get("params") or {},
         "plan_id": row.get("plan_id"),
         "has_analysis": row.get("analysis") is not None,
-        "master_cid": row.get("master_cid"),
+        "master_cid": row.get("master_cid") or UNSET,
         "links": run_links(row["id"], row.get("playlist_cid"), s3),
     }
 
