@@ -229,3 +229,30 @@ async def test_ipfs_copies_of_every_rung_and_the_master(
                 assert data == (tmp_path / mine.uri).read_bytes()
     finally:
         await client.close()
+
+
+class RecordingMirror:
+    """A SegmentMirror keeping what it was given (an S3 bucket's view)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    async def put(self, name: str, data: bytes, content_type: str) -> None:
+        self.files[name] = data
+
+
+async def test_mirrors_get_every_rung_and_the_master(tmp_path: Path, stereo: AudioFormat) -> None:
+    mirror = RecordingMirror()
+    top = LocalHLSOutput(tmp_path, OPTIONS, sha256_cid, mirrors=[mirror])
+    ladder = LadderOutput(
+        top,
+        RUNGS,
+        lambda o: LocalHLSOutput(tmp_path, o, sha256_cid, mirrors=[mirror]),
+        mirrors=[mirror],
+    )
+    await ladder.start(VIDEO, stereo, None)
+    await pump(ladder, stereo, 0, 50)
+    await ladder.finish()
+    local = {p.name: p.read_bytes() for p in tmp_path.iterdir() if ".ipfs." not in p.name}
+    assert mirror.files == local
+    assert MASTER_NAME in mirror.files and len(local) == 3 + 1 + 3 * 2
