@@ -74,6 +74,8 @@ __all__ = [
 
 PLAYLIST_MEDIA_TYPE = HLS_MEDIA_TYPE
 _SEGMENT_NAME = re.compile(r"^[A-Za-z0-9]{8,128}\.(ts|m4s|mp4|aac)$")
+#: The ABR ladder's playlists beside ``playlist.m3u8`` (hls.ladder).
+_LADDER_PLAYLIST = re.compile(r"^(master|playlist_[0-9]{2,4}p)\.m3u8$")
 _SEGMENT_TYPES = {
     ".ts": "video/mp2t",
     ".m4s": "video/iso.segment",
@@ -94,7 +96,8 @@ SegmentPath = Annotated[
     str,
     PathParameter(
         description="A segment file name of the run's playlist "
-        f"(`{_SEGMENT_NAME.pattern}`; 404 otherwise)."
+        f"(`{_SEGMENT_NAME.pattern}`), or an ABR ladder playlist "
+        f"(`{_LADDER_PLAYLIST.pattern}`); 404 otherwise."
     ),
 ]
 RecipeFilter = Annotated[
@@ -238,7 +241,8 @@ async def playlist(res: Res, request: Request[Any, Any, Any], run_id: RunIdPath)
 async def run_ipfs(res: Res, run_id: RunIdPath) -> Redirect:
     """302 to ``IPFS_GATEWAY_URL/<current playlist CID>``, also while rendering."""
     run = await get_run_row(res, run_id)
-    cid = run.get("playlist_cid")
+    # a run with an ABR ladder: its multivariant playlist
+    cid = run.get("master_cid") or run.get("playlist_cid")
     if not cid:
         raise NotFound(
             f"run {run_id!r} has no IPFS playlist yet (status {run['status']})", field="run_id"
@@ -301,7 +305,8 @@ async def run_events(
     summary="Live HLS segment",
     media_type="application/octet-stream",
     response_description="The segment, typed by its extension: .ts video/mp2t, .m4s "
-    "video/iso.segment, .mp4 (fMP4 init) video/mp4, .aac audio/aac.",
+    "video/iso.segment, .mp4 (fMP4 init) video/mp4, .aac audio/aac; an ABR ladder "
+    "playlist (master.m3u8, playlist_<h>p.m3u8) application/vnd.apple.mpegurl.",
     operation_class=documented(
         responses=file_responses(
             ["application/octet-stream"], "the segment (its type by its extension, as above)"
@@ -317,6 +322,10 @@ async def segment(
     ``If-None-Match`` / ``If-Modified-Since`` answer 304, one ``Range`` 206. Served from
     memory once read, never from the database.
     """
+    if _LADDER_PLAYLIST.match(segment) and _RUN_ID.match(run_id):
+        ladder = await res.live_hls.ladder_playlist(run_id, hls_dir(res.settings, run_id), segment)
+        if ladder is not None:
+            return playlist_response(request, ladder, PLAYLIST_MEDIA_TYPE)
     if not _SEGMENT_NAME.match(segment):
         raise NotFound(f"{segment!r} is not a segment of run {run_id!r}", field="segment")
     file = None

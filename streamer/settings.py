@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from hls.errors import HLSError
+from hls.ladder_config import AUTO_LADDER, RungSpec, parse_ladder
 from hls.options import X264_PRESETS  # the settings accept exactly what the encoder accepts
 from streamer.env_readers import EnvReader, SettingsError
 from streamer.keys import DEFAULT_PREFIX, DEFAULT_QUEUE, RedisKeys
@@ -193,6 +195,9 @@ class HLSSettings:
     #: ``ARTDAG_CHUNK_SEGMENTS``: segments per chunk of a distributed live run;
     #: 0 renders a run as one job (see streamer.jobs.chunk_owner)
     chunk_segments: int = 0
+    #: ``HLS_LADDER``: the ABR ladder's lower rungs (``auto``: 720p, 480p, 360p below
+    #: the output height; ``off``: none); see :mod:`hls.ladder_config`
+    ladder: tuple[RungSpec, ...] = AUTO_LADDER
 
 
 @dataclass(frozen=True)
@@ -297,6 +302,7 @@ class Settings:
                 container=env.choice("HLS_CONTAINER", "ts", ("ts", "fmp4")),
                 x264_preset=env.choice("HLS_X264_PRESET", "veryfast", X264_PRESETS),
                 chunk_segments=env.count("ARTDAG_CHUNK_SEGMENTS", 0, 1000),
+                ladder=_ladder(env),
             ),
             federation=FederationSettings(
                 l2_server=env.optional_url("L2_SERVER", ("http", "https")),
@@ -319,6 +325,14 @@ class Settings:
 MAX_DELIVERY_ATTEMPTS = 50
 #: The most attempts ``ARTDAG_REPLICA_ATTEMPTS`` may ask for.
 MAX_REPLICA_ATTEMPTS = 50
+
+
+def _ladder(env: EnvReader) -> tuple[RungSpec, ...]:
+    raw = env.get("HLS_LADDER")
+    try:
+        return parse_ladder(raw or "auto")
+    except HLSError as exc:
+        raise SettingsError("HLS_LADDER", raw or "", str(exc)) from exc
 
 
 def _attempts(env: EnvReader, name: str, default: int, most: int = MAX_DELIVERY_ATTEMPTS) -> int:

@@ -173,6 +173,16 @@ class RunDetail(RunSummary, kw_only=True):
     params: Annotated[dict[str, float], Meta(description="Recipe parameter overrides.")]
     plan_id: str | None
     has_analysis: bool
+    master_cid: (
+        Annotated[
+            str,
+            Meta(
+                description="CID of the newest multivariant (ABR ladder) playlist on IPFS; "
+                "absent for a single-rendition run."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
     links: RunLinks
 
 
@@ -322,6 +332,7 @@ def _detail_fields(row: dict[str, Any], s3: S3Playlist | None = None) -> dict[st
         "params": row.get("params") or {},
         "plan_id": row.get("plan_id"),
         "has_analysis": row.get("analysis") is not None,
+        "master_cid": row.get("master_cid") or UNSET,
         "links": run_links(row["id"], row.get("playlist_cid"), s3),
     }
 

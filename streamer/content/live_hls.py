@@ -201,6 +201,18 @@ class LiveHlsFiles:
             self._evict()
         return found
 
+    async def ladder_playlist(self, run_id: str, directory: Path, name: str) -> HlsFile | None:
+        """A playlist of the run's ABR ladder (``master.m3u8``, ``playlist_720p.m3u8``),
+        read for each request (one read for all who ask meanwhile), never kept.
+
+        Args:
+            run_id: the run (a safe single path component: the caller checks).
+            directory: the run's HLS directory.
+            name: the playlist's file name (one path component: the caller checks).
+        """
+        found = await self._shared(("ladder", run_id, name), _read_playlist, directory / name, None)
+        return None if found is None else found[0]
+
     def forget(self, run_id: str) -> None:
         """Drop the run and its segments (its files were deleted)."""
         self._epoch += 1

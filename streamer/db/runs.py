@@ -36,6 +36,7 @@ _RUN_UPDATABLE = frozenset(
         "progress",
         "segment_count",
         "playlist_cid",
+        "master_cid",
         "output_cid",
         "error",
         "plan",

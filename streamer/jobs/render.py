@@ -47,6 +47,8 @@ from cache.cid import cid_of_bytes
 from cache.errors import StorageError
 from cache.ipfs import IPFSStore
 from cache.s3 import S3SegmentMirror
+from hls.ladder import MASTER_NAME, LadderOutput, VariantUpdate
+from hls.options import HLSOptions
 from hls.output import HLSResult, IPFSHLSOutput, LocalHLSOutput, PlaylistUpdate
 from interpreter.errors import InterpreterError
 from interpreter.nodes import Recipe
@@ -120,6 +122,7 @@ class LiveRender:
         self._unwritten: dict[str, Any] = {}
         self._ipfs: IPFSStore | None = None
         self._inner: LocalHLSOutput | None = None
+        self._ladder: LadderOutput | None = None
         self._sink: PacedSink | None = None
         # the way to the first listed segment (time.time() of each stage)
         self.marks: dict[str, float] = {"picked": time.time()}
@@ -210,14 +213,35 @@ class LiveRender:
         await asyncio.to_thread(shutil.rmtree, self.out_dir, True)
         return recipe, inputs, analysis
 
-    def _output(self) -> LocalHLSOutput:
-        stores, options = self.res.stores, hls_options(self.res.settings)
+    def _output(self, options: HLSOptions | None = None) -> LocalHLSOutput:
+        """The top rendition's output (``options`` None) or a lower ABR rung's."""
+        stores = self.res.stores
+        top = options is None
+        options = hls_options(self.res.settings) if options is None else options
         # each segment and playlist rewrite goes to the bucket as it is written
         mirrors = [S3SegmentMirror(stores.s3, self.run_id)] if stores.s3 is not None else []
         if self._ipfs is not None:
             return IPFSHLSOutput(self._ipfs, self.out_dir, options, cid_of_bytes, mirrors=mirrors)
-        log.info("run %s: IPFS not reachable; rendering to local HLS only", self.run_id)
+        if top:
+            log.info("run %s: IPFS not reachable; rendering to local HLS only", self.run_id)
         return LocalHLSOutput(self.out_dir, options, cid_of_bytes, mirrors=mirrors)
+
+    def _ladder_output(self, top: LocalHLSOutput) -> LadderOutput:
+        """The ABR ladder around the top output (it adds no rung to a small output)."""
+        s3 = self.res.stores.s3
+        return LadderOutput(
+            top,
+            self.res.settings.hls.ladder,
+            self._output,
+            store=self._ipfs,
+            mirrors=[S3SegmentMirror(s3, self.run_id)] if s3 is not None else [],
+            on_variant_update=self.on_variant_update,
+        )
+
+    async def on_variant_update(self, update: VariantUpdate) -> None:
+        """A ladder playlist was published: the multivariant playlist's IPFS CID on the row."""
+        if update.name == MASTER_NAME and self._ipfs is not None:
+            await self._mark_running(master_cid=update.playlist_cid)
 
     async def _mark_running(self, **fields: Any) -> None:
         async with self._lock:
@@ -320,7 +344,8 @@ class LiveRender:
         self.marks["prepared"] = time.time()
         inner = self._inner = self._output()
         lead = paced_lead(inner.options)
-        sink = self._sink = PacedSink(inner, pace, lead=lead)
+        ladder = self._ladder = self._ladder_output(inner) if self.res.settings.hls.ladder else None
+        sink = self._sink = PacedSink(ladder if ladder is not None else inner, pace, lead=lead)
         interp = StreamInterpreter(
             recipe,
             inputs,
@@ -374,6 +399,8 @@ class LiveRender:
         }
         if result.ipfs_playlist_cid:
             fields["playlist_cid"] = result.ipfs_playlist_cid
+        if self._ladder is not None and self._ladder.master_cid:
+            fields["master_cid"] = self._ladder.master_cid
         try:
             await retry_db(
                 lambda: record_render_provenance(

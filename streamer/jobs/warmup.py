@@ -154,13 +154,16 @@ def warm_render() -> None:
 
 
 def kernel_units() -> Iterator[Unit]:
-    """One unit per registered effect: run it once (loads its numba kernels from the cache)."""
+    """One unit per registered effect: run it once (loads its numba kernels from the cache);
+    then the ABR ladder's frame scaler."""
     from effects.catalog import default_registry
     from effects.registry import Registry
     from effects.warmup import warm_up
+    from hls.scaler import warm_scaler
 
     for spec in default_registry():
         yield "kernels", functools.partial(warm_up, Registry([spec]))
+    yield "kernels", warm_scaler
 
 
 def warm_analysis() -> None:

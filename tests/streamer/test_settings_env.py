@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hls.ladder_config import AUTO_LADDER, RungSpec
 from streamer.settings import Multiaddr, Settings, SettingsError, parse_multiaddr
 
 
@@ -163,6 +164,8 @@ def test_ipfs_primary_falsy(value: str) -> None:
         ("HLS_CONTAINER", "mp4", "one of ts, fmp4"),
         ("HLS_X264_PRESET", "turbo", "veryfast"),
         ("HLS_X264_PRESET", "placebo", "veryslow"),
+        ("HLS_LADDER", "720", "entry 1 '720'"),
+        ("HLS_LADDER", "720p:crf99", "crf outside 0..51"),
         ("S3_ENDPOINT_URL", "s3.example", "http://"),
         ("S3_BUCKET", "Bad_Bucket", "bucket name"),
         ("UPLOAD_MAX_BYTES", "-5", "positive integer"),
@@ -190,6 +193,13 @@ def test_bad_value_names_variable_value_and_form(
     message = str(err)
     assert message.startswith(f"{variable}={value!r}: expected ")
     assert expected_fragment in message
+
+
+def test_ladder_default_auto_and_explicit() -> None:
+    assert Settings.from_env({}).hls.ladder == AUTO_LADDER
+    assert Settings.from_env({"HLS_LADDER": "off"}).hls.ladder == ()
+    explicit = Settings.from_env({"HLS_LADDER": "480p:1M,240p:crf30"}).hls.ladder
+    assert explicit == (RungSpec(480, 1_000_000), RungSpec(240, None, 30))
 
 
 def test_chunk_segments_default_to_one_job_per_run() -> None:

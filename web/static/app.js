@@ -126,6 +126,8 @@
   function Player(video) {
     this.video = video;
     this.src = video.getAttribute("data-src");
+    // an ABR ladder run also writes a multivariant playlist beside the top rung's
+    this.master = video.getAttribute("data-master");
     this.hls = null;
     this.waitTimer = null;
     this.ended = false;
@@ -207,7 +209,7 @@
     var tries = 0;
     function attempt() {
       fetch(self.src, { cache: "no-store" }).then(function (r) {
-        if (r.ok) { self.attach(); return; }
+        if (r.ok) { self.pickSource(); return; }
         tries += 1;
         var page = document.querySelector("[data-run-page]");
         var status = page ? page.getAttribute("data-status") : "";
@@ -216,6 +218,17 @@
       }).catch(function () { self.waitTimer = setTimeout(attempt, 1500); });
     }
     attempt();
+  };
+
+  // The multivariant playlist when the run has a ladder (it is written with the first
+  // segment of every rung), else the single media playlist.
+  Player.prototype.pickSource = function () {
+    var self = this;
+    if (!this.master) { this.attach(); return; }
+    fetch(this.master, { cache: "no-store" }).then(function (r) {
+      if (r.ok) { self.src = self.master; self.video.setAttribute("data-ladder", "1"); }
+      self.attach();
+    }).catch(function () { self.attach(); });
   };
 
   Player.prototype.attach = function () {
@@ -239,6 +252,10 @@
         } else if (d.live) {
           self.say("live: " + d.fragments.length + " segments");
         }
+      });
+      hls.on(window.Hls.Events.LEVEL_SWITCHED, function (_e, data) {
+        var level = hls.levels[data.level];
+        if (level) video.setAttribute("data-level-height", String(level.height));
       });
       hls.on(window.Hls.Events.ERROR, function (_e, data) {
         if (!data.fatal) return;
