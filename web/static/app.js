@@ -253,10 +253,6 @@
           self.say("live: " + d.fragments.length + " segments");
         }
       });
-      hls.on(window.Hls.Events.LEVEL_SWITCHED, function (_e, data) {
-        var level = hls.levels[data.level];
-        if (level) video.setAttribute("data-level-height", String(level.height));
-      });
       hls.on(window.Hls.Events.ERROR, function (_e, data) {
         if (!data.fatal) return;
         if (data.type === window.Hls.ErrorTypes.NETWORK_ERROR) { hls.startLoad(); }
