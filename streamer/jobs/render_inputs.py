@@ -228,9 +228,10 @@ async def _input_analysis(
     aid = analysis_id(input_cid, names)
     if await asyncio.to_thread(cache.load, aid) is None:
         data = await shared.fetch(aid, f"analysis {aid[:12]}")
-        if data is not None:
+        if data is not None:  # another node's result, already on IPFS and recorded
             found = AnalysisResult.from_json(data.decode(), source=f"analysis {aid[:12]}")
             await asyncio.to_thread(cache.store, found)
+            return found
     result = await cache.get_or_compute(input_cid, path, list(names))
     await shared.publish(result.to_json().encode(), key=aid, kind="analysis", record="ANALYZE")
     return result
