@@ -41,7 +41,7 @@ from streamer.entry.worker import create_worker
 from streamer.jobs.chunk_state import parse_done
 from streamer.keys import RedisKeys
 from streamer.recipes.store import RecipeRef
-from streamer.resources import Resources, open_resources
+from streamer.resources import Resources, open_resources, resources_of
 from streamer.runs.service import RunSpec, start_run
 from streamer.settings import Settings
 from tests.interpreter.stream.stream_media import make_clip
@@ -311,3 +311,56 @@ async def test_an_input_missing_here_with_ipfs_down_fails_the_run_clearly(
     assert "input 'video'" in error and missing in error, error
     assert "IPFS node did not answer" in error, error
     assert took < 30  # bounded retries, no hang
+
+
+async def test_a_live_run_uploaded_on_node_a_renders_on_node_b_with_an_empty_cache(
+    pg_dsn: str,
+    redis_url: str,
+    redis_prefix: str,
+    ipfs_api: str,
+    ipfs: IPFSStore,
+    tmp_path: Path,
+) -> None:
+    clip = make_clip(tmp_path / "clip.mp4", width=160, height=120, seconds=3)
+    queue = f"{redis_prefix}primary-single:{uuid.uuid4().hex[:8]}"
+    env_a = {
+        **_env(pg_dsn, redis_url, ipfs_api, tmp_path / "a", queue),
+        "ARTDAG_CHUNK_SEGMENTS": "0",
+    }
+    env_b = {**env_a, "CACHE_DIR": str(tmp_path / "b" / "cache")}
+    a, b = Settings.from_env(env_a), Settings.from_env(env_b)
+    text = RECIPE.replace("duration: 6", "duration: 2").replace("[beats, energy]", "[energy]")
+    async with open_resources(a, db_max_size=3) as res:
+        cid = await _upload(res, clip)  # node A's server: its cache and IPFS
+        worker = create_worker(b, handle_signals=False, queue_name=queue, max_jobs=2)
+        task = asyncio.create_task(worker.main())
+        try:
+            run = await start_run(res, RunSpec(RecipeRef(text=text), {"video": cid}))
+            row = await _wait_done(res, str(run["id"]), timeout=120)
+            fetched = resources_of(worker.ctx).stores.read_through.fetched
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(worker.close(), 30)
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        aid = analysis_id(cid, resolve_features(["energy"]))
+        analysis_cid = await content_db.get_step_cache(res.db, aid)
+        plan_cid = await content_db.get_step_cache(res.db, str(row["plan_id"]))
+    assert row["status"] == "completed", row
+    assert LocalStore(b.storage.cache_dir).has(cid)  # node B read the upload from IPFS
+    assert not (tmp_path / "a" / "cache" / "hls" / str(row["id"])).exists()  # B rendered it
+    assert fetched >= 1  # node B's read-through fetched (the input) from IPFS
+    # B computed the analysis (no other node had it) and added it to IPFS; the plan too
+    assert analysis_cid is not None and plan_cid is not None
+    assert await ipfs.is_pinned(analysis_cid) and await ipfs.is_pinned(plan_cid)
+    assert LocalStore(b.storage.cache_dir).has(analysis_cid)
+    # the output: the live playlist and its segments on IPFS, pinned
+    assert row["playlist_cid"] and await ipfs.is_pinned(row["playlist_cid"])
+    playlist = (await ipfs.cat(row["playlist_cid"])).decode()
+    assert playlist.rstrip().endswith("#EXT-X-ENDLIST")
+    names = _names(playlist)
+    assert names
+    for name in names:  # the IPFS playlist names /ipfs/<cid>?filename=<cid>.ts
+        seg = name.split("?", 1)[0].rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        assert await ipfs.is_pinned(seg), name
