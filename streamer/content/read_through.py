@@ -128,13 +128,21 @@ class ReadThrough:
             raise ContentMissingError(
                 f"{what}: {cid} is not in the local cache and no IPFS node is configured"
             )
-        pending = self._inflight.get(cid)
-        if pending is not None:  # one fetch for concurrent askers
-            return await asyncio.shield(pending)
+        while (pending := self._inflight.get(cid)) is not None:  # one fetch for all askers
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not pending.cancelled() or (task is not None and task.cancelling()):
+                    raise
+                # the asker that was fetching was cancelled, not this one: fetch here
         future: asyncio.Future[Path] = asyncio.get_running_loop().create_future()
         self._inflight[cid] = future
         try:
             path = await self._fetch(self.source, cid, what)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: no "never retrieved" warning without askers

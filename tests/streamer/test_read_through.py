@@ -135,3 +135,17 @@ async def test_bytes_that_hash_to_another_cid_are_refused(tmp_path: Path) -> Non
         await ReadThrough(local, source).path(cid)
     assert isinstance(err.value, StorageError)
     assert not local.has(cid)
+
+
+async def test_an_asker_cancelled_mid_fetch_leaves_the_others_fetching(tmp_path: Path) -> None:
+    local = LocalStore(tmp_path / "cache")
+    cid = cid_of_bytes(DATA)
+    source = FakeSource({cid: DATA}, delay=0.2)
+    reader = ReadThrough(local, source)
+    first = asyncio.create_task(reader.path(cid))
+    await asyncio.sleep(0.05)
+    second = asyncio.create_task(reader.path(cid))
+    await asyncio.sleep(0.05)
+    first.cancel()
+    assert (await asyncio.wait_for(second, 5)).read_bytes() == DATA
+    assert first.cancelled() and len(source.asked) == 2  # the second fetched it itself
