@@ -1,10 +1,13 @@
 """IPFS-primary live runs: L1 nodes with separate CACHE_DIRs sharing only Redis, PostgreSQL, IPFS.
 
-- A chunked run uploaded and started through node A's services is rendered
-  by two worker processes, node A's (its cache holds the upload) and node B's
-  (an empty cache): B reads the input and the analysis it lacks from IPFS,
-  both render chunks, every segment and the playlist are pinned on IPFS, and
-  the playlist text and segment bytes equal a single-node run's.
+- A chunked run uploaded and started through a server node S is rendered by
+  two worker processes, nodes A and B, whose caches start empty: each reads
+  the input it lacks from IPFS (the run's owner also the analysis a
+  reference run computed), both render chunks, every segment and the
+  playlist are pinned on IPFS, and the playlist text and segment bytes equal
+  the single-node reference run's.
+- A (non-chunked) live run uploaded on node A renders on node B's empty
+  cache: input read from IPFS, analysis and plan added and recorded.
 - The plan and the analysis are on IPFS, their CIDs recorded in PostgreSQL.
 - With the IPFS node down, a node lacking an input fails the run with a
   clear message after a bounded retry, never hangs.
@@ -204,26 +207,26 @@ async def test_two_nodes_with_separate_caches_render_one_chunked_run_through_ipf
     assert ref_text.rstrip().endswith("#EXT-X-ENDLIST")
     ref_bytes = [(hls_dir(ref, str(row["id"])) / n).read_bytes() for n in _names(ref_text)]
 
-    # two nodes: A (upload, server, a worker) and B (a worker, an empty cache)
+    # the upload and the run through a server node S; workers on nodes A and B, empty caches
     queue = f"{redis_prefix}primary:{uuid.uuid4().hex[:8]}"
+    env_s = _env(pg_dsn, redis_url, ipfs_api, tmp_path / "s", queue)
     env_a = _env(pg_dsn, redis_url, ipfs_api, tmp_path / "a", queue)
     env_b = _env(pg_dsn, redis_url, ipfs_api, tmp_path / "b", queue)
-    a, b = Settings.from_env(env_a), Settings.from_env(env_b)
+    server, a, b = (Settings.from_env(e) for e in (env_s, env_a, env_b))
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
     try:
-        row, cid_a, rendered, pids = await _node_run(a, clip, [env_a, env_b], logs)
+        row, cid_s, rendered, pids = await _node_run(server, clip, [env_a, env_b], logs)
         assert row["status"] == "completed", row
     except AssertionError:
         for f in logs:
             print("LOG", f, f.read_text()[-4000:])
         raise
     run_id = str(row["id"])
-    assert cid_a == cid
-    cache_a, cache_b = LocalStore(a.storage.cache_dir), LocalStore(b.storage.cache_dir)
-    assert cache_a.has(cid)
-    # node B was never given the input: its cache read it from IPFS
-    assert cache_b.has(cid), "node B's cache did not get the input"
-    assert "fetched from IPFS into the local cache" in logs[1].read_text()
+    assert cid_s == cid and LocalStore(server.storage.cache_dir).has(cid)
+    # neither worker node was given the input: each read it from IPFS into its own cache
+    for settings, log in zip((a, b), logs, strict=True):
+        assert LocalStore(settings.storage.cache_dir).has(cid), settings.storage.cache_dir
+        assert f"input 'video': {cid} fetched from IPFS" in log.read_text(), log
     # both nodes rendered chunks (tokens are host:pid)
     assert {w.rsplit(":", 1)[1] for w in rendered} == {str(p) for p in pids}, rendered
 
@@ -241,7 +244,7 @@ async def test_two_nodes_with_separate_caches_render_one_chunked_run_through_ipf
     assert any(all((hls_dir(s, run_id) / n).is_file() for n in _names(ref_text)) for s in done)
 
     # plan and analysis: on IPFS (pinned), CIDs in PostgreSQL, the analysis read by B from IPFS
-    async with open_resources(a, db_max_size=2) as res:
+    async with open_resources(server, db_max_size=2) as res:
         plan_cid = await content_db.get_step_cache(res.db, str(row["plan_id"]))
         aid = analysis_id(cid, resolve_features(FEATURES))
         analysis_cid = await content_db.get_step_cache(res.db, aid)
