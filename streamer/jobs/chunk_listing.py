@@ -138,8 +138,17 @@ async def list_ready(res: Resources, run_id: str) -> Listing:
     finally:
         await release(redis, keys.chunk_listing(run_id), token)
     playlist_cid = await _share_playlist(res, run_id, text.encode())
+    # a slower lister must not set an older playlist over a newer one (complete() sets the
+    # final one)
+    if playlist_cid is not None and not ended and await _listed(res, run_id) != len(segments):
+        playlist_cid = None
     await _announce(res, run_id, meta, segments, before, ended, playlist_cid)
     return Listing(len(segments), ended, ended and not was_ended)
+
+
+async def _listed(res: Resources, run_id: str) -> int:
+    redis: Any = res.redis
+    return int(await redis.hget(res.keys.chunks(run_id), "listed") or 0)
 
 
 async def _share_playlist(res: Resources, run_id: str, playlist: bytes) -> str | None:
@@ -254,12 +263,15 @@ async def complete(res: Resources, run_id: str, job_id: str) -> dict[str, Any]:
     except OSError as exc:
         log.warning("run %s: segments not copied into the content store: %s", run_id, exc)
     item = await res.stores.local.aput_bytes(playlist, suffix=".m3u8")
+    final: dict[str, Any] = {}
+    if (playlist_cid := await _share_playlist(res, run_id, playlist)) is not None:
+        final["playlist_cid"] = playlist_cid  # the ended playlist, whoever listed last
     try:
         await record_render_provenance(res, run, item.cid, job_id=job_id)
     except Exception as exc:  # the render succeeded; a missing record is logged
         log.exception("run %s: provenance not recorded: %s", run_id, exc)
     await runs_db.update_run(
-        res.db, run_id, status=RunStatus.COMPLETED, output_cid=item.cid, progress=1.0
+        res.db, run_id, status=RunStatus.COMPLETED, output_cid=item.cid, progress=1.0, **final
     )
     try:
         await publish_event(

@@ -193,7 +193,7 @@ class LiveRender:
         self._ipfs = await stores.reachable_ipfs()
         inputs = await resolve_inputs(stores, run["inputs"] or {})
         shared = SharedDocs(stores, db, self.res.settings.ipfs.primary)
-        if run.get("plan") and run.get("plan_id"):  # IPFS-primary: the plan on IPFS too
+        if shared.primary and run.get("plan") and run.get("plan_id"):  # the plan on IPFS too
             plan_json = ExecutionPlan.from_json(json.dumps(run["plan"])).to_json()
             await shared.publish(
                 plan_json.encode(), key=str(run["plan_id"]), kind="plan", record=PLAN_RECORD
