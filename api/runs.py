@@ -51,6 +51,7 @@ from api.schemas.runs import (
     run_view,
 )
 from streamer.content.media import HLS_MEDIA_TYPE
+from streamer.content.shared_hls import fill_segment, refresh_playlist
 from streamer.content.stores import hls_dir
 from streamer.db import runs as runs_db
 from streamer.db.outage import database_unavailable
@@ -225,7 +226,11 @@ async def playlist(res: Res, request: Request[Any, Any, Any], run_id: RunIdPath)
     """
     file = None
     if _RUN_ID.match(run_id):
-        file = await res.live_hls.playlist(run_id, hls_dir(res.settings, run_id))
+        directory = hls_dir(res.settings, run_id)
+        file = await res.live_hls.playlist(run_id, directory)
+        if await refresh_playlist(res, run_id, file):  # IPFS-primary: another node listed
+            res.live_hls.forget(run_id)
+            file = await res.live_hls.playlist(run_id, directory)
     if file is None:
         await get_run_row(res, run_id)  # 404 naming the run when it does not exist
         raise NotFound(f"run {run_id!r} has no playlist yet (no segment rendered)", field="run_id")
@@ -330,7 +335,11 @@ async def segment(
         raise NotFound(f"{segment!r} is not a segment of run {run_id!r}", field="segment")
     file = None
     if _RUN_ID.match(run_id):
-        file = await res.live_hls.segment(run_id, hls_dir(res.settings, run_id), segment)
+        directory = hls_dir(res.settings, run_id)
+        file = await res.live_hls.segment(run_id, directory, segment)
+        listed = None if file is not None else await res.live_hls.playlist(run_id, directory)
+        if await fill_segment(res, run_id, segment, listed):  # IPFS-primary: another node's
+            file = await res.live_hls.segment(run_id, directory, segment)
     if file is None:
         await get_run_row(res, run_id)  # 404 naming the run when it does not exist
         raise NotFound(f"{segment!r} is not a segment of run {run_id!r}", field="segment")

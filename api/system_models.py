@@ -35,7 +35,13 @@ class ServerInfo(Struct, kw_only=True):
         bool, Meta(description="the server started its own PostgreSQL and Redis")
     ]
     public_url: str
-    ipfs_primary: Annotated[bool, Meta(description="uploads are added to IPFS too")]
+    ipfs_primary: Annotated[
+        bool,
+        Meta(
+            description="IPFS-primary mode: uploads, plans, analyses and outputs are added to "
+            "IPFS (pinned); the local cache reads through from IPFS"
+        ),
+    ]
     ipfs_gateway_url: str
     l2_server: str | None
     hls: HlsInfo

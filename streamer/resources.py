@@ -23,6 +23,7 @@ from arq.connections import RedisSettings
 
 from streamer.auth.tokens import cluster_key
 from streamer.content.live_hls import LiveHlsFiles
+from streamer.content.shared_hls import PlaylistChecks
 from streamer.content.stores import Stores, open_stores
 from streamer.db.pool import apply_migrations, create_pool
 from streamer.federation.actor_keys import ActorKeys, load_or_create_actor_keys
@@ -56,6 +57,8 @@ class Resources:
         embedded_services: the process started the embedded PostgreSQL/Redis.
         locks: per-key locks for once-at-a-time work in this process.
         live_hls: the runs' live playlists and segments as served (bounded cache).
+        playlist_checks: IPFS-primary: when each run's IPFS playlist was last looked up
+            for serving (:mod:`streamer.content.shared_hls`).
     """
 
     settings: Settings
@@ -69,6 +72,7 @@ class Resources:
     embedded_services: bool = False
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     live_hls: LiveHlsFiles = field(default_factory=LiveHlsFiles)
+    playlist_checks: PlaylistChecks = field(default_factory=PlaylistChecks)
 
 
 @contextlib.asynccontextmanager

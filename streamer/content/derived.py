@@ -16,7 +16,6 @@ from typing import Any
 from cache.errors import NotFoundError, StorageError
 from streamer.content import media
 from streamer.content.ids import check_cid
-from streamer.content.stores import fetch_into_local
 from streamer.errors import InvalidValue, Missing
 from streamer.resources import Resources
 
@@ -64,7 +63,7 @@ async def ensure_local(res: Resources, cid: str) -> Path:
     if ipfs is None:
         raise Missing(f"{cid} is not in the local cache (and no IPFS node answers)", field="cid")
     try:
-        return await asyncio.wait_for(fetch_into_local(stores.local, ipfs, cid), IPFS_FETCH_TIMEOUT)
+        return await asyncio.wait_for(stores.read_through.path(cid), IPFS_FETCH_TIMEOUT)
     except (TimeoutError, StorageError) as exc:
         raise Missing(f"{cid} is not in the local cache nor on IPFS: {exc}", field="cid") from None
 

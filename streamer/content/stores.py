@@ -9,6 +9,9 @@ caller (the app lifespan or the worker startup), so they close with it.
   node so a caller (the render job) can fall back to local output when the
   node is down at that moment.
 - ``s3``: :class:`cache.s3.S3Store` when ``S3_BUCKET`` is set, else None.
+- ``read_through``: :class:`streamer.content.read_through.ReadThrough` over
+  ``local`` and ``ipfs`` (one per process): content by CID, fetched from IPFS
+  into the local cache when missing.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cache.errors import StorageError
 from cache.ipfs import IPFSStore, open_ipfs_client
 from cache.local import LocalStore
 from cache.s3 import S3Store, open_s3_client
+from streamer.content.read_through import ReadThrough
 from streamer.settings import Settings
 
 __all__ = ["IPFS_PING_TIMEOUT", "Stores", "fetch_into_local", "hls_dir", "open_stores"]
@@ -55,6 +59,14 @@ class Stores:
     local: LocalStore
     ipfs: IPFSStore | None = None
     s3: S3Store | None = None
+    _reader: ReadThrough | None = field(default=None, init=False, repr=False)
+
+    @property
+    def read_through(self) -> ReadThrough:
+        """The local cache reading through to IPFS (created on first use)."""
+        if self._reader is None:
+            self._reader = ReadThrough(self.local, self.ipfs)
+        return self._reader
 
     async def reachable_ipfs(self, timeout: float = IPFS_PING_TIMEOUT) -> IPFSStore | None:
         """The IPFS store if its node answers within ``timeout`` seconds, else None."""

@@ -21,12 +21,15 @@ import datetime as dt
 import logging
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from arq.constants import in_progress_key_prefix
 
+from cache.errors import StorageError
 from hls.playlist import MediaPlaylist, Segment
 from hls.segment_files import atomic_write
+from streamer.content.primary import SharedDocs
 from streamer.content.provenance import record_render_provenance
 from streamer.content.stores import hls_dir
 from streamer.db import runs as runs_db
@@ -134,8 +137,51 @@ async def list_ready(res: Resources, run_id: str) -> Listing:
             await redis.hset(keys.chunks(run_id), "ended", "1")
     finally:
         await release(redis, keys.chunk_listing(run_id), token)
-    await _announce(res, run_id, meta, segments, before, ended)
+    playlist_cid = await _share_playlist(res, run_id, text.encode())
+    # a slower lister must not set an older playlist over a newer one (complete() sets the
+    # final one)
+    if playlist_cid is not None and not ended and await _listed(res, run_id) != len(segments):
+        playlist_cid = None
+    await _announce(res, run_id, meta, segments, before, ended, playlist_cid)
     return Listing(len(segments), ended, ended and not was_ended)
+
+
+async def _listed(res: Resources, run_id: str) -> int:
+    redis: Any = res.redis
+    return int(await redis.hget(res.keys.chunks(run_id), "listed") or 0)
+
+
+async def _share_playlist(res: Resources, run_id: str, playlist: bytes) -> str | None:
+    """IPFS-primary: the playlist on IPFS too (pinned); its CID, or None (off, or IPFS down:
+    the local listing stands and the next listing adds its own playlist)."""
+    try:
+        return await SharedDocs(res.stores, res.db, res.settings.ipfs.primary).add(
+            playlist, f"run {run_id} playlist"
+        )
+    except StorageError as exc:
+        log.warning("run %s: playlist not added to IPFS: %s", run_id, exc)
+        return None
+
+
+async def _gather_segments(res: Resources, run_id: str, out_dir: Path, playlist: bytes) -> None:
+    """IPFS-primary: copy into ``out_dir`` the listed segments other nodes rendered.
+
+    Segment names are their CIDs: each is read through the local cache from IPFS.
+
+    Raises:
+        StorageError: a segment is neither here nor on IPFS (or the node did not answer).
+    """
+    if not res.settings.ipfs.primary:
+        return
+    for line in playlist.decode().splitlines():
+        if not line or line.startswith("#"):
+            continue
+        target = out_dir / line
+        if await asyncio.to_thread(target.is_file):
+            continue
+        path = await res.stores.read_through.path(line.rsplit(".", 1)[0], f"run {run_id} {line}")
+        data = await asyncio.to_thread(path.read_bytes)
+        await asyncio.to_thread(atomic_write, target, data)
 
 
 async def _announce(
@@ -145,8 +191,11 @@ async def _announce(
     segments: list[SegmentRecord],
     before: int,
     ended: bool,
+    playlist_cid: str | None = None,
 ) -> None:
     fields: dict[str, Any] = {"segment_count": len(segments)}
+    if playlist_cid is not None:
+        fields["playlist_cid"] = playlist_cid
     if segments:  # the listed share of the output
         v = meta.video_format
         seconds = meta.total_frames * v.fps_den / v.fps_num
@@ -158,13 +207,13 @@ async def _announce(
     await runs_db.update_run(res.db, run_id, **fields)
     for s in segments[before:]:
         event = PlaylistEvent(
-            playlist_cid=None,
+            playlist_cid=playlist_cid,
             segment_cid=s.name.rsplit(".", 1)[0],
             index=s.index,
             duration=s.duration,
             segment_count=s.index + 1,
             ended=ended and s.index == len(segments) - 1,
-            ipfs=False,
+            ipfs=playlist_cid is not None,
         )
         try:
             await publish_event(res.redis, res.keys, run_id, event)
@@ -203,16 +252,26 @@ async def complete(res: Resources, run_id: str, job_id: str) -> dict[str, Any]:
         return {"run_id": run_id, "status": None if run is None else run["status"]}
     playlist = await asyncio.to_thread((out_dir / PLAYLIST_NAME).read_bytes)
     try:
+        await _gather_segments(res, run_id, out_dir, playlist)
+    except StorageError as exc:  # IPFS-primary: what other nodes rendered cannot be read
+        error = f"the run's segments could not be gathered from IPFS: {exc}"
+        log.error("run %s: %s", run_id, error)
+        await runs_db.update_run(res.db, run_id, status=RunStatus.FAILED, error=error[:2000])
+        return {"run_id": run_id, "status": str(RunStatus.FAILED), "error": error}
+    try:
         await keep_segments(res.stores, out_dir)
     except OSError as exc:
         log.warning("run %s: segments not copied into the content store: %s", run_id, exc)
     item = await res.stores.local.aput_bytes(playlist, suffix=".m3u8")
+    final: dict[str, Any] = {}
+    if (playlist_cid := await _share_playlist(res, run_id, playlist)) is not None:
+        final["playlist_cid"] = playlist_cid  # the ended playlist, whoever listed last
     try:
         await record_render_provenance(res, run, item.cid, job_id=job_id)
     except Exception as exc:  # the render succeeded; a missing record is logged
         log.exception("run %s: provenance not recorded: %s", run_id, exc)
     await runs_db.update_run(
-        res.db, run_id, status=RunStatus.COMPLETED, output_cid=item.cid, progress=1.0
+        res.db, run_id, status=RunStatus.COMPLETED, output_cid=item.cid, progress=1.0, **final
     )
     try:
         await publish_event(

@@ -28,6 +28,7 @@ from hls.options import HLSOptions
 from hls.segment_files import atomic_write
 from interpreter.nodes import Recipe
 from interpreter.stream import OutputShape, StreamInterpreter
+from streamer.content.primary import SharedDocs
 from streamer.content.stores import hls_dir
 from streamer.db import recipes as recipes_db
 from streamer.db import runs as runs_db
@@ -79,8 +80,7 @@ async def run_sources(
     if row is None:
         raise InputError(f"the run's recipe {run['recipe_id']!r} no longer exists")
     recipe = await asyncio.to_thread(load_checked, row["source"], row["id"])
-    ipfs = await res.stores.reachable_ipfs()
-    inputs = await resolve_inputs(res.stores, ipfs is not None, run["inputs"] or {})
+    inputs = await resolve_inputs(res.stores, run["inputs"] or {})
     return recipe, inputs, run["analysis"]
 
 
@@ -211,6 +211,10 @@ async def render_chunk(ctx: dict[str, Any], run_id: str, index: int) -> dict[str
             keeper.check()
             out_dir = hls_dir(res.settings, run_id)
             records = await asyncio.to_thread(_write_segments, out_dir, rendered)
+            # IPFS-primary: other nodes (listing, completing, serving) read them from IPFS
+            await SharedDocs(res.stores, res.db, res.settings.ipfs.primary).publish_files(
+                [out_dir / r.name for r in records], f"run {run_id} chunk {index}"
+            )
             await mark_done(redis, keys, run_id, ChunkDone(index, records, claim_owner(token)))
     except Exception as exc:  # left for a takeover: the claim lapses, a supervisor re-enqueues
         log.exception("run %s chunk %d failed", run_id, index)

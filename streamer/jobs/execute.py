@@ -305,7 +305,7 @@ async def run_recipe(
             p, plan_cid = await _analyze_and_plan(env, run, inputs, step_timeout)
         else:
             p = await load_plan(env, plan_id)
-            plan_cid = await env.publish(p.to_json().encode())  # other nodes read it from IPFS
+            plan_cid = await store_plan(env, p)  # other nodes read it from IPFS (primary)
             await runs_db.update_run(env.db, run_id, plan=p.to_dict(), plan_id=p.plan_id)
             await _event(env, run_id, StatusEvent(RunStatus.RUNNING, stage="execute"))
         # phase 3

@@ -7,7 +7,6 @@ publishing, fetching a CID into the local cache).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import socket
@@ -22,7 +21,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from cache.errors import StorageUnavailableError
 from cache.ipfs import IPFSStore
 from cache.local import LocalStore
-from streamer.content.stores import fetch_into_local
+from streamer.content.primary import SharedDocs
+from streamer.content.read_through import ContentMismatchError, ContentMissingError
 from streamer.resources import RESOURCES_KEY, resources_of
 
 __all__ = [
@@ -80,6 +80,7 @@ class JobEnv:
         self.local: LocalStore = self.res.stores.local
         self._ipfs: IPFSStore | None = None
         self._ipfs_checked = False
+        self.docs = SharedDocs(self.res.stores, self.db, bool(self.settings.ipfs.primary))
 
     @property
     def cache_dir(self) -> Path:
@@ -113,13 +114,17 @@ class JobEnv:
         return cid
 
     async def local_path(self, cid: str, what: str) -> Path:
-        """A local file for ``cid``, fetched from IPFS into the cache when missing."""
-        if await asyncio.to_thread(self.local.has, cid):
-            return await asyncio.to_thread(self.local.path, cid)
-        ipfs = await self.ipfs()
-        if ipfs is None:
-            raise ExecError(f"{what}: {cid} is not in the local cache and IPFS is not reachable")
-        return await fetch_into_local(self.local, ipfs, cid)
+        """A local file for ``cid``, fetched from IPFS into the cache when missing.
+
+        Raises:
+            ExecError: neither here nor on IPFS (or IPFS sent other bytes).
+            ContentUnavailableError: not here and the IPFS node did not answer
+                (transient: the job is retried).
+        """
+        try:
+            return await self.res.stores.read_through.path(cid, what)
+        except (ContentMissingError, ContentMismatchError) as exc:
+            raise ExecError(str(exc)) from exc
 
 
 def retry_or_raise(ctx: Mapping[str, Any], exc: BaseException) -> None:

@@ -29,6 +29,7 @@ from interpreter.ids import analysis_id
 from interpreter.loader import load_recipe
 from interpreter.nodes import Recipe
 from interpreter.planner import AnalysisRequest, ExecutionPlan, PlanStep, plan_recipe
+from streamer.content.primary import PLAN_RECORD
 from streamer.db import content as content_db
 from streamer.db import recipes as recipes_db
 from streamer.jobs.job_env import TRANSIENT, ExecError, JobEnv, retry_or_raise
@@ -205,9 +206,11 @@ async def make_plan(
 
 
 async def store_plan(env: JobEnv, p: ExecutionPlan) -> str | None:
-    doc = p.to_dict()
-    await env.local.aput_json("plans", p.plan_id, doc)
-    return await env.publish(p.to_json().encode())
+    """Keep the plan here; in IPFS-primary mode also on IPFS, its CID recorded by plan id."""
+    await env.local.aput_json("plans", p.plan_id, p.to_dict())
+    return await env.docs.publish(
+        p.to_json().encode(), key=p.plan_id, kind="plan", record=PLAN_RECORD
+    )
 
 
 async def load_recipe_text(

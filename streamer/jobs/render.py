@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
 import shutil
 import threading
@@ -52,8 +53,10 @@ from hls.options import HLSOptions
 from hls.output import HLSResult, IPFSHLSOutput, LocalHLSOutput, PlaylistUpdate
 from interpreter.errors import InterpreterError
 from interpreter.nodes import Recipe
+from interpreter.planner import ExecutionPlan
 from interpreter.runtime.errors import Cancelled
 from interpreter.stream import Progress, StreamInterpreter
+from streamer.content.primary import PLAN_RECORD, SharedDocs
 from streamer.content.provenance import record_render_provenance
 from streamer.content.stores import hls_dir
 from streamer.db import recipes as recipes_db
@@ -191,7 +194,13 @@ class LiveRender:
             raise InputError(f"the run's recipe {run['recipe_id']!r} no longer exists")
         recipe = await asyncio.to_thread(load_checked, row["source"], row["id"])
         self._ipfs = await stores.reachable_ipfs()
-        inputs = await resolve_inputs(stores, self._ipfs is not None, run["inputs"] or {})
+        inputs = await resolve_inputs(stores, run["inputs"] or {})
+        shared = SharedDocs(stores, db, self.res.settings.ipfs.primary)
+        if shared.primary and run.get("plan") and run.get("plan_id"):  # the plan on IPFS too
+            plan_json = ExecutionPlan.from_json(json.dumps(run["plan"])).to_json()
+            await shared.publish(
+                plan_json.encode(), key=str(run["plan_id"]), kind="plan", record=PLAN_RECORD
+            )
         analysis = run["analysis"]
         if analysis is None and (run.get("plan") or {}).get("analysis"):
             # phase 1 can take a while (a cold cache decodes the audio): the run is running
@@ -206,6 +215,7 @@ class LiveRender:
                 recipe,
                 params=run["params"] or {},
                 duration=duration,
+                shared=shared,
             )
             if analysis is not None:
                 await runs_db.update_run(db, self.run_id, analysis=analysis)

@@ -15,10 +15,14 @@ from cache.errors import StorageError
 from effects.frame import AudioFormat, VideoFormat, YUVFrame
 from hls.options import HLSOptions
 from interpreter.analysis import AnalysisCache, AnalysisResult
+from interpreter.analysis.analyze import resolve_features
+from interpreter.analysis.decode import probe
+from interpreter.ids import analysis_id
 from interpreter.loader import load_recipe
 from interpreter.nodes import Recipe
 from interpreter.validate import validate
-from streamer.content.stores import Stores, fetch_into_local
+from streamer.content.primary import SharedDocs
+from streamer.content.stores import Stores
 from streamer.settings import Settings
 
 __all__ = [
@@ -124,25 +128,18 @@ class PacedSink:
         await self.inner.abort()
 
 
-async def resolve_inputs(
-    stores: Stores, ipfs_ok: bool, inputs: Mapping[str, str]
-) -> dict[str, Path]:
-    """Input name -> local file, fetching missing CIDs from IPFS into the local cache."""
+async def resolve_inputs(stores: Stores, inputs: Mapping[str, str]) -> dict[str, Path]:
+    """Input name -> local file; a CID missing here is fetched from IPFS (read-through).
+
+    Raises:
+        InputError: an input is neither here nor on IPFS, or the node did not answer.
+    """
     out: dict[str, Path] = {}
     for name, cid in inputs.items():
-        if await asyncio.to_thread(stores.local.has, cid):
-            out[name] = await asyncio.to_thread(stores.local.path, cid)
-            continue
-        if not ipfs_ok or stores.ipfs is None:
-            raise InputError(
-                f"input {name!r}: {cid} is not in the local cache and no IPFS node is reachable"
-            )
         try:
-            out[name] = await fetch_into_local(stores.local, stores.ipfs, cid)
+            out[name] = await stores.read_through.path(cid, f"input {name!r}")
         except StorageError as exc:
-            raise InputError(
-                f"input {name!r}: {cid} could not be fetched from IPFS: {exc}"
-            ) from exc
+            raise InputError(str(exc)) from exc
     return out
 
 
@@ -155,6 +152,7 @@ async def run_analyses(
     *,
     params: Mapping[str, Any] | None = None,
     duration: float | None = None,
+    shared: SharedDocs | None = None,
 ) -> dict[str, Any] | None:
     """Step id -> analysis JSON of the plan's ANALYZE steps (None: none).
 
@@ -174,6 +172,8 @@ async def run_analyses(
         recipe: The validated recipe (needed for SEGMENTs and generated media).
         params: The run's parameter overrides.
         duration: The run's duration (caps the audio rendered of a long generator).
+        shared: IPFS-primary storage: an analysis another node recorded is read from
+            IPFS instead of computed, and one computed here is added there.
     """
     from interpreter.runtime.analysis import segment_window, windowed
 
@@ -184,8 +184,8 @@ async def run_analyses(
         sid = str(a["step_id"])
         features = list(a.get("features") or []) or None
         if a.get("input_cid") in by_cid:
-            result = await cache.get_or_compute(
-                str(a["input_cid"]), by_cid[a["input_cid"]], features
+            result = await _input_analysis(
+                cache, shared, str(a["input_cid"]), by_cid[a["input_cid"]], features
             )
             out[sid] = json.loads(result.to_json())
             continue
@@ -201,9 +201,40 @@ async def run_analyses(
         name, start, length = found
         if name not in files or name not in inputs:
             continue
-        result = await cache.get_or_compute(inputs[name], files[name], features)
+        result = await _input_analysis(cache, shared, inputs[name], files[name], features)
         out[sid] = windowed(json.loads(result.to_json()), start, length)
     return out or None
+
+
+async def _input_analysis(
+    cache: AnalysisCache,
+    shared: SharedDocs | None,
+    input_cid: str,
+    path: Path,
+    features: list[str] | None,
+) -> AnalysisResult:
+    """The analysis of an input: this node's cache, another node's (IPFS), or computed.
+
+    In IPFS-primary mode a result computed here is added to IPFS and recorded
+    under its analysis id (the batch path's ``analyze`` phase reads the same rows).
+    """
+    if shared is None or not shared.primary:
+        return await cache.get_or_compute(input_cid, path, features)
+    if features is None:
+        info = await asyncio.to_thread(probe, path)
+        names = resolve_features(None, info)
+    else:
+        names = resolve_features(features)
+    aid = analysis_id(input_cid, names)
+    if await asyncio.to_thread(cache.load, aid) is None:
+        data = await shared.fetch(aid, f"analysis {aid[:12]}")
+        if data is not None:  # another node's result, already on IPFS and recorded
+            found = AnalysisResult.from_json(data.decode(), source=f"analysis {aid[:12]}")
+            await asyncio.to_thread(cache.store, found)
+            return found
+    result = await cache.get_or_compute(input_cid, path, list(names))
+    await shared.publish(result.to_json().encode(), key=aid, kind="analysis", record="ANALYZE")
+    return result
 
 
 async def _generated(

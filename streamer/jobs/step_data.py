@@ -17,18 +17,21 @@ __all__ = ["analysis_json", "cached_output", "load_plan", "media_file"]
 
 
 async def load_plan(env: JobEnv, plan_id: str, plan_cid: str | None = None) -> ExecutionPlan:
+    """The plan stored here, else the one on IPFS (``plan_cid``, or the CID recorded for
+    ``plan_id`` in IPFS-primary mode), read through the local cache."""
     try:
         doc = await env.local.aget_json("plans", plan_id)
         return ExecutionPlan.from_json(json.dumps(doc))
     except NotFoundError:
         pass
-    if plan_cid is not None:
-        ipfs = await env.ipfs()
-        if ipfs is not None:
-            p = ExecutionPlan.from_json(await ipfs.cat(plan_cid))
-            await env.local.aput_json("plans", plan_id, p.to_dict())
-            return p
-    raise ExecError(f"plan {plan_id!r} is not stored here")
+    if plan_cid is None:
+        plan_cid = await content_db.get_step_cache(env.db, plan_id)
+    if plan_cid is None:
+        raise ExecError(f"plan {plan_id!r} is not stored here")
+    path = await env.local_path(plan_cid, f"plan {plan_id}")
+    p = ExecutionPlan.from_json(await asyncio.to_thread(path.read_text))
+    await env.local.aput_json("plans", plan_id, p.to_dict())
+    return p
 
 
 async def cached_output(env: JobEnv, step: PlanStep) -> str | None:

@@ -120,6 +120,11 @@ async def test_two_nodes_share_inputs_plan_analysis_and_outputs_via_ipfs(
     planned = await job.result(timeout=60, poll_delay=0.05)
     assert planned["plan_cid"]
     assert ExecutionPlan.from_json(await ipfs.cat(planned["plan_cid"])).plan_id == p.plan_id
+    # recorded by plan id: a node given only the id finds it (step_cache, PLAN; the first
+    # stored JSON of the plan: a later one may differ in its steps' "cached" flags)
+    recorded = await content_db.get_step_cache(nodes.db, p.plan_id)
+    assert recorded is not None and await ipfs.is_pinned(recorded)
+    assert ExecutionPlan.from_json(await ipfs.cat(recorded)).plan_id == p.plan_id
 
     # the analysis JSON is on IPFS too; on either node a repeat is a cache hit
     # (the node that did not analyse reads the other's result from IPFS)
