@@ -87,8 +87,18 @@ async def test_every_rung_readable_mid_render_and_after(
             video = next(s for s in info["streams"] if s["codec_type"] == "video")
             assert (video["width"], video["height"]) == sizes[name]
             assert any(s["codec_type"] == "audio" for s in info["streams"])
+    for _ in range(200):  # the multivariant playlist follows the rungs' first segments
+        if (tmp_path / MASTER_NAME).exists():
+            break
+        await asyncio.sleep(0.025)
+    live_master = m3u8.load(str(tmp_path / MASTER_NAME))
+    assert [p.uri for p in live_master.playlists] == list(ladder.rung_names)
     await pump(ladder, stereo, 60, FRAMES)
     await ladder.finish()
+    final_master = m3u8.load(str(tmp_path / MASTER_NAME))
+    assert [p.stream_info.average_bandwidth for p in final_master.playlists] != [
+        p.stream_info.average_bandwidth for p in live_master.playlists
+    ]  # rewritten as segments arrived
 
     durations = []
     for name in ladder.rung_names:
