@@ -117,6 +117,9 @@ class LadderOutput:
         mirrors: Destinations that get every multivariant playlist rewrite (S3).
         on_variant_update: Awaited after each lower-rung media playlist and each
             multivariant playlist is published (failures counted, not raised).
+        concurrent: Scale and encode the lower rungs in their own threads (the
+            default); ``False`` does it all in the pipeline thread (bench/ladder.py
+            compares the two).
     """
 
     def __init__(
@@ -128,8 +131,10 @@ class LadderOutput:
         store: SegmentStore | None = None,
         mirrors: Sequence[SegmentMirror] = (),
         on_variant_update: VariantCallback | None = None,
+        concurrent: bool = True,
     ) -> None:
         self.top = top
+        self._concurrent = concurrent
         self.options = top.options
         self.stats = top.stats
         self._specs = tuple(rungs)
@@ -210,6 +215,11 @@ class LadderOutput:
 
     def write(self, frame: YUVFrame, audio: np.ndarray | None) -> None:
         """Hand the frame to each lower rung's thread, then encode the top rung here."""
+        if not self._concurrent:
+            self.top.write(frame, audio)
+            for rung in self._rungs[1:]:
+                self._write_rung(rung, frame, audio)
+            return
         for rung in self._rungs[1:]:
             if rung.pending is not None:
                 rung.pending.result()  # a rung's failure stops the render like the top's
