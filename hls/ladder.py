@@ -236,13 +236,26 @@ class LadderOutput:
         """Finish every rung (concurrently), then write the final multivariant playlist."""
         if not self._rungs:
             return await self.top.finish()
-        await asyncio.to_thread(self._drain)
-        results = await asyncio.gather(*(r.output.finish() for r in self._rungs))
+        try:
+            await asyncio.to_thread(self._drain)
+        except BaseException:
+            await self.abort()
+            raise
+        # every rung finishes (ends its playlist) even when another fails
+        results = await asyncio.gather(
+            *(r.output.finish() for r in self._rungs), return_exceptions=True
+        )
         self._stop_pools()
+        failed = next((r for r in results if isinstance(r, BaseException)), None)
+        if failed is not None:
+            await self._stop_publisher()
+            raise failed
+        top = results[0]
+        assert isinstance(top, HLSResult)
         await self._stop_publisher()
         await self._publish(final=True)
         await asyncio.gather(*(u.finish(self.options.finish_timeout) for u in self._mirrors))
-        return results[0]
+        return top
 
     async def abort(self) -> None:
         """Abort every rung (each ends its playlist); the multivariant playlist stays as is."""

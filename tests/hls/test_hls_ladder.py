@@ -15,6 +15,7 @@ import m3u8
 import pytest
 
 from effects.frame import AudioFormat, VideoFormat
+from hls.errors import HLSError
 from hls.ladder import MASTER_NAME, LadderOutput, VariantUpdate
 from hls.ladder_config import AUTO_LADDER, parse_ladder
 from hls.local_output import LocalHLSOutput
@@ -266,3 +267,17 @@ async def test_mirrors_get_every_rung_and_the_master(tmp_path: Path, stereo: Aud
     local = {p.name: p.read_bytes() for p in tmp_path.iterdir() if ".ipfs." not in p.name}
     assert mirror.files == local
     assert MASTER_NAME in mirror.files and len(local) == 3 + 1 + 3 * 2
+
+
+async def test_a_failing_rung_stops_the_render(tmp_path: Path, stereo: AudioFormat) -> None:
+    class FailingOutput(LocalHLSOutput):
+        def write(self, frame: Any, audio: Any) -> None:
+            raise HLSError("rung disk full")
+
+    top = LocalHLSOutput(tmp_path, OPTIONS, sha256_cid)
+    ladder = LadderOutput(top, RUNGS[:1], lambda o: FailingOutput(tmp_path, o, sha256_cid))
+    await ladder.start(VIDEO, stereo, None)
+    with pytest.raises(HLSError, match="rung disk full"):
+        await pump(ladder, stereo, 0, 30)
+    await ladder.abort()  # ends every playlist, raises nothing
+    assert top.playlist.ended
