@@ -6,8 +6,10 @@
   ``DELETE /runs/{id}`` (cancels first), ``POST /runs/{id}/cancel``.
 - ``GET /api/run/{id}`` (+ ``/plan``, ``/analysis``, ``/provenance``).
 - ``GET /runs/{id}/playlist.m3u8`` and ``GET /runs/{id}/{segment}``: the live
-  local HLS; ``GET /runs/{id}/ipfs``: 302 to the current IPFS playlist on the
-  gateway; ``GET /runs/{id}/events``: Server-Sent Events of progress.
+  local HLS (``{segment}`` also names an ABR ladder's ``master.m3u8`` and
+  ``playlist_<h>p.m3u8``); ``GET /runs/{id}/ipfs``: 302 to the current IPFS
+  playlist on the gateway (the multivariant one when the run has a ladder);
+  ``GET /runs/{id}/events``: Server-Sent Events of progress.
 
 The request and response models are in :mod:`api.schemas.runs`; the work in
 :mod:`streamer.runs.service` (start, cancel, delete) and
@@ -244,7 +246,8 @@ async def playlist(res: Res, request: Request[Any, Any, Any], run_id: RunIdPath)
     response_description="The playlist on the IPFS gateway (Location).",
 )
 async def run_ipfs(res: Res, run_id: RunIdPath) -> Redirect:
-    """302 to ``IPFS_GATEWAY_URL/<current playlist CID>``, also while rendering."""
+    """302 to ``IPFS_GATEWAY_URL/<current playlist CID>``, also while rendering; a run
+    with an ABR ladder: its multivariant playlist (``master_cid``)."""
     run = await get_run_row(res, run_id)
     # a run with an ABR ladder: its multivariant playlist
     cid = run.get("master_cid") or run.get("playlist_cid")

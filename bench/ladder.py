@@ -21,7 +21,11 @@ the real-time factor (clip seconds / wall seconds) and CPU per frame.
 then + 480p (the full ladder being the last step), on ``--per-rung-seconds``
 of the clip: the wall and CPU added by each rung is its cost.
 
-Usage: ``python bench/ladder.py [--seconds 30] [--repeat 2] [--per-rung]``.
+``--threads-only`` compares the full ladder with its lower rungs scaled and
+encoded in their own threads (the default) and in the pipeline thread.
+
+Usage: ``python bench/ladder.py [--seconds 30] [--repeat 2] [--per-rung]
+[--threads-only]``.
 """
 
 from __future__ import annotations
@@ -113,7 +117,9 @@ def _cpu(who: int) -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-async def _ours_once(clip: Path, out: Path, ladder: str, duration: float | None) -> dict[str, Any]:
+async def _ours_once(
+    clip: Path, out: Path, ladder: str, duration: float | None, serial: bool = False
+) -> dict[str, Any]:
     from cache.cid import cid_of_bytes
     from hls.ladder import LadderOutput
     from hls.ladder_config import parse_ladder
@@ -139,7 +145,9 @@ async def _ours_once(clip: Path, out: Path, ladder: str, duration: float | None)
     }
 
 
-def run_ours(clip: Path, ladder: str, duration: float | None) -> dict[str, Any]:
+def run_ours(
+    clip: Path, ladder: str, duration: float | None, serial: bool = False
+) -> dict[str, Any]:
     """Warm up, then one measured render (in this process)."""
     from effects.warmup import warm_up
     from hls.scaler import warm_scaler
@@ -148,8 +156,8 @@ def run_ours(clip: Path, ladder: str, duration: float | None) -> dict[str, Any]:
         with contextlib.suppress(Exception):  # an optimisation; the 1 s render warms anyway
             warm_up()
             warm_scaler()
-        asyncio.run(_ours_once(clip, Path(d) / "warm", ladder, 1.0))
-        r = asyncio.run(_ours_once(clip, Path(d) / "out", ladder, duration))
+        asyncio.run(_ours_once(clip, Path(d) / "warm", ladder, 1.0, serial))
+        r = asyncio.run(_ours_once(clip, Path(d) / "out", ladder, duration, serial))
     r["fps"] = r["frames"] / r["wall"]
     r["cpu_ms_per_frame"] = 1000 * r["cpu"] / r["frames"]
     return r
@@ -227,8 +235,12 @@ def _count_frames(clip: Path) -> int:
     return int(out.stdout.strip())
 
 
-def _child(kind: str, clip: Path, ladder: str = "auto", seconds: float = 0.0) -> dict[str, Any]:
+def _child(
+    kind: str, clip: Path, ladder: str = "auto", seconds: float = 0.0, serial: bool = False
+) -> dict[str, Any]:
     args = [sys.executable, __file__, "--child", kind, "--clip", str(clip), "--ladder", ladder]
+    if serial:
+        args.append("--serial")
     if seconds:
         args += ["--child-seconds", str(seconds)]
     out = subprocess.run(args, check=True, capture_output=True, text=True, cwd=_HERE.parent)
@@ -246,10 +258,18 @@ def main() -> int:
     ap.add_argument("--clip", type=Path)
     ap.add_argument("--ladder", default="auto")
     ap.add_argument("--child-seconds", type=float, default=0.0)
+    ap.add_argument(
+        "--serial", action="store_true", help="child: lower rungs in the pipeline thread"
+    )
+    ap.add_argument(
+        "--threads-only",
+        action="store_true",
+        help="only compare ours with the rungs in threads vs in the pipeline thread",
+    )
     args = ap.parse_args()
     if args.child:
         if args.child == "ours":
-            r = run_ours(args.clip, args.ladder, args.child_seconds or None)
+            r = run_ours(args.clip, args.ladder, args.child_seconds or None, args.serial)
         else:
             r = run_ffmpeg(args.clip)
         print(json.dumps(r))
@@ -265,6 +285,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as d:
         clip = Path(d) / "clip1080.mp4"
         make_clip(clip, args.seconds)
+        if args.threads_only:
+            _threads(clip, args.per_rung_seconds, args.repeat)
+            return 0
         for _ in range(args.repeat):
             for kind in ("ffmpeg", "ours"):
                 r = _child(kind, clip)
@@ -297,6 +320,19 @@ def main() -> int:
         if args.per_rung:
             _per_rung(clip, args.per_rung_seconds)
     return 0
+
+
+def _threads(clip: Path, seconds: float, repeat: int) -> None:
+    """The full ladder with the lower rungs in threads vs in the pipeline thread."""
+    for _ in range(repeat):
+        for serial in (False, True):
+            r = _child("ours", clip, "auto", seconds, serial)
+            print(
+                f"rungs {'in the pipeline thread' if serial else 'in their own threads':26s} "
+                f"{r['fps']:6.1f} fps  CPU {r['cpu_ms_per_frame']:6.1f} ms/frame  "
+                f"load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
 
 
 def _per_rung(clip: Path, seconds: float) -> None:

@@ -117,6 +117,9 @@ class LadderOutput:
         mirrors: Destinations that get every multivariant playlist rewrite (S3).
         on_variant_update: Awaited after each lower-rung media playlist and each
             multivariant playlist is published (failures counted, not raised).
+        concurrent: Scale and encode the lower rungs in their own threads (the
+            default); ``False`` does it all in the pipeline thread (bench/ladder.py
+            compares the two).
     """
 
     def __init__(
@@ -128,8 +131,10 @@ class LadderOutput:
         store: SegmentStore | None = None,
         mirrors: Sequence[SegmentMirror] = (),
         on_variant_update: VariantCallback | None = None,
+        concurrent: bool = True,
     ) -> None:
         self.top = top
+        self._concurrent = concurrent
         self.options = top.options
         self.stats = top.stats
         self._specs = tuple(rungs)
@@ -210,6 +215,11 @@ class LadderOutput:
 
     def write(self, frame: YUVFrame, audio: np.ndarray | None) -> None:
         """Hand the frame to each lower rung's thread, then encode the top rung here."""
+        if not self._concurrent:
+            self.top.write(frame, audio)
+            for rung in self._rungs[1:]:
+                self._write_rung(rung, frame, audio)
+            return
         for rung in self._rungs[1:]:
             if rung.pending is not None:
                 rung.pending.result()  # a rung's failure stops the render like the top's
@@ -226,13 +236,26 @@ class LadderOutput:
         """Finish every rung (concurrently), then write the final multivariant playlist."""
         if not self._rungs:
             return await self.top.finish()
-        await asyncio.to_thread(self._drain)
-        results = await asyncio.gather(*(r.output.finish() for r in self._rungs))
+        try:
+            await asyncio.to_thread(self._drain)
+        except BaseException:
+            await self.abort()
+            raise
+        # every rung finishes (ends its playlist) even when another fails
+        results = await asyncio.gather(
+            *(r.output.finish() for r in self._rungs), return_exceptions=True
+        )
         self._stop_pools()
+        failed = next((r for r in results if isinstance(r, BaseException)), None)
+        if failed is not None:
+            await self._stop_publisher()
+            raise failed
+        top = results[0]
+        assert isinstance(top, HLSResult)
         await self._stop_publisher()
         await self._publish(final=True)
         await asyncio.gather(*(u.finish(self.options.finish_timeout) for u in self._mirrors))
-        return results[0]
+        return top
 
     async def abort(self) -> None:
         """Abort every rung (each ends its playlist); the multivariant playlist stays as is."""

@@ -52,6 +52,7 @@ class VariantMeter:
         seconds: Their total duration.
         peak: Highest single-segment bit rate (bits/s).
         frames: Video frames so far.
+        sizes: Each segment's size in bytes, in order (how many were measured).
     """
 
     bits: int = 0

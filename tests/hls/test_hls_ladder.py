@@ -15,6 +15,7 @@ import m3u8
 import pytest
 
 from effects.frame import AudioFormat, VideoFormat
+from hls.errors import HLSError
 from hls.ladder import MASTER_NAME, LadderOutput, VariantUpdate
 from hls.ladder_config import AUTO_LADDER, parse_ladder
 from hls.local_output import LocalHLSOutput
@@ -87,8 +88,18 @@ async def test_every_rung_readable_mid_render_and_after(
             video = next(s for s in info["streams"] if s["codec_type"] == "video")
             assert (video["width"], video["height"]) == sizes[name]
             assert any(s["codec_type"] == "audio" for s in info["streams"])
+    for _ in range(200):  # the multivariant playlist follows the rungs' first segments
+        if (tmp_path / MASTER_NAME).exists():
+            break
+        await asyncio.sleep(0.025)
+    live_master = m3u8.load(str(tmp_path / MASTER_NAME))
+    assert [p.uri for p in live_master.playlists] == list(ladder.rung_names)
     await pump(ladder, stereo, 60, FRAMES)
     await ladder.finish()
+    final_master = m3u8.load(str(tmp_path / MASTER_NAME))
+    assert [p.stream_info.average_bandwidth for p in final_master.playlists] != [
+        p.stream_info.average_bandwidth for p in live_master.playlists
+    ]  # rewritten as segments arrived
 
     durations = []
     for name in ladder.rung_names:
@@ -256,3 +267,17 @@ async def test_mirrors_get_every_rung_and_the_master(tmp_path: Path, stereo: Aud
     local = {p.name: p.read_bytes() for p in tmp_path.iterdir() if ".ipfs." not in p.name}
     assert mirror.files == local
     assert MASTER_NAME in mirror.files and len(local) == 3 + 1 + 3 * 2
+
+
+async def test_a_failing_rung_stops_the_render(tmp_path: Path, stereo: AudioFormat) -> None:
+    class FailingOutput(LocalHLSOutput):
+        def write(self, frame: Any, audio: Any) -> None:
+            raise HLSError("rung disk full")
+
+    top = LocalHLSOutput(tmp_path, OPTIONS, sha256_cid)
+    ladder = LadderOutput(top, RUNGS[:1], lambda o: FailingOutput(tmp_path, o, sha256_cid))
+    await ladder.start(VIDEO, stereo, None)
+    with pytest.raises(HLSError, match="rung disk full"):
+        await pump(ladder, stereo, 0, 30)
+    await ladder.abort()  # ends every playlist, raises nothing
+    assert top.playlist.ended
