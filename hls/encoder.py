@@ -42,10 +42,17 @@ from hls.encoder_streams import add_aac_stream, add_segment_video_stream, open_s
 from hls.errors import EncoderError
 from hls.fmp4_boxes import BoxSplitter
 from hls.options import HLSOptions
+from hls.parts import EncodedPart, FinishedSegment, PartAssembler, frames_per_part
 from hls.segment_schedule import SegmentSchedule, segment_start_frame
 from hls.ts_segments import mux_ts_segment
 
-__all__ = ["AUDIO_FRAME_SIZE", "EncodedSegment", "SegmentEncoder", "segment_start_frame"]
+__all__ = [
+    "AUDIO_FRAME_SIZE",
+    "EncodedPart",
+    "EncodedSegment",
+    "SegmentEncoder",
+    "segment_start_frame",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +155,18 @@ class SegmentEncoder:
         self._pending_boxes: list[bytes] = []
         if self._sink is not None:
             self._collect_init(self._sink)
+        # Low-latency HLS: packets go to the part assembler instead of the muxer.
+        self._parts: PartAssembler | None = None
+        if self._fmp4 and options.part_duration:
+            if self.init_segment is None:
+                raise EncoderError("the fMP4 muxer wrote no init segment before the first frame")
+            self._parts = PartAssembler(
+                self.init_segment,
+                self._fps,
+                frames_per_part(options.part_duration, self._fps),
+                audio.sample_rate if audio is not None else None,
+                self._a_off,
+            )
 
         self._frame_index = self._schedule.start(first_segment)
         self._next_cut = self._schedule.start(first_segment + 1)
@@ -179,6 +198,15 @@ class SegmentEncoder:
     def max_segment_duration(self) -> float:
         """Longest possible segment in seconds (for EXT-X-TARGETDURATION)."""
         return float(self._schedule.max_frames / self._fps)
+
+    @property
+    def part_target(self) -> float | None:
+        """Seconds of a full partial segment; ``None`` without parts."""
+        return None if self._parts is None else self._parts.part_target
+
+    def take_parts(self) -> list[EncodedPart]:
+        """Partial segments finished since the last call (before the segments they make)."""
+        return [] if self._parts is None else self._parts.take_parts()
 
     @property
     def frames_written(self) -> int:
@@ -245,7 +273,9 @@ class SegmentEncoder:
         except av.FFmpegError as exc:
             raise EncoderError(f"video flush failed: {exc}") from exc
         out = self._route_video(packets)
-        if self._fmp4:
+        if self._parts is not None:
+            out += [self._part_built(d, final=True) for d in self._parts.flush()]
+        elif self._fmp4:
             out += self._finish_fmp4()
         elif self._open_video:
             out.append(self._close_ts_segment(self._open_seg, final=True))
@@ -285,7 +315,9 @@ class SegmentEncoder:
             if not self._kept(p):
                 continue
             self._shift(p, self._a_off)
-            if self._astream is not None and self._fmp4:
+            if self._parts is not None:
+                self._parts.audio(p)
+            elif self._astream is not None and self._fmp4:
                 p.stream = self._astream
                 self._mux_fmp4(p)
             else:
@@ -296,6 +328,12 @@ class SegmentEncoder:
         for p in packets:
             assert p.pts is not None
             seg = self._schedule.segment_of(p.pts, near=self._open_seg)
+            if self._parts is not None:
+                self._shift(p, self._v_off)
+                done = self._parts.video(p, seg, self._schedule.start(seg))
+                out += [self._part_built(d, final=False) for d in done]
+                self._open_seg = seg
+                continue
             while seg > self._open_seg:
                 if self._fmp4:
                     self._close_fmp4_meta(self._open_seg)
@@ -310,7 +348,8 @@ class SegmentEncoder:
                 p.stream = self._vstream
                 self._mux_fmp4(p)
         if self._fmp4:
-            out += self._drain_fragments()
+            if self._parts is None:
+                out += self._drain_fragments()
         elif self._open_video:
             out += self._close_complete_ts_segment()
         return out
@@ -360,6 +399,10 @@ class SegmentEncoder:
         return self._meta(seg, first, end, self._open_key, data)
 
     # -- fMP4 -------------------------------------------------------------------------
+
+    def _part_built(self, done: FinishedSegment, final: bool) -> EncodedSegment:
+        first, end = self._bounds(done.index, final)
+        return self._meta(done.index, first, end, done.keyframe, done.data)
 
     def _mux_fmp4(self, packet: Packet[Stream]) -> None:
         try:
