@@ -51,6 +51,7 @@ __all__ = [
     "EncodedPart",
     "EncodedSegment",
     "SegmentEncoder",
+    "in_stream_order",
     "segment_start_frame",
 ]
 
@@ -78,6 +79,19 @@ class EncodedSegment:
     first_frame: int
     keyframe: bool
     extension: str
+
+
+def in_stream_order(
+    parts: list[EncodedPart], segments: list[EncodedSegment]
+) -> list[EncodedPart | EncodedSegment]:
+    """Parts and segments as a reader must see them: a segment right after its last part."""
+
+    def key(item: EncodedPart | EncodedSegment) -> tuple[int, int, int]:
+        if isinstance(item, EncodedPart):
+            return item.segment, 0, item.index
+        return item.index, 1, 0
+
+    return sorted([*parts, *segments], key=key)
 
 
 class SegmentEncoder:

@@ -51,6 +51,7 @@ def hls_options(settings: Settings) -> HLSOptions:
         segment_duration=settings.hls.segment_seconds,
         container="fmp4" if settings.hls.container == "fmp4" else "mpegts",
         preset=settings.hls.x264_preset,
+        part_duration=settings.hls.part_seconds,
     )
 
 
