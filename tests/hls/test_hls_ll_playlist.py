@@ -136,16 +136,15 @@ async def test_every_revision_of_a_live_ll_render_follows_the_rules(
     by_segment: dict[int, list[str]] = {}
     for name in files:
         if name.startswith("ll"):
-            seg, _ = name[:-4].split("s")[-1].split("p")
-            by_segment.setdefault(int(seg), []).append(name)
+            by_segment.setdefault(int(name[:-4].split("s")[-1].split("p")[0]), []).append(name)
+    for names in by_segment.values():
+        names.sort(key=lambda n: int(n[:-4].split("p")[-1]))
     assert sorted(by_segment) == list(range(len(result.segments)))
-    for seg in result.segments:
-        names = sorted(by_segment[seg.index], key=lambda n: int(n[:-4].split("p")[-1]))
-        assert len(names) > 1
-        assert b"".join(files[n] for n in names) == files[seg.uri]
+    for entry in result.segments:
+        assert len(by_segment[entry.index]) > 1
+        assert b"".join(files[n] for n in by_segment[entry.index]) == files[entry.uri]
     rebuilt = tmp_path / "rebuilt.mp4"
-    part_no = lambda n: int(n[:-4].split("p")[-1])  # noqa: E731
-    rebuilt.write_bytes(init + b"".join(files[n] for n in sorted(by_segment[1], key=part_no)))
+    rebuilt.write_bytes(init + b"".join(files[n] for n in by_segment[1]))
     probe = subprocess.run(
         [ffprobe, "-v", "error", "-count_frames", "-select_streams", "v", "-show_entries",
          "stream=nb_read_frames", "-of", "csv=p=0", str(rebuilt)],
