@@ -29,7 +29,14 @@ from litestar.response import Redirect, ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from api.auth import current_user
-from api.errors import NotFound
+from api.errors import NotFound, ServiceUnavailable
+from api.hls_blocking import (
+    BLOCKING_ANSWERS,
+    HlsMsnQuery,
+    HlsPartQuery,
+    HlsSkipQuery,
+    blocking_request,
+)
 from api.hls_serving import CORS, playlist_response, segment_response
 from api.models import Limit, Offset
 from api.openapi_errors import error_answers
@@ -213,19 +220,43 @@ async def api_run_provenance(res: Res, run_id: RunIdPath) -> ProvenanceList:
     media_type=PLAYLIST_MEDIA_TYPE,
     response_description="The HLS media playlist (M3U8 text).",
     operation_class=documented(responses=_PLAYLIST_304),
+    responses=BLOCKING_ANSWERS,
     opt=_PUBLIC,
 )
-async def playlist(res: Res, request: Request[Any, Any, Any], run_id: RunIdPath) -> Response[Any]:
+async def playlist(
+    res: Res,
+    request: Request[Any, Any, Any],
+    run_id: RunIdPath,
+    hls_msn: HlsMsnQuery = None,
+    hls_part: HlsPartQuery = None,
+    hls_skip: HlsSkipQuery = None,
+) -> Response[Any]:
     """The local playlist; ``no-cache`` while live, ``ETag`` (304 on ``If-None-Match``), CORS open.
 
     Served from memory (checked against the file every 0.1 s), never from the database.
+    A Low-Latency HLS playlist (``HLS_PART_SECONDS``) answers a blocking reload
+    (``_HLS_msn``, ``_HLS_part``) once it holds that segment or part (RFC 8216bis 6.2.5.2),
+    waiting at most three target durations (then 503); ``_HLS_skip`` is ignored (no delta
+    updates).
     """
     file = None
+    directory = hls_dir(res.settings, run_id)
     if _RUN_ID.match(run_id):
-        file = await res.live_hls.playlist(run_id, hls_dir(res.settings, run_id))
+        file = await res.live_hls.playlist(run_id, directory)
     if file is None:
         await get_run_row(res, run_id)  # 404 naming the run when it does not exist
         raise NotFound(f"run {run_id!r} has no playlist yet (no segment rendered)", field="run_id")
+    wait = blocking_request(file, hls_msn, hls_part)
+    if wait is not None:
+        file, ready = await res.live_hls.wait_playlist(run_id, directory, wait.ready, wait.timeout)
+        if file is None:
+            raise NotFound(f"run {run_id!r} has no playlist any more", field="run_id")
+        if not ready:
+            raise ServiceUnavailable(
+                f"segment {hls_msn} part {hls_part} did not appear within {wait.timeout:g} s",
+                field="_HLS_msn",
+                headers={**CORS, "Retry-After": "1"},
+            )
     return playlist_response(request, file, PLAYLIST_MEDIA_TYPE)
 
 

@@ -1,0 +1,108 @@
+"""Blocking playlist reloads of Low-Latency HLS (RFC 8216bis 6.2.5.2): what to wait for.
+
+A player asks for ``playlist.m3u8?_HLS_msn=M[&_HLS_part=N]``: the answer is the
+first playlist that holds segment ``M`` (and its part ``N``), or any later one.
+This module checks the parameters against the playlist served now and says
+what to wait for and how long (three target durations); the wait itself is
+:meth:`streamer.content.live_hls.LiveHlsFiles.wait_playlist`. A playlist that is
+not Low-Latency (no ``CAN-BLOCK-RELOAD=YES``) or has ended is answered at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from litestar.params import QueryParameter
+
+from api.errors import BadRequest
+from api.openapi_errors import error_answers
+from hls.ll_playlist import playlist_progress
+from streamer.content.live_hls import HlsFile
+
+__all__ = [
+    "ADVANCE_PART_LIMIT",
+    "BLOCKING_ANSWERS",
+    "BlockingWait",
+    "HlsMsnQuery",
+    "HlsPartQuery",
+    "HlsSkipQuery",
+    "blocking_request",
+]
+
+#: Parts beyond the last one listed a request may ask for (RFC 8216bis: 400 beyond).
+ADVANCE_PART_LIMIT = 3
+
+HlsMsnQuery = Annotated[
+    int | None,
+    QueryParameter(
+        query="_HLS_msn",
+        ge=0,
+        le=2**31,
+        description="LL-HLS blocking reload: answer once the playlist holds this media "
+        "sequence number (at most two past the last one; 400 beyond).",
+    ),
+]
+HlsPartQuery = Annotated[
+    int | None,
+    QueryParameter(
+        query="_HLS_part",
+        ge=0,
+        le=2**31,
+        description="With `_HLS_msn`: answer once that segment's part of this index is listed.",
+    ),
+]
+HlsSkipQuery = Annotated[
+    str | None,
+    QueryParameter(
+        query="_HLS_skip",
+        max_length=8,
+        description="Delta update request; ignored (the whole playlist is answered).",
+    ),
+]
+
+BLOCKING_ANSWERS = error_answers(
+    (400, "`_HLS_part` without `_HLS_msn`, or a segment/part too far ahead of the playlist"),
+    (503, "the requested segment or part did not appear within three target durations"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockingWait:
+    """What a blocking reload waits for: ``ready`` on a playlist version, ``timeout`` s at most."""
+
+    ready: Callable[[HlsFile], bool]
+    timeout: float
+
+
+def blocking_request(file: HlsFile, msn: int | None, part: int | None) -> BlockingWait | None:
+    """The wait a request asks for; ``None``: answer ``file`` now.
+
+    Raises:
+        BadRequest: ``_HLS_part`` without ``_HLS_msn``, or a request too far ahead.
+    """
+    if msn is None:
+        if part is not None:
+            raise BadRequest("_HLS_part needs _HLS_msn", field="_HLS_part")
+        return None
+    progress = playlist_progress(file.body or b"")
+    if not progress.low_latency or progress.has(msn, part):
+        return None
+    if msn > progress.next_msn + 1:
+        raise BadRequest(
+            f"_HLS_msn={msn} is more than two segments past the playlist's last one "
+            f"({progress.next_msn - 1})",
+            field="_HLS_msn",
+        )
+    listed = progress.parts if msn == progress.next_msn else 0
+    if part is not None and part > listed + ADVANCE_PART_LIMIT:
+        raise BadRequest(
+            f"_HLS_part={part} is more than {ADVANCE_PART_LIMIT} parts past the last one listed",
+            field="_HLS_part",
+        )
+
+    def ready(version: HlsFile) -> bool:
+        return playlist_progress(version.body or b"").has(msn, part)
+
+    return BlockingWait(ready, 3.0 * max(progress.target_duration, 1))
