@@ -6,10 +6,13 @@ This module checks the parameters against the playlist served now and says
 what to wait for and how long (three target durations); the wait itself is
 :meth:`streamer.content.live_hls.LiveHlsFiles.wait_playlist`. A playlist that is
 not Low-Latency (no ``CAN-BLOCK-RELOAD=YES``) or has ended is answered at once.
+A request for the part an ``EXT-X-PRELOAD-HINT`` names, before it exists, waits
+for it the same way (:func:`hinted_part_wait`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -29,6 +32,7 @@ __all__ = [
     "HlsPartQuery",
     "HlsSkipQuery",
     "blocking_request",
+    "hinted_part_wait",
 ]
 
 #: Parts beyond the last one listed a request may ask for (RFC 8216bis: 400 beyond).
@@ -74,6 +78,30 @@ class BlockingWait:
 
     ready: Callable[[HlsFile], bool]
     timeout: float
+
+
+#: The name of a part (:meth:`hls.ll_playlist.LowLatencyParts.part_uri`).
+PART_NAME = re.compile(r"^ll[0-9a-f]{8}s[0-9]{1,9}p[0-9]{1,6}\.m4s$")
+
+
+def hinted_part_wait(file: HlsFile, name: str) -> BlockingWait | None:
+    """The wait for a part requested before it exists (a preload hint); ``None``: 404 now.
+
+    Only a part the live LL playlist hints (or will list soon) is waited for.
+    """
+    body = file.body or b""
+    progress = playlist_progress(body)
+    if not PART_NAME.match(name) or not progress.low_latency or progress.ended:
+        return None
+    if f'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="{name}"'.encode() not in body:
+        return None
+    listed = re.compile(rb'^#EXT-X-PART:[^\n]*URI="' + re.escape(name.encode()) + rb'"', re.M)
+
+    def ready(version: HlsFile) -> bool:
+        text = version.body or b""
+        return listed.search(text) is not None or b"#EXT-X-ENDLIST" in text
+
+    return BlockingWait(ready, 3.0 * max(progress.target_duration, 1))
 
 
 def blocking_request(file: HlsFile, msn: int | None, part: int | None) -> BlockingWait | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
@@ -36,6 +37,7 @@ from api.hls_blocking import (
     HlsPartQuery,
     HlsSkipQuery,
     blocking_request,
+    hinted_part_wait,
 )
 from api.hls_serving import CORS, playlist_response, segment_response
 from api.models import Limit, Offset
@@ -57,6 +59,7 @@ from api.schemas.runs import (
     run_summary,
     run_view,
 )
+from streamer.content.live_hls import HlsFile
 from streamer.content.media import HLS_MEDIA_TYPE
 from streamer.content.stores import hls_dir
 from streamer.db import runs as runs_db
@@ -352,11 +355,24 @@ async def segment(
         raise NotFound(f"{segment!r} is not a segment of run {run_id!r}", field="segment")
     file = None
     if _RUN_ID.match(run_id):
-        file = await res.live_hls.segment(run_id, hls_dir(res.settings, run_id), segment)
+        directory = hls_dir(res.settings, run_id)
+        file = await res.live_hls.segment(run_id, directory, segment)
+        if file is None:
+            file = await _hinted_part(res, run_id, directory, segment)
     if file is None:
         await get_run_row(res, run_id)  # 404 naming the run when it does not exist
         raise NotFound(f"{segment!r} is not a segment of run {run_id!r}", field="segment")
     return await segment_response(request, file, _SEGMENT_TYPES[file.path.suffix])
+
+
+async def _hinted_part(res: Resources, run_id: str, directory: Path, name: str) -> HlsFile | None:
+    """A part a preload hint names, once it exists (bounded wait); None: not one, or not in time."""
+    playlist = await res.live_hls.playlist(run_id, directory)
+    wait = None if playlist is None else hinted_part_wait(playlist, name)
+    if wait is None:
+        return None
+    _, ready = await res.live_hls.wait_playlist(run_id, directory, wait.ready, wait.timeout)
+    return await res.live_hls.segment(run_id, directory, name) if ready else None
 
 
 runs_router = Router(

@@ -198,3 +198,27 @@ async def test_a_live_ll_render_serves_parts_and_blocks_on_them(
             ffprobe, f"{live.url}{url}", "-select_streams", "v:0", "-count_frames", "-show_streams"
         )
         assert int(probe["streams"][0]["nb_read_frames"]) == 150
+
+
+async def test_a_hinted_part_is_answered_once_it_exists(client: Any) -> None:
+    run_id, directory = await _ll_run(client)
+    part = "ll0123abcds2p1.m4s"
+    text = (directory / PLAYLIST_NAME).read_text()
+    (directory / PLAYLIST_NAME).write_text(text + f'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="{part}"\n')
+    await asyncio.sleep(0.15)
+
+    def later() -> None:
+        (directory / part).write_bytes(b"\x00\x00\x00\x08moof")
+        lines = [f'#EXT-X-PART:DURATION=0.25,URI="{part}"']
+        (directory / ".tmp").write_text(text + "\n".join(lines) + "\n")
+        os.replace(directory / ".tmp", directory / PLAYLIST_NAME)
+
+    threading.Timer(0.4, later).start()
+    started = time.monotonic()
+    resp = await client.get(f"/runs/{run_id}/{part}")
+    assert resp.status_code == 200 and resp.content.endswith(b"moof")
+    assert 0.35 < time.monotonic() - started < 1.5
+    # a part nobody hints is 404 at once
+    started = time.monotonic()
+    resp = await client.get(f"/runs/{run_id}/ll0123abcds9p0.m4s")
+    assert resp.status_code == 404 and time.monotonic() - started < 0.5
