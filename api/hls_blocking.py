@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from litestar.params import QueryParameter
 
 from api.errors import BadRequest
 from api.openapi_errors import error_answers
-from hls.ll_playlist import playlist_progress
+from hls.ll_playlist import delta_update, playlist_progress
 from streamer.content.live_hls import HlsFile
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "HlsSkipQuery",
     "blocking_request",
     "hinted_part_wait",
+    "skipped",
 ]
 
 #: Parts beyond the last one listed a request may ask for (RFC 8216bis: 400 beyond).
@@ -62,7 +63,9 @@ HlsSkipQuery = Annotated[
     QueryParameter(
         query="_HLS_skip",
         max_length=8,
-        description="Delta update request; ignored (the whole playlist is answered).",
+        description="`YES` or `v2`: a delta update (RFC 8216bis `EXT-X-SKIP`) when the "
+        "playlist advertises `CAN-SKIP-UNTIL` and has segments older than that; other values "
+        "are ignored.",
     ),
 ]
 
@@ -134,3 +137,17 @@ def blocking_request(file: HlsFile, msn: int | None, part: int | None) -> Blocki
         return playlist_progress(version.body or b"").has(msn, part)
 
     return BlockingWait(ready, 3.0 * max(progress.target_duration, 1))
+
+
+def skipped(file: HlsFile, skip: str | None) -> HlsFile:
+    """The delta update of ``file`` when ``_HLS_skip`` asks for one and it has one; else ``file``.
+
+    The delta has an ETag of its own (the full playlist's, marked), so a 304 never
+    confuses the two.
+    """
+    if skip not in ("YES", "v2") or file.body is None:
+        return file
+    delta = delta_update(file.body)
+    if delta is None:
+        return file
+    return replace(file, body=delta, etag=file.etag[:-1] + '-skip"', size=len(delta))

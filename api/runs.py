@@ -38,6 +38,7 @@ from api.hls_blocking import (
     HlsSkipQuery,
     blocking_request,
     hinted_part_wait,
+    skipped,
 )
 from api.hls_serving import CORS, playlist_response, segment_response
 from api.models import Limit, Offset
@@ -239,8 +240,8 @@ async def playlist(
     Served from memory (checked against the file every 0.1 s), never from the database.
     A Low-Latency HLS playlist (``HLS_PART_SECONDS``) answers a blocking reload
     (``_HLS_msn``, ``_HLS_part``) once it holds that segment or part (RFC 8216bis 6.2.5.2),
-    waiting at most three target durations (then 503); ``_HLS_skip`` is ignored (no delta
-    updates).
+    waiting at most three target durations (then 503); ``_HLS_skip=YES`` answers a delta
+    update (``EXT-X-SKIP``) when there are segments older than ``CAN-SKIP-UNTIL``.
     """
     file = None
     directory = hls_dir(res.settings, run_id)
@@ -260,7 +261,7 @@ async def playlist(
                 field="_HLS_msn",
                 headers={**CORS, "Retry-After": "1"},
             )
-    return playlist_response(request, file, PLAYLIST_MEDIA_TYPE)
+    return playlist_response(request, skipped(file, hls_skip), PLAYLIST_MEDIA_TYPE)
 
 
 @get(

@@ -25,11 +25,16 @@ from hls.playlist import MediaPlaylist
 
 __all__ = [
     "PART_SEGMENTS",
+    "SKIP_TARGETS",
     "LowLatencyParts",
     "PartEntry",
     "PlaylistProgress",
+    "delta_update",
     "playlist_progress",
 ]
+
+#: Delta updates skip segments older than this many target durations (the RFC's minimum).
+SKIP_TARGETS = 6
 
 #: Complete segments whose parts stay listed (with 2 s segments: 4 s, within the
 #: three target durations RFC 8216bis allows).
@@ -136,7 +141,8 @@ class LowLatencyParts:
                 target = _decimal(self.part_target, up=True)
                 out.append(
                     "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,"
-                    f"PART-HOLD-BACK={_decimal(3 * float(target), up=True)}"
+                    f"PART-HOLD-BACK={_decimal(3 * float(target), up=True)},"
+                    f"CAN-SKIP-UNTIL={SKIP_TARGETS * playlist.target_duration}"
                 )
                 out.append(f"#EXT-X-PART-INF:PART-TARGET={target}")
         if not any(line.startswith("#EXT-X-MAP") for line in out):
@@ -194,3 +200,42 @@ def playlist_progress(text: bytes) -> PlaylistProgress:
         ended=b"\n#EXT-X-ENDLIST" in text,
         target_duration=int(target.group(1)) if target else 0,
     )
+
+
+_SKIP_UNTIL = re.compile(rb"CAN-SKIP-UNTIL=([0-9.]+)")
+_SEGMENT_START = ("#EXT-X-MAP", "#EXT-X-PROGRAM-DATE-TIME", "#EXTINF", "#EXT-X-PART:")
+
+
+def delta_update(text: bytes) -> bytes | None:
+    """The delta update (``_HLS_skip=YES``) of a rendered LL playlist; None: nothing to skip.
+
+    The segments that start more than ``CAN-SKIP-UNTIL`` seconds before the
+    playlist's end are replaced by ``EXT-X-SKIP:SKIPPED-SEGMENTS=n`` (version 9);
+    the init segment's ``EXT-X-MAP`` moves to the first segment kept.
+    """
+    until = _SKIP_UNTIL.search(text)
+    if until is None or b"\n#EXT-X-ENDLIST" in text:
+        return None
+    lines = text.decode().rstrip("\n").split("\n")
+    first = next((i for i, line in enumerate(lines) if line.startswith(_SEGMENT_START)), len(lines))
+    header, blocks, block = lines[:first], [], []
+    for line in lines[first:]:
+        block.append(line)
+        if line and not line.startswith("#"):  # a segment's URI closes its block
+            blocks.append(block)
+            block = []
+    durations = [
+        float(next(x for x in b if x.startswith("#EXTINF:"))[8:].split(",")[0]) for b in blocks
+    ]
+    keep, span = len(blocks), 0.0
+    while keep > 0 and span < float(until.group(1)):
+        keep -= 1
+        span += durations[keep]
+    if keep == 0:
+        return None
+    maps = [x for b in blocks[:keep] for x in b if x.startswith("#EXT-X-MAP")]
+    kept = [[x for x in b if not x.startswith("#EXT-X-MAP")] for b in blocks[keep:]]
+    header = ["#EXT-X-VERSION:9" if x.startswith("#EXT-X-VERSION:") else x for x in header]
+    out = [*header, f"#EXT-X-SKIP:SKIPPED-SEGMENTS={keep}", *maps[-1:]]
+    out += [x for b in kept for x in b] + block
+    return ("\n".join(out) + "\n").encode()

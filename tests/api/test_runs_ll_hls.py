@@ -44,13 +44,16 @@ async def client(
         yield c
 
 
-def _ll_playlist(directory: Path, segments: int, parts: int, *, ended: bool = False) -> None:
+def _ll_playlist(
+    directory: Path, segments: int, parts: int, *, ended: bool = False, skip: bool = False
+) -> None:
     """An LL playlist: ``segments`` complete 1 s segments, then ``parts`` parts of the next."""
     lines = [
         "#EXTM3U",
         "#EXT-X-VERSION:7",
         "#EXT-X-TARGETDURATION:1",
-        "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.75",
+        "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.75"
+        + (",CAN-SKIP-UNTIL=6" if skip else ""),
         "#EXT-X-PART-INF:PART-TARGET=0.25",
         "#EXT-X-MEDIA-SEQUENCE:0",
         '#EXT-X-MAP:URI="init.mp4"',
@@ -222,3 +225,20 @@ async def test_a_hinted_part_is_answered_once_it_exists(client: Any) -> None:
     started = time.monotonic()
     resp = await client.get(f"/runs/{run_id}/ll0123abcds9p0.m4s")
     assert resp.status_code == 404 and time.monotonic() - started < 0.5
+
+
+async def test_delta_updates_skip_old_segments(client: Any) -> None:
+    run_id, directory = await _ll_run(client)
+    _ll_playlist(directory, 10, 1, skip=True)
+    await asyncio.sleep(0.15)
+    url = f"/runs/{run_id}/playlist.m3u8"
+    full = await client.get(url)
+    delta = await client.get(url, params={"_HLS_skip": "YES", "_HLS_msn": 10, "_HLS_part": 0})
+    assert delta.status_code == 200 and delta.headers["etag"] != full.headers["etag"]
+    parsed = m3u8.loads(delta.text)
+    assert parsed.version == 9 and parsed.skip.skipped_segments == 4
+    assert len([s for s in parsed.segments if s.uri]) == 6
+    assert parsed.segment_map[0].uri == "init.mp4"
+    # a value other than YES/v2 is ignored: the whole playlist
+    other = await client.get(url, params={"_HLS_skip": "NO"})
+    assert other.text == full.text

@@ -14,7 +14,7 @@ import pytest
 import hls.local_output
 from effects.frame import AudioFormat, VideoFormat
 from hls.errors import PlaylistError
-from hls.ll_playlist import LowLatencyParts, playlist_progress
+from hls.ll_playlist import LowLatencyParts, delta_update, playlist_progress
 from hls.options import HLSOptions
 from hls.output import LocalHLSOutput, sha256_cid
 from hls.playlist import MediaPlaylist, Segment
@@ -157,3 +157,34 @@ async def test_every_revision_of_a_live_ll_render_follows_the_rules(
     assert not any(s.parts for s in final.segments) and "EXT-X-PART" not in revisions[-1]
     assert not list(tmp_path.glob("ll*.m4s"))
     assert result.stats.parts_local == len([n for n in files if n.startswith("ll")])
+
+
+def test_delta_update_skips_old_segments_and_keeps_the_map() -> None:
+    pl, ll = _model()
+    for seg in range(12):
+        ll.add(seg, 0, 0.32, True, False)
+        ll.add(seg, 1, 0.18, False, True)
+        pl.add(Segment(f"s{seg}.m4s", 0.5, seg, seg * 0.5))
+        ll.prune(seg + 1)
+    ll.add(12, 0, 0.32, True, False)
+    full = ll.render(pl)
+    assert "CAN-SKIP-UNTIL=12" in full  # six target durations (2 s)
+    assert delta_update(full.encode()) is None  # 6 s of segments: nothing older than 12 s
+    for seg in range(12, 40):
+        if seg > 12:
+            ll.add(seg, 0, 0.32, True, False)
+        ll.add(seg, 1, 0.18, False, True)
+        pl.add(Segment(f"s{seg}.m4s", 0.5, seg, seg * 0.5))
+        ll.prune(seg + 1)
+    ll.add(40, 0, 0.32, True, False)
+    full = ll.render(pl)
+    delta = delta_update(full.encode())
+    assert delta is not None
+    parsed, whole = m3u8.loads(delta.decode()), m3u8.loads(full)
+    assert parsed.version == 9 and parsed.skip.skipped_segments == 40 - 24
+    assert [s.uri for s in parsed.segments if s.uri] == [f"s{i}.m4s" for i in range(16, 40)]
+    assert parsed.segment_map[0].uri == "init.mp4" and delta.count(b"#EXT-X-MAP") == 1
+    assert parsed.preload_hint.uri == whole.preload_hint.uri
+    assert parsed.segments[-1].parts[0].uri == whole.segments[-1].parts[0].uri
+    pl.end()
+    assert delta_update(ll.render(pl).encode()) is None

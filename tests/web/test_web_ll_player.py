@@ -2,8 +2,10 @@
 
 A paced LL run (``HLS_CONTAINER=fmp4``, ``HLS_PART_SECONDS=0.32``) of the
 timecode recipe plays in headless Chromium: the player marks the playlist as
-LL, hls.js fetches parts and makes blocking playlist reloads (``_HLS_msn``),
-and the frame shown reads back as a recent wall-clock time. ``bench/latency.py
+LL, hls.js fetches parts and makes blocking playlist reloads (``_HLS_msn``)
+and, once the stream is longer than ``CAN-SKIP-UNTIL``, delta updates
+(``_HLS_skip``) while playing on; the frame shown reads back as a recent
+wall-clock time. ``bench/latency.py
 --ll`` gives the figures.
 """
 
@@ -18,7 +20,7 @@ import pytest
 
 from bench.latency import SAMPLE_JS, decode_sample
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = pytest.mark.timeout(150)
 
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "latency-timecode.yaml"
 SELECTOR = "video[data-hls-player]"
@@ -50,6 +52,18 @@ async def test_run_page_plays_ll_hls_from_parts(live_factory: Any, browser: Any)
             urls: list[str] = await page.evaluate(RESOURCES_JS)
             assert any("_HLS_msn=" in u for u in urls), urls  # blocking reloads
             assert any(f"/runs/{run_id}/ll" in u for u in urls), urls  # parts
+            # past CAN-SKIP-UNTIL (12 s) hls.js asks for delta updates and goes on playing
+            await page.wait_for_function(
+                f"() => ({RESOURCES_JS})().some(u => u.includes('_HLS_skip=YES'))",
+                timeout=40_000,
+            )
+            # 17 s into the stream the deltas skip segments: playback must go on through them
+            await page.wait_for_function(
+                f"() => document.querySelector('{SELECTOR}').currentTime > 17", timeout=45_000
+            )
+            later = decode_sample(await page.evaluate(SAMPLE_JS, SELECTOR))
+            assert later is not None and later["latency"] is not None
+            assert 0 < later["latency"] < BOUND
         finally:
             await page.close()
             await live.client.post(f"/runs/{run_id}/cancel")
