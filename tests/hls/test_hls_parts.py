@@ -103,3 +103,10 @@ def test_init_tracks_and_annexb_conversion() -> None:
     nal = b"\x00\x00\x00\x01\x65\x88\x00\x00\x01\x06\x05"
     assert annexb_to_avcc(nal) == b"\x00\x00\x00\x02\x65\x88\x00\x00\x00\x02\x06\x05"
     assert annexb_to_avcc(b"\x00\x00\x00\x02\x65\x88") == b"\x00\x00\x00\x02\x65\x88"
+
+
+def test_an_empty_parted_stream_flushes_to_nothing() -> None:
+    enc = SegmentEncoder(
+        VIDEO, AudioFormat(48000, 2), HLSOptions(container="fmp4", part_duration=0.32)
+    )
+    assert enc.flush() == [] and enc.take_parts() == []
