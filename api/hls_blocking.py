@@ -27,13 +27,14 @@ from streamer.content.live_hls import HlsFile
 __all__ = [
     "ADVANCE_PART_LIMIT",
     "BLOCKING_ANSWERS",
+    "SKIP_VALUES",
     "BlockingWait",
     "HlsMsnQuery",
     "HlsPartQuery",
     "HlsSkipQuery",
     "blocking_request",
+    "delta_file",
     "hinted_part_wait",
-    "skipped",
 ]
 
 #: Parts beyond the last one listed a request may ask for (RFC 8216bis: 400 beyond).
@@ -139,15 +140,17 @@ def blocking_request(file: HlsFile, msn: int | None, part: int | None) -> Blocki
     return BlockingWait(ready, 3.0 * max(progress.target_duration, 1))
 
 
-def skipped(file: HlsFile, skip: str | None) -> HlsFile:
-    """The delta update of ``file`` when ``_HLS_skip`` asks for one and it has one; else ``file``.
+#: ``_HLS_skip`` values that ask for a delta update.
+SKIP_VALUES = ("YES", "v2")
+
+
+def delta_file(file: HlsFile) -> HlsFile:
+    """The delta update of the playlist ``file`` (``EXT-X-SKIP``), or ``file`` without one.
 
     The delta has an ETag of its own (the full playlist's, marked), so a 304 never
     confuses the two.
     """
-    if skip not in ("YES", "v2") or file.body is None:
-        return file
-    delta = delta_update(file.body)
+    delta = delta_update(file.body) if file.body is not None else None
     if delta is None:
         return file
     return replace(file, body=delta, etag=file.etag[:-1] + '-skip"', size=len(delta))

@@ -33,12 +33,13 @@ from api.auth import current_user
 from api.errors import NotFound, ServiceUnavailable
 from api.hls_blocking import (
     BLOCKING_ANSWERS,
+    SKIP_VALUES,
     HlsMsnQuery,
     HlsPartQuery,
     HlsSkipQuery,
     blocking_request,
+    delta_file,
     hinted_part_wait,
-    skipped,
 )
 from api.hls_serving import CORS, playlist_response, segment_response
 from api.models import Limit, Offset
@@ -261,7 +262,9 @@ async def playlist(
                 field="_HLS_msn",
                 headers={**CORS, "Retry-After": "1"},
             )
-    return playlist_response(request, skipped(file, hls_skip), PLAYLIST_MEDIA_TYPE)
+    if hls_skip in SKIP_VALUES:  # made once per playlist version, whoever asks
+        file = res.live_hls.derived(run_id, file, "delta", delta_file)
+    return playlist_response(request, file, PLAYLIST_MEDIA_TYPE)
 
 
 @get(

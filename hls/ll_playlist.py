@@ -76,6 +76,9 @@ class LowLatencyParts:
         self._token = token
         self._parts: list[PartEntry] = []
         self._next = (0, 0)
+        # the standard text, by segment count, and the joined lines before the parts
+        self._cached: tuple[int, tuple[list[str], list[int], bool]] | None = None
+        self._prefix: tuple[int, str] | None = None
 
     def part_uri(self, segment: int, index: int) -> str:
         """The name of part ``index`` of ``segment``."""
@@ -118,41 +121,63 @@ class LowLatencyParts:
         return gone
 
     def render(self, playlist: MediaPlaylist) -> str:
-        """The playlist with the LL-HLS tags; the standard text once it has ended."""
-        base = playlist.render()
+        """The playlist with the LL-HLS tags; the standard text once it has ended.
+
+        The standard text (and everything before the first segment with parts
+        listed) is kept until a segment is added: a part costs only its tail.
+        """
         if playlist.ended:
-            return base
-        lines = base.rstrip("\n").split("\n")
-        complete = len(playlist.segments)
+            return playlist.render()
+        lines, extinf, has_map = self._base(playlist)
         by_segment: dict[int, list[str]] = {}
         for p in self._parts:
             tag = f'#EXT-X-PART:DURATION={_decimal(p.duration)},URI="{p.uri}"'
             by_segment.setdefault(p.segment, []).append(
                 tag + (",INDEPENDENT=YES" if p.independent else "")
             )
+        first = min(by_segment, default=playlist.media_sequence + len(extinf))
+        cut = len(lines)
+        if first - playlist.media_sequence < len(extinf):
+            cut = extinf[max(first - playlist.media_sequence, 0)]
+        if self._prefix is None or self._prefix[0] != cut:
+            self._prefix = (cut, "".join(line + "\n" for line in lines[:cut]))
         out: list[str] = []
-        seg = playlist.media_sequence
-        for line in lines:
+        seg = playlist.media_sequence + sum(1 for i in extinf if i < cut)
+        for line in lines[cut:]:
             if line.startswith("#EXTINF:"):
                 out += by_segment.pop(seg, [])
                 seg += 1
             out.append(line)
+        if not has_map:  # no complete segment yet: the model rendered no EXT-X-MAP
+            if playlist.init_uri is None:
+                raise PlaylistError("a playlist with parts needs its init segment (EXT-X-MAP)")
+            out.append(f'#EXT-X-MAP:URI="{playlist.init_uri}"')
+        out += by_segment.pop(playlist.media_sequence + len(extinf), [])
+        out.append(f'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="{self.part_uri(*self._next)}"')
+        return self._prefix[1] + "\n".join(out) + "\n"
+
+    def _base(self, playlist: MediaPlaylist) -> tuple[list[str], list[int], bool]:
+        """The standard text's lines with the LL header tags, its EXTINF line numbers, and
+        whether it has EXT-X-MAP; rebuilt when a segment was added."""
+        count = len(playlist.segments)
+        if self._cached is not None and self._cached[0] == count:
+            return self._cached[1]
+        lines: list[str] = []
+        for line in playlist.render().rstrip("\n").split("\n"):
+            lines.append(line)
             if line.startswith("#EXT-X-TARGETDURATION:"):
                 target = _decimal(self.part_target, up=True)
-                out.append(
+                lines.append(
                     "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,"
                     f"PART-HOLD-BACK={_decimal(3 * float(target), up=True)},"
                     f"CAN-SKIP-UNTIL={SKIP_TARGETS * playlist.target_duration}"
                 )
-                out.append(f"#EXT-X-PART-INF:PART-TARGET={target}")
-        if not any(line.startswith("#EXT-X-MAP") for line in out):
-            # no complete segment yet: the model rendered no EXT-X-MAP
-            if playlist.init_uri is None:
-                raise PlaylistError("a playlist with parts needs its init segment (EXT-X-MAP)")
-            out.append(f'#EXT-X-MAP:URI="{playlist.init_uri}"')
-        out += by_segment.pop(playlist.media_sequence + complete, [])
-        out.append(f'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="{self.part_uri(*self._next)}"')
-        return "\n".join(out) + "\n"
+                lines.append(f"#EXT-X-PART-INF:PART-TARGET={target}")
+        extinf = [i for i, line in enumerate(lines) if line.startswith("#EXTINF:")]
+        has_map = any(line.startswith("#EXT-X-MAP") for line in lines)
+        self._cached = (count, (lines, extinf, has_map))
+        self._prefix = None
+        return self._cached[1]
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,7 @@ class _Run:
     stamp: _Stamp
     checked: float
     segments: set[str] = field(default_factory=set)
+    derived: dict[str, HlsFile] = field(default_factory=dict)  # of this playlist version
 
 
 def _opened(path: Path) -> tuple[int, os.stat_result] | None:
@@ -207,6 +208,25 @@ class LiveHlsFiles:
                 return run.playlist, False
             await asyncio.sleep(min(poll, left))
 
+    def derived(
+        self, run_id: str, file: HlsFile, key: str, make: Callable[[HlsFile], HlsFile]
+    ) -> HlsFile:
+        """``make(file)`` (e.g. a delta update of the playlist), made once per playlist version.
+
+        Args:
+            run_id: the run.
+            file: the run's playlist as just served.
+            key: what is derived.
+            make: derives it (pure; kept until the playlist changes).
+        """
+        run = self._runs.get(run_id)
+        if run is None or run.playlist is not file:
+            return make(file)
+        hit = run.derived.get(key)
+        if hit is None:
+            hit = run.derived[key] = make(file)
+        return hit
+
     async def segment(self, run_id: str, directory: Path, name: str) -> HlsFile | None:
         """The segment ``name`` of the run; None when the directory has no such file.
 
@@ -272,6 +292,8 @@ class LiveHlsFiles:
         playlist, stamp = found
         run = self._runs.get(run_id)
         if run is not None:
+            if run.playlist is not playlist:
+                run.derived.clear()
             run.playlist, run.stamp = playlist, stamp
             run.checked = max(run.checked, started)
             self._runs.move_to_end(run_id)

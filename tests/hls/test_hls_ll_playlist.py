@@ -188,3 +188,23 @@ def test_delta_update_skips_old_segments_and_keeps_the_map() -> None:
     assert parsed.segments[-1].parts[0].uri == whole.segments[-1].parts[0].uri
     pl.end()
     assert delta_update(ll.render(pl).encode()) is None
+
+
+def test_cached_rendering_matches_a_fresh_one() -> None:
+    """The text kept between parts (prefix, standard lines) never goes stale."""
+    pl, ll = _model()
+    steps: list[tuple[int, int, float, bool, bool]] = []
+    for seg in range(6):
+        for i in range(4):
+            steps.append((seg, i, 0.32 if i < 3 else 0.04, i == 0, i == 3))
+            ll.add(*steps[-1])
+            fresh_pl, fresh = _model()
+            for s in pl.segments:
+                fresh_pl.add(s)
+            for st in steps:
+                fresh.add(*st)
+            fresh.prune(len(pl.segments))
+            assert ll.render(pl) == fresh.render(fresh_pl)
+        pl.add(Segment(f"s{seg}.m4s", 1.0, seg, float(seg)))
+        ll.prune(len(pl.segments))
+        assert ll.render(pl).count("#EXTINF") == seg + 1
