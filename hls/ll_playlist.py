@@ -210,19 +210,24 @@ _TARGET = re.compile(rb"^#EXT-X-TARGETDURATION:(\d+)", re.M)
 
 
 def playlist_progress(text: bytes) -> PlaylistProgress:
-    """Read :class:`PlaylistProgress` from a media playlist's bytes (any playlist parses)."""
-    sequence = _SEQUENCE.search(text)
-    target = _TARGET.search(text)
+    """Read :class:`PlaylistProgress` from a media playlist's bytes (any playlist parses).
+
+    Header tags are looked for in the first 4 KiB, ENDLIST in the last bytes: a live
+    playlist grows long and this runs for every blocking request.
+    """
+    head = text[:4096]
+    sequence = _SEQUENCE.search(head)
+    target = _TARGET.search(head)
     last_uri = text.rfind(b"\n#EXTINF:")
     tail = text[last_uri:] if last_uri >= 0 else text
     if last_uri >= 0:  # the parts after the last complete segment's URI line
         uri_end = tail.find(b"\n", tail.find(b"\n", 1) + 1)
         tail = tail[uri_end:] if uri_end >= 0 else b""
     return PlaylistProgress(
-        low_latency=b"CAN-BLOCK-RELOAD=YES" in text,
+        low_latency=b"CAN-BLOCK-RELOAD=YES" in head,
         next_msn=(int(sequence.group(1)) if sequence else 0) + text.count(b"\n#EXTINF:"),
         parts=tail.count(b"\n#EXT-X-PART:"),
-        ended=b"\n#EXT-X-ENDLIST" in text,
+        ended=b"\n#EXT-X-ENDLIST" in text[-64:],
         target_duration=int(target.group(1)) if target else 0,
     )
 

@@ -197,12 +197,15 @@ class LiveHlsFiles:
             The latest playlist (None when the run has none) and whether it is ready.
         """
         deadline = time.monotonic() + timeout
+        seen: HlsFile | None = None
         while True:
             run = await self._checked(run_id, directory, max_age=poll)
             if run is None:
                 return None, False
-            if ready(run.playlist):
-                return run.playlist, True
+            if run.playlist is not seen:  # judged once per version, not once per poll
+                seen = run.playlist
+                if ready(seen):
+                    return seen, True
             left = deadline - time.monotonic()
             if left <= 0:
                 return run.playlist, False
