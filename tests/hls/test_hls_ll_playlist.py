@@ -130,6 +130,9 @@ async def test_every_revision_of_a_live_ll_render_follows_the_rules(
         if hint is not None:  # the previous hint is listed now, or still the hint
             listed = [p.uri for s in pl.segments for p in s.parts]
             assert hint in listed or pl.preload_hint.uri == hint, text
+        # the hint names the next part: of the open segment, or the next segment's first
+        nxt = pl.preload_hint.uri[:-4].split("s")[-1]
+        assert nxt in (f"{progress.next_msn}p{progress.parts}", f"{progress.next_msn + 1}p0")
         last_msn, last_parts, hint = progress.next_msn, progress.parts, pl.preload_hint.uri
     # each segment's bytes are its parts' bytes in order, and ffprobe reads the parts
     init = files[Path(m3u8.loads(revisions[-1]).segment_map[0].uri).name]
