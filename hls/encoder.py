@@ -13,6 +13,11 @@ timestamps, never on bytes:
   init segment and each ``moof+mdat`` pair (one per keyframe, so one per
   segment) is a segment.
 
+- Low-Latency HLS (``HLSOptions.part_duration``, fMP4 only): the packets go
+  to :class:`hls.parts.PartAssembler` instead, which writes a ``moof+mdat`` per
+  part of a few frames (:meth:`SegmentEncoder.take_parts`); a segment is its
+  parts concatenated. The muxer still writes the init segment.
+
 Where segments are cut is :mod:`hls.segment_schedule`; the streams are set up
 in :mod:`hls.encoder_streams` and audio is framed in :mod:`hls.aac_audio`.
 Timestamps are shifted by about one second so that B-frame DTS and AAC priming

@@ -11,6 +11,11 @@ no partial file, stops the stream (``write()``/``finish()`` raise) and the
 playlist ends with the segments already complete. A full queue blocks
 ``write()`` (backpressure) and is counted, never dropped.
 
+With ``options.part_duration`` (Low-Latency HLS) the writer also writes each
+part as it is encoded, then the local playlist with its parts
+(:class:`hls.ll_playlist.LowLatencyParts`); mirrors, IPFS and callbacks get the
+standard playlist, the ended playlist is standard and the part files go.
+
 ``mirrors`` (:class:`hls.mirror.SegmentMirror`, e.g. S3) each get the init
 segment, every segment and every local playlist rewrite, in order, through
 their own :class:`hls.mirror.MirrorUploader`; ``finish()`` waits for them
