@@ -20,14 +20,14 @@ VIDEO = VideoFormat(160, 96, 25, 1)
 
 
 def _encode(
-    audio: AudioFormat | None, frames: int, **opts: float | str
+    audio: AudioFormat | None, frames: int, video: VideoFormat = VIDEO, **opts: float | str
 ) -> tuple[SegmentEncoder, list[EncodedSegment], list[EncodedPart]]:
     options = HLSOptions(container="fmp4", segment_duration=1.0, **opts)  # type: ignore[arg-type]
-    enc = SegmentEncoder(VIDEO, audio, options)
+    enc = SegmentEncoder(video, audio, options)
     segs: list[EncodedSegment] = []
     parts: list[EncodedPart] = []
-    for i, f in enumerate(make_frames(VIDEO, frames)):
-        segs += enc.write(f, tone_for_frame(audio, VIDEO, i) if audio else None)
+    for i, f in enumerate(make_frames(video, frames)):
+        segs += enc.write(f, tone_for_frame(audio, video, i) if audio else None)
         parts += enc.take_parts()
     segs += enc.flush()
     parts += enc.take_parts()
@@ -78,11 +78,16 @@ def test_segments_are_their_parts_and_the_first_part_is_independent(with_audio: 
         assert sum(p.duration for p in own) == pytest.approx(seg.duration)
 
 
-def test_parted_stream_holds_the_muxers_packets(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("video", "rate"), [(VIDEO, 48000), (VideoFormat(160, 96, 30000, 1001), 44100)]
+)
+def test_parted_stream_holds_the_muxers_packets(
+    tmp_path: Path, video: VideoFormat, rate: int
+) -> None:
     """Same packets (timestamps, sizes, key flags, bytes) as FFmpeg's own fMP4 muxer writes."""
-    audio = AudioFormat(48000, 2)
-    plain_enc, plain, _ = _encode(audio, 60)
-    parted_enc, _, parts = _encode(audio, 60, part_duration=0.32)
+    audio = AudioFormat(rate, 2)
+    plain_enc, plain, _ = _encode(audio, 70, video)
+    parted_enc, _, parts = _encode(audio, 70, video, part_duration=0.32)
     assert plain_enc.init_segment == parted_enc.init_segment
     assert plain_enc.init_segment is not None
     a, b = tmp_path / "muxer.mp4", tmp_path / "parts.mp4"
