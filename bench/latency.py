@@ -250,9 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--interval", type=float, default=0.2, help="seconds between samples")
     ap.add_argument("--embedded", action="store_true", help="use the embedded PostgreSQL/Redis")
     ap.add_argument("--ll", action="store_true", help="Low-Latency HLS (fMP4, 0.32 s parts)")
+    ap.add_argument("--part", type=float, default=0.32, help="--ll: part seconds (0.1-2)")
     args = ap.parse_args(argv)
     if args.ll:  # the server child inherits the environment
-        os.environ.update(LL_ENV)
+        os.environ.update({**LL_ENV, "HLS_PART_SECONDS": str(args.part)})
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
     sys.path.insert(0, str(ROOT))
     from playwright.sync_api import sync_playwright
