@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
@@ -31,7 +32,17 @@ from litestar.response import Redirect, ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from api.auth import current_user
-from api.errors import NotFound
+from api.errors import NotFound, ServiceUnavailable
+from api.hls_blocking import (
+    BLOCKING_ANSWERS,
+    SKIP_VALUES,
+    HlsMsnQuery,
+    HlsPartQuery,
+    HlsSkipQuery,
+    blocking_request,
+    delta_file,
+    hinted_part_wait,
+)
 from api.hls_serving import CORS, playlist_response, segment_response
 from api.models import Limit, Offset
 from api.openapi_errors import error_answers
@@ -52,6 +63,7 @@ from api.schemas.runs import (
     run_summary,
     run_view,
 )
+from streamer.content.live_hls import HlsFile
 from streamer.content.media import HLS_MEDIA_TYPE
 from streamer.content.shared_hls import fill_segment, refresh_playlist
 from streamer.content.stores import hls_dir
@@ -219,16 +231,28 @@ async def api_run_provenance(res: Res, run_id: RunIdPath) -> ProvenanceList:
     media_type=PLAYLIST_MEDIA_TYPE,
     response_description="The HLS media playlist (M3U8 text).",
     operation_class=documented(responses=_PLAYLIST_304),
+    responses=BLOCKING_ANSWERS,
     opt=_PUBLIC,
 )
-async def playlist(res: Res, request: Request[Any, Any, Any], run_id: RunIdPath) -> Response[Any]:
+async def playlist(
+    res: Res,
+    request: Request[Any, Any, Any],
+    run_id: RunIdPath,
+    hls_msn: HlsMsnQuery = None,
+    hls_part: HlsPartQuery = None,
+    hls_skip: HlsSkipQuery = None,
+) -> Response[Any]:
     """The local playlist; ``no-cache`` while live, ``ETag`` (304 on ``If-None-Match``), CORS open.
 
     Served from memory (checked against the file every 0.1 s), never from the database.
+    A Low-Latency HLS playlist (``HLS_PART_SECONDS``) answers a blocking reload
+    (``_HLS_msn``, ``_HLS_part``) once it holds that segment or part (RFC 8216bis 6.2.5.2),
+    waiting at most three target durations (then 503); ``_HLS_skip=YES`` answers a delta
+    update (``EXT-X-SKIP``) when there are segments older than ``CAN-SKIP-UNTIL``.
     """
     file = None
+    directory = hls_dir(res.settings, run_id)
     if _RUN_ID.match(run_id):
-        directory = hls_dir(res.settings, run_id)
         file = await res.live_hls.playlist(run_id, directory)
         if await refresh_playlist(res, run_id, file):  # IPFS-primary: another node listed
             res.live_hls.forget(run_id)
@@ -236,6 +260,19 @@ async def playlist(res: Res, request: Request[Any, Any, Any], run_id: RunIdPath)
     if file is None:
         await get_run_row(res, run_id)  # 404 naming the run when it does not exist
         raise NotFound(f"run {run_id!r} has no playlist yet (no segment rendered)", field="run_id")
+    wait = blocking_request(file, hls_msn, hls_part)
+    if wait is not None:
+        file, ready = await res.live_hls.wait_playlist(run_id, directory, wait.ready, wait.timeout)
+        if file is None:
+            raise NotFound(f"run {run_id!r} has no playlist any more", field="run_id")
+        if not ready:
+            raise ServiceUnavailable(
+                f"segment {hls_msn} part {hls_part} did not appear within {wait.timeout:g} s",
+                field="_HLS_msn",
+                headers={**CORS, "Retry-After": "1"},
+            )
+    if hls_skip in SKIP_VALUES:  # made once per playlist version, whoever asks
+        file = res.live_hls.derived(run_id, file, "delta", delta_file)
     return playlist_response(request, file, PLAYLIST_MEDIA_TYPE)
 
 
@@ -343,10 +380,22 @@ async def segment(
         listed = None if file is not None else await res.live_hls.playlist(run_id, directory)
         if await fill_segment(res, run_id, segment, listed):  # IPFS-primary: another node's
             file = await res.live_hls.segment(run_id, directory, segment)
+        if file is None:
+            file = await _hinted_part(res, run_id, directory, segment)
     if file is None:
         await get_run_row(res, run_id)  # 404 naming the run when it does not exist
         raise NotFound(f"{segment!r} is not a segment of run {run_id!r}", field="segment")
     return await segment_response(request, file, _SEGMENT_TYPES[file.path.suffix])
+
+
+async def _hinted_part(res: Resources, run_id: str, directory: Path, name: str) -> HlsFile | None:
+    """A part a preload hint names, once it exists (bounded wait); None: not one, or not in time."""
+    playlist = await res.live_hls.playlist(run_id, directory)
+    wait = None if playlist is None else hinted_part_wait(playlist, name)
+    if wait is None:
+        return None
+    _, ready = await res.live_hls.wait_playlist(run_id, directory, wait.ready, wait.timeout)
+    return await res.live_hls.segment(run_id, directory, name) if ready else None
 
 
 runs_router = Router(

@@ -22,6 +22,11 @@ luma comes back to Python, ``read_timecode`` decodes it, and
   it) with hls.js ``liveSyncDurationCount: 1`` and ``maxLiveSyncPlaybackRate:
   1.5``, joining the running stream.
 
+With ``--ll`` the server writes Low-Latency HLS (``HLS_CONTAINER=fmp4``,
+``HLS_PART_SECONDS=0.32``: parts of 8 frames at 25 fps, blocking reloads) and
+the minimal page is hls.js with ``lowLatencyMode`` (it plays PART-HOLD-BACK
+behind the live edge, from the parts); the run page is lowLatencyMode always.
+
 Prints median, p90, min and max per player, time to first frame, hls.js's own
 latency estimate, and the playlist's segment durations and target duration.
 About 2 minutes with the defaults (``--seconds 20``).
@@ -161,7 +166,9 @@ def playlist_facts(server: Server, run_id: str) -> dict[str, Any]:
     durs = [float(m) for m in re.findall(r"#EXTINF:([0-9.]+)", text)]
     target = re.search(r"#EXT-X-TARGETDURATION:(\d+)", text)
     kind = re.search(r"#EXT-X-PLAYLIST-TYPE:(\w+)", text)
+    part = re.search(r"#EXT-X-PART-INF:PART-TARGET=([0-9.]+)", text)
     return {
+        "part_target": float(part.group(1)) if part else None,
         "segments": len(durs),
         "first_segment": durs[0] if durs else None,
         "segment_median": statistics.median(durs[1:]) if len(durs) > 1 else None,
@@ -184,7 +191,11 @@ def _wait_playlist(server: Server, run_id: str, timeout: float = 60.0) -> None:
 #: The minimal page's hls.js settings: one segment behind the live edge, and playback
 #: sped up to 1.5x when it falls further behind (it never catches up by itself).
 TUNED = {"liveSyncDurationCount": 1, "maxLiveSyncPlaybackRate": 1.5, "liveDurationInfinity": True}
+#: ``--ll``: hls.js in low-latency mode (PART-HOLD-BACK behind the edge, parts, blocking reloads).
+TUNED_LL = {"lowLatencyMode": True, "maxLiveSyncPlaybackRate": 1.5, "liveDurationInfinity": True}
 PLAYERS = ("run page", "run page joined", "hls.js sync 1")
+#: ``--ll``: the server's settings (parts of 8 frames at 25 fps).
+LL_ENV = {"HLS_CONTAINER": "fmp4", "HLS_PART_SECONDS": "0.32"}
 
 
 def _open(browser: Any, server: Server, run_id: str, name: str) -> tuple[Any, str]:
@@ -194,7 +205,8 @@ def _open(browser: Any, server: Server, run_id: str, name: str) -> tuple[Any, st
         page.goto(f"{server.url}/run/{run_id}", wait_until="domcontentloaded")
         return page, "video[data-hls-player]"
     src = json.dumps(f"/runs/{run_id}/playlist.m3u8")
-    html = PLAYER_HTML % {"config": json.dumps(TUNED), "src": src}
+    tuned = TUNED_LL if os.environ.get("HLS_PART_SECONDS") else TUNED
+    html = PLAYER_HTML % {"config": json.dumps(tuned), "src": src}
     url = f"{server.url}/__latency_player"  # served by Playwright, on the server's origin
     page.route(url, lambda route: route.fulfill(content_type="text/html", body=html))
     page.goto(url, wait_until="domcontentloaded")
@@ -237,7 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=20.0, help="playback sampled per player")
     ap.add_argument("--interval", type=float, default=0.2, help="seconds between samples")
     ap.add_argument("--embedded", action="store_true", help="use the embedded PostgreSQL/Redis")
+    ap.add_argument("--ll", action="store_true", help="Low-Latency HLS (fMP4, 0.32 s parts)")
+    ap.add_argument("--part", type=float, default=0.32, help="--ll: part seconds (0.1-2)")
     args = ap.parse_args(argv)
+    if args.ll:  # the server child inherits the environment
+        os.environ.update({**LL_ENV, "HLS_PART_SECONDS": str(args.part)})
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
     sys.path.insert(0, str(ROOT))
     from playwright.sync_api import sync_playwright
@@ -262,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     pl = results["playlist"]
     print(
         f"playlist: {pl['playlist_type']}, target duration {pl['target_duration']} s, "
+        f"part target {pl['part_target']} s, "
         f"first segment {pl['first_segment']} s, then median {pl['segment_median']} s "
         f"({pl['segments']} segments); goals: "
         + ", ".join(f"{k} <= {v:g} s median" for k, v in GOALS.items()),

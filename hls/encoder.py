@@ -13,6 +13,11 @@ timestamps, never on bytes:
   init segment and each ``moof+mdat`` pair (one per keyframe, so one per
   segment) is a segment.
 
+- Low-Latency HLS (``HLSOptions.part_duration``, fMP4 only): the packets go
+  to :class:`hls.parts.PartAssembler` instead, which writes a ``moof+mdat`` per
+  part of a few frames (:meth:`SegmentEncoder.take_parts`); a segment is its
+  parts concatenated. The muxer still writes the init segment.
+
 Where segments are cut is :mod:`hls.segment_schedule`; the streams are set up
 in :mod:`hls.encoder_streams` and audio is framed in :mod:`hls.aac_audio`.
 Timestamps are shifted by about one second so that B-frame DTS and AAC priming
@@ -42,10 +47,18 @@ from hls.encoder_streams import add_aac_stream, add_segment_video_stream, open_s
 from hls.errors import EncoderError
 from hls.fmp4_boxes import BoxSplitter
 from hls.options import HLSOptions
+from hls.parts import EncodedPart, FinishedSegment, PartAssembler, frames_per_part
 from hls.segment_schedule import SegmentSchedule, segment_start_frame
 from hls.ts_segments import mux_ts_segment
 
-__all__ = ["AUDIO_FRAME_SIZE", "EncodedSegment", "SegmentEncoder", "segment_start_frame"]
+__all__ = [
+    "AUDIO_FRAME_SIZE",
+    "EncodedPart",
+    "EncodedSegment",
+    "SegmentEncoder",
+    "in_stream_order",
+    "segment_start_frame",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +84,19 @@ class EncodedSegment:
     first_frame: int
     keyframe: bool
     extension: str
+
+
+def in_stream_order(
+    parts: list[EncodedPart], segments: list[EncodedSegment]
+) -> list[EncodedPart | EncodedSegment]:
+    """Parts and segments as a reader must see them: a segment right after its last part."""
+
+    def key(item: EncodedPart | EncodedSegment) -> tuple[int, int, int]:
+        if isinstance(item, EncodedPart):
+            return item.segment, 0, item.index
+        return item.index, 1, 0
+
+    return sorted([*parts, *segments], key=key)
 
 
 class SegmentEncoder:
@@ -148,6 +174,18 @@ class SegmentEncoder:
         self._pending_boxes: list[bytes] = []
         if self._sink is not None:
             self._collect_init(self._sink)
+        # Low-latency HLS: packets go to the part assembler instead of the muxer.
+        self._parts: PartAssembler | None = None
+        if self._fmp4 and options.part_duration:
+            if self.init_segment is None:
+                raise EncoderError("the fMP4 muxer wrote no init segment before the first frame")
+            self._parts = PartAssembler(
+                self.init_segment,
+                self._fps,
+                frames_per_part(options.part_duration, self._fps),
+                audio.sample_rate if audio is not None else None,
+                self._a_off,
+            )
 
         self._frame_index = self._schedule.start(first_segment)
         self._next_cut = self._schedule.start(first_segment + 1)
@@ -179,6 +217,15 @@ class SegmentEncoder:
     def max_segment_duration(self) -> float:
         """Longest possible segment in seconds (for EXT-X-TARGETDURATION)."""
         return float(self._schedule.max_frames / self._fps)
+
+    @property
+    def part_target(self) -> float | None:
+        """Seconds of a full partial segment; ``None`` without parts."""
+        return None if self._parts is None else self._parts.part_target
+
+    def take_parts(self) -> list[EncodedPart]:
+        """Partial segments finished since the last call (before the segments they make)."""
+        return [] if self._parts is None else self._parts.take_parts()
 
     @property
     def frames_written(self) -> int:
@@ -245,7 +292,9 @@ class SegmentEncoder:
         except av.FFmpegError as exc:
             raise EncoderError(f"video flush failed: {exc}") from exc
         out = self._route_video(packets)
-        if self._fmp4:
+        if self._parts is not None:
+            out += [self._part_built(d, final=True) for d in self._parts.flush()]
+        elif self._fmp4:
             out += self._finish_fmp4()
         elif self._open_video:
             out.append(self._close_ts_segment(self._open_seg, final=True))
@@ -285,7 +334,9 @@ class SegmentEncoder:
             if not self._kept(p):
                 continue
             self._shift(p, self._a_off)
-            if self._astream is not None and self._fmp4:
+            if self._parts is not None:
+                self._parts.audio(p)
+            elif self._astream is not None and self._fmp4:
                 p.stream = self._astream
                 self._mux_fmp4(p)
             else:
@@ -296,6 +347,12 @@ class SegmentEncoder:
         for p in packets:
             assert p.pts is not None
             seg = self._schedule.segment_of(p.pts, near=self._open_seg)
+            if self._parts is not None:
+                self._shift(p, self._v_off)
+                done = self._parts.video(p, seg, self._schedule.start(seg))
+                out += [self._part_built(d, final=False) for d in done]
+                self._open_seg = seg
+                continue
             while seg > self._open_seg:
                 if self._fmp4:
                     self._close_fmp4_meta(self._open_seg)
@@ -310,7 +367,8 @@ class SegmentEncoder:
                 p.stream = self._vstream
                 self._mux_fmp4(p)
         if self._fmp4:
-            out += self._drain_fragments()
+            if self._parts is None:
+                out += self._drain_fragments()
         elif self._open_video:
             out += self._close_complete_ts_segment()
         return out
@@ -360,6 +418,10 @@ class SegmentEncoder:
         return self._meta(seg, first, end, self._open_key, data)
 
     # -- fMP4 -------------------------------------------------------------------------
+
+    def _part_built(self, done: FinishedSegment, final: bool) -> EncodedSegment:
+        first, end = self._bounds(done.index, final)
+        return self._meta(done.index, first, end, done.keyframe, done.data)
 
     def _mux_fmp4(self, packet: Packet[Stream]) -> None:
         try:

@@ -203,6 +203,9 @@ class LadderOutput:
             playlist_name=rung_playlist_name(spec),
             video_bitrate=spec.video_bitrate,
             crf=spec.crf,
+            # Low-Latency HLS parts are the top rung's alone: the origin answers blocking
+            # reloads on playlist.m3u8 only, and the lower rungs' playlists are standard HLS
+            part_duration=0.0,
         )
         rung = _Rung(options.playlist_name, self._make_output(options), VariantMeter())
         rung.video = size.video

@@ -11,6 +11,11 @@ no partial file, stops the stream (``write()``/``finish()`` raise) and the
 playlist ends with the segments already complete. A full queue blocks
 ``write()`` (backpressure) and is counted, never dropped.
 
+With ``options.part_duration`` (Low-Latency HLS) the writer also writes each
+part as it is encoded, then the local playlist with its parts
+(:class:`hls.ll_playlist.LowLatencyParts`); mirrors, IPFS and callbacks get the
+standard playlist, the ended playlist is standard and the part files go.
+
 ``mirrors`` (:class:`hls.mirror.SegmentMirror`, e.g. S3) each get the init
 segment, every segment and every local playlist rewrite, in order, through
 their own :class:`hls.mirror.MirrorUploader`; ``finish()`` waits for them
@@ -23,6 +28,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -32,8 +38,9 @@ from typing import Literal
 import numpy as np
 
 from effects.frame import AudioFormat, VideoFormat, YUVFrame
-from hls.encoder import EncodedSegment, SegmentEncoder
+from hls.encoder import EncodedPart, EncodedSegment, SegmentEncoder, in_stream_order
 from hls.errors import HLSError, OutputStateError, OutputWriteError
+from hls.ll_playlist import LowLatencyParts
 from hls.mirror import MirrorUploader, SegmentMirror
 from hls.options import HLSOptions
 from hls.output_reports import HLSResult, OutputStats, PlaylistUpdate, UpdateCallback
@@ -75,7 +82,9 @@ class LocalHLSOutput:
         self._encoder: SegmentEncoder | None = None
         self._playlist: MediaPlaylist | None = None
         # None marks the end of the stream.
-        self._queue: asyncio.Queue[EncodedSegment | None] | None = None
+        self._queue: asyncio.Queue[EncodedSegment | EncodedPart | None] | None = None
+        # Low-latency HLS (options.part_duration): the local playlist lists parts.
+        self._ll: LowLatencyParts | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writer: asyncio.Task[None] | None = None
         self._written: list[WrittenSegment] = []
@@ -122,6 +131,8 @@ class LocalHLSOutput:
         for uploader in self._mirrors:
             uploader.start()
         self._playlist = MediaPlaylist(self._encoder.max_segment_duration, datetime.now(UTC))
+        if self._encoder.part_target is not None:
+            self._ll = LowLatencyParts(self._encoder.part_target, secrets.token_hex(4))
         if self._encoder.init_segment is not None:
             init = self._encoder.init_segment
             name = self.cid_fn(init) + ".mp4"
@@ -146,8 +157,8 @@ class LocalHLSOutput:
             raise HLSError(f"HLS writer failed: {self._error}") from self._error
         segments = self._encoder.write(frame, audio)
         self.stats.frames += 1
-        for seg in segments:
-            self._hand_over(seg)
+        for item in in_stream_order(self._encoder.take_parts(), segments):
+            self._hand_over(item)
 
     async def finish(self) -> HLSResult:
         """Flush the encoder, write the last segment and the ENDLIST playlist."""
@@ -155,8 +166,8 @@ class LocalHLSOutput:
             raise OutputStateError(f"finish() called in state {self._state!r}")
         self._state = "finishing"
         segments = await asyncio.to_thread(self._encoder.flush)
-        for seg in segments:
-            await self._put(seg)
+        for item in in_stream_order(self._encoder.take_parts(), segments):
+            await self._put(item)
         await self._queue.put(None)
         assert self._writer is not None
         await self._writer
@@ -171,6 +182,7 @@ class LocalHLSOutput:
             await self._fail()
             raise HLSError(f"HLS writer failed: {exc}") from exc
         self._state = "finished"
+        await self._drop_parts()
         self._mirror_playlist(text)
         # Mirrors drain while IPFS finishes; both within finish_timeout.
         mirrors = asyncio.gather(*(u.finish(self.options.finish_timeout) for u in self._mirrors))
@@ -221,6 +233,7 @@ class LocalHLSOutput:
         text = playlist.render()
         with contextlib.suppress(OSError):
             await asyncio.to_thread(atomic_write, self.playlist_path, text.encode())
+        await self._drop_parts()
         if self._mirrors:
             # The writer may have been cancelled between listing a segment and
             # queueing it: queue what is missing so the mirror's playlist has no gap.
@@ -231,7 +244,7 @@ class LocalHLSOutput:
             grace = min(self.options.finish_timeout, ABORT_MIRROR_GRACE)
             await asyncio.gather(*(u.finish(grace) for u in self._mirrors))
 
-    def _hand_over(self, seg: EncodedSegment) -> None:
+    def _hand_over(self, seg: EncodedSegment | EncodedPart) -> None:
         assert self._loop is not None and self._queue is not None
         try:
             running = asyncio.get_running_loop()
@@ -243,7 +256,7 @@ class LocalHLSOutput:
             self.stats.backpressure_waits += 1
         asyncio.run_coroutine_threadsafe(self._put(seg), self._loop).result()
 
-    async def _put(self, seg: EncodedSegment) -> None:
+    async def _put(self, seg: EncodedSegment | EncodedPart) -> None:
         assert self._queue is not None
         if self._state == "aborted":
             return  # nobody will write it; never block the pipeline thread
@@ -257,7 +270,10 @@ class LocalHLSOutput:
             if item is None:
                 return
             try:
-                await self._store_segment(item)
+                if isinstance(item, EncodedPart):
+                    await self._store_part(item)
+                else:
+                    await self._store_segment(item)
             except Exception as exc:  # surfaced to write()/finish()
                 log.exception("HLS writer failed on segment %s", item.index)
                 self._error = exc
@@ -273,8 +289,11 @@ class LocalHLSOutput:
             uri=path.name, duration=seg.duration, index=seg.index, start_time=seg.start_time
         )
         self.playlist.add(entry)
-        text = self.playlist.render()
-        await asyncio.to_thread(atomic_write, self.playlist_path, text.encode())
+        text = self.playlist.render()  # standard HLS: mirrors, IPFS, callbacks
+        local = text if self._ll is None else self._ll.render(self.playlist)
+        await asyncio.to_thread(atomic_write, self.playlist_path, local.encode())
+        if self._ll is not None:
+            await asyncio.to_thread(self._unlink, self._ll.prune(len(self.playlist.segments)))
         self.stats.segments_local += 1
         if self.stats.first_segment_seconds is None:
             self.stats.first_segment_seconds = self._loop.time() - self._t0
@@ -283,6 +302,25 @@ class LocalHLSOutput:
         self._mirror_file(path.name, path)
         self._mirror_playlist(text)
         await self._on_segment(written, text)
+
+    async def _store_part(self, part: EncodedPart) -> None:
+        """Write a partial segment, then the local playlist that lists it (LL-HLS)."""
+        assert self._ll is not None
+        entry = self._ll.add(part.segment, part.index, part.duration, part.independent, part.last)
+        await asyncio.to_thread(atomic_write, self.directory / entry.uri, part.data)
+        text = self._ll.render(self.playlist)
+        await asyncio.to_thread(atomic_write, self.playlist_path, text.encode())
+        self.stats.parts_local += 1
+
+    async def _drop_parts(self) -> None:
+        """The stream ended: its playlist lists segments only, the part files go."""
+        if self._ll is not None:
+            await asyncio.to_thread(self._unlink, self._ll.prune(None))
+
+    def _unlink(self, names: list[str]) -> None:
+        for name in names:
+            with contextlib.suppress(OSError):
+                (self.directory / name).unlink()
 
     def _save(self, seg: EncodedSegment) -> tuple[str, Path]:
         cid = self.cid_fn(seg.data)

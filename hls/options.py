@@ -52,6 +52,8 @@ class HLSOptions:
             1 leaves the encoder a single thread's share of a busy machine
             (the slowest stage); x264's auto (``0``: 1.5 x cores) was slower
             and adds encoder delay (first packet after ~17 frames; 1: ~11, 2: ~16).
+        part_duration: Low-latency HLS: seconds of a partial segment (rounded to
+            whole frames; fMP4 only). ``0`` (default): no parts, standard HLS.
     """
 
     segment_duration: float = 2.0
@@ -66,6 +68,7 @@ class HLSOptions:
     bframes: int | None = None
     rc_lookahead: int | None = None
     threads: int = 2
+    part_duration: float = 0.0
     queue_size: int = 8
     upload_timeout: float = 30.0
     upload_retry_base: float = 0.5
@@ -93,6 +96,12 @@ class HLSOptions:
             raise HLSError(f"HLSOptions.crf: {self.crf!r} is outside 0..51")
         if self.audio_quality is not None and not 0.1 <= self.audio_quality <= 10:
             raise HLSError(f"HLSOptions.audio_quality: {self.audio_quality!r} is outside 0.1..10")
+        if self.part_duration and not 0.1 <= self.part_duration <= 2.0:
+            raise HLSError(
+                f"HLSOptions.part_duration: {self.part_duration!r} is outside 0.1..2 s (or 0: off)"
+            )
+        if self.part_duration and self.container != "fmp4":
+            raise HLSError("HLSOptions.part_duration: partial segments need container='fmp4'")
         if self.queue_size < 1:
             raise HLSError(f"HLSOptions.queue_size: {self.queue_size!r} must be at least 1")
         if self.upload_timeout <= 0 or self.finish_timeout < 0:

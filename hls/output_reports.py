@@ -43,6 +43,7 @@ class OutputStats:
 
     frames: int = 0
     segments_local: int = 0
+    parts_local: int = 0
     segments_uploaded: int = 0
     upload_failures: int = 0
     playlist_upload_failures: int = 0

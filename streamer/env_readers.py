@@ -108,6 +108,20 @@ class EnvReader:
             raise SettingsError(name, value, expected)
         return number
 
+    def part_seconds(self, name: str, container: str) -> float:
+        """LL-HLS part length: 0 (off, the default) or 0.1-2 s, and only with fMP4."""
+        value = self.get(name)
+        if value is None:
+            return 0.0
+        expected = "0 (off) or a number of seconds between 0.1 and 2 (with HLS_CONTAINER=fmp4)"
+        try:
+            number = float(value)
+        except ValueError:
+            raise SettingsError(name, value, expected) from None
+        if number and (not 0.1 <= number <= 2 or container != "fmp4"):
+            raise SettingsError(name, value, expected)
+        return number
+
     def seconds(self, name: str, default: float) -> float:
         value = self.get(name)
         if value is None:

@@ -192,6 +192,8 @@ class HLSSettings:
     segment_seconds: float = 2.0
     container: str = "ts"
     x264_preset: str = "veryfast"
+    #: ``HLS_PART_SECONDS``: Low-Latency HLS parts on the origin (fMP4 only); 0: off
+    part_seconds: float = 0.0
     #: ``ARTDAG_CHUNK_SEGMENTS``: segments per chunk of a distributed live run;
     #: 0 renders a run as one job (see streamer.jobs.chunk_owner)
     chunk_segments: int = 0
@@ -301,6 +303,9 @@ class Settings:
                 segment_seconds=env.segment_seconds("HLS_SEGMENT_SECONDS", 2.0),
                 container=env.choice("HLS_CONTAINER", "ts", ("ts", "fmp4")),
                 x264_preset=env.choice("HLS_X264_PRESET", "veryfast", X264_PRESETS),
+                part_seconds=env.part_seconds(
+                    "HLS_PART_SECONDS", env.choice("HLS_CONTAINER", "ts", ("ts", "fmp4"))
+                ),
                 chunk_segments=env.count("ARTDAG_CHUNK_SEGMENTS", 0, 1000),
                 ladder=_ladder(env),
             ),

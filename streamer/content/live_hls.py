@@ -11,6 +11,12 @@ answers them from memory, without PostgreSQL and mostly without the disk:
   for all its concurrent requests) and kept, least recently used first out, up to
   ``max_bytes`` in all; a segment over ``max_file_bytes`` is not kept (its
   :class:`HlsFile` has no ``body``: serve ``path``);
+- a blocking playlist reload (LL-HLS ``_HLS_msn``/``_HLS_part``) waits in
+  :meth:`LiveHlsFiles.wait_playlist`: the playlist is checked every ``poll``
+  seconds (an ``fstat``; re-read only when it changed) while anyone waits, one
+  check for all the waiters of a run, until it holds what they asked for. The
+  writer may run in another process (a worker), so there is nothing to be
+  told by: a bounded poll of the file's stat is how a change is seen;
 - the playlist file is what says a run has HLS: it appears with the first
   segment and goes with ``DELETE /runs/{id}``, which calls :meth:`LiveHlsFiles.forget`;
   a run whose playlist is gone (deleted by another process) is dropped at its
@@ -71,6 +77,7 @@ class _Run:
     stamp: _Stamp
     checked: float
     segments: set[str] = field(default_factory=set)
+    derived: dict[str, HlsFile] = field(default_factory=dict)  # of this playlist version
 
 
 def _opened(path: Path) -> tuple[int, os.stat_result] | None:
@@ -168,6 +175,61 @@ class LiveHlsFiles:
         run = await self._checked(run_id, directory)
         return None if run is None else run.playlist
 
+    async def wait_playlist(
+        self,
+        run_id: str,
+        directory: Path,
+        ready: Callable[[HlsFile], bool],
+        timeout: float,
+        *,
+        poll: float = 0.02,
+    ) -> tuple[HlsFile | None, bool]:
+        """Wait until the run's playlist is ``ready`` (at most ``timeout`` s).
+
+        Args:
+            run_id: the run (a safe single path component: the caller checks).
+            directory: the run's HLS directory.
+            ready: whether a playlist version is the one waited for.
+            timeout: seconds to wait at most.
+            poll: seconds between two checks of the file (shared by all waiters).
+
+        Returns:
+            The latest playlist (None when the run has none) and whether it is ready.
+        """
+        deadline = time.monotonic() + timeout
+        seen: HlsFile | None = None
+        while True:
+            run = await self._checked(run_id, directory, max_age=poll)
+            if run is None:
+                return None, False
+            if run.playlist is not seen:  # judged once per version, not once per poll
+                seen = run.playlist
+                if ready(seen):
+                    return seen, True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return run.playlist, False
+            await asyncio.sleep(min(poll, left))
+
+    def derived(
+        self, run_id: str, file: HlsFile, key: str, make: Callable[[HlsFile], HlsFile]
+    ) -> HlsFile:
+        """``make(file)`` (e.g. a delta update of the playlist), made once per playlist version.
+
+        Args:
+            run_id: the run.
+            file: the run's playlist as just served.
+            key: what is derived.
+            make: derives it (pure; kept until the playlist changes).
+        """
+        run = self._runs.get(run_id)
+        if run is None or run.playlist is not file:
+            return make(file)
+        hit = run.derived.get(key)
+        if hit is None:
+            hit = run.derived[key] = make(file)
+        return hit
+
     async def segment(self, run_id: str, directory: Path, name: str) -> HlsFile | None:
         """The segment ``name`` of the run; None when the directory has no such file.
 
@@ -224,11 +286,15 @@ class LiveHlsFiles:
             if gone is not None:
                 self._bytes -= gone.size
 
-    async def _checked(self, run_id: str, directory: Path) -> _Run | None:
-        """The run, its playlist checked within ``recheck`` s; None when it has no playlist."""
+    async def _checked(
+        self, run_id: str, directory: Path, max_age: float | None = None
+    ) -> _Run | None:
+        """The run, its playlist checked within ``max_age`` (default ``recheck``) s; None
+        when it has no playlist."""
         run = self._runs.get(run_id)
         started = time.monotonic()
-        if run is not None and started - run.checked < self.recheck:
+        age = self.recheck if max_age is None else max_age
+        if run is not None and started - run.checked < age:
             return run
         epoch = self._epoch
         old = None if run is None else (run.stamp, run.playlist)
@@ -241,6 +307,8 @@ class LiveHlsFiles:
         playlist, stamp = found
         run = self._runs.get(run_id)
         if run is not None:
+            if run.playlist is not playlist:
+                run.derived.clear()
             run.playlist, run.stamp = playlist, stamp
             run.checked = max(run.checked, started)
             self._runs.move_to_end(run_id)

@@ -50,11 +50,21 @@ class InputError(Exception):
 
 
 def hls_options(settings: Settings) -> HLSOptions:
-    """HLS encoder options from the settings."""
+    """HLS encoder options from the settings.
+
+    Low-Latency HLS (``part_seconds``) also turns off x264's rate-control lookahead
+    and B-frames: the first packet of a frame then leaves the encoder 4 frames
+    later instead of about 17 (0.4 s less glass-to-glass at 30 fps), for more bits
+    at the same CRF.
+    """
+    ll = settings.hls.part_seconds > 0
     return HLSOptions(
         segment_duration=settings.hls.segment_seconds,
         container="fmp4" if settings.hls.container == "fmp4" else "mpegts",
         preset=settings.hls.x264_preset,
+        part_duration=settings.hls.part_seconds,
+        rc_lookahead=0 if ll else None,
+        bframes=0 if ll else None,
     )
 
 

@@ -227,3 +227,39 @@ async def test_uploader_finish_without_start_is_complete_only_when_empty() -> No
     assert await up.finish(0.1) is True
     up.put_playlist("p.m3u8", "#EXTM3U\n")
     assert await up.finish(0.1) is False
+
+
+async def test_ll_render_copies_stay_standard_hls(tmp_path: Path) -> None:
+    """IPFS and the mirror (S3) get segments and standard playlists: no parts, no server control."""
+    video, audio = VideoFormat(160, 96, 25, 1), AudioFormat(48000, 2)
+    mirror = FakeMirror()
+    added: list[bytes] = []
+
+    class RecordingStore(MemoryStore):
+        async def add_bytes(self, data: bytes, *, pin: bool = True) -> str:
+            added.append(data)
+            return await super().add_bytes(data, pin=pin)
+
+    store = RecordingStore()
+    options = HLSOptions(container="fmp4", segment_duration=1.0, part_duration=0.32)
+    out = IPFSHLSOutput(store, tmp_path, options, sha256_cid, mirrors=[mirror])
+    await out.start(video, audio)
+    frames = make_frames(video, 60)
+
+    def pump() -> None:
+        for i, f in enumerate(frames):
+            out.write(f, tone_for_frame(audio, video, i))
+
+    await asyncio.to_thread(pump)
+    local_live = (tmp_path / "playlist.m3u8").read_text()
+    result = await out.finish()
+    assert "#EXT-X-PART:" in local_live and "CAN-BLOCK-RELOAD=YES" in local_live
+    playlists = [data.decode() for name, data, _ in mirror.calls if name.endswith(".m3u8")]
+    assert len(playlists) >= len(result.segments)
+    ipfs_playlists = [b.decode() for b in added if b.startswith(b"#EXTM3U")]
+    assert ipfs_playlists
+    for text in [*playlists, *ipfs_playlists]:
+        assert "EXT-X-PART" not in text and "SERVER-CONTROL" not in text
+        assert "PRELOAD-HINT" not in text
+    assert not any(name.startswith("ll") for name, _, _ in mirror.calls)  # no part files
+    assert result.ipfs_complete

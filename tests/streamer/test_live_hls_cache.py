@@ -130,3 +130,44 @@ async def test_a_symlink_out_of_the_directory_is_no_segment(run_dir: Path) -> No
     (run_dir / outside.name).symlink_to(outside)
     _playlist(run_dir, [outside.name])
     assert await LiveHlsFiles().segment(RUN, run_dir, outside.name) is None
+
+
+async def test_derived_variants_are_made_once_per_playlist_version(run_dir: Path) -> None:
+    cache = LiveHlsFiles(recheck=0.05)
+    _playlist(run_dir, [_segment(run_dir, 0)])
+    made: list[bytes] = []
+
+    def make(file: live_hls.HlsFile) -> live_hls.HlsFile:
+        made.append(file.body or b"")
+        return file
+
+    first = await cache.playlist("r", run_dir)
+    assert first is not None
+    for _ in range(3):
+        cache.derived("r", first, "delta", make)
+    assert len(made) == 1
+    _playlist(run_dir, [_segment(run_dir, 0), _segment(run_dir, 1)])
+    await asyncio.sleep(0.1)
+    second = await cache.playlist("r", run_dir)
+    assert second is not None and second is not first
+    cache.derived("r", second, "delta", make)
+    cache.derived("r", first, "delta", make)  # an old version is not kept
+    assert len(made) == 3
+
+
+async def test_wait_playlist_sees_a_change_and_gives_up_in_time(run_dir: Path) -> None:
+    cache = LiveHlsFiles()
+    _playlist(run_dir, [_segment(run_dir, 0)])
+    timer = threading.Timer(0.2, _playlist, (run_dir, [_segment(run_dir, 0), _segment(run_dir, 1)]))
+    timer.start()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    file, ready = await cache.wait_playlist(
+        "r", run_dir, lambda f: (f.body or b"").count(b"#EXTINF") == 2, 5.0
+    )
+    assert ready and file is not None and 0.15 < loop.time() - started < 0.5
+    started = loop.time()
+    file, ready = await cache.wait_playlist("r", run_dir, lambda f: False, 0.3)
+    assert not ready and file is not None and 0.25 < loop.time() - started < 0.6
+    file, ready = await cache.wait_playlist("gone", run_dir / "nothing", lambda f: True, 1.0)
+    assert (file, ready) == (None, False)

@@ -244,3 +244,17 @@ def test_presets_are_exactly_the_encoders() -> None:
     # x264 knows placebo, the encoder options do not: refused at start, not per render
     with pytest.raises(SettingsError, match="HLS_X264_PRESET"):
         Settings.from_env({"HLS_X264_PRESET": "placebo"})
+
+
+def test_hls_part_seconds_is_off_by_default_and_needs_fmp4() -> None:
+    assert Settings.from_env({}).hls.part_seconds == 0.0
+    assert Settings.from_env({"HLS_CONTAINER": "ts", "HLS_PART_SECONDS": "0"}).hls.part_seconds == 0
+    on = Settings.from_env({"HLS_CONTAINER": "fmp4", "HLS_PART_SECONDS": "0.32"})
+    assert on.hls.part_seconds == 0.32
+    for env in (
+        {"HLS_PART_SECONDS": "0.32"},  # MPEG-TS stays standard HLS
+        {"HLS_CONTAINER": "fmp4", "HLS_PART_SECONDS": "5"},
+        {"HLS_CONTAINER": "fmp4", "HLS_PART_SECONDS": "fast"},
+    ):
+        with pytest.raises(SettingsError, match="HLS_PART_SECONDS"):
+            Settings.from_env(env)

@@ -209,7 +209,13 @@
     var tries = 0;
     function attempt() {
       fetch(self.src, { cache: "no-store" }).then(function (r) {
-        if (r.ok) { self.pickSource(); return; }
+        if (r.ok) {
+          // Low-Latency HLS (HLS_PART_SECONDS): hls.js must keep to the playlist's PART-HOLD-BACK
+          return r.text().then(function (text) {
+            self.lowLatency = text.indexOf("CAN-BLOCK-RELOAD=YES") >= 0;
+            self.pickSource();
+          });
+        }
         tries += 1;
         var page = document.querySelector("[data-run-page]");
         var status = page ? page.getAttribute("data-status") : "";
@@ -237,10 +243,15 @@
     if (window.Hls && window.Hls.isSupported()) {
       // join one segment behind the live edge (hls.js's default, 3, shows a run ~9 s late:
       // bench/latency.py) and catch up at up to 1.5x when playback falls behind
-      var hls = new window.Hls({
-        liveDurationInfinity: true, lowLatencyMode: false, backBufferLength: 60,
-        liveSyncDurationCount: 1, maxLiveSyncPlaybackRate: 1.5
-      });
+      // lowLatencyMode: a Low-Latency HLS playlist is played from its parts with blocking
+      // reloads, PART-HOLD-BACK behind the edge (liveSyncDurationCount would override that)
+      var config = {
+        liveDurationInfinity: true, lowLatencyMode: true, backBufferLength: 60,
+        maxLiveSyncPlaybackRate: 1.5
+      };
+      if (!this.lowLatency) config.liveSyncDurationCount = 1;
+      video.setAttribute("data-low-latency", this.lowLatency ? "1" : "0");
+      var hls = new window.Hls(config);
       this.hls = hls;
       hls.on(window.Hls.Events.LEVEL_UPDATED, function (_e, data) {
         var d = data.details;
