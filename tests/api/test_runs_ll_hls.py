@@ -242,3 +242,34 @@ async def test_delta_updates_skip_old_segments(client: Any) -> None:
     # a value other than YES/v2 is ignored: the whole playlist
     other = await client.get(url, params={"_HLS_skip": "NO"})
     assert other.text == full.text
+
+
+async def test_an_ll_render_with_a_ladder_keeps_parts_on_the_top_rung(
+    live_factory: Any, ffprobe: str
+) -> None:
+    env = {"HLS_CONTAINER": "fmp4", "HLS_PART_SECONDS": "0.32", "HLS_LADDER": "120p:crf30"}
+    async with live_factory(**env) as live:
+        resp = await live.client.post("/runs", json={"recipe": live_recipe(4.0), "pace": 1})
+        run_id = resp.json()["run_id"]
+        deadline = time.monotonic() + 60
+        master = ""
+        while "#EXT-X-STREAM-INF" not in master and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            got = await live.client.get(f"/runs/{run_id}/master.m3u8")
+            master = got.text if got.status_code == 200 else ""
+        variants = m3u8.loads(master).playlists
+        assert sorted(v.stream_info.resolution for v in variants) == [(160, 120), (320, 240)]
+        top = (await live.client.get(f"/runs/{run_id}/playlist.m3u8")).text
+        rung = (await live.client.get(f"/runs/{run_id}/playlist_120p.m3u8")).text
+        # the origin's blocking reloads are the top rung's: the lower rung is standard HLS
+        assert "CAN-BLOCK-RELOAD=YES" in top and "#EXT-X-PART-INF" in top
+        assert "#EXT-X-SERVER-CONTROL" not in rung and "#EXT-X-PART" not in rung
+        assert "#EXT-X-MAP" in rung
+        run = await live.wait_run(run_id, lambda r: r["status"] not in ("pending", "running"))
+        assert run["status"] == "completed", run
+        # ffprobe reads the multivariant playlist's every rung over HTTP
+        probe = await ffprobe_json(
+            ffprobe, f"{live.url}/runs/{run_id}/master.m3u8", "-show_streams"
+        )
+        heights = sorted({s["height"] for s in probe["streams"] if s["codec_type"] == "video"})
+        assert heights == [120, 240], probe
