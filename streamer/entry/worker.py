@@ -41,6 +41,7 @@ from arq.worker import Worker
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from streamer.jobs.chunk_supervisor import resume_owners
 from streamer.jobs.functions import JOB_FUNCTIONS
 from streamer.jobs.replicate import requeue_lost_replicas
 from streamer.jobs.requeue import redis_epoch, requeue_lost_runs
@@ -201,6 +202,7 @@ class MonitoredWorker(Worker):
             try:
                 self.requeued += await requeue_lost_runs(res)
                 await requeue_lost_replicas(res)
+                await resume_owners(res)  # chunked runs whose owner chain died with a worker
             except (RedisConnectionError, RedisTimeoutError):
                 raise
             except Exception as exc:  # PostgreSQL away too: try again at the next check

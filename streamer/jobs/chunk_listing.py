@@ -10,8 +10,7 @@ completes the run (:func:`complete`: segments kept, provenance, ``completed``).
 
 :func:`supervise` re-enqueues a chunk whose worker stopped renewing its claim
 (a claimed chunk with no live claim and no result) under a new job id (arq's
-own lock on the dead job lasts its timeout), and a new owner job when the
-owner's claim lapsed.
+own lock on the dead job lasts its timeout).
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ import asyncio
 import datetime as dt
 import logging
 import time
-import uuid
 from typing import Any
 
 from arq.constants import in_progress_key_prefix
@@ -40,7 +38,7 @@ from streamer.jobs.chunk_state import (
     load_meta,
     parse_done,
 )
-from streamer.jobs.claims import holder, new_token, release
+from streamer.jobs.claims import claim, new_token, release
 from streamer.jobs.render_inputs import keep_segments
 from streamer.jobs.replicate import replicate_after_completion
 from streamer.jobs.wake import enqueue_job
@@ -65,15 +63,56 @@ PLAYLIST_NAME = "playlist.m3u8"
 STATE_TTL_SECONDS = 24 * 3600
 """How long a finished run's chunk state stays in Redis (``waiting_for_worker``, debugging)."""
 _LOCK_WAIT = 10.0
+COMPLETE_GUARD_SECONDS = 60.0
+"""How long one caller of :func:`complete` has before another may complete the run."""
 
 
 class Listing:
-    """What :func:`list_ready` found: segments listed and whether the stream ended."""
+    """What :func:`list_ready` found: segments listed and whether the stream ended.
 
-    def __init__(self, listed: int, ended: bool, newly_ended: bool) -> None:
+    ``next_due`` is, for a paced run holding back rendered segments, the seconds
+    until the next one may be listed (None: nothing held back).
+    """
+
+    def __init__(
+        self, listed: int, ended: bool, newly_ended: bool, next_due: float | None = None
+    ) -> None:
         self.listed = listed
         self.ended = ended
         self.newly_ended = newly_ended
+        self.next_due = next_due
+
+
+async def _redis_now(redis: Any) -> float:
+    """Redis's clock (one clock for every node of the cluster)."""
+    sec, usec = await redis.time()
+    return float(sec) + float(usec) / 1e6
+
+
+async def _paced(
+    redis: Any, keys: RedisKeys, run_id: str, meta: ChunkMeta, segments: list[SegmentRecord]
+) -> tuple[list[SegmentRecord], float | None]:
+    """The share of ``segments`` a run paced at ``meta.pace`` may list now, and when the
+    next one is due (seconds; None when none is held back).
+
+    As a single-job paced run: the first segment is listed as soon as it is
+    rendered (the pacing starts then, ``paced_from`` in the chunk table), each
+    next one once its end is due, ``(end - first end) / pace`` seconds after.
+    """
+    if meta.pace is None or not segments:
+        return segments, None
+    now = await _redis_now(redis)
+    table = keys.chunks(run_id)
+    await redis.hsetnx(table, "paced_from", repr(now))
+    start = float(as_text(await redis.hget(table, "paced_from")))
+    first_end = segments[0].start_time + segments[0].duration
+    media_now = (now - start) * meta.pace + first_end + 1e-6
+    allowed = [s for s in segments if s.start_time + s.duration <= media_now]
+    allowed = allowed or segments[:1]
+    if len(allowed) == len(segments):
+        return allowed, None
+    held = segments[len(allowed)]
+    return allowed, max(0.0, (held.start_time + held.duration - media_now) / meta.pace)
 
 
 def _prefix(meta: ChunkMeta, done: dict[int, Any]) -> tuple[list[SegmentRecord], bool]:
@@ -120,10 +159,12 @@ async def list_ready(res: Resources, run_id: str) -> Listing:
     try:
         if await redis.hexists(keys.chunks(run_id), "closed"):  # cancelled or failed
             return Listing(0, False, False)
-        segments, ended = _prefix(meta, await done_chunks(redis, keys, run_id))
+        rendered, ended = _prefix(meta, await done_chunks(redis, keys, run_id))
+        segments, next_due = await _paced(redis, keys, run_id, meta, rendered)
+        ended = ended and len(segments) == len(rendered)
         before = int(await redis.hget(keys.chunks(run_id), "listed") or 0)
         if len(segments) < before or (len(segments) == before and not ended):
-            return Listing(before, False, False)
+            return Listing(before, False, False, next_due)
         was_ended = bool(await redis.hexists(keys.chunks(run_id), "ended"))
         text = playlist_text(meta, segments, ended)
         out_dir = hls_dir(res.settings, run_id)
@@ -135,7 +176,7 @@ async def list_ready(res: Resources, run_id: str) -> Listing:
     finally:
         await release(redis, keys.chunk_listing(run_id), token)
     await _announce(res, run_id, meta, segments, before, ended)
-    return Listing(len(segments), ended, ended and not was_ended)
+    return Listing(len(segments), ended, ended and not was_ended, next_due)
 
 
 async def _announce(
@@ -194,8 +235,15 @@ async def close_listing(res: Resources, run_id: str) -> None:
 
 
 async def complete(res: Resources, run_id: str, job_id: str) -> dict[str, Any]:
-    """The stream ended: keep its segments, record provenance, mark the run ``completed``."""
+    """The stream ended: keep its segments, record provenance, mark the run ``completed``.
+
+    One caller at a time does it (a short claim: one that died meanwhile is
+    followed by the next caller once the claim lapsed).
+    """
     redis: Any = res.redis
+    guard = f"{res.keys.chunks(run_id)}:complete"
+    if not await claim(redis, guard, new_token(), COMPLETE_GUARD_SECONDS):
+        return {"run_id": run_id, "status": "completing elsewhere"}
     await redis.expire(res.keys.chunks(run_id), STATE_TTL_SECONDS)
     out_dir = hls_dir(res.settings, run_id)
     run = await runs_db.get_run(res.db, run_id)
@@ -253,14 +301,14 @@ async def _abandoned(
 
 
 async def supervise(res: Resources, run_id: str) -> int | None:
-    """Re-enqueue abandoned chunks (and a lost owner); returns a chunk that ran out of tries."""
+    """Re-enqueue abandoned chunks; returns a chunk that ran out of tries."""
     redis: Any = res.redis  # redis-py's stubs type every command as sync or async
     keys = res.keys
     meta = await load_meta(redis, keys, run_id)
     if meta is None:
         return None
     # one HGETALL for the table and one MGET for the claims, not a few calls per chunk
-    # (the owner runs this every OWNER_POLL_SECONDS; bench/distributed.py counts the calls)
+    # (the owner looks every OWNER_POLL_SECONDS; bench/distributed.py counts the calls)
     table = await redis.hgetall(keys.chunks(run_id))
     done = parse_done(table)
     left = [i for i in range(meta.chunks) if i not in done]
@@ -276,10 +324,4 @@ async def supervise(res: Resources, run_id: str) -> int | None:
         await enqueue_job(
             res.arq, keys, "render_chunk", run_id, i, _job_id=keys.chunk_job_id(run_id, i, attempt)
         )
-    if len(done) < meta.chunks and await holder(redis, keys.chunk_owner(run_id)) is None:
-        respawn = f"{keys.chunks(run_id)}:respawn"
-        if await redis.set(respawn, "1", nx=True, px=round(CHUNK_CLAIM_TTL * 1000)):
-            log.info("run %s: owner lost; a new owner job is enqueued", run_id)
-            job_id = f"{keys.render_job_id(run_id)}:{uuid.uuid4().hex[:8]}"
-            await enqueue_job(res.arq, keys, "render_run", run_id, _job_id=job_id)
     return None

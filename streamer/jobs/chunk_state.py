@@ -9,7 +9,9 @@ One hash per run (:meth:`streamer.keys.RedisKeys.chunks`):
   finds it set with no live claim re-enqueues the chunk (deleting the field
   first, so one supervisor does);
 - ``tries:<i>``: attempts enqueued (the next job id);
-- ``listed``: segments listed in the playlist so far.
+- ``listed``: segments listed in the playlist so far;
+- ``paced_from``: a paced run's pacing start (Redis clock, when its first
+  segment was listed).
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ class ChunkMeta:
         segment_seconds: ``HLS_SEGMENT_SECONDS`` of the owner (every chunk
             uses the owner's, so workers configured otherwise still agree).
         preset: ``HLS_X264_PRESET`` of the owner.
+        pace: The run's ``pace`` (list no faster than this multiple of real
+            time; None: list as soon as rendered).
     """
 
     chunks: int
@@ -81,6 +85,7 @@ class ChunkMeta:
     duration: float | None = None
     segment_seconds: float = 2.0
     preset: str = "veryfast"
+    pace: float | None = None
 
     @property
     def video_format(self) -> VideoFormat:

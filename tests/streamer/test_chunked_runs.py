@@ -5,7 +5,9 @@
   input with its audio, a temporal effect and a beat-driven parameter;
 - a worker SIGKILLed while it renders a chunk: the chunk is taken over after
   its claim lapses, the run completes, segments listed before the kill keep
-  their names, and the stream has its exact frame count.
+  their names, and the stream has its exact frame count;
+- a worker with one job slot renders a chunked run alone (the owner holds no slot);
+- a paced run lists its segments no faster than real time.
 """
 
 from __future__ import annotations
@@ -127,6 +129,7 @@ async def _start(
     text: str = RECIPE,
     inputs: dict[str, str] | None = None,
     analysis: dict[str, Any] | None = None,
+    pace: float | None = None,
 ) -> str:
     recipe = load_recipe(text)
     rid = recipe_id(recipe)
@@ -136,8 +139,9 @@ async def _start(
     run_id = str((await runs_db.create_run(db, recipe_id=rid, inputs=inputs or {}))["id"])
     if analysis is not None:
         await runs_db.update_run(db, run_id, analysis=analysis)
+    kwargs: dict[str, Any] = {} if pace is None else {"pace": pace}
     job = await arq.enqueue_job(
-        "render_run", run_id, _queue_name=queue, _job_id=RedisKeys.render_job_id(run_id)
+        "render_run", run_id, _queue_name=queue, _job_id=RedisKeys.render_job_id(run_id), **kwargs
     )
     assert job is not None
     return run_id
@@ -392,3 +396,74 @@ async def test_a_cancelled_chunked_run_ends_its_playlist(
             task.cancel()
             with contextlib.suppress(BaseException):
                 await task
+
+
+@contextlib.asynccontextmanager
+async def _one_worker(settings: Settings, queue: str, max_jobs: int) -> AsyncIterator[None]:
+    worker = create_worker(settings, handle_signals=False, queue_name=queue, max_jobs=max_jobs)
+    task = asyncio.create_task(worker.main())
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(worker.close(), 30)
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+
+
+async def test_a_worker_with_one_slot_renders_a_chunked_run(
+    pg_dsn: str, redis_url: str, redis_prefix: str, tmp_path: Path, ffprobe: str
+) -> None:
+    queue = f"{redis_prefix}chunks:{uuid.uuid4().hex[:8]}"
+    settings = _settings(pg_dsn, redis_url, tmp_path, queue)
+    async with _pools(pg_dsn, redis_url) as (db, arq), _one_worker(settings, queue, 1):
+        run_id = await _start(db, arq, queue)
+        row = await _wait_done(db, run_id, timeout=150)
+        assert row["status"] == "completed", row
+        keys = RedisKeys(queue=queue)
+        deadline = time.monotonic() + 10
+        while await arq.get(keys.chunk_owner(run_id)) is not None:  # the owner chain ends
+            assert time.monotonic() < deadline, "the owner chain never ended"
+            await asyncio.sleep(0.1)
+    text, names = _listing(settings, run_id)
+    assert text.rstrip().endswith("#EXT-X-ENDLIST") and len(names) == 8
+    stream = tmp_path / "stream.ts"
+    stream.write_bytes(b"".join((hls_dir(settings, run_id) / n).read_bytes() for n in names))
+    assert _frame_count(ffprobe, stream) == FRAMES
+
+
+def _listed_seconds(settings: Settings, run_id: str) -> tuple[float, bool]:
+    """Seconds of media the playlist lists, and whether it ended."""
+    path = hls_dir(settings, run_id) / "playlist.m3u8"
+    if not path.exists():
+        return 0.0, False
+    text = path.read_text()
+    seconds = sum(float(x[8:].split(",")[0]) for x in text.splitlines() if x.startswith("#EXTINF:"))
+    return seconds, "#EXT-X-ENDLIST" in text
+
+
+async def test_a_paced_chunked_run_lists_no_faster_than_real_time(
+    pg_dsn: str, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    queue = f"{redis_prefix}chunks:{uuid.uuid4().hex[:8]}"
+    settings = _settings(pg_dsn, redis_url, tmp_path, queue)
+    pace = 2.0
+    samples: list[tuple[float, float]] = []  # (monotonic time, seconds listed)
+    async with _pools(pg_dsn, redis_url) as (db, arq), _one_worker(settings, queue, 2):
+        run_id = await _start(db, arq, queue, pace=pace)
+        deadline = time.monotonic() + 120
+        ended = False
+        while not ended and time.monotonic() < deadline:
+            seconds, ended = _listed_seconds(settings, run_id)
+            if seconds:
+                samples.append((time.monotonic(), seconds))
+            await asyncio.sleep(0.05)
+        assert ended, "the run never ended its playlist"
+        row = await _wait_done(db, run_id, timeout=30)
+        assert row["status"] == "completed", row
+    first_at, first = samples[0]  # the first segment is listed at once (0.5 s)
+    assert first == pytest.approx(0.5, abs=0.05)
+    for at, seconds in samples:  # never ahead of real time (x pace) since then
+        assert seconds - first <= (at - first_at) * pace + 0.3, (at - first_at, seconds)
+    assert samples[-1][0] - first_at >= (4.0 - first) / pace - 0.3
