@@ -31,6 +31,7 @@ from streamer.db import runs as runs_db
 from streamer.jobs.chunk_state import (
     CHUNK_CLAIM_TTL,
     MAX_CHUNK_TRIES,
+    ChunkDone,
     ChunkMeta,
     SegmentRecord,
     as_text,
@@ -124,9 +125,19 @@ def _prefix(meta: ChunkMeta, done: dict[int, Any]) -> tuple[list[SegmentRecord],
     return segments, True
 
 
-def playlist_text(meta: ChunkMeta, segments: list[SegmentRecord], ended: bool) -> str:
-    """The playlist listing ``segments`` (a complete prefix), ENDLIST when ``ended``."""
-    playlist = MediaPlaylist(meta.target_duration, dt.datetime.fromisoformat(meta.started))
+def _init_name(done: dict[int, ChunkDone]) -> str | None:
+    """The fMP4 init segment's file name (chunk 0's; every chunk writes the same)."""
+    first = done.get(0)
+    return None if first is None else first.init
+
+
+def playlist_text(
+    meta: ChunkMeta, segments: list[SegmentRecord], ended: bool, init: str | None = None
+) -> str:
+    """The playlist listing ``segments`` (a complete prefix), ENDLIST when ``ended``;
+    ``init``: the fMP4 init segment (EXT-X-MAP)."""
+    started = dt.datetime.fromisoformat(meta.started)
+    playlist = MediaPlaylist(meta.target_duration, started, init_uri=init)
     for s in segments:
         playlist.add(
             Segment(uri=s.name, duration=s.duration, index=s.index, start_time=s.start_time)
@@ -159,14 +170,15 @@ async def list_ready(res: Resources, run_id: str) -> Listing:
     try:
         if await redis.hexists(keys.chunks(run_id), "closed"):  # cancelled or failed
             return Listing(0, False, False)
-        rendered, ended = _prefix(meta, await done_chunks(redis, keys, run_id))
+        done = await done_chunks(redis, keys, run_id)
+        rendered, ended = _prefix(meta, done)
         segments, next_due = await _paced(redis, keys, run_id, meta, rendered)
         ended = ended and len(segments) == len(rendered)
         before = int(await redis.hget(keys.chunks(run_id), "listed") or 0)
         if len(segments) < before or (len(segments) == before and not ended):
             return Listing(before, False, False, next_due)
         was_ended = bool(await redis.hexists(keys.chunks(run_id), "ended"))
-        text = playlist_text(meta, segments, ended)
+        text = playlist_text(meta, segments, ended, _init_name(done))
         out_dir = hls_dir(res.settings, run_id)
         await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
         await asyncio.to_thread(atomic_write, out_dir / PLAYLIST_NAME, text.encode())
@@ -222,9 +234,10 @@ async def close_listing(res: Resources, run_id: str) -> None:
         token = new_token()
         if await _lock(res, run_id, token):
             try:
-                segments, _ = _prefix(meta, await done_chunks(redis, keys, run_id))
+                done = await done_chunks(redis, keys, run_id)
+                segments, _ = _prefix(meta, done)
                 listed = int(await redis.hget(keys.chunks(run_id), "listed") or 0)
-                text = playlist_text(meta, segments[:listed], True)
+                text = playlist_text(meta, segments[:listed], True, _init_name(done))
                 path = hls_dir(res.settings, run_id) / PLAYLIST_NAME
                 if listed:
                     await asyncio.to_thread(atomic_write, path, text.encode())

@@ -42,7 +42,8 @@ async def _plan(job: LiveRender, duration: float | None, pace: float | None) -> 
     res = job.res
     recipe, inputs, analysis = await job.prepare(duration)
     hls = res.settings.hls
-    options = chunk_options(hls.segment_seconds, hls.x264_preset)
+    container = "fmp4" if hls.container == "fmp4" else "mpegts"
+    options = chunk_options(hls.segment_seconds, hls.x264_preset, container)
     shape = await output_shape(recipe, inputs, job.run, analysis, duration)
     rate = Fraction(shape.video.fps_num, shape.video.fps_den)
     target = float(SegmentSchedule(options, rate).max_frames / rate)
@@ -60,6 +61,7 @@ async def _plan(job: LiveRender, duration: float | None, pace: float | None) -> 
         segment_seconds=hls.segment_seconds,
         preset=hls.x264_preset,
         pace=pace,
+        container=container,
     )
     if await save_meta(res.redis, res.keys, job.run_id, meta):
         for i in range(meta.chunks):

@@ -52,17 +52,19 @@ __all__ = ["chunk_options", "render_chunk", "render_span", "run_sources"]
 log = logging.getLogger(__name__)
 
 
-def chunk_options(segment_seconds: float, preset: str) -> HLSOptions:
-    """A chunked run's encoding options: MPEG-TS, no B-frames, constant-quality AAC.
+def chunk_options(segment_seconds: float, preset: str, container: str = "mpegts") -> HLSOptions:
+    """A chunked run's encoding options: no B-frames, constant-quality AAC.
 
-    Every chunk of a run uses the segment length and preset its owner stored
-    (:class:`ChunkMeta`), whatever the rendering worker's own settings say.
+    Every chunk of a run uses the segment length, preset and container
+    (``mpegts``/``fmp4``) its owner stored (:class:`ChunkMeta`), whatever the
+    rendering worker's own settings say.
     """
     return HLSOptions(
         segment_duration=segment_seconds,
         preset=preset,
         bframes=0,
         audio_quality=1.0,
+        container="fmp4" if container == "fmp4" else "mpegts",
     )
 
 
@@ -168,16 +170,27 @@ async def render_span(
     return result
 
 
-def _write_segments(out_dir: Path, result: ChunkResult) -> tuple[SegmentRecord, ...]:
+def _write(out_dir: Path, name: str, data: bytes) -> None:
+    path = out_dir / name
+    if not path.exists():  # named by content: a file there has these bytes
+        atomic_write(path, data)
+
+
+def _write_segments(
+    out_dir: Path, result: ChunkResult
+) -> tuple[tuple[SegmentRecord, ...], str | None]:
+    """Write the chunk's segments (and fMP4 init segment); their records and the init's name."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    init = None
+    if result.init_segment is not None:
+        init = f"{cid_of_bytes(result.init_segment)}.mp4"
+        _write(out_dir, init, result.init_segment)
     records = []
     for seg in result.segments:
         name = f"{cid_of_bytes(seg.data)}{seg.extension}"
-        path = out_dir / name
-        if not path.exists():
-            atomic_write(path, seg.data)
+        _write(out_dir, name, seg.data)
         records.append(SegmentRecord(name, seg.index, seg.duration, seg.start_time))
-    return tuple(records)
+    return tuple(records), init
 
 
 async def render_chunk(ctx: dict[str, Any], run_id: str, index: int) -> dict[str, Any]:
@@ -207,12 +220,13 @@ async def render_chunk(ctx: dict[str, Any], run_id: str, index: int) -> dict[str
     try:
         async with ClaimKeeper(redis, key, token, CHUNK_CLAIM_TTL) as keeper:
             recipe, inputs, analysis = await run_sources(res, run)
-            options = chunk_options(meta.segment_seconds, meta.preset)
+            options = chunk_options(meta.segment_seconds, meta.preset, meta.container)
             rendered = await render_span(recipe, inputs, run, analysis, meta, index, options)
             keeper.check()
             out_dir = hls_dir(res.settings, run_id)
-            records = await asyncio.to_thread(_write_segments, out_dir, rendered)
-            await mark_done(redis, keys, run_id, ChunkDone(index, records, claim_owner(token)))
+            records, init = await asyncio.to_thread(_write_segments, out_dir, rendered)
+            done = ChunkDone(index, records, claim_owner(token), init)
+            await mark_done(redis, keys, run_id, done)
     except Exception as exc:  # left for a takeover: the claim lapses, a supervisor re-enqueues
         log.exception("run %s chunk %d failed", run_id, index)
         return {**result, "status": "failed", "error": f"{type(exc).__name__}: {exc}"[:2000]}

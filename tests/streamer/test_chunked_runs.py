@@ -7,7 +7,8 @@
   its claim lapses, the run completes, segments listed before the kill keep
   their names, and the stream has its exact frame count;
 - a worker with one job slot renders a chunked run alone (the owner holds no slot);
-- a paced run lists its segments no faster than real time.
+- a paced run lists its segments no faster than real time;
+- fMP4 (HLS_CONTAINER=fmp4): one init segment, the same bytes from 1 worker or 2.
 """
 
 from __future__ import annotations
@@ -93,8 +94,8 @@ output: pulse
 BEATS = {"features": {"beats": [0.4 * i for i in range(15)], "duration": 6.0}}
 
 
-def _settings(pg_dsn: str, redis_url: str, root: Path, queue: str) -> Settings:
-    return Settings.from_env(_env(pg_dsn, redis_url, root, queue))
+def _settings(pg_dsn: str, redis_url: str, root: Path, queue: str, **extra: str) -> Settings:
+    return Settings.from_env({**_env(pg_dsn, redis_url, root, queue), **extra})
 
 
 def _env(pg_dsn: str, redis_url: str, root: Path, queue: str) -> dict[str, str]:
@@ -161,14 +162,14 @@ async def _wait_done(db: Any, run_id: str, timeout: float = 200) -> dict[str, An
 def _listing(settings: Settings, run_id: str) -> tuple[str, list[str]]:
     text = (hls_dir(settings, run_id) / "playlist.m3u8").read_text()
     lines = [x for x in text.splitlines() if not x.startswith("#EXT-X-PROGRAM-DATE-TIME")]
-    return "\n".join(lines), [x for x in lines if x.endswith(".ts")]
+    return "\n".join(lines), [x for x in lines if x and not x.startswith("#")]
 
 
 async def _render_with_workers(
-    pg_dsn: str, redis_url: str, root: Path, prefix: str, workers: int, clip: Path
+    pg_dsn: str, redis_url: str, root: Path, prefix: str, workers: int, clip: Path, **extra: str
 ) -> tuple[str, list[bytes]]:
     queue = f"{prefix}chunks:{uuid.uuid4().hex[:8]}"
-    settings = _settings(pg_dsn, redis_url, root, queue)
+    settings = _settings(pg_dsn, redis_url, root, queue, **extra)
     cid = LocalStore(settings.storage.cache_dir).put_file(clip, suffix=".mp4").cid
     async with _pools(pg_dsn, redis_url) as (db, arq):
         pool = [
@@ -190,7 +191,10 @@ async def _render_with_workers(
     assert row["status"] == "completed", row
     text, names = _listing(settings, run_id)
     assert text.rstrip().endswith("#EXT-X-ENDLIST")
-    return text, [(hls_dir(settings, run_id) / n).read_bytes() for n in names]
+    files = [
+        n.split('URI="')[1].rstrip('"') for n in text.splitlines() if n.startswith("#EXT-X-MAP")
+    ]
+    return text, [(hls_dir(settings, run_id) / n).read_bytes() for n in files + names]
 
 
 async def test_one_worker_and_three_give_the_same_bytes(
@@ -467,3 +471,24 @@ async def test_a_paced_chunked_run_lists_no_faster_than_real_time(
     for at, seconds in samples:  # never ahead of real time (x pace) since then
         assert seconds - first <= (at - first_at) * pace + 0.3, (at - first_at, seconds)
     assert samples[-1][0] - first_at >= (4.0 - first) / pace - 0.3
+
+
+async def test_fmp4_chunked_runs_give_one_init_segment_and_the_same_bytes(
+    pg_dsn: str, redis_url: str, redis_prefix: str, tmp_path: Path, ffprobe: str
+) -> None:
+    clip = make_clip(tmp_path / "clip.mp4", width=160, height=120, seconds=6)
+    fmp4 = {"HLS_CONTAINER": "fmp4"}
+    one = await _render_with_workers(
+        pg_dsn, redis_url, tmp_path / "one", redis_prefix, 1, clip, **fmp4
+    )
+    two = await _render_with_workers(
+        pg_dsn, redis_url, tmp_path / "two", redis_prefix, 2, clip, **fmp4
+    )
+    assert one == two  # playlist text (init and segment names) and every file's bytes
+    text, files = one
+    maps = [x for x in text.splitlines() if x.startswith("#EXT-X-MAP:URI=")]
+    assert len(maps) == 1 and maps[0].endswith('.mp4"') and ".m4s" in text
+    assert files[0][4:8] == b"ftyp"  # the init segment, then moof+mdat segments
+    stream = tmp_path / "stream.mp4"
+    stream.write_bytes(b"".join(files))
+    assert _frame_count(ffprobe, stream) == FRAMES
