@@ -334,7 +334,16 @@ async def supervise(res: Resources, run_id: str) -> int | None:
         if attempt >= MAX_CHUNK_TRIES:
             return i
         log.info("run %s: chunk %d abandoned; enqueued again (attempt %d)", run_id, i, attempt)
+        # ahead of the queue: arq takes due jobs by score, and the run's other chunks
+        # (scored when the run was planned) must not hold back the live edge
         await enqueue_job(
-            res.arq, keys, "render_chunk", run_id, i, _job_id=keys.chunk_job_id(run_id, i, attempt)
+            res.arq,
+            keys,
+            "render_chunk",
+            run_id,
+            i,
+            _job_id=keys.chunk_job_id(run_id, i, attempt),
+            _defer_until=dt.datetime.fromisoformat(meta.started),
+            _expires=STATE_TTL_SECONDS,
         )
     return None

@@ -31,7 +31,7 @@ from interpreter.stream import OutputShape, StreamInterpreter
 from streamer.content.stores import hls_dir
 from streamer.db import recipes as recipes_db
 from streamer.db import runs as runs_db
-from streamer.jobs.chunk_listing import complete, list_ready
+from streamer.jobs.chunk_listing import complete, list_ready, supervise
 from streamer.jobs.chunk_state import (
     CHUNK_CLAIM_TTL,
     ChunkDone,
@@ -40,7 +40,7 @@ from streamer.jobs.chunk_state import (
     load_meta,
     mark_done,
 )
-from streamer.jobs.chunk_supervisor import ensure_owner
+from streamer.jobs.chunk_supervisor import ensure_owner, fail_run
 from streamer.jobs.claims import ClaimKeeper, claim, claim_owner, new_token
 from streamer.jobs.render_inputs import InputError, load_checked, resolve_inputs
 from streamer.resources import Resources, resources_of
@@ -235,10 +235,20 @@ async def render_chunk(ctx: dict[str, Any], run_id: str, index: int) -> dict[str
 
 
 async def _after(res: Resources, run_id: str) -> None:
-    """List what is ready (completing the run when this lists its end), else make
-    sure the run has an owner chain (its last one may have died with its worker)."""
+    """List what is ready (completing the run when this lists its end), else re-enqueue
+    abandoned chunks and make sure the run has an owner chain (its last one may have
+    died with its worker).
+
+    The owner's looks are queued behind the chunks planned before them (arq takes
+    due jobs by score), so while chunks wait in the queue, finished chunks list and
+    supervise: a dead worker's chunk is taken over without waiting for the queue.
+    """
     listing = await list_ready(res, run_id)
     if listing.newly_ended:
         await complete(res, run_id, f"chunks:{run_id}")
     elif not listing.ended:
+        failed = await supervise(res, run_id)
+        if failed is not None:
+            await fail_run(res, run_id, failed)
+            return
         await ensure_owner(res, run_id)

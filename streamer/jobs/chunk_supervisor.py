@@ -39,6 +39,7 @@ __all__ = [
     "OWNER_FUNCTIONS",
     "OWNER_POLL_SECONDS",
     "ensure_owner",
+    "fail_run",
     "own_chunked",
     "resume_owners",
     "start_owner",
@@ -96,6 +97,13 @@ async def _finish(res: Resources, run_id: str, status: RunStatus, **fields: Any)
     return {"run_id": run_id, "status": str(status), **fields}
 
 
+async def fail_run(res: Resources, run_id: str, chunk: int) -> dict[str, Any]:
+    """Chunk ``chunk`` ran out of tries: end the playlist after what is listed, fail the run."""
+    await close_listing(res, run_id)
+    error = f"chunk {chunk} failed on every attempt"
+    return await _finish(res, run_id, RunStatus.FAILED, error=error)
+
+
 async def _look(res: Resources, run_id: str) -> tuple[dict[str, Any], float | None]:
     """One look; returns the job result and the delay of the next look (None: the chain ends)."""
     listing = await list_ready(res, run_id)
@@ -110,9 +118,7 @@ async def _look(res: Resources, run_id: str) -> tuple[dict[str, Any], float | No
         return {"run_id": run_id, "status": None if run is None else run["status"]}, None
     failed = await supervise(res, run_id)
     if failed is not None:
-        await close_listing(res, run_id)
-        error = f"chunk {failed} failed on every attempt"
-        return await _finish(res, run_id, RunStatus.FAILED, error=error), None
+        return await fail_run(res, run_id, failed), None
     after = OWNER_POLL_SECONDS
     if listing.next_due is not None:
         after = min(after, max(_MIN_DEFER, listing.next_due))
