@@ -492,3 +492,38 @@ async def test_fmp4_chunked_runs_give_one_init_segment_and_the_same_bytes(
     stream = tmp_path / "stream.mp4"
     stream.write_bytes(b"".join(files))
     assert _frame_count(ffprobe, stream) == FRAMES
+
+
+async def test_a_taken_over_chunk_is_queued_ahead_of_the_backlog(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """arq takes due jobs by score: a dead worker's chunk must not wait behind the run's
+    queued chunks, so its new job is scored at the run's plan time."""
+    from types import SimpleNamespace
+
+    from streamer.jobs.chunk_listing import supervise
+    from streamer.jobs.chunk_state import ChunkMeta, save_meta
+
+    queue = f"{redis_prefix}chunks:{uuid.uuid4().hex[:8]}"
+    keys = RedisKeys(queue=queue)
+    arq = await create_pool(RedisSettings.from_dsn(redis_url))
+    res: Any = SimpleNamespace(redis=arq, arq=arq, keys=keys)
+    run = f"r-{uuid.uuid4().hex[:8]}"  # arq job ids are global: unique per test run
+    try:
+        meta = ChunkMeta(
+            4, 2, 100, 0.52, "2026-12-06T00:00:00+00:00", (160, 120, 25, 1, 1, 1), None
+        )
+        assert await save_meta(arq, keys, run, meta)
+        for i in (1, 2, 3):  # the backlog, queued when the run was planned
+            job_id = keys.chunk_job_id(run, i, 0)
+            assert await arq.enqueue_job("render_chunk", run, i, _queue_name=queue, _job_id=job_id)
+        await arq.hset(keys.chunks(run), "started:0", "dead/token")  # type: ignore[misc]
+        assert await supervise(res, run) is None  # chunk 0: claimed, no claim now, no result
+        retry = keys.chunk_job_id(run, 0, 1)
+        order = [k.decode() for k in await arq.zrange(queue, 0, -1)]
+        assert order[0] == retry and len(order) == 4
+        assert await supervise(res, run) is None and await arq.zcard(queue) == 4  # once
+    finally:
+        jobs = [f"arq:job:{keys.chunk_job_id(run, i, 0)}" for i in (1, 2, 3)]
+        await arq.delete(queue, keys.chunks(run), f"arq:job:{keys.chunk_job_id(run, 0, 1)}", *jobs)
+        await arq.aclose()
