@@ -527,3 +527,49 @@ async def test_a_taken_over_chunk_is_queued_ahead_of_the_backlog(
         jobs = [f"arq:job:{keys.chunk_job_id(run, i, 0)}" for i in (1, 2, 3)]
         await arq.delete(queue, keys.chunks(run), f"arq:job:{keys.chunk_job_id(run, 0, 1)}", *jobs)
         await arq.aclose()
+
+
+async def test_a_worker_starting_resumes_runs_whose_owner_chain_died(
+    pg_dsn: str, redis_url: str, redis_prefix: str
+) -> None:
+    """Every worker died (the last owner look with them): the next worker to start
+    gives each running chunked run of its queue a new owner chain."""
+    from types import SimpleNamespace
+
+    from streamer.jobs.chunk_state import ChunkMeta, save_meta
+    from streamer.jobs.chunk_supervisor import resume_owners
+
+    queue = f"{redis_prefix}chunks:{uuid.uuid4().hex[:8]}"
+    keys = RedisKeys(queue=queue)
+    async with _pools(pg_dsn, redis_url) as (db, arq):
+        res: Any = SimpleNamespace(db=db, redis=arq, arq=arq, keys=keys)
+        recipe = load_recipe(RECIPE)
+        rid = recipe_id(recipe)
+        await recipes_db.put_recipe(
+            db,
+            recipe_id=rid,
+            name=recipe.name,
+            source=RECIPE,
+            syntax="yaml",
+            canonical=canonical(recipe),
+        )
+        job = {"function": "render_run", "job_id": "x", "queue": queue, "kwargs": {}}
+        chunked, single = [
+            str((await runs_db.create_run(db, recipe_id=rid, inputs={}))["id"]) for _ in range(2)
+        ]
+        for run_id in (chunked, single):
+            await runs_db.update_run(db, run_id, status="running", job=job)
+        meta = ChunkMeta(2, 2, 50, 0.52, "2026-12-06T00:00:00+00:00", (160, 120, 25, 1, 1, 1), None)
+        await save_meta(arq, keys, chunked, meta)
+        try:
+            assert await resume_owners(res) == 1  # the chunked run; the single one is not
+            assert await arq.get(keys.chunk_owner(chunked)) is not None
+            assert await arq.get(keys.chunk_owner(single)) is None
+            looks = [k.decode() for k in await arq.zrange(queue, 0, -1)]
+            assert len(looks) == 1 and looks[0].startswith(f"own:{chunked}:")
+            assert await resume_owners(res) == 0  # its chain lives: no second one
+        finally:
+            looks = [f"arq:job:{k.decode()}" for k in await arq.zrange(queue, 0, -1)]
+            await arq.delete(queue, keys.chunks(chunked), keys.chunk_owner(chunked), *looks)
+            for run_id in (chunked, single):
+                await runs_db.update_run(db, run_id, status="cancelled")
