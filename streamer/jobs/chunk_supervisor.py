@@ -9,7 +9,8 @@ paced when the run is), completes, cancels or fails the run, re-enqueues
 abandoned chunks (:func:`~streamer.jobs.chunk_listing.supervise`) and
 queues the next look. Waiting between looks holds no worker slot.
 
-A chain ends when the run does, or when its token no longer holds the claim.
+A chain ends when the run does, or when its token no longer holds the claim;
+a look that fails (PostgreSQL away) queues the next one all the same.
 A chain that died with its worker (mid-look) is replaced by
 :func:`ensure_owner`, which every finished chunk job calls, and by
 :func:`resume_owners`, which a worker calls at start-up and after a Redis
@@ -38,6 +39,7 @@ from streamer.runs.status import TERMINAL_STATUSES, RunStatus
 __all__ = [
     "OWNER_FUNCTIONS",
     "OWNER_POLL_SECONDS",
+    "RETRY_LOOK_SECONDS",
     "ensure_owner",
     "fail_run",
     "own_chunked",
@@ -50,6 +52,8 @@ log = logging.getLogger(__name__)
 OWNER_POLL_SECONDS = 0.5
 """Seconds between two looks of a run's owner (a paced run's next due segment may be sooner)."""
 _MIN_DEFER = 0.05
+RETRY_LOOK_SECONDS = 2.0
+"""Seconds before the next look after one that failed (a database outage)."""
 
 
 async def _next_look(res: Resources, run_id: str, token: str, after: float) -> None:
@@ -131,7 +135,12 @@ async def own_chunked(ctx: dict[str, Any], run_id: str, token: str) -> dict[str,
     owner = res.keys.chunk_owner(run_id)
     if not await renew(res.redis, owner, token, CHUNK_CLAIM_TTL):
         return {"run_id": run_id, "status": "owned elsewhere"}
-    result, after = await _look(res, run_id)
+    try:
+        result, after = await _look(res, run_id)
+    except Exception as exc:  # PostgreSQL away, a Redis hiccup: the chain goes on
+        log.warning("run %s: owner look failed (%s); looking again", run_id, exc)
+        result = {"run_id": run_id, "status": "look failed", "error": str(exc)[:500]}
+        after = RETRY_LOOK_SECONDS
     if after is None:
         await release(res.redis, owner, token)
     else:

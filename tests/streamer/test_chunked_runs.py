@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from arq import create_pool
@@ -573,3 +573,43 @@ async def test_a_worker_starting_resumes_runs_whose_owner_chain_died(
             await arq.delete(queue, keys.chunks(chunked), keys.chunk_owner(chunked), *looks)
             for run_id in (chunked, single):
                 await runs_db.update_run(db, run_id, status="cancelled")
+
+
+async def test_an_owner_look_that_fails_queues_the_next_one(
+    redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    """PostgreSQL away during a look: the chain goes on (a later look finds it back)."""
+    from streamer.jobs.chunk_supervisor import RETRY_LOOK_SECONDS, own_chunked
+    from streamer.resources import RESOURCES_KEY, Resources
+
+    class _NoDatabase:
+        async def fetchrow(self, *args: Any, **kwargs: Any) -> Any:
+            raise ConnectionRefusedError("PostgreSQL is away")
+
+    queue = f"{redis_prefix}chunks:{uuid.uuid4().hex[:8]}"
+    keys = RedisKeys(queue=queue)
+    arq = await create_pool(RedisSettings.from_dsn(redis_url))
+    none: Any = None
+    res = Resources(
+        settings=_settings("postgresql://x@127.0.0.1:1/x", redis_url, tmp_path, queue),
+        db=cast(Any, _NoDatabase()),
+        redis=arq,
+        arq=arq,
+        stores=none,
+        keys=keys,
+        token_key=b"k",
+    )
+    run = f"r-{uuid.uuid4().hex[:8]}"
+    try:
+        await arq.set(keys.chunk_owner(run), "me/1", px=15000)
+        before = time.time()
+        result = await own_chunked({RESOURCES_KEY: res}, run, "me/1")
+        assert result["status"] == "look failed" and "away" in result["error"]
+        [(look, score)] = await arq.zrange(queue, 0, -1, withscores=True)
+        assert look.decode().startswith(f"own:{run}:")
+        assert score / 1000 >= before + RETRY_LOOK_SECONDS - 0.5  # deferred, not at once
+        assert await arq.get(keys.chunk_owner(run)) == b"me/1"  # the chain still owns it
+    finally:
+        looks = [f"arq:job:{k.decode()}" for k in await arq.zrange(queue, 0, -1)]
+        await arq.delete(queue, keys.chunk_owner(run), *looks)
+        await arq.aclose()
