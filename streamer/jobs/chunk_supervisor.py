@@ -13,9 +13,9 @@ A chain ends when the run does, or when its token no longer holds the claim;
 a look that fails (PostgreSQL away) queues the next one all the same.
 A chain that died with its worker (mid-look) is replaced by
 :func:`ensure_owner`, which every finished chunk job calls, and by
-:func:`resume_owners`, which a worker calls at start-up and after a Redis
-restart: each starts a new chain when nobody holds the owner claim
-(``SET NX``: one new chain).
+:func:`resume_owners`, which every worker calls every few seconds
+(:data:`streamer.entry.worker.OWNER_SWEEP_SECONDS`): each starts a new chain
+once the dead one's claim lapsed and nobody holds it (``SET NX``: one new chain).
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ async def resume_owners(res: Resources) -> int:
     """Start an owner chain for every running chunked run of this queue that has none.
 
     For a chain that died with its worker mid-look while no chunk job of the
-    run is left to notice (every worker died). Returns the chains started.
+    run is left to notice. Returns the chains started.
     """
     started = 0
     for run_id in await runs_db.running_run_ids(res.db, res.keys.queue):

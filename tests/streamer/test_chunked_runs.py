@@ -613,3 +613,48 @@ async def test_an_owner_look_that_fails_queues_the_next_one(
         looks = [f"arq:job:{k.decode()}" for k in await arq.zrange(queue, 0, -1)]
         await arq.delete(queue, keys.chunk_owner(run), *looks)
         await arq.aclose()
+
+
+async def test_a_worker_sweep_replaces_an_owner_chain_that_died(
+    pg_dsn: str, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    """The owner's look died with its worker (no next look queued, its claim lapsing):
+    a live worker's sweep starts a new chain, whose looks supervise the run."""
+    from streamer.jobs.chunk_state import ChunkMeta, save_meta
+
+    queue = f"{redis_prefix}chunks:{uuid.uuid4().hex[:8]}"
+    keys = RedisKeys(queue=queue)
+    settings = _settings(pg_dsn, redis_url, tmp_path, queue)
+    async with _pools(pg_dsn, redis_url) as (db, arq):
+        recipe = load_recipe(RECIPE)
+        rid = recipe_id(recipe)
+        await recipes_db.put_recipe(
+            db,
+            recipe_id=rid,
+            name=recipe.name,
+            source=RECIPE,
+            syntax="yaml",
+            canonical=canonical(recipe),
+        )
+        run_id = str((await runs_db.create_run(db, recipe_id=rid, inputs={}))["id"])
+        job = {"function": "render_run", "job_id": "x", "queue": queue, "kwargs": {}}
+        await runs_db.update_run(db, run_id, status="running", job=job)
+        meta = ChunkMeta(2, 2, 50, 0.52, "2026-12-06T00:00:00+00:00", (160, 120, 25, 1, 1, 1), None)
+        await save_meta(arq, keys, run_id, meta)
+        await arq.set(keys.chunk_owner(run_id), "dead/1", px=300)  # its last renewal
+        try:
+            async with _one_worker(settings, queue, 1):
+                deadline = time.monotonic() + 10
+                while (await arq.get(keys.chunk_owner(run_id))) in (None, b"dead/1"):
+                    assert time.monotonic() < deadline, "no new owner chain"
+                    await asyncio.sleep(0.1)
+                token = await arq.get(keys.chunk_owner(run_id))
+                await asyncio.sleep(1.5)  # its looks renew the claim
+                assert await arq.get(keys.chunk_owner(run_id)) == token
+                assert 10_000 < await arq.pttl(keys.chunk_owner(run_id)) <= 15_000
+                await runs_db.update_run(db, run_id, status="cancelled")  # the chain ends
+                await asyncio.sleep(1.5)
+                assert await arq.get(keys.chunk_owner(run_id)) is None
+        finally:
+            await runs_db.update_run(db, run_id, status="cancelled")
+            await arq.delete(keys.chunks(run_id), keys.chunk_owner(run_id))
