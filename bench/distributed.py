@@ -27,8 +27,9 @@ machine the wall ratio measures the other load too) and whether the two
 chunked runs' segments (names = CIDs, and the
 bytes) and playlists (less ``PROGRAM-DATE-TIME``) are identical.
 
-Job slots: a chunked run's owner job holds one arq slot for the whole run,
-and a worker with two free slots on one core takes two chunks and renders
+Job slots: a chunked run's owner held one arq slot for the whole run when
+these figures were taken (it is now a chain of short deferred looks that holds
+none, :mod:`streamer.jobs.chunk_supervisor`), and a worker with two free slots on one core takes two chunks and renders
 them interleaved (the other worker may then idle at the end). ``--slots 2,1``
 gives core 1's worker one slot and keeps the owner off it (that worker is
 paused with SIGSTOP from the POST until the plan exists, ~0.05 s), so each

@@ -16,9 +16,9 @@ from cache.cid import cid_of_bytes, cid_of_file, cid_to_bytes, normalise_cid
 from cache.errors import StorageError
 from cache.ipfs import IPFSStore
 from cache.local import LocalStore
-from cache.s3 import S3Store
+from cache.s3 import IMMUTABLE, NO_CACHE, S3Store, hls_key
 
-__all__ = ["IPFSBackend", "LocalBackend", "S3Backend", "StorageBackend"]
+__all__ = ["IPFSBackend", "LocalBackend", "RunFolders", "S3Backend", "StorageBackend"]
 
 
 @runtime_checkable
@@ -50,6 +50,24 @@ class StorageBackend(Protocol):
 
     async def test(self) -> dict[str, Any]:
         """Check the backend works: ``{"ok": bool, "latency_ms": float, "detail": str}``."""
+        ...
+
+
+@runtime_checkable
+class RunFolders(Protocol):
+    """A backend that also keeps a run's HLS files by name in a folder of the run
+    (so its playlist plays from there: its segment URIs are relative names)."""
+
+    async def has_run_file(self, run_id: str, name: str) -> bool:
+        """Whether the run's folder holds ``name``."""
+        ...
+
+    async def put_run_file(self, run_id: str, name: str, data: bytes, content_type: str) -> None:
+        """Store ``data`` as ``name`` in the run's folder."""
+        ...
+
+    async def delete_run_files(self, run_id: str) -> int:
+        """Remove the run's folder; returns how many objects were removed."""
         ...
 
 
@@ -133,7 +151,8 @@ class IPFSBackend:
 
 
 class S3Backend:
-    """An S3 bucket; objects are stored under ``prefix + cid``."""
+    """An S3 bucket; objects are stored under ``prefix + cid``, a run's HLS files under
+    ``prefix + hls/<run_id>/<name>`` (:class:`RunFolders`: playable from the bucket)."""
 
     def __init__(self, store: S3Store, name: str = "s3", *, prefix: str = "", cid_version: int = 0):
         self.store = store
@@ -169,3 +188,22 @@ class S3Backend:
 
     async def test(self) -> dict[str, Any]:
         return await _round_trip(self, f"S3 bucket {self.store.bucket}")
+
+    def run_key(self, run_id: str, name: str) -> str:
+        """The key of a run's HLS file: ``<prefix>hls/<run_id>/<name>`` (as the live mirror)."""
+        return self.prefix + hls_key(run_id, name)
+
+    async def has_run_file(self, run_id: str, name: str) -> bool:
+        return await self.store.exists(self.run_key(run_id, name))
+
+    async def put_run_file(self, run_id: str, name: str, data: bytes, content_type: str) -> None:
+        cache = NO_CACHE if name.endswith(".m3u8") else IMMUTABLE
+        await self.store.put_bytes(
+            self.run_key(run_id, name), data, content_type=content_type, cache_control=cache
+        )
+
+    async def delete_run_files(self, run_id: str) -> int:
+        listed = await self.store.list(self.run_key(run_id, ""))
+        for obj in listed:
+            await self.store.delete(obj["key"])
+        return len(listed)

@@ -1,4 +1,4 @@
-"""Encode one chunk of a stream (:mod:`hls.chunk_plan`) into its MPEG-TS segments.
+"""Encode one chunk of a stream (:mod:`hls.chunk_plan`) into its segments (MPEG-TS or fMP4).
 
 A fresh encoder per chunk with fixed settings: the bytes depend only on the
 chunk's frames and audio, never on the worker (x264 runs a fixed number of
@@ -10,12 +10,20 @@ same thread (measured at 160x120 with audio interleaved; ``rc_lookahead=0``
 also avoided it), which looks like a read of uninitialised memory. :class:`ChunkSink` is the interpreter's
 ``FrameSink`` for a chunk: it is fed the chunk's rendered frames
 ``[render_first, render_end)`` and returns the chunk's segments.
+
+fMP4: a chunk's muxer writes the same init segment (``ftyp+moov``) as any
+other chunk's and the single pass's, and absolute ``tfdt`` decode times (the
+encoder's timestamps run on from the chunk's first segment); only the
+muxer's fragment numbers (``mfhd``) restart at 1, so each segment's is set
+to its index + 1, as a single pass numbers them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,15 +49,13 @@ class ChunkEncoder:
     Args:
         video: Stream geometry and rate.
         audio: Stream audio (None: video only).
-        options: Encoding options (MPEG-TS only).
+        options: Encoding options (no B-frames, constant-quality AAC).
         span: The chunk.
     """
 
     def __init__(
         self, video: VideoFormat, audio: AudioFormat | None, options: HLSOptions, span: ChunkSpan
     ) -> None:
-        if options.container != "mpegts":
-            raise EncoderError("chunked rendering writes MPEG-TS segments (container 'mpegts')")
         if options.bframes != 0:
             raise EncoderError(
                 "chunked rendering needs bframes=0: with B-frames this x264 build's "
@@ -89,8 +95,13 @@ class ChunkEncoder:
             if drop < audio.shape[1]:
                 self._enc.push_audio(audio[:, drop:])
         if self.span.first_frame <= n < self.span.end_frame:
-            return self._enc.push_video(frame)
+            return _numbered(self._enc.push_video(frame))
         return []
+
+    @property
+    def init_segment(self) -> bytes | None:
+        """The fMP4 init segment (the same for every chunk); None for MPEG-TS."""
+        return self._enc.init_segment
 
     def flush(self) -> list[EncodedSegment]:
         """End the chunk: the rest of its segments."""
@@ -99,19 +110,51 @@ class ChunkEncoder:
                 f"chunk {self.span.index} got frames up to {self._n}, "
                 f"expected {self.span.render_end}"
             )
-        return self._enc.flush()
+        return _numbered(self._enc.flush())
 
     def close(self) -> None:
         """Release the encoder (idempotent)."""
         self._enc.close()
 
 
+def _set_fragment_numbers(data: bytes, number: int) -> bytes:
+    """``data`` (``moof+mdat`` boxes) with every ``moof``'s ``mfhd`` sequence number set."""
+    out = bytearray(data)
+    pos = 0
+    while pos + 8 <= len(out):
+        size, kind = struct.unpack_from(">I4s", out, pos)
+        if size < 8:
+            raise EncoderError(f"malformed fMP4 box {kind!r} of size {size}")
+        if kind == b"moof":
+            inner = pos + 8
+            while inner + 8 <= pos + size:
+                child, ckind = struct.unpack_from(">I4s", out, inner)
+                if child < 8:
+                    raise EncoderError(f"malformed fMP4 box {ckind!r} of size {child}")
+                if ckind == b"mfhd":  # size, type, version+flags, sequence_number
+                    struct.pack_into(">I", out, inner + 12, number)
+                inner += child
+        pos += size
+    return bytes(out)
+
+
+def _numbered(segments: list[EncodedSegment]) -> list[EncodedSegment]:
+    """fMP4 segments numbered as a single pass numbers them (index + 1); TS as they are."""
+    return [
+        dataclasses.replace(s, data=_set_fragment_numbers(s.data, s.index + 1))
+        if s.data[4:8] in (b"moof", b"styp")
+        else s
+        for s in segments
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class ChunkResult:
-    """A chunk's encoded segments, in order."""
+    """A chunk's encoded segments, in order, and the fMP4 init segment (None: MPEG-TS)."""
 
     span: ChunkSpan
     segments: tuple[EncodedSegment, ...]
+    init_segment: bytes | None = None
 
 
 class ChunkSink:
@@ -146,7 +189,7 @@ class ChunkSink:
         """Flush the encoder; the chunk's segments in order."""
         assert self._enc is not None, "start() first"
         self._segments += await asyncio.to_thread(self._enc.flush)
-        return ChunkResult(self.span, tuple(self._segments))
+        return ChunkResult(self.span, tuple(self._segments), self._enc.init_segment)
 
     async def abort(self) -> None:
         """Drop the encoder and what it made."""

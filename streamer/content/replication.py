@@ -5,8 +5,12 @@ store or else the IPFS node), its final playlist
 (``CACHE_DIR/hls/<run>/playlist.m3u8``) and every segment file beside it. Each is
 put by content (:mod:`cache.providers` addresses everything by CID): an object
 the backend holds already is skipped, so a copy tried again resumes where the
-last attempt stopped, and two runs sharing a segment store it once. The source
-is only read, never changed.
+last attempt stopped, and two runs sharing a segment store it once. On a
+backend that keeps run folders (:class:`cache.providers.RunFolders`: S3) the
+HLS files go by name into the run's folder instead (``<prefix>hls/<run>/``,
+segments first, the playlist last, with their content types), so the copy
+plays from the bucket: the playlist names its segments relatively. The
+source is only read, never changed.
 
 The job around it (state, retries, backoff) is :mod:`streamer.jobs.replicate`.
 """
@@ -23,7 +27,8 @@ from typing import Any
 
 from cache.cid import cid_of_bytes, cid_of_file, cid_to_bytes, normalise_cid
 from cache.errors import InvalidCIDError, NotFoundError
-from cache.providers import StorageBackend
+from cache.providers import RunFolders, StorageBackend
+from hls.mirror import content_type_for
 from streamer.content.stores import hls_dir
 from streamer.resources import Resources
 
@@ -59,22 +64,28 @@ class ReplicaObject:
         path: the local file holding it (uploaded without being read whole where the
             backend allows), or None.
         fetch: reads its bytes when there is no local file.
+        run_id: set for the run's HLS files: kept by ``name`` in the run's folder on
+            a backend with run folders, by CID elsewhere.
     """
 
     name: str
     cid: str | None = None
     path: Path | None = None
     fetch: Callable[[], Awaitable[bytes]] | None = None
+    run_id: str | None = None
 
 
 def _hls_files(out_dir: Path) -> list[Path]:
     if not out_dir.is_dir():
         return []
-    # hidden files are temporaries of atomic writes
+    # hidden files are temporaries of atomic writes; playlists after the segments they name
     return sorted(
-        p
-        for p in out_dir.iterdir()
-        if p.is_file() and p.suffix in HLS_SUFFIXES and not p.name.startswith(".")
+        (
+            p
+            for p in out_dir.iterdir()
+            if p.is_file() and p.suffix in HLS_SUFFIXES and not p.name.startswith(".")
+        ),
+        key=lambda p: (p.suffix == ".m3u8", p.name),
     )
 
 
@@ -98,8 +109,9 @@ async def run_objects(res: Resources, run: dict[str, Any]) -> list[ReplicaObject
     output = run.get("output_cid")
     if output:
         objects.append(await _output(res, str(output)))
-    for path in await asyncio.to_thread(_hls_files, hls_dir(res.settings, str(run["id"]))):
-        objects.append(ReplicaObject(path.name, path=path))
+    run_id = str(run["id"])
+    for path in await asyncio.to_thread(_hls_files, hls_dir(res.settings, run_id)):
+        objects.append(ReplicaObject(path.name, path=path, run_id=run_id))
     return objects
 
 
@@ -123,8 +135,23 @@ def _upload_timeout(size: int) -> float:
     return OBJECT_TIMEOUT + size / MIN_RATE
 
 
+async def _copy_named(backend: RunFolders, run_id: str, obj: ReplicaObject) -> bool:
+    """Put ``obj`` in the run's folder unless it is there; True when it was uploaded."""
+    if await asyncio.wait_for(backend.has_run_file(run_id, obj.name), OBJECT_TIMEOUT):
+        return False
+    if obj.path is not None:
+        data = await asyncio.to_thread(obj.path.read_bytes)
+    else:
+        data = await _bytes(obj)
+    put = backend.put_run_file(run_id, obj.name, data, content_type_for(obj.name))
+    await asyncio.wait_for(put, _upload_timeout(len(data)))
+    return True
+
+
 async def _copy_one(backend: StorageBackend, obj: ReplicaObject) -> bool:
     """Put ``obj`` unless the backend has it; True when it was uploaded."""
+    if obj.run_id is not None and isinstance(backend, RunFolders):
+        return await _copy_named(backend, obj.run_id, obj)
     data: bytes | None = None
     cid = obj.cid
     if cid is None and obj.path is not None:

@@ -22,6 +22,7 @@ __all__ = [
     "get_run",
     "list_runs",
     "queued_runs",
+    "running_run_ids",
     "update_run",
 ]
 
@@ -193,3 +194,13 @@ async def queued_runs(db: Any, queue: str) -> list[dict[str, Any]]:
         queue,
     )
     return [dict(r) for r in rows]
+
+
+async def running_run_ids(db: Any, queue: str) -> list[str]:
+    """Ids of the running runs whose job was queued on ``queue`` (oldest first)."""
+    rows = await db.fetch(
+        "SELECT id FROM runs WHERE status = 'running' AND job ->> 'queue' = $1 "
+        "ORDER BY created_at, id",
+        queue,
+    )
+    return [str(r["id"]) for r in rows]

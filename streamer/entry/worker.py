@@ -21,6 +21,9 @@ capped backoff (:data:`RECONNECT_MIN`..:data:`RECONNECT_MAX` s) while running
 jobs go on. When Redis answers again after a restart (its ``run_id`` changed),
 the worker queues again the pending runs Redis forgot
 (:func:`streamer.jobs.requeue.requeue_lost_runs`); it does so at start-up too.
+Every :data:`OWNER_SWEEP_SECONDS` it also gives each running chunked run of its
+queue whose owner chain died a new one
+(:func:`streamer.jobs.chunk_supervisor.resume_owners`).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from arq.worker import Worker
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from streamer.jobs.chunk_supervisor import resume_owners
 from streamer.jobs.functions import JOB_FUNCTIONS
 from streamer.jobs.replicate import requeue_lost_replicas
 from streamer.jobs.requeue import redis_epoch, requeue_lost_runs
@@ -55,6 +59,7 @@ __all__ = [
     "HEALTH_CHECK_INTERVAL",
     "JOB_TIMEOUT",
     "MAX_TRIES",
+    "OWNER_SWEEP_SECONDS",
     "POLL_DELAY",
     "RECONNECT_MAX",
     "RECONNECT_MIN",
@@ -77,6 +82,9 @@ HEALTH_CHECK_INTERVAL = 10
 POLL_DELAY = 0.5
 #: Seconds between polls while Redis does not answer: doubling from the first to the last.
 RECONNECT_MIN, RECONNECT_MAX = 0.5, 10.0
+#: Seconds between two sweeps for chunked runs whose owner chain died
+#: (:func:`streamer.jobs.chunk_supervisor.resume_owners`: one PostgreSQL query).
+OWNER_SWEEP_SECONDS = 2.0
 #: Seconds between two looks at Redis's ``run_id`` (a busy worker may not poll the
 #: queue at all, so a restart can pass without any error here).
 EPOCH_CHECK_SECONDS = 2.0
@@ -121,6 +129,7 @@ class MonitoredWorker(Worker):
         self._reconnect_delay = RECONNECT_MIN
         self._redis_epoch: str | None = None
         self._epoch_checked = 0.0
+        self._owners_swept = 0.0
         startup = self.on_startup
 
         async def on_startup(ctx: dict[str, Any]) -> None:
@@ -160,6 +169,8 @@ class MonitoredWorker(Worker):
                 await self._check_redis_epoch()
             elif time.monotonic() - self._epoch_checked >= EPOCH_CHECK_SECONDS:
                 await self._check_redis_epoch()
+            if time.monotonic() - self._owners_swept >= OWNER_SWEEP_SECONDS:
+                await self._sweep_owners()
         except _REDIS_DOWN as exc:
             await self._redis_unreachable(exc)
 
@@ -207,6 +218,19 @@ class MonitoredWorker(Worker):
                 log.warning("queueing lost runs again failed (%s); trying again later", exc)
                 return
         self._redis_epoch = epoch
+
+    async def _sweep_owners(self) -> None:
+        """Give running chunked runs whose owner chain died (with a worker, mid-look) a new one."""
+        self._owners_swept = time.monotonic()
+        res = self.ctx.get(RESOURCES_KEY)
+        if not isinstance(res, Resources):
+            return
+        try:
+            await resume_owners(res)
+        except (RedisConnectionError, RedisTimeoutError):
+            raise
+        except Exception as exc:  # PostgreSQL away: the next sweep tries again
+            log.debug("owner sweep failed: %s", exc)
 
     async def _stop_waker(self) -> None:
         waker, self.waker = self.waker, None

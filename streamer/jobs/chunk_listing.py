@@ -10,8 +10,7 @@ completes the run (:func:`complete`: segments kept, provenance, ``completed``).
 
 :func:`supervise` re-enqueues a chunk whose worker stopped renewing its claim
 (a claimed chunk with no live claim and no result) under a new job id (arq's
-own lock on the dead job lasts its timeout), and a new owner job when the
-owner's claim lapsed.
+own lock on the dead job lasts its timeout).
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ import asyncio
 import datetime as dt
 import logging
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +34,7 @@ from streamer.db import runs as runs_db
 from streamer.jobs.chunk_state import (
     CHUNK_CLAIM_TTL,
     MAX_CHUNK_TRIES,
+    ChunkDone,
     ChunkMeta,
     SegmentRecord,
     as_text,
@@ -43,7 +42,7 @@ from streamer.jobs.chunk_state import (
     load_meta,
     parse_done,
 )
-from streamer.jobs.claims import holder, new_token, release
+from streamer.jobs.claims import claim, new_token, release
 from streamer.jobs.render_inputs import keep_segments
 from streamer.jobs.replicate import replicate_after_completion
 from streamer.jobs.wake import enqueue_job
@@ -68,15 +67,56 @@ PLAYLIST_NAME = "playlist.m3u8"
 STATE_TTL_SECONDS = 24 * 3600
 """How long a finished run's chunk state stays in Redis (``waiting_for_worker``, debugging)."""
 _LOCK_WAIT = 10.0
+COMPLETE_GUARD_SECONDS = 60.0
+"""How long one caller of :func:`complete` has before another may complete the run."""
 
 
 class Listing:
-    """What :func:`list_ready` found: segments listed and whether the stream ended."""
+    """What :func:`list_ready` found: segments listed and whether the stream ended.
 
-    def __init__(self, listed: int, ended: bool, newly_ended: bool) -> None:
+    ``next_due`` is, for a paced run holding back rendered segments, the seconds
+    until the next one may be listed (None: nothing held back).
+    """
+
+    def __init__(
+        self, listed: int, ended: bool, newly_ended: bool, next_due: float | None = None
+    ) -> None:
         self.listed = listed
         self.ended = ended
         self.newly_ended = newly_ended
+        self.next_due = next_due
+
+
+async def _redis_now(redis: Any) -> float:
+    """Redis's clock (one clock for every node of the cluster)."""
+    sec, usec = await redis.time()
+    return float(sec) + float(usec) / 1e6
+
+
+async def _paced(
+    redis: Any, keys: RedisKeys, run_id: str, meta: ChunkMeta, segments: list[SegmentRecord]
+) -> tuple[list[SegmentRecord], float | None]:
+    """The share of ``segments`` a run paced at ``meta.pace`` may list now, and when the
+    next one is due (seconds; None when none is held back).
+
+    As a single-job paced run: the first segment is listed as soon as it is
+    rendered (the pacing starts then, ``paced_from`` in the chunk table), each
+    next one once its end is due, ``(end - first end) / pace`` seconds after.
+    """
+    if meta.pace is None or not segments:
+        return segments, None
+    now = await _redis_now(redis)
+    table = keys.chunks(run_id)
+    await redis.hsetnx(table, "paced_from", repr(now))
+    start = float(as_text(await redis.hget(table, "paced_from")))
+    first_end = segments[0].start_time + segments[0].duration
+    media_now = (now - start) * meta.pace + first_end + 1e-6
+    allowed = [s for s in segments if s.start_time + s.duration <= media_now]
+    allowed = allowed or segments[:1]
+    if len(allowed) == len(segments):
+        return allowed, None
+    held = segments[len(allowed)]
+    return allowed, max(0.0, (held.start_time + held.duration - media_now) / meta.pace)
 
 
 def _prefix(meta: ChunkMeta, done: dict[int, Any]) -> tuple[list[SegmentRecord], bool]:
@@ -88,9 +128,19 @@ def _prefix(meta: ChunkMeta, done: dict[int, Any]) -> tuple[list[SegmentRecord],
     return segments, True
 
 
-def playlist_text(meta: ChunkMeta, segments: list[SegmentRecord], ended: bool) -> str:
-    """The playlist listing ``segments`` (a complete prefix), ENDLIST when ``ended``."""
-    playlist = MediaPlaylist(meta.target_duration, dt.datetime.fromisoformat(meta.started))
+def _init_name(done: dict[int, ChunkDone]) -> str | None:
+    """The fMP4 init segment's file name (chunk 0's; every chunk writes the same)."""
+    first = done.get(0)
+    return None if first is None else first.init
+
+
+def playlist_text(
+    meta: ChunkMeta, segments: list[SegmentRecord], ended: bool, init: str | None = None
+) -> str:
+    """The playlist listing ``segments`` (a complete prefix), ENDLIST when ``ended``;
+    ``init``: the fMP4 init segment (EXT-X-MAP)."""
+    started = dt.datetime.fromisoformat(meta.started)
+    playlist = MediaPlaylist(meta.target_duration, started, init_uri=init)
     for s in segments:
         playlist.add(
             Segment(uri=s.name, duration=s.duration, index=s.index, start_time=s.start_time)
@@ -123,12 +173,15 @@ async def list_ready(res: Resources, run_id: str) -> Listing:
     try:
         if await redis.hexists(keys.chunks(run_id), "closed"):  # cancelled or failed
             return Listing(0, False, False)
-        segments, ended = _prefix(meta, await done_chunks(redis, keys, run_id))
+        done = await done_chunks(redis, keys, run_id)
+        rendered, ended = _prefix(meta, done)
+        segments, next_due = await _paced(redis, keys, run_id, meta, rendered)
+        ended = ended and len(segments) == len(rendered)
         before = int(await redis.hget(keys.chunks(run_id), "listed") or 0)
         if len(segments) < before or (len(segments) == before and not ended):
-            return Listing(before, False, False)
+            return Listing(before, False, False, next_due)
         was_ended = bool(await redis.hexists(keys.chunks(run_id), "ended"))
-        text = playlist_text(meta, segments, ended)
+        text = playlist_text(meta, segments, ended, _init_name(done))
         out_dir = hls_dir(res.settings, run_id)
         await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
         await asyncio.to_thread(atomic_write, out_dir / PLAYLIST_NAME, text.encode())
@@ -143,7 +196,7 @@ async def list_ready(res: Resources, run_id: str) -> Listing:
     if playlist_cid is not None and not ended and await _listed(res, run_id) != len(segments):
         playlist_cid = None
     await _announce(res, run_id, meta, segments, before, ended, playlist_cid)
-    return Listing(len(segments), ended, ended and not was_ended)
+    return Listing(len(segments), ended, ended and not was_ended, next_due)
 
 
 async def _listed(res: Resources, run_id: str) -> int:
@@ -174,6 +227,8 @@ async def _gather_segments(res: Resources, run_id: str, out_dir: Path, playlist:
     if not res.settings.ipfs.primary:
         return
     for line in playlist.decode().splitlines():
+        if line.startswith("#EXT-X-MAP:"):  # fMP4: the init segment, named by its CID too
+            line = line.split('URI="', 1)[1].split('"', 1)[0]
         if not line or line.startswith("#"):
             continue
         target = out_dir / line
@@ -230,9 +285,10 @@ async def close_listing(res: Resources, run_id: str) -> None:
         token = new_token()
         if await _lock(res, run_id, token):
             try:
-                segments, _ = _prefix(meta, await done_chunks(redis, keys, run_id))
+                done = await done_chunks(redis, keys, run_id)
+                segments, _ = _prefix(meta, done)
                 listed = int(await redis.hget(keys.chunks(run_id), "listed") or 0)
-                text = playlist_text(meta, segments[:listed], True)
+                text = playlist_text(meta, segments[:listed], True, _init_name(done))
                 path = hls_dir(res.settings, run_id) / PLAYLIST_NAME
                 if listed:
                     await asyncio.to_thread(atomic_write, path, text.encode())
@@ -243,8 +299,15 @@ async def close_listing(res: Resources, run_id: str) -> None:
 
 
 async def complete(res: Resources, run_id: str, job_id: str) -> dict[str, Any]:
-    """The stream ended: keep its segments, record provenance, mark the run ``completed``."""
+    """The stream ended: keep its segments, record provenance, mark the run ``completed``.
+
+    One caller at a time does it (a short claim: one that died meanwhile is
+    followed by the next caller once the claim lapsed).
+    """
     redis: Any = res.redis
+    guard = f"{res.keys.chunks(run_id)}:complete"
+    if not await claim(redis, guard, new_token(), COMPLETE_GUARD_SECONDS):
+        return {"run_id": run_id, "status": "completing elsewhere"}
     await redis.expire(res.keys.chunks(run_id), STATE_TTL_SECONDS)
     out_dir = hls_dir(res.settings, run_id)
     run = await runs_db.get_run(res.db, run_id)
@@ -312,14 +375,14 @@ async def _abandoned(
 
 
 async def supervise(res: Resources, run_id: str) -> int | None:
-    """Re-enqueue abandoned chunks (and a lost owner); returns a chunk that ran out of tries."""
+    """Re-enqueue abandoned chunks; returns a chunk that ran out of tries."""
     redis: Any = res.redis  # redis-py's stubs type every command as sync or async
     keys = res.keys
     meta = await load_meta(redis, keys, run_id)
     if meta is None:
         return None
     # one HGETALL for the table and one MGET for the claims, not a few calls per chunk
-    # (the owner runs this every OWNER_POLL_SECONDS; bench/distributed.py counts the calls)
+    # (the owner looks every OWNER_POLL_SECONDS; bench/distributed.py counts the calls)
     table = await redis.hgetall(keys.chunks(run_id))
     done = parse_done(table)
     left = [i for i in range(meta.chunks) if i not in done]
@@ -332,13 +395,16 @@ async def supervise(res: Resources, run_id: str) -> int | None:
         if attempt >= MAX_CHUNK_TRIES:
             return i
         log.info("run %s: chunk %d abandoned; enqueued again (attempt %d)", run_id, i, attempt)
+        # ahead of the queue: arq takes due jobs by score, and the run's other chunks
+        # (scored when the run was planned) must not hold back the live edge
         await enqueue_job(
-            res.arq, keys, "render_chunk", run_id, i, _job_id=keys.chunk_job_id(run_id, i, attempt)
+            res.arq,
+            keys,
+            "render_chunk",
+            run_id,
+            i,
+            _job_id=keys.chunk_job_id(run_id, i, attempt),
+            _defer_until=dt.datetime.fromisoformat(meta.started),
+            _expires=STATE_TTL_SECONDS,
         )
-    if len(done) < meta.chunks and await holder(redis, keys.chunk_owner(run_id)) is None:
-        respawn = f"{keys.chunks(run_id)}:respawn"
-        if await redis.set(respawn, "1", nx=True, px=round(CHUNK_CLAIM_TTL * 1000)):
-            log.info("run %s: owner lost; a new owner job is enqueued", run_id)
-            job_id = f"{keys.render_job_id(run_id)}:{uuid.uuid4().hex[:8]}"
-            await enqueue_job(res.arq, keys, "render_run", run_id, _job_id=job_id)
     return None

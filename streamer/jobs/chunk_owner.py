@@ -1,21 +1,20 @@
-"""The owner of a distributed live run (``ARTDAG_CHUNK_SEGMENTS`` > 0).
+"""Planning a distributed live run (``ARTDAG_CHUNK_SEGMENTS`` > 0).
 
-``render_run`` hands a run to :func:`own_chunked_run` when chunking is on.
-The first owner prepares the run as a single render would (recipe, inputs,
-analysis stored on the row), plans the chunks from the output's shape
-(:class:`~streamer.jobs.chunk_state.ChunkMeta`, in Redis) and enqueues one
-``render_chunk`` job per chunk, in order, so workers render ahead of the live
-edge in parallel. Then, holding the owner claim (heartbeat), it lists the
-complete prefix, re-enqueues abandoned chunks and watches the cancel flag
-until the stream ends. An owner that dies is replaced by a new owner job
-(:func:`streamer.jobs.chunk_listing.supervise`), which resumes from Redis:
-nothing is rendered twice except chunks whose worker died, and listed
-segments keep their names. ``pace`` is not applied to chunked runs.
+``render_run`` hands a run to :func:`own_chunked_run` when chunking is on. It
+prepares the run as a single render would (recipe, inputs, analysis stored on
+the row), plans the chunks from the output's shape
+(:class:`~streamer.jobs.chunk_state.ChunkMeta`, in Redis, with the run's
+``pace``) and enqueues one ``render_chunk`` job per chunk, in order, so
+workers render ahead of the live edge in parallel. Then it starts the run's
+owner (:mod:`streamer.jobs.chunk_supervisor`: a chain of short deferred looks
+that lists, paces, supervises and ends the run) and returns: no job holds a
+worker slot while the run waits for its chunks, so a worker with one slot
+renders a chunked run too. Listed segments keep their names whoever lists
+them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from fractions import Fraction
@@ -24,30 +23,27 @@ from typing import TYPE_CHECKING, Any
 from hls.chunk_plan import chunk_count
 from hls.segment_schedule import SegmentSchedule
 from streamer.db import runs as runs_db
-from streamer.jobs.chunk_listing import close_listing, complete, list_ready, supervise
 from streamer.jobs.chunk_render import chunk_options, output_shape
-from streamer.jobs.chunk_state import CHUNK_CLAIM_TTL, ChunkMeta, load_meta, save_meta
-from streamer.jobs.claims import ClaimKeeper, claim, new_token
+from streamer.jobs.chunk_state import ChunkMeta, load_meta, save_meta
+from streamer.jobs.chunk_supervisor import start_owner
 from streamer.jobs.wake import enqueue_job
-from streamer.runs.events import cancel_requested
-from streamer.runs.status import TERMINAL_STATUSES, RunStatus
+from streamer.runs.status import RunStatus
 
 if TYPE_CHECKING:
     from streamer.jobs.render import LiveRender
 
-__all__ = ["OWNER_POLL_SECONDS", "own_chunked_run"]
+__all__ = ["own_chunked_run"]
 
 log = logging.getLogger(__name__)
 
-OWNER_POLL_SECONDS = 0.5
 
-
-async def _plan(job: LiveRender, duration: float | None) -> ChunkMeta:
+async def _plan(job: LiveRender, duration: float | None, pace: float | None) -> ChunkMeta:
     """Prepare the run and store its chunk plan; enqueue every chunk."""
     res = job.res
     recipe, inputs, analysis = await job.prepare(duration)
     hls = res.settings.hls
-    options = chunk_options(hls.segment_seconds, hls.x264_preset)
+    container = "fmp4" if hls.container == "fmp4" else "mpegts"
+    options = chunk_options(hls.segment_seconds, hls.x264_preset, container)
     shape = await output_shape(recipe, inputs, job.run, analysis, duration)
     rate = Fraction(shape.video.fps_num, shape.video.fps_den)
     target = float(SegmentSchedule(options, rate).max_frames / rate)
@@ -64,6 +60,8 @@ async def _plan(job: LiveRender, duration: float | None) -> ChunkMeta:
         duration=duration,
         segment_seconds=hls.segment_seconds,
         preset=hls.x264_preset,
+        pace=pace,
+        container=container,
     )
     if await save_meta(res.redis, res.keys, job.run_id, meta):
         for i in range(meta.chunks):
@@ -74,30 +72,20 @@ async def _plan(job: LiveRender, duration: float | None) -> ChunkMeta:
     return stored
 
 
-async def own_chunked_run(job: LiveRender, duration: float | None) -> dict[str, Any]:
-    """Own run ``job.run_id`` until its stream ends (or it fails or is cancelled)."""
+async def own_chunked_run(
+    job: LiveRender, duration: float | None, pace: float | None = None
+) -> dict[str, Any]:
+    """Plan run ``job.run_id`` (once) and start its owner chain; returns at once.
+
+    The job holds its worker slot only while it prepares the run (recipe,
+    inputs, analysis, the output's shape); the owner is then a chain of short
+    deferred looks (:mod:`streamer.jobs.chunk_supervisor`).
+    """
     res, run_id = job.res, job.run_id
-    token = new_token()
-    if not await claim(res.redis, res.keys.chunk_owner(run_id), token, CHUNK_CLAIM_TTL):
-        return {"run_id": run_id, "status": "owned elsewhere"}
-    async with ClaimKeeper(res.redis, res.keys.chunk_owner(run_id), token, CHUNK_CLAIM_TTL):
-        if await load_meta(res.redis, res.keys, run_id) is None:
-            await _plan(job, duration)
-        await runs_db.update_run(res.db, run_id, status=RunStatus.RUNNING, task_id=job.job_id)
-        while True:
-            listing = await list_ready(res, run_id)
-            if listing.ended:
-                return await complete(res, run_id, job.job_id)
-            if await cancel_requested(res.redis, res.keys, run_id):
-                await close_listing(res, run_id)
-                return await job.finish(RunStatus.CANCELLED, segment_count=listing.listed)
-            run = await runs_db.get_run(res.db, run_id)
-            if run is None or run["status"] in TERMINAL_STATUSES:
-                return {"run_id": run_id, "status": None if run is None else run["status"]}
-            failed = await supervise(res, run_id)
-            if failed is not None:
-                await close_listing(res, run_id)
-                return await job.finish(
-                    RunStatus.FAILED, error=f"chunk {failed} failed on every attempt"
-                )
-            await asyncio.sleep(OWNER_POLL_SECONDS)
+    if await load_meta(res.redis, res.keys, run_id) is None:
+        await _plan(job, duration, pace)
+    await runs_db.update_run(res.db, run_id, status=RunStatus.RUNNING, task_id=job.job_id)
+    started = await start_owner(res, run_id)
+    meta = await load_meta(res.redis, res.keys, run_id)
+    chunks = 0 if meta is None else meta.chunks
+    return {"run_id": run_id, "status": "owned" if started else "owned elsewhere", "chunks": chunks}

@@ -7,8 +7,9 @@ another worker takes a chunk over once a claim has gone
 with the interpreter into :class:`hls.chunk_encoder.ChunkSink`, writes its
 segments, named by content id, into the run's shared HLS folder
 (``CACHE_DIR/hls/<run_id>``: workers on one machine or a shared volume), records
-them (:mod:`streamer.jobs.chunk_state`) and lists what is complete
-(:mod:`streamer.jobs.chunk_listing`). A re-render (takeover, retry) writes the
+them (:mod:`streamer.jobs.chunk_state`), lists what is complete
+(:mod:`streamer.jobs.chunk_listing`) and starts an owner chain if the run has
+none (:mod:`streamer.jobs.chunk_supervisor`). A re-render (takeover, retry) writes the
 same bytes under the same names.
 """
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -41,30 +41,31 @@ from streamer.jobs.chunk_state import (
     load_meta,
     mark_done,
 )
-from streamer.jobs.claims import ClaimKeeper, claim, claim_owner, holder, new_token
+from streamer.jobs.chunk_supervisor import ensure_owner, fail_run
+from streamer.jobs.claims import ClaimKeeper, claim, claim_owner, new_token
 from streamer.jobs.render_inputs import InputError, load_checked, resolve_inputs
-from streamer.jobs.wake import enqueue_job
 from streamer.resources import Resources, resources_of
+from streamer.runs.events import cancel_requested
 from streamer.runs.status import TERMINAL_STATUSES
 
-__all__ = ["chunk_options", "render_chunk", "render_span", "run_sources", "watch_chunks"]
+__all__ = ["chunk_options", "render_chunk", "render_span", "run_sources"]
 
 log = logging.getLogger(__name__)
 
-WATCH_SECONDS = 0.5
 
+def chunk_options(segment_seconds: float, preset: str, container: str = "mpegts") -> HLSOptions:
+    """A chunked run's encoding options: no B-frames, constant-quality AAC.
 
-def chunk_options(segment_seconds: float, preset: str) -> HLSOptions:
-    """A chunked run's encoding options: MPEG-TS, no B-frames, constant-quality AAC.
-
-    Every chunk of a run uses the segment length and preset its owner stored
-    (:class:`ChunkMeta`), whatever the rendering worker's own settings say.
+    Every chunk of a run uses the segment length, preset and container
+    (``mpegts``/``fmp4``) its owner stored (:class:`ChunkMeta`), whatever the
+    rendering worker's own settings say.
     """
     return HLSOptions(
         segment_duration=segment_seconds,
         preset=preset,
         bframes=0,
         audio_quality=1.0,
+        container="fmp4" if container == "fmp4" else "mpegts",
     )
 
 
@@ -169,16 +170,27 @@ async def render_span(
     return result
 
 
-def _write_segments(out_dir: Path, result: ChunkResult) -> tuple[SegmentRecord, ...]:
+def _write(out_dir: Path, name: str, data: bytes) -> None:
+    path = out_dir / name
+    if not path.exists():  # named by content: a file there has these bytes
+        atomic_write(path, data)
+
+
+def _write_segments(
+    out_dir: Path, result: ChunkResult
+) -> tuple[tuple[SegmentRecord, ...], str | None]:
+    """Write the chunk's segments (and fMP4 init segment); their records and the init's name."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    init = None
+    if result.init_segment is not None:
+        init = f"{cid_of_bytes(result.init_segment)}.mp4"
+        _write(out_dir, init, result.init_segment)
     records = []
     for seg in result.segments:
         name = f"{cid_of_bytes(seg.data)}{seg.extension}"
-        path = out_dir / name
-        if not path.exists():
-            atomic_write(path, seg.data)
+        _write(out_dir, name, seg.data)
         records.append(SegmentRecord(name, seg.index, seg.duration, seg.start_time))
-    return tuple(records)
+    return tuple(records), init
 
 
 async def render_chunk(ctx: dict[str, Any], run_id: str, index: int) -> dict[str, Any]:
@@ -198,6 +210,8 @@ async def render_chunk(ctx: dict[str, Any], run_id: str, index: int) -> dict[str
         return {**result, "status": "skipped"}
     if await redis.hexists(keys.chunks(run_id), f"done:{index}"):
         return {**result, "status": "already done"}
+    if await cancel_requested(redis, keys, run_id):  # the owner's next look ends the run
+        return {**result, "status": "skipped"}
     token = new_token()
     key = keys.chunk_claim(run_id, index)
     if not await claim(redis, key, token, CHUNK_CLAIM_TTL):
@@ -206,77 +220,40 @@ async def render_chunk(ctx: dict[str, Any], run_id: str, index: int) -> dict[str
     try:
         async with ClaimKeeper(redis, key, token, CHUNK_CLAIM_TTL) as keeper:
             recipe, inputs, analysis = await run_sources(res, run)
-            options = chunk_options(meta.segment_seconds, meta.preset)
+            options = chunk_options(meta.segment_seconds, meta.preset, meta.container)
             rendered = await render_span(recipe, inputs, run, analysis, meta, index, options)
             keeper.check()
             out_dir = hls_dir(res.settings, run_id)
-            records = await asyncio.to_thread(_write_segments, out_dir, rendered)
+            records, init = await asyncio.to_thread(_write_segments, out_dir, rendered)
             # IPFS-primary: other nodes (listing, completing, serving) read them from IPFS
+            names = [r.name for r in records] + ([init] if init else [])
             await SharedDocs(res.stores, res.db, res.settings.ipfs.primary).publish_files(
-                [out_dir / r.name for r in records], f"run {run_id} chunk {index}"
+                [out_dir / name for name in names], f"run {run_id} chunk {index}"
             )
-            await mark_done(redis, keys, run_id, ChunkDone(index, records, claim_owner(token)))
+            done = ChunkDone(index, records, claim_owner(token), init)
+            await mark_done(redis, keys, run_id, done)
     except Exception as exc:  # left for a takeover: the claim lapses, a supervisor re-enqueues
         log.exception("run %s chunk %d failed", run_id, index)
         return {**result, "status": "failed", "error": f"{type(exc).__name__}: {exc}"[:2000]}
-    await _watch(res, run_id)
+    await _after(res, run_id)
     return {**result, "status": "done"}
 
 
-async def _watch(res: Resources, run_id: str) -> None:
-    """List what is ready, then start the run's watcher unless one runs or the owner lives."""
-    listing = await list_ready(res, run_id)
-    if listing.ended:
-        if listing.newly_ended and await holder(res.redis, res.keys.chunk_owner(run_id)) is None:
-            await complete(res, run_id, f"chunks:{run_id}")
-        return
-    await _next_watch(res, run_id, None, start=True)
+async def _after(res: Resources, run_id: str) -> None:
+    """List what is ready (completing the run when this lists its end), else re-enqueue
+    abandoned chunks and make sure the run has an owner chain (its last one may have
+    died with its worker).
 
-
-async def _next_watch(res: Resources, run_id: str, last: int | None, *, start: bool) -> None:
-    """Enqueue the watcher's next look, deferred; one chain per run (a short Redis flag)."""
-    redis: Any = res.redis
-    flag = f"{res.keys.chunks(run_id)}:watching"
-    ttl = round(WATCH_SECONDS * 6 * 1000)
-    if start and not await redis.set(flag, "1", nx=True, px=ttl):
-        return  # a watcher chain runs already
-    await redis.set(flag, "1", px=ttl)
-    await enqueue_job(
-        res.arq,
-        res.keys,
-        "watch_chunks",
-        run_id,
-        last,
-        _job_id=f"watch:{run_id}:{uuid.uuid4().hex[:12]}",
-        _defer_by=WATCH_SECONDS,
-    )
-
-
-async def watch_chunks(ctx: dict[str, Any], run_id: str, last: int | None = None) -> dict[str, Any]:
-    """Supervise a chunked run until its owner shows it is alive; one short look per job.
-
-    The owner re-enqueues abandoned chunks; when its worker died too, this
-    chain (started by a finished chunk job) keeps the run going: it lists,
-    re-enqueues abandoned chunks and, once the owner's claim lapses, a new
-    owner. A dead owner's claim looks fresh for a while, so only a renewal
-    (the claim's TTL going up between two looks) ends the chain. Each look
-    is a deferred job of its own, so waiting holds no worker slot.
+    The owner's looks are queued behind the chunks planned before them (arq takes
+    due jobs by score), so while chunks wait in the queue, finished chunks list and
+    supervise: a dead worker's chunk is taken over without waiting for the queue.
     """
-    res = resources_of(ctx)
-    redis: Any = res.redis
-    owner = res.keys.chunk_owner(run_id)
     listing = await list_ready(res, run_id)
-    if listing.ended:
-        if listing.newly_ended and await holder(redis, owner) is None:
-            await complete(res, run_id, f"chunks:{run_id}")
-        return {"run_id": run_id, "status": "ended"}
-    run = await runs_db.get_run(res.db, run_id)
-    if run is None or run["status"] in TERMINAL_STATUSES:
-        return {"run_id": run_id, "status": "over"}
-    await supervise(res, run_id)
-    left = int(await redis.pttl(owner))
-    if last is not None and left > last:
-        await redis.delete(f"{res.keys.chunks(run_id)}:watching")
-        return {"run_id": run_id, "status": "owner alive"}
-    await _next_watch(res, run_id, left, start=False)
-    return {"run_id": run_id, "status": "watching"}
+    if listing.newly_ended:
+        await complete(res, run_id, f"chunks:{run_id}")
+    elif not listing.ended:
+        failed = await supervise(res, run_id)
+        if failed is not None:
+            await fail_run(res, run_id, failed)
+            return
+        await ensure_owner(res, run_id)

@@ -9,7 +9,9 @@ One hash per run (:meth:`streamer.keys.RedisKeys.chunks`):
   finds it set with no live claim re-enqueues the chunk (deleting the field
   first, so one supervisor does);
 - ``tries:<i>``: attempts enqueued (the next job id);
-- ``listed``: segments listed in the playlist so far.
+- ``listed``: segments listed in the playlist so far;
+- ``paced_from``: a paced run's pacing start (Redis clock, when its first
+  segment was listed).
 """
 
 from __future__ import annotations
@@ -69,6 +71,9 @@ class ChunkMeta:
         segment_seconds: ``HLS_SEGMENT_SECONDS`` of the owner (every chunk
             uses the owner's, so workers configured otherwise still agree).
         preset: ``HLS_X264_PRESET`` of the owner.
+        pace: The run's ``pace`` (list no faster than this multiple of real
+            time; None: list as soon as rendered).
+        container: ``mpegts`` or ``fmp4`` (``HLS_CONTAINER`` of the owner).
     """
 
     chunks: int
@@ -81,6 +86,8 @@ class ChunkMeta:
     duration: float | None = None
     segment_seconds: float = 2.0
     preset: str = "veryfast"
+    pace: float | None = None
+    container: str = "mpegts"
 
     @property
     def video_format(self) -> VideoFormat:
@@ -105,11 +112,13 @@ class SegmentRecord:
 
 @dataclass(frozen=True, slots=True)
 class ChunkDone:
-    """A finished chunk: its segments in order and who rendered it."""
+    """A finished chunk: its segments in order, who rendered it and, for fMP4, the file
+    name of its init segment (every chunk's is the same)."""
 
     index: int
     segments: tuple[SegmentRecord, ...]
     worker: str
+    init: str | None = None
 
 
 def as_text(value: Any) -> str:
@@ -139,6 +148,7 @@ async def mark_done(redis: Any, keys: RedisKeys, run_id: str, done: ChunkDone) -
         "index": done.index,
         "worker": done.worker,
         "segments": [asdict(s) for s in done.segments],
+        "init": done.init,
     }
     await redis.hset(keys.chunks(run_id), f"done:{done.index}", json.dumps(body))
 
@@ -156,7 +166,8 @@ def parse_done(fields: Mapping[Any, Any]) -> dict[int, ChunkDone]:
             continue
         body = json.loads(as_text(raw))
         segments = tuple(SegmentRecord(**s) for s in body["segments"])
-        out[int(body["index"])] = ChunkDone(int(body["index"]), segments, str(body["worker"]))
+        index, init = int(body["index"]), body.get("init")
+        out[index] = ChunkDone(index, segments, str(body["worker"]), init)
     return out
 
 

@@ -12,14 +12,15 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from streamer.jobs.chunk_render import render_chunk, watch_chunks
+from streamer.jobs.chunk_render import render_chunk
+from streamer.jobs.chunk_supervisor import OWNER_FUNCTIONS
 from streamer.jobs.execute import EXEC_FUNCTIONS
 from streamer.jobs.federation import FEDERATION_FUNCTIONS
 from streamer.jobs.render import render_run
 from streamer.jobs.replicate import REPLICATE_FUNCTIONS
 from streamer.resources import resources_of
 
-__all__ = ["JOB_FUNCTIONS", "ping", "render_chunk", "render_run", "watch_chunks"]
+__all__ = ["JOB_FUNCTIONS", "ping", "render_chunk", "render_run"]
 
 
 async def ping(ctx: dict[str, Any], message: str = "ping") -> dict[str, Any]:
@@ -47,7 +48,7 @@ JOB_FUNCTIONS: list[Callable[..., Any] | Any] = [
     ping,
     render_run,
     render_chunk,
-    watch_chunks,
+    *OWNER_FUNCTIONS,
     *EXEC_FUNCTIONS,
     *FEDERATION_FUNCTIONS,
     *REPLICATE_FUNCTIONS,

@@ -466,7 +466,7 @@ async def render_run(
             return {"run_id": run_id, "status": "duplicate"}
         if res.settings.hls.chunk_segments > 0:  # a distributed run: this job owns it
             try:
-                return await own_chunked_run(job, duration)
+                return await own_chunked_run(job, duration, pace)
             except (InputError, InterpreterError, StorageError, OSError, ValueError) as exc:
                 log.warning("run %s cannot start: %s", run_id, exc)
                 return await job.finish(RunStatus.FAILED, error=str(exc))

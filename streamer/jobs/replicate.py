@@ -22,6 +22,15 @@ the provider has), writing ``objects_done``/``objects_total`` as it goes:
 
 A job Redis lost (a restart) is queued again by :func:`requeue_lost_replicas`,
 which the worker calls with :func:`streamer.jobs.requeue.requeue_lost_runs`.
+
+Deleting a run (:func:`drop_copies_of`, before its row goes) queues
+``drop_run_copy(run_id, provider_id)`` for each provider that had a copy: on
+a provider with run folders (S3) the run's folder (``<prefix>hls/<run>/``)
+is removed, after any copy job of the pair still running, retried with the
+same backoff while the provider is down. Objects kept by CID (the output on
+every provider; segments and playlist on IPFS and local folders) stay: the
+same content may be another run's output or segment, or a media item, and
+nothing counts who else refers to a CID; remove them on the provider itself.
 """
 
 from __future__ import annotations
@@ -31,8 +40,11 @@ import logging
 from typing import Any
 
 from arq import func
+from arq.constants import in_progress_key_prefix
 from arq.worker import Retry
+from redis.exceptions import RedisError
 
+from cache.providers import RunFolders
 from streamer.content.provider_config import open_backend, validate_config
 from streamer.content.providers import allowed_roots
 from streamer.content.replication import copy_objects, run_objects
@@ -46,8 +58,11 @@ from streamer.resources import Resources, resources_of
 from streamer.settings import MAX_REPLICA_ATTEMPTS
 
 __all__ = [
+    "DROP_JOB",
     "REPLICATE_FUNCTIONS",
     "REPLICATE_JOB",
+    "drop_copies_of",
+    "drop_run_copy",
     "enqueue_replication",
     "replicate_after_completion",
     "replicate_run",
@@ -57,6 +72,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 REPLICATE_JOB = "replicate_run"
+DROP_JOB = "drop_run_copy"
 #: Seconds one attempt may take (a long run's segments to a slow provider).
 _JOB_TIMEOUT = 3600
 
@@ -196,6 +212,71 @@ async def replicate_run(ctx: dict[str, Any], run_id: str, provider_id: int) -> d
     return {**answer, "state": "done", "uploaded": uploaded}
 
 
+async def drop_copies_of(res: Resources, run_id: str) -> list[int]:
+    """Queue the removal of ``run_id``'s copies (call before deleting its row).
+
+    Returns:
+        The providers a removal was queued for.
+    """
+    rows = await replicas_db.list_replicas(res.db, run_id)
+    queued = []
+    for row in rows:
+        provider_id = int(row["provider_id"])
+        try:
+            job = await enqueue_job(
+                res.arq,
+                res.keys,
+                DROP_JOB,
+                run_id,
+                provider_id,
+                _job_id=f"drop:{run_id}:{provider_id}",
+            )
+        except (RedisError, OSError) as exc:  # the run is deleted all the same
+            log.warning(
+                "run %s: removal of its copy on provider %d not queued: %s",
+                run_id,
+                provider_id,
+                exc,
+            )
+            continue
+        if job is not None:
+            queued.append(provider_id)
+    return queued
+
+
+async def drop_run_copy(ctx: dict[str, Any], run_id: str, provider_id: int) -> dict[str, Any]:
+    """Remove a deleted run's folder from provider ``provider_id`` (see the module doc).
+
+    Returns:
+        ``{"run_id", "provider_id", "removed"}`` (objects removed; None: the provider
+        keeps objects by CID only, or is gone).
+
+    Raises:
+        Retry: the provider failed and another attempt is due.
+    """
+    res = resources_of(ctx)
+    answer: dict[str, Any] = {"run_id": run_id, "provider_id": provider_id, "removed": None}
+    attempt = int(ctx.get("job_try") or 1)
+    delay = retry_delay(res.settings.replication.retry_seconds, attempt)
+    if await res.redis.exists(
+        in_progress_key_prefix + res.keys.replicate_job_id(run_id, provider_id)
+    ):
+        raise Retry(defer=delay)  # a copy still uploading: remove after it
+    provider = await storage_db.get_storage_provider(res.db, provider_id)
+    if provider is None or await _refusal(res, provider) is not None:
+        return answer
+    try:
+        async with open_backend(provider["type"], provider["name"], provider["config"]) as backend:
+            if isinstance(backend, RunFolders):
+                answer["removed"] = await backend.delete_run_files(run_id)
+    except Exception as exc:  # the provider down or refusing
+        if attempt >= res.settings.replication.attempts:
+            log.warning("run %s: copy on %s not removed: %s", run_id, provider["name"], exc)
+            return {**answer, "error": f"{type(exc).__name__}: {exc}"}
+        raise Retry(defer=delay) from None
+    return answer
+
+
 #: arq's own try limit stays above ours: the job decides when to give up. No result is
 #: kept, so a copy's job id may be queued again (requeue_lost_replicas) once it ended.
 REPLICATE_FUNCTIONS = [
@@ -205,5 +286,6 @@ REPLICATE_FUNCTIONS = [
         max_tries=MAX_REPLICA_ATTEMPTS + 2,
         keep_result=0,
         timeout=_JOB_TIMEOUT,
-    )
+    ),
+    func(drop_run_copy, name=DROP_JOB, max_tries=MAX_REPLICA_ATTEMPTS + 2, keep_result=0),
 ]

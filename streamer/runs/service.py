@@ -17,6 +17,7 @@ from interpreter.planner import plan_recipe
 from streamer.content.stores import hls_dir
 from streamer.db import runs as runs_db
 from streamer.errors import InvalidValue, Missing, Unavailable, Unprocessable
+from streamer.jobs.replicate import drop_copies_of
 from streamer.jobs.requeue import enqueue_run
 from streamer.recipes.store import RecipeRef, request_recipe, store_recipe
 from streamer.resources import Resources
@@ -171,7 +172,8 @@ async def cancel_run(
 
 
 async def delete_run(res: Resources, run_id: str) -> dict[str, Any]:
-    """Cancel the run if active, then delete its row and local HLS files.
+    """Cancel the run if active, then delete its row and local HLS files, and queue the
+    removal of its copies' run folders on storage providers.
 
     Returns:
         The run row as it was when deleted.
@@ -185,6 +187,7 @@ async def delete_run(res: Resources, run_id: str) -> dict[str, Any]:
         raise Unavailable(
             f"run {run_id!r} did not stop within {CANCEL_WAIT_SECONDS:g} s; try again"
         )
+    await drop_copies_of(res, run_id)  # its folders on storage providers (S3)
     await runs_db.delete_run(res.db, run_id)
     await asyncio.to_thread(shutil.rmtree, hls_dir(res.settings, run_id), True)
     res.live_hls.forget(run_id)  # the files are gone: players get 404 now, not the cache

@@ -47,3 +47,22 @@ async def test_a_run_without_workers_waits_for_one(live_factory: Any) -> None:
         await asyncio.wait_for(live.worker.close(), 30)  # its claims are released
         run = await live.wait_run(run_id, lambda r: r.get("waiting_for_worker", False), 30)
         assert run["status"] == "running"
+
+
+async def test_a_chunked_fmp4_run_plays_over_http(live_factory: Any, ffprobe: str) -> None:
+    async with live_factory(HLS_CONTAINER="fmp4", **CHUNKED) as live:
+        resp = await live.client.post("/runs", json={"recipe": live_recipe(3.0)})
+        run_id = resp.json()["run_id"]
+        run = await live.wait_run(run_id, lambda r: r["status"] not in ("pending", "running"))
+        assert run["status"] == "completed", run
+        text = (await live.client.get(f"/runs/{run_id}/playlist.m3u8")).text
+        assert "#EXT-X-MAP:URI=" in text and text.count(".m4s") == 6
+        probe = await ffprobe_json(
+            ffprobe,
+            f"{live.url}/runs/{run_id}/playlist.m3u8",
+            "-select_streams",
+            "v:0",
+            "-count_frames",
+            "-show_streams",
+        )
+        assert int(probe["streams"][0]["nb_read_frames"]) == 75

@@ -1,6 +1,7 @@
 """Completed runs copied to every enabled storage provider (real S3, IPFS, local folder).
 
-A run's output, final playlist and segments land on each provider byte for byte;
+A run's output, final playlist and segments land on each provider byte for byte
+(on S3 in the run's folder, playable from the bucket; removed with the run);
 a provider that is down delays nobody, is retried with backoff, ends ``failed``
 with why when its attempts run out, and completes when it comes back in time;
 the run stays ``completed`` and its files untouched throughout.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import subprocess
 import sys
 import uuid
@@ -21,6 +23,7 @@ import aiobotocore.session
 import pytest
 
 from cache.cid import cid_of_bytes
+from cache.providers import S3Backend
 from cache.s3 import open_s3_client
 from streamer.content.provider_config import open_backend
 from streamer.content.stores import hls_dir
@@ -30,7 +33,7 @@ from streamer.embedded.stack import free_port
 from streamer.jobs.replicate import replicate_run, requeue_lost_replicas
 from streamer.resources import RESOURCES_KEY
 from tests.api.conftest import LiveServer
-from tests.api.live_media import live_recipe, parse_playlist
+from tests.api.live_media import ffprobe_json, live_recipe, parse_playlist
 
 KEYS = ("testing", "testing")
 ATTEMPTS = 6
@@ -146,15 +149,24 @@ async def _content(live: LiveServer, cid: str) -> bytes:
 
 
 async def _assert_copied(
-    live: LiveServer, provider: dict[str, Any], sources: dict[str, bytes], output_cid: str
+    live: LiveServer,
+    provider: dict[str, Any],
+    sources: dict[str, bytes],
+    output_cid: str,
+    run_id: str,
 ) -> None:
-    """Every source object is on ``provider``, byte for byte, read back through its backend."""
+    """Every source object is on ``provider``, byte for byte, read back through its backend
+    (HLS files by name in the run's folder on S3, by CID elsewhere)."""
     config = dict(provider["config"])
     if "secret_access_key" in config:  # the API shows "***"
         config["secret_access_key"] = KEYS[1]
     async with open_backend(provider["type"], provider["name"], config) as backend:
         for name, data in sources.items():
-            assert await backend.get(cid_of_bytes(data)) == data, (provider["name"], name)
+            if isinstance(backend, S3Backend):
+                got = await backend.store.get(backend.run_key(run_id, name))
+            else:
+                got = await backend.get(cid_of_bytes(data))
+            assert got == data, (provider["name"], name)
         output = await _content(live, output_cid)
         assert await backend.get(output_cid) == output, (provider["name"], "output")
 
@@ -169,7 +181,7 @@ async def replicating(
 
 
 async def test_completed_run_is_copied_to_every_provider(
-    replicating: LiveServer, s3_endpoint: str, ipfs_api: str
+    replicating: LiveServer, s3_endpoint: str, ipfs_api: str, ffprobe: str
 ) -> None:
     live = replicating
     folder = live.settings.storage.data_dir / f"replicas-{uuid.uuid4().hex[:6]}"
@@ -208,17 +220,22 @@ async def test_completed_run_is_copied_to_every_provider(
                 "error": None,
                 "updated_at": copy["updated_at"],
             }
-            await _assert_copied(live, p, sources, run["output_cid"])
+            await _assert_copied(live, p, sources, run["output_cid"], run_id)
         assert disabled["id"] not in {r["provider_id"] for r in run["replicas"]}
         assert not Path(str(folder) + "-off").exists()
-        # the bucket holds the copy's objects by CID and nothing else
-        async with open_s3_client(
-            aiobotocore.session.get_session(), s3_endpoint, "us-east-1", KEYS
-        ) as client:
-            listed = await client.list_objects_v2(Bucket=providers[0]["config"]["bucket"])
-        keys = {o["Key"] for o in listed.get("Contents", [])}
-        cids = {cid_of_bytes(d) for d in sources.values()} | {run["output_cid"]}
-        assert {k.removeprefix("runs/") for k in keys} == cids
+        # the bucket holds the output by CID and the HLS files in the run's folder, and
+        # the copy plays from there (the playlist names its segments relatively)
+        bucket = providers[0]["config"]["bucket"]
+        assert await _bucket_keys(s3_endpoint, bucket) == {
+            f"runs/{run['output_cid']}",
+            *(f"runs/hls/{run_id}/{name}" for name in sources),
+        }
+        await _publish_folders(s3_endpoint, bucket, "runs/hls/")  # players fetch anonymously
+        url = f"{s3_endpoint}/{bucket}/runs/hls/{run_id}/playlist.m3u8"
+        probe = await ffprobe_json(
+            ffprobe, url, "-select_streams", "v:0", "-count_frames", "-show_streams"
+        )
+        assert int(probe["streams"][0]["nb_read_frames"]) == 75  # 3 s at 25 fps
         # the run page shows each copy's state; a settled card stops polling
         page = (await live.client.get(f"/run/{run_id}", headers={"Accept": "text/html"})).text
         for p in providers:
@@ -251,11 +268,40 @@ async def test_completed_run_is_copied_to_every_provider(
         run = await _wait_replicas(
             live, run_id, providers, lambda c: c[late["id"]]["state"] == "done"
         )
-        await _assert_copied(live, late, sources, run["output_cid"])
+        await _assert_copied(live, late, sources, run["output_cid"], run_id)
         # nothing at the source changed
         assert _sources(live, run_id) == before
+        # deleting the run removes its folder from the bucket; objects by CID stay
+        assert (await live.client.delete(f"/runs/{run_id}")).status_code in (200, 204)
+        deadline = asyncio.get_running_loop().time() + 30
+        while await _bucket_keys(s3_endpoint, bucket) != {f"runs/{run['output_cid']}"}:
+            assert asyncio.get_running_loop().time() < deadline, "the run's folder stayed"
+            await asyncio.sleep(0.2)
     finally:
         await _remove(live, [*providers, disabled])
+
+
+async def _publish_folders(endpoint: str, bucket: str, prefix: str) -> None:
+    """The operator lets anyone read the run folders (as for the live S3 mirror)."""
+    statement = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/{prefix}*",
+    }
+    policy = {"Version": "2012-10-17", "Statement": [statement]}
+    async with open_s3_client(
+        aiobotocore.session.get_session(), endpoint, "us-east-1", KEYS
+    ) as client:
+        await client.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+
+async def _bucket_keys(endpoint: str, bucket: str) -> set[str]:
+    async with open_s3_client(
+        aiobotocore.session.get_session(), endpoint, "us-east-1", KEYS
+    ) as client:
+        listed = await client.list_objects_v2(Bucket=bucket)
+    return {o["Key"] for o in listed.get("Contents", [])}
 
 
 @contextlib.asynccontextmanager
@@ -334,8 +380,8 @@ async def test_provider_down_delays_nothing_and_loses_nothing(
             assert 3 <= late_copy["attempts"] < ATTEMPTS and late_copy["error"] is None
             assert late_copy["objects_done"] == late_copy["objects_total"] == len(sources) + 1
             late["config"]["endpoint_url"] = endpoint
-            await _assert_copied(live, late, sources, run["output_cid"])
-        await _assert_copied(live, up, sources, run["output_cid"])
+            await _assert_copied(live, late, sources, run["output_cid"], run_id)
+        await _assert_copied(live, up, sources, run["output_cid"], run_id)
         # the one that stayed down gave up after its attempts, saying why
         assert down_copy["attempts"] == ATTEMPTS and down_copy["objects_done"] == 0
         error = down_copy["error"] or ""
@@ -373,7 +419,7 @@ async def test_three_phase_run_output_is_copied(replicating: LiveServer) -> None
         )
         copy = _replicas(run, providers)[providers[0]["id"]]
         assert copy["objects_done"] == copy["objects_total"] == 1  # the output; no HLS folder
-        await _assert_copied(live, providers[0], {}, run["output_cid"])
+        await _assert_copied(live, providers[0], {}, run["output_cid"], run_id)
     finally:
         await _remove(live, providers)
 
@@ -435,6 +481,6 @@ async def test_a_chunked_run_is_copied_too(live_factory: Factory) -> None:
             )
             copy = _replicas(run, providers)[providers[0]["id"]]
             assert copy["objects_done"] == copy["objects_total"] == len(sources) + 1
-            await _assert_copied(live, providers[0], sources, run["output_cid"])
+            await _assert_copied(live, providers[0], sources, run["output_cid"], run_id)
         finally:
             await _remove(live, providers)

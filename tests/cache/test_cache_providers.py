@@ -13,7 +13,7 @@ from cache.cid import cid_of_bytes
 from cache.errors import InvalidCIDError, NotFoundError
 from cache.ipfs import IPFSStore, open_ipfs_client
 from cache.local import LocalStore
-from cache.providers import IPFSBackend, LocalBackend, S3Backend, StorageBackend
+from cache.providers import IPFSBackend, LocalBackend, RunFolders, S3Backend, StorageBackend
 from cache.s3 import S3Store
 
 
@@ -71,6 +71,29 @@ async def test_s3_keys_are_cids(s3_store: S3Store) -> None:
     assert await s3_store.exists(f"p/{cid}")
     with pytest.raises(InvalidCIDError):
         await backend.get("../../secret")
+
+
+async def test_s3_keeps_run_folders_by_name(s3_store: S3Store) -> None:
+    backend = S3Backend(s3_store, prefix="p/")
+    other = S3Backend(s3_store, prefix="p/")
+    assert isinstance(backend, RunFolders)
+    assert not isinstance(LocalBackend(LocalStore(Path("/nonexistent"))), RunFolders)
+    assert not await backend.has_run_file("run-1", "playlist.m3u8")
+    await backend.put_run_file("run-1", "seg.ts", b"ts", "video/mp2t")
+    await backend.put_run_file(
+        "run-1", "playlist.m3u8", b"#EXTM3U", "application/vnd.apple.mpegurl"
+    )
+    await other.put_run_file("run-2", "seg.ts", b"ts", "video/mp2t")
+    assert await backend.has_run_file("run-1", "playlist.m3u8")
+    assert await s3_store.get("p/hls/run-1/seg.ts") == b"ts"
+    head = await s3_store.client.head_object(
+        Bucket=s3_store.bucket, Key="p/hls/run-1/playlist.m3u8"
+    )
+    assert head["ContentType"] == "application/vnd.apple.mpegurl"
+    assert await backend.delete_run_files("run-1") == 2
+    assert not await backend.has_run_file("run-1", "seg.ts")
+    assert await other.has_run_file("run-2", "seg.ts")  # another run's folder stays
+    assert await backend.delete_run_files("run-1") == 0
 
 
 async def test_backend_self_tests(backends: list[StorageBackend]) -> None:

@@ -5,7 +5,10 @@
   input with its audio, a temporal effect and a beat-driven parameter;
 - a worker SIGKILLed while it renders a chunk: the chunk is taken over after
   its claim lapses, the run completes, segments listed before the kill keep
-  their names, and the stream has its exact frame count.
+  their names, and the stream has its exact frame count;
+- a worker with one job slot renders a chunked run alone (the owner holds no slot);
+- a paced run lists its segments no faster than real time;
+- fMP4 (HLS_CONTAINER=fmp4): one init segment, the same bytes from 1 worker or 2.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from arq import create_pool
@@ -91,8 +94,8 @@ output: pulse
 BEATS = {"features": {"beats": [0.4 * i for i in range(15)], "duration": 6.0}}
 
 
-def _settings(pg_dsn: str, redis_url: str, root: Path, queue: str) -> Settings:
-    return Settings.from_env(_env(pg_dsn, redis_url, root, queue))
+def _settings(pg_dsn: str, redis_url: str, root: Path, queue: str, **extra: str) -> Settings:
+    return Settings.from_env({**_env(pg_dsn, redis_url, root, queue), **extra})
 
 
 def _env(pg_dsn: str, redis_url: str, root: Path, queue: str) -> dict[str, str]:
@@ -127,6 +130,7 @@ async def _start(
     text: str = RECIPE,
     inputs: dict[str, str] | None = None,
     analysis: dict[str, Any] | None = None,
+    pace: float | None = None,
 ) -> str:
     recipe = load_recipe(text)
     rid = recipe_id(recipe)
@@ -136,8 +140,9 @@ async def _start(
     run_id = str((await runs_db.create_run(db, recipe_id=rid, inputs=inputs or {}))["id"])
     if analysis is not None:
         await runs_db.update_run(db, run_id, analysis=analysis)
+    kwargs: dict[str, Any] = {} if pace is None else {"pace": pace}
     job = await arq.enqueue_job(
-        "render_run", run_id, _queue_name=queue, _job_id=RedisKeys.render_job_id(run_id)
+        "render_run", run_id, _queue_name=queue, _job_id=RedisKeys.render_job_id(run_id), **kwargs
     )
     assert job is not None
     return run_id
@@ -157,14 +162,14 @@ async def _wait_done(db: Any, run_id: str, timeout: float = 200) -> dict[str, An
 def _listing(settings: Settings, run_id: str) -> tuple[str, list[str]]:
     text = (hls_dir(settings, run_id) / "playlist.m3u8").read_text()
     lines = [x for x in text.splitlines() if not x.startswith("#EXT-X-PROGRAM-DATE-TIME")]
-    return "\n".join(lines), [x for x in lines if x.endswith(".ts")]
+    return "\n".join(lines), [x for x in lines if x and not x.startswith("#")]
 
 
 async def _render_with_workers(
-    pg_dsn: str, redis_url: str, root: Path, prefix: str, workers: int, clip: Path
+    pg_dsn: str, redis_url: str, root: Path, prefix: str, workers: int, clip: Path, **extra: str
 ) -> tuple[str, list[bytes]]:
     queue = f"{prefix}chunks:{uuid.uuid4().hex[:8]}"
-    settings = _settings(pg_dsn, redis_url, root, queue)
+    settings = _settings(pg_dsn, redis_url, root, queue, **extra)
     cid = LocalStore(settings.storage.cache_dir).put_file(clip, suffix=".mp4").cid
     async with _pools(pg_dsn, redis_url) as (db, arq):
         pool = [
@@ -186,7 +191,10 @@ async def _render_with_workers(
     assert row["status"] == "completed", row
     text, names = _listing(settings, run_id)
     assert text.rstrip().endswith("#EXT-X-ENDLIST")
-    return text, [(hls_dir(settings, run_id) / n).read_bytes() for n in names]
+    files = [
+        n.split('URI="')[1].rstrip('"') for n in text.splitlines() if n.startswith("#EXT-X-MAP")
+    ]
+    return text, [(hls_dir(settings, run_id) / n).read_bytes() for n in files + names]
 
 
 async def test_one_worker_and_three_give_the_same_bytes(
@@ -392,3 +400,261 @@ async def test_a_cancelled_chunked_run_ends_its_playlist(
             task.cancel()
             with contextlib.suppress(BaseException):
                 await task
+
+
+@contextlib.asynccontextmanager
+async def _one_worker(settings: Settings, queue: str, max_jobs: int) -> AsyncIterator[None]:
+    worker = create_worker(settings, handle_signals=False, queue_name=queue, max_jobs=max_jobs)
+    task = asyncio.create_task(worker.main())
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(worker.close(), 30)
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+
+
+async def test_a_worker_with_one_slot_renders_a_chunked_run(
+    pg_dsn: str, redis_url: str, redis_prefix: str, tmp_path: Path, ffprobe: str
+) -> None:
+    queue = f"{redis_prefix}chunks:{uuid.uuid4().hex[:8]}"
+    settings = _settings(pg_dsn, redis_url, tmp_path, queue)
+    async with _pools(pg_dsn, redis_url) as (db, arq), _one_worker(settings, queue, 1):
+        run_id = await _start(db, arq, queue)
+        row = await _wait_done(db, run_id, timeout=150)
+        assert row["status"] == "completed", row
+        keys = RedisKeys(queue=queue)
+        deadline = time.monotonic() + 10
+        while await arq.get(keys.chunk_owner(run_id)) is not None:  # the owner chain ends
+            assert time.monotonic() < deadline, "the owner chain never ended"
+            await asyncio.sleep(0.1)
+    text, names = _listing(settings, run_id)
+    assert text.rstrip().endswith("#EXT-X-ENDLIST") and len(names) == 8
+    stream = tmp_path / "stream.ts"
+    stream.write_bytes(b"".join((hls_dir(settings, run_id) / n).read_bytes() for n in names))
+    assert _frame_count(ffprobe, stream) == FRAMES
+
+
+def _listed_seconds(settings: Settings, run_id: str) -> tuple[float, bool]:
+    """Seconds of media the playlist lists, and whether it ended."""
+    path = hls_dir(settings, run_id) / "playlist.m3u8"
+    if not path.exists():
+        return 0.0, False
+    text = path.read_text()
+    seconds = sum(float(x[8:].split(",")[0]) for x in text.splitlines() if x.startswith("#EXTINF:"))
+    return seconds, "#EXT-X-ENDLIST" in text
+
+
+async def test_a_paced_chunked_run_lists_no_faster_than_real_time(
+    pg_dsn: str, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    queue = f"{redis_prefix}chunks:{uuid.uuid4().hex[:8]}"
+    settings = _settings(pg_dsn, redis_url, tmp_path, queue)
+    pace = 2.0
+    samples: list[tuple[float, float]] = []  # (monotonic time, seconds listed)
+    async with _pools(pg_dsn, redis_url) as (db, arq), _one_worker(settings, queue, 2):
+        run_id = await _start(db, arq, queue, pace=pace)
+        deadline = time.monotonic() + 120
+        ended = False
+        while not ended and time.monotonic() < deadline:
+            seconds, ended = _listed_seconds(settings, run_id)
+            if seconds:
+                samples.append((time.monotonic(), seconds))
+            await asyncio.sleep(0.05)
+        assert ended, "the run never ended its playlist"
+        row = await _wait_done(db, run_id, timeout=30)
+        assert row["status"] == "completed", row
+    first_at, first = samples[0]  # the first segment is listed at once (0.5 s)
+    assert first == pytest.approx(0.5, abs=0.05)
+    for at, seconds in samples:  # never ahead of real time (x pace) since then
+        assert seconds - first <= (at - first_at) * pace + 0.3, (at - first_at, seconds)
+    assert samples[-1][0] - first_at >= (4.0 - first) / pace - 0.3
+
+
+async def test_fmp4_chunked_runs_give_one_init_segment_and_the_same_bytes(
+    pg_dsn: str, redis_url: str, redis_prefix: str, tmp_path: Path, ffprobe: str
+) -> None:
+    clip = make_clip(tmp_path / "clip.mp4", width=160, height=120, seconds=6)
+    fmp4 = {"HLS_CONTAINER": "fmp4"}
+    one = await _render_with_workers(
+        pg_dsn, redis_url, tmp_path / "one", redis_prefix, 1, clip, **fmp4
+    )
+    two = await _render_with_workers(
+        pg_dsn, redis_url, tmp_path / "two", redis_prefix, 2, clip, **fmp4
+    )
+    assert one == two  # playlist text (init and segment names) and every file's bytes
+    text, files = one
+    maps = [x for x in text.splitlines() if x.startswith("#EXT-X-MAP:URI=")]
+    assert len(maps) == 1 and maps[0].endswith('.mp4"') and ".m4s" in text
+    assert files[0][4:8] == b"ftyp"  # the init segment, then moof+mdat segments
+    stream = tmp_path / "stream.mp4"
+    stream.write_bytes(b"".join(files))
+    assert _frame_count(ffprobe, stream) == FRAMES
+
+
+async def test_a_taken_over_chunk_is_queued_ahead_of_the_backlog(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """arq takes due jobs by score: a dead worker's chunk must not wait behind the run's
+    queued chunks, so its new job is scored at the run's plan time."""
+    from types import SimpleNamespace
+
+    from streamer.jobs.chunk_listing import supervise
+    from streamer.jobs.chunk_state import ChunkMeta, save_meta
+
+    queue = f"{redis_prefix}chunks:{uuid.uuid4().hex[:8]}"
+    keys = RedisKeys(queue=queue)
+    arq = await create_pool(RedisSettings.from_dsn(redis_url))
+    res: Any = SimpleNamespace(redis=arq, arq=arq, keys=keys)
+    run = f"r-{uuid.uuid4().hex[:8]}"  # arq job ids are global: unique per test run
+    try:
+        meta = ChunkMeta(
+            4, 2, 100, 0.52, "2026-12-06T00:00:00+00:00", (160, 120, 25, 1, 1, 1), None
+        )
+        assert await save_meta(arq, keys, run, meta)
+        for i in (1, 2, 3):  # the backlog, queued when the run was planned
+            job_id = keys.chunk_job_id(run, i, 0)
+            assert await arq.enqueue_job("render_chunk", run, i, _queue_name=queue, _job_id=job_id)
+        await arq.hset(keys.chunks(run), "started:0", "dead/token")  # type: ignore[misc]
+        assert await supervise(res, run) is None  # chunk 0: claimed, no claim now, no result
+        retry = keys.chunk_job_id(run, 0, 1)
+        order = [k.decode() for k in await arq.zrange(queue, 0, -1)]
+        assert order[0] == retry and len(order) == 4
+        assert await supervise(res, run) is None and await arq.zcard(queue) == 4  # once
+    finally:
+        jobs = [f"arq:job:{keys.chunk_job_id(run, i, 0)}" for i in (1, 2, 3)]
+        await arq.delete(queue, keys.chunks(run), f"arq:job:{keys.chunk_job_id(run, 0, 1)}", *jobs)
+        await arq.aclose()
+
+
+async def test_a_worker_starting_resumes_runs_whose_owner_chain_died(
+    pg_dsn: str, redis_url: str, redis_prefix: str
+) -> None:
+    """Every worker died (the last owner look with them): the next worker to start
+    gives each running chunked run of its queue a new owner chain."""
+    from types import SimpleNamespace
+
+    from streamer.jobs.chunk_state import ChunkMeta, save_meta
+    from streamer.jobs.chunk_supervisor import resume_owners
+
+    queue = f"{redis_prefix}chunks:{uuid.uuid4().hex[:8]}"
+    keys = RedisKeys(queue=queue)
+    async with _pools(pg_dsn, redis_url) as (db, arq):
+        res: Any = SimpleNamespace(db=db, redis=arq, arq=arq, keys=keys)
+        recipe = load_recipe(RECIPE)
+        rid = recipe_id(recipe)
+        await recipes_db.put_recipe(
+            db,
+            recipe_id=rid,
+            name=recipe.name,
+            source=RECIPE,
+            syntax="yaml",
+            canonical=canonical(recipe),
+        )
+        job = {"function": "render_run", "job_id": "x", "queue": queue, "kwargs": {}}
+        chunked, single = [
+            str((await runs_db.create_run(db, recipe_id=rid, inputs={}))["id"]) for _ in range(2)
+        ]
+        for run_id in (chunked, single):
+            await runs_db.update_run(db, run_id, status="running", job=job)
+        meta = ChunkMeta(2, 2, 50, 0.52, "2026-12-06T00:00:00+00:00", (160, 120, 25, 1, 1, 1), None)
+        await save_meta(arq, keys, chunked, meta)
+        try:
+            assert await resume_owners(res) == 1  # the chunked run; the single one is not
+            assert await arq.get(keys.chunk_owner(chunked)) is not None
+            assert await arq.get(keys.chunk_owner(single)) is None
+            looks = [k.decode() for k in await arq.zrange(queue, 0, -1)]
+            assert len(looks) == 1 and looks[0].startswith(f"own:{chunked}:")
+            assert await resume_owners(res) == 0  # its chain lives: no second one
+        finally:
+            looks = [f"arq:job:{k.decode()}" for k in await arq.zrange(queue, 0, -1)]
+            await arq.delete(queue, keys.chunks(chunked), keys.chunk_owner(chunked), *looks)
+            for run_id in (chunked, single):
+                await runs_db.update_run(db, run_id, status="cancelled")
+
+
+async def test_an_owner_look_that_fails_queues_the_next_one(
+    redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    """PostgreSQL away during a look: the chain goes on (a later look finds it back)."""
+    from streamer.jobs.chunk_supervisor import RETRY_LOOK_SECONDS, own_chunked
+    from streamer.resources import RESOURCES_KEY, Resources
+
+    class _NoDatabase:
+        async def fetchrow(self, *args: Any, **kwargs: Any) -> Any:
+            raise ConnectionRefusedError("PostgreSQL is away")
+
+    queue = f"{redis_prefix}chunks:{uuid.uuid4().hex[:8]}"
+    keys = RedisKeys(queue=queue)
+    arq = await create_pool(RedisSettings.from_dsn(redis_url))
+    none: Any = None
+    res = Resources(
+        settings=_settings("postgresql://x@127.0.0.1:1/x", redis_url, tmp_path, queue),
+        db=cast(Any, _NoDatabase()),
+        redis=arq,
+        arq=arq,
+        stores=none,
+        keys=keys,
+        token_key=b"k",
+    )
+    run = f"r-{uuid.uuid4().hex[:8]}"
+    try:
+        await arq.set(keys.chunk_owner(run), "me/1", px=15000)
+        before = time.time()
+        result = await own_chunked({RESOURCES_KEY: res}, run, "me/1")
+        assert result["status"] == "look failed" and "away" in result["error"]
+        [(look, score)] = await arq.zrange(queue, 0, -1, withscores=True)
+        assert look.decode().startswith(f"own:{run}:")
+        assert score / 1000 >= before + RETRY_LOOK_SECONDS - 0.5  # deferred, not at once
+        assert await arq.get(keys.chunk_owner(run)) == b"me/1"  # the chain still owns it
+    finally:
+        looks = [f"arq:job:{k.decode()}" for k in await arq.zrange(queue, 0, -1)]
+        await arq.delete(queue, keys.chunk_owner(run), *looks)
+        await arq.aclose()
+
+
+async def test_a_worker_sweep_replaces_an_owner_chain_that_died(
+    pg_dsn: str, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    """The owner's look died with its worker (no next look queued, its claim lapsing):
+    a live worker's sweep starts a new chain, whose looks supervise the run."""
+    from streamer.jobs.chunk_state import ChunkMeta, save_meta
+
+    queue = f"{redis_prefix}chunks:{uuid.uuid4().hex[:8]}"
+    keys = RedisKeys(queue=queue)
+    settings = _settings(pg_dsn, redis_url, tmp_path, queue)
+    async with _pools(pg_dsn, redis_url) as (db, arq):
+        recipe = load_recipe(RECIPE)
+        rid = recipe_id(recipe)
+        await recipes_db.put_recipe(
+            db,
+            recipe_id=rid,
+            name=recipe.name,
+            source=RECIPE,
+            syntax="yaml",
+            canonical=canonical(recipe),
+        )
+        run_id = str((await runs_db.create_run(db, recipe_id=rid, inputs={}))["id"])
+        job = {"function": "render_run", "job_id": "x", "queue": queue, "kwargs": {}}
+        await runs_db.update_run(db, run_id, status="running", job=job)
+        meta = ChunkMeta(2, 2, 50, 0.52, "2026-12-06T00:00:00+00:00", (160, 120, 25, 1, 1, 1), None)
+        await save_meta(arq, keys, run_id, meta)
+        await arq.set(keys.chunk_owner(run_id), "dead/1", px=300)  # its last renewal
+        try:
+            async with _one_worker(settings, queue, 1):
+                deadline = time.monotonic() + 10
+                while (await arq.get(keys.chunk_owner(run_id))) in (None, b"dead/1"):
+                    assert time.monotonic() < deadline, "no new owner chain"
+                    await asyncio.sleep(0.1)
+                token = await arq.get(keys.chunk_owner(run_id))
+                await asyncio.sleep(1.5)  # its looks renew the claim
+                assert await arq.get(keys.chunk_owner(run_id)) == token
+                assert 10_000 < await arq.pttl(keys.chunk_owner(run_id)) <= 15_000
+                await runs_db.update_run(db, run_id, status="cancelled")  # the chain ends
+                await asyncio.sleep(1.5)
+                assert await arq.get(keys.chunk_owner(run_id)) is None
+        finally:
+            await runs_db.update_run(db, run_id, status="cancelled")
+            await arq.delete(keys.chunks(run_id), keys.chunk_owner(run_id))

@@ -8,10 +8,12 @@ different bytes from run to run).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import itertools
 import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +22,7 @@ import av
 import numpy as np
 import pytest
 
-from effects.frame import AudioFormat, VideoFormat
+from effects.frame import AudioFormat, VideoFormat, YUVFrame
 from hls.chunk_encoder import ChunkResult, ChunkSink
 from hls.chunk_plan import ChunkSpan, chunk_count, chunk_span
 from hls.errors import EncoderError, HLSError
@@ -195,8 +197,6 @@ async def test_chunk_encoder_refuses_what_it_cannot_make_seamless() -> None:
 
     video, audio = VideoFormat(128, 96, 25, 1), AudioFormat(48000, 2)
     span = chunk_span(OPTIONS, video, audio, 100, 2, 1)
-    with pytest.raises(EncoderError, match="MPEG-TS"):
-        ChunkEncoder(video, audio, HLSOptions(container="fmp4", bframes=0, audio_quality=1.0), span)
     with pytest.raises(EncoderError, match="audio_quality"):
         ChunkEncoder(video, audio, HLSOptions(bframes=0), span)
     with pytest.raises(EncoderError, match="bframes"):
@@ -235,3 +235,61 @@ async def test_a_chunk_has_the_same_bytes_on_one_core_and_on_two(wide_clip: Path
             timeout=120,
         )
         assert out.stdout.split()[-1] == expected, (cores, out.stderr[-2000:])
+
+
+def _fmp4_fields(segment: bytes) -> list[tuple[str, int]]:
+    """``("seq", mfhd sequence)`` and ``("tfdt", base decode time)`` of each fragment."""
+
+    def boxes(data: bytes) -> list[tuple[bytes, bytes]]:
+        out, pos = [], 0
+        while pos + 8 <= len(data):
+            size, kind = struct.unpack_from(">I4s", data, pos)
+            out.append((kind, data[pos : pos + size]))
+            pos += size
+        return out
+
+    fields: list[tuple[str, int]] = []
+    for kind, moof in boxes(segment):
+        if kind != b"moof":
+            continue
+        for k2, box in boxes(moof[8:]):
+            if k2 == b"mfhd":
+                fields.append(("seq", struct.unpack_from(">I", box, 12)[0]))
+            for k3, sub in boxes(box[8:]) if k2 == b"traf" else []:
+                if k3 == b"tfdt":
+                    fmt = ">Q" if sub[8] else ">I"
+                    fields.append(("tfdt", struct.unpack_from(fmt, sub, 12)[0]))
+    return fields
+
+
+def test_fmp4_chunks_share_the_init_segment_and_number_fragments_as_one_pass() -> None:
+    from hls.chunk_encoder import ChunkEncoder
+    from hls.encoder import SegmentEncoder
+
+    video, audio = VideoFormat(128, 96, 25, 1), AudioFormat(48000, 2)
+    options = dataclasses.replace(OPTIONS, container="fmp4")
+    total = 100
+
+    def frame(n: int) -> YUVFrame:
+        return YUVFrame.wrap(np.full((144, 128), n * 7 % 256, np.uint8))
+
+    def sound(n: int) -> np.ndarray:
+        t = np.arange(round(n * 1920), round((n + 1) * 1920)) / 48000
+        tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+        return np.stack([tone, tone])
+
+    single = SegmentEncoder(video, audio, options)
+    whole = [s for n in range(total) for s in single.write(frame(n), sound(n))] + single.flush()
+    chunked, inits = [], set()
+    for i in range(chunk_count(options, video, total, CHUNK)):
+        span = chunk_span(options, video, audio, total, CHUNK, i)
+        enc = ChunkEncoder(video, audio, options, span)
+        for n in range(span.render_first, span.render_end):
+            chunked += enc.write(frame(n), sound(n))
+        chunked += enc.flush()
+        inits.add(enc.init_segment)
+    assert inits == {single.init_segment}  # one init segment, the single pass's
+    assert [s.index for s in chunked] == [s.index for s in whole]
+    for a, b in zip(chunked, whole, strict=True):  # fragment numbers and decode times
+        assert _fmp4_fields(a.data) == _fmp4_fields(b.data), a.index
+        assert ("seq", a.index + 1) in _fmp4_fields(a.data)
