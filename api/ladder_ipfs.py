@@ -8,14 +8,17 @@ rewritten to ``ipfs/<playlist name>``, i.e. ``/runs/{id}/ipfs/playlist_480p.m3u8
 that URL 302-redirects to the rung's newest IPFS media playlist on the gateway
 (``runs.playlist_cid`` for the top rung, ``runs.variant_cids`` for the lower
 ones). Players reload each variant URL, so they follow every rung as it grows.
-Once the run has ended, ``/runs/{id}/ipfs`` redirects to the final (self-contained)
-multivariant playlist's CID.
+A node without the run's local files (another node rendered it) rewrites the
+newest IPFS multivariant playlist (``runs.master_cid``) the same way. Once the run
+has ended, ``/runs/{id}/ipfs`` redirects to the final (self-contained) multivariant
+playlist's CID.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from api.errors import NotFound
 
@@ -27,16 +30,29 @@ TOP_PLAYLIST = "playlist.m3u8"
 RUNG_PLAYLIST = re.compile(r"^playlist(_[0-9]{2,4}p)?\.m3u8$")
 
 
+def _rung_name(uri: str) -> str | None:
+    """The rung a variant URI names: ``playlist_480p.m3u8`` (local master) or
+    ``/ipfs/<cid>?filename=playlist_480p.m3u8`` (the master added to IPFS)."""
+    if RUNG_PLAYLIST.match(uri):
+        return uri
+    if uri.startswith("/ipfs/"):
+        names = parse_qs(urlsplit(uri).query).get("filename", [])
+        if len(names) == 1 and RUNG_PLAYLIST.match(names[0]):
+            return names[0]
+    return None
+
+
 def live_master_text(master: str) -> str:
-    """The local multivariant playlist with each variant URI made the rung's redirect.
+    """A multivariant playlist with each variant URI made the rung's redirect.
 
     Tags (and so every attribute) are kept as they are; a URI line naming a rung
-    becomes ``ipfs/<name>``, relative to ``/runs/{id}/ipfs``.
+    (the local master's ``playlist_480p.m3u8`` or the IPFS master's
+    ``/ipfs/<cid>?filename=...``) becomes ``ipfs/<name>``, relative to ``/runs/{id}/ipfs``.
     """
     lines = []
     for line in master.splitlines():
-        name = line.strip()
-        if name and not name.startswith("#") and RUNG_PLAYLIST.match(name):
+        uri = line.strip()
+        if uri and not uri.startswith("#") and (name := _rung_name(uri)) is not None:
             line = f"ipfs/{name}"
         lines.append(line)
     return "\n".join(lines) + "\n"

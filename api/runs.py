@@ -19,7 +19,9 @@ The request and response models are in :mod:`api.schemas.runs`; the work in
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -60,6 +62,7 @@ from api.schemas.runs import (
     run_summary,
     run_view,
 )
+from cache.errors import StorageError
 from hls.ladder import MASTER_NAME
 from streamer.content.media import HLS_MEDIA_TYPE
 from streamer.content.shared_hls import fill_segment, refresh_playlist
@@ -84,7 +87,11 @@ __all__ = [
     "start_run",
 ]
 
+log = logging.getLogger(__name__)
+
 PLAYLIST_MEDIA_TYPE = HLS_MEDIA_TYPE
+#: Seconds to read a live ladder run's multivariant playlist from IPFS (no local copy).
+_IPFS_MASTER_TIMEOUT = 5.0
 _SEGMENT_NAME = re.compile(r"^[A-Za-z0-9]{8,128}\.(ts|m4s|mp4|aac)$")
 #: The ABR ladder's playlists beside ``playlist.m3u8`` (hls.ladder).
 _LADDER_PLAYLIST = re.compile(r"^(master|playlist_[0-9]{2,4}p)\.m3u8$")
@@ -281,6 +288,18 @@ def _gateway_redirect(res: Resources, cid: str) -> Redirect:
     )
 
 
+async def _ipfs_master(res: Resources, cid: str) -> bytes | None:
+    """The multivariant playlist ``cid`` from IPFS; None when IPFS cannot give it now."""
+    ipfs = res.stores.ipfs
+    if ipfs is None:
+        return None
+    try:
+        return await asyncio.wait_for(ipfs.cat(cid), _IPFS_MASTER_TIMEOUT)
+    except (StorageError, TimeoutError) as exc:  # the plain redirect still plays what it lists
+        log.warning("run master %s not read from IPFS: %s", cid, exc)
+        return None
+
+
 @get(
     "/runs/{run_id:str}/ipfs",
     summary="Redirect to the run's current IPFS playlist",
@@ -301,8 +320,11 @@ async def run_ipfs(res: Res, run_id: RunIdPath) -> Response[Any]:
     if master_cid and run["status"] not in TERMINAL_STATUSES and _RUN_ID.match(run_id):
         directory = hls_dir(res.settings, run_id)
         master = await res.live_hls.ladder_playlist(run_id, directory, MASTER_NAME)
-        if master is not None and master.body:
-            text = live_master_text(master.body.decode())
+        body = master.body if master is not None else None
+        if not body:  # rendered on another node: the newest master on IPFS, rewritten alike
+            body = await _ipfs_master(res, master_cid)
+        if body:
+            text = live_master_text(body.decode())
             return Response(
                 text,
                 status_code=200,  # the handler's default is the redirect's 302

@@ -9,6 +9,7 @@ import pytest
 
 from api.errors import NotFound
 from api.ladder_ipfs import live_master_text, rung_cid
+from hls.multivariant import MultivariantPlaylist, VariantInfo
 
 MASTER = """#EXTM3U
 #EXT-X-VERSION:3
@@ -55,3 +56,23 @@ def test_rung_cid_not_yet_on_ipfs() -> None:
         rung_cid(_run(), "playlist.m3u8")
     with pytest.raises(NotFound, match="is not a rendition"):
         rung_cid(_run(), "playlist_180p.m3u8")  # a single-rendition run
+
+
+def test_live_master_from_the_ipfs_master() -> None:
+    """A node without the local files rewrites the master added to IPFS the same way."""
+    playlist = MultivariantPlaylist(("playlist.m3u8", "playlist_180p.m3u8"))
+    for name, height in (("playlist.m3u8", 360), ("playlist_180p.m3u8", 180)):
+        playlist.set(VariantInfo(name, height * 16 // 9, height, "avc1.64001e", 25.0, 9, 8))
+    cids = {"playlist.m3u8": "bafytop", "playlist_180p.m3u8": "bafylow"}
+    on_ipfs = playlist.render(lambda name: f"/ipfs/{cids[name]}?filename={name}")
+    assert live_master_text(on_ipfs) == live_master_text(playlist.render())
+    assert [p.uri for p in m3u8.loads(live_master_text(on_ipfs)).playlists] == [
+        "ipfs/playlist.m3u8",
+        "ipfs/playlist_180p.m3u8",
+    ]
+    # a URI naming no rendition is left as it is
+    assert "/ipfs/bafyx?filename=other.m3u8" in live_master_text(
+        on_ipfs.replace(
+            "/ipfs/bafylow?filename=playlist_180p.m3u8", "/ipfs/bafyx?filename=other.m3u8"
+        )
+    )

@@ -13,6 +13,7 @@ from urllib.parse import urljoin
 
 import httpx
 import m3u8
+import pytest
 
 from tests.api.conftest import LiveServer
 from tests.api.live_media import ffprobe_json, live_recipe
@@ -40,6 +41,7 @@ async def test_live_ladder_through_ipfs_redirects(
     ipfs_api: str,
     ipfs_gateway: str,
     ffprobe: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     async with live_factory(
         ipfs_api=ipfs_api, gateway=ipfs_gateway, HLS_LADDER="180p:300k,120p:crf30"
@@ -72,6 +74,16 @@ async def test_live_ladder_through_ipfs_redirects(
         assert [(p.stream_info.resolution, p.stream_info.codecs) for p in master.playlists] == [
             (p.stream_info.resolution, p.stream_info.codecs) for p in local.playlists
         ]
+
+        # a node without the local files (another rendered it): the IPFS master, rewritten
+        async def no_local_copy(*_: object) -> None:
+            return None
+
+        with monkeypatch.context() as patch:
+            patch.setattr(live.res.live_hls, "ladder_playlist", no_local_copy)
+            remote = await live.client.get(entry, follow_redirects=False)
+        assert remote.status_code == 200, remote.text
+        assert [p.uri for p in m3u8.loads(remote.text).playlists] == [f"ipfs/{n}" for n in NAMES]
 
         # each rendition's redirect goes to its newest IPFS media playlist, which grows
         first: dict[str, int] = {}
