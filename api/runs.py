@@ -8,7 +8,8 @@
 - ``GET /runs/{id}/playlist.m3u8`` and ``GET /runs/{id}/{segment}``: the live
   local HLS (``{segment}`` also names an ABR ladder's ``master.m3u8`` and
   ``playlist_<h>p.m3u8``); ``GET /runs/{id}/ipfs``: 302 to the current IPFS
-  playlist on the gateway (the multivariant one when the run has a ladder);
+  playlist on the gateway (a live ladder run: a multivariant playlist of the
+  per-rendition redirects ``GET /runs/{id}/ipfs/<playlist name>``, api.ladder_ipfs);
   ``GET /runs/{id}/events``: Server-Sent Events of progress.
 
 The request and response models are in :mod:`api.schemas.runs`; the work in
@@ -18,7 +19,9 @@ The request and response models are in :mod:`api.schemas.runs`; the work in
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,7 +29,13 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response, Router, delete, get, post
-from litestar.openapi.spec import OpenAPIResponse
+from litestar.openapi.spec import (
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Schema,
+)
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.response import Redirect, ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
@@ -44,6 +53,7 @@ from api.hls_blocking import (
     hinted_part_wait,
 )
 from api.hls_serving import CORS, playlist_response, segment_response
+from api.ladder_ipfs import live_master_text, rung_cid
 from api.models import Limit, Offset
 from api.openapi_errors import error_answers
 from api.openapi_media import documented, file_responses
@@ -63,6 +73,8 @@ from api.schemas.runs import (
     run_summary,
     run_view,
 )
+from cache.errors import StorageError
+from hls.ladder import MASTER_NAME
 from streamer.content.live_hls import HlsFile
 from streamer.content.media import HLS_MEDIA_TYPE
 from streamer.content.shared_hls import fill_segment, refresh_playlist
@@ -87,7 +99,11 @@ __all__ = [
     "start_run",
 ]
 
+log = logging.getLogger(__name__)
+
 PLAYLIST_MEDIA_TYPE = HLS_MEDIA_TYPE
+#: Seconds to read a live ladder run's multivariant playlist from IPFS (no local copy).
+_IPFS_MASTER_TIMEOUT = 5.0
 _SEGMENT_NAME = re.compile(r"^[A-Za-z0-9]{8,128}\.(ts|m4s|mp4|aac)$")
 #: The ABR ladder's playlists beside ``playlist.m3u8`` (hls.ladder).
 _LADDER_PLAYLIST = re.compile(r"^(master|playlist_[0-9]{2,4}p)\.m3u8$")
@@ -276,26 +292,101 @@ async def playlist(
     return playlist_response(request, file, PLAYLIST_MEDIA_TYPE)
 
 
+_LIVE_MASTER = {
+    "302": OpenAPIResponse(
+        description="The playlist on the IPFS gateway: the run's current media playlist, or "
+        "an ABR ladder run's multivariant playlist once it has ended",
+        headers={
+            "location": OpenAPIHeader(
+                schema=Schema(type=OpenAPIType.STRING), description="the gateway URL"
+            )
+        },
+    ),
+    "200": OpenAPIResponse(
+        description="A live ABR ladder run: its multivariant playlist, each variant URI "
+        "`ipfs/<playlist name>` (the per-rendition redirect below), so players follow every "
+        "rendition as it grows",
+        content={PLAYLIST_MEDIA_TYPE: OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))},
+    ),
+}
+RungPath = Annotated[
+    str,
+    PathParameter(
+        description="A rendition's media playlist: `playlist.m3u8` (the top) or a lower "
+        "rung's `playlist_<h>p.m3u8`; 404 when the run has no such rendition."
+    ),
+]
+
+
+def _gateway_redirect(res: Resources, cid: str) -> Redirect:
+    gateway = res.settings.ipfs.gateway_url.rstrip("/")
+    return Redirect(
+        f"{gateway}/{cid}", status_code=302, headers={**CORS, "Cache-Control": "no-cache"}
+    )
+
+
+async def _ipfs_master(res: Resources, cid: str) -> bytes | None:
+    """The multivariant playlist ``cid`` from IPFS; None when IPFS cannot give it now."""
+    ipfs = res.stores.ipfs
+    if ipfs is None:
+        return None
+    try:
+        return await asyncio.wait_for(ipfs.cat(cid), _IPFS_MASTER_TIMEOUT)
+    except (StorageError, TimeoutError) as exc:  # the plain redirect still plays what it lists
+        log.warning("run master %s not read from IPFS: %s", cid, exc)
+        return None
+
+
 @get(
     "/runs/{run_id:str}/ipfs",
     summary="Redirect to the run's current IPFS playlist",
     status_code=302,
     response_description="The playlist on the IPFS gateway (Location).",
+    operation_class=documented(responses=_LIVE_MASTER),
 )
-async def run_ipfs(res: Res, run_id: RunIdPath) -> Redirect:
-    """302 to ``IPFS_GATEWAY_URL/<current playlist CID>``, also while rendering; a run
-    with an ABR ladder: its multivariant playlist (``master_cid``)."""
+async def run_ipfs(res: Res, run_id: RunIdPath) -> Response[Any]:
+    """302 to ``IPFS_GATEWAY_URL/<current playlist CID>``, also while rendering.
+
+    A run with an ABR ladder: once ended, 302 to its multivariant playlist
+    (``master_cid``); while live, 200 with a multivariant playlist whose variants are
+    the per-rendition redirects ``/runs/{id}/ipfs/<playlist name>`` (an IPFS
+    multivariant playlist would pin each rendition at one moment: :mod:`api.ladder_ipfs`).
+    """
     run = await get_run_row(res, run_id)
-    # a run with an ABR ladder: its multivariant playlist
-    cid = run.get("master_cid") or run.get("playlist_cid")
+    master_cid = run.get("master_cid")
+    if master_cid and run["status"] not in TERMINAL_STATUSES and _RUN_ID.match(run_id):
+        directory = hls_dir(res.settings, run_id)
+        master = await res.live_hls.ladder_playlist(run_id, directory, MASTER_NAME)
+        body = master.body if master is not None else None
+        if not body:  # rendered on another node: the newest master on IPFS, rewritten alike
+            body = await _ipfs_master(res, master_cid)
+        if body:
+            text = live_master_text(body.decode())
+            return Response(
+                text,
+                status_code=200,  # the handler's default is the redirect's 302
+                media_type=PLAYLIST_MEDIA_TYPE,
+                headers={**CORS, "Cache-Control": "no-cache"},
+            )
+    cid = master_cid or run.get("playlist_cid")  # no local master here: the IPFS one
     if not cid:
         raise NotFound(
             f"run {run_id!r} has no IPFS playlist yet (status {run['status']})", field="run_id"
         )
-    gateway = res.settings.ipfs.gateway_url.rstrip("/")
-    return Redirect(
-        f"{gateway}/{cid}", status_code=302, headers={**CORS, "Cache-Control": "no-cache"}
-    )
+    return _gateway_redirect(res, cid)
+
+
+@get(
+    "/runs/{run_id:str}/ipfs/{rung:str}",
+    summary="Redirect to a rendition's current IPFS media playlist",
+    status_code=302,
+    response_description="The rendition's newest media playlist on the IPFS gateway (Location).",
+)
+async def run_ipfs_rung(res: Res, run_id: RunIdPath, rung: RungPath) -> Redirect:
+    """302 to ``IPFS_GATEWAY_URL/<CID>`` of the rendition's newest media playlist
+    (``no-cache``: players reload this URL to follow the live rendition)."""
+    run = await get_run_row(res, run_id)
+    return _gateway_redirect(res, rung_cid(run, rung))
 
 
 def _status_message(row: dict[str, Any]) -> ServerSentEventMessage:
@@ -412,6 +503,7 @@ runs_router = Router(
         api_run_provenance,
         playlist,
         run_ipfs,
+        run_ipfs_rung,
         run_events,
         segment,
     ],

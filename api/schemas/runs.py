@@ -183,6 +183,17 @@ class RunDetail(RunSummary, kw_only=True):
         ]
         | UnsetType
     ) = UNSET
+    variant_cids: (
+        Annotated[
+            dict[str, str],
+            Meta(
+                description="Each lower ABR rung's newest media playlist CID on IPFS, by "
+                "playlist name (`playlist_480p.m3u8`; the top rung's is `playlist_cid`); "
+                "absent for a single-rendition run."
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
     links: RunLinks
 
 
@@ -333,6 +344,7 @@ def _detail_fields(row: dict[str, Any], s3: S3Playlist | None = None) -> dict[st
         "plan_id": row.get("plan_id"),
         "has_analysis": row.get("analysis") is not None,
         "master_cid": row.get("master_cid") or UNSET,
+        "variant_cids": row.get("variant_cids") or UNSET,
         "links": run_links(row["id"], row.get("playlist_cid"), s3),
     }
 

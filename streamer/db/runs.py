@@ -38,6 +38,7 @@ _RUN_UPDATABLE = frozenset(
         "segment_count",
         "playlist_cid",
         "master_cid",
+        "variant_cids",
         "output_cid",
         "error",
         "plan",

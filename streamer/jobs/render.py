@@ -126,6 +126,9 @@ class LiveRender:
         self._ipfs: IPFSStore | None = None
         self._inner: LocalHLSOutput | None = None
         self._ladder: LadderOutput | None = None
+        # each lower ABR rung's newest IPFS media playlist CID (runs.variant_cids)
+        self._variant_cids: dict[str, str] = {}
+        self._variant_ended: set[str] = set()
         self._sink: PacedSink | None = None
         # the way to the first listed segment (time.time() of each stage)
         self.marks: dict[str, float] = {"picked": time.time()}
@@ -249,12 +252,33 @@ class LiveRender:
         )
 
     async def on_variant_update(self, update: VariantUpdate) -> None:
-        """A ladder playlist was published: the multivariant playlist's IPFS CID on the row."""
-        if update.name == MASTER_NAME and self._ipfs is not None:
+        """A ladder playlist was published: its IPFS CID on the row (the multivariant
+        playlist's in ``master_cid``, a lower rung's media playlist's in ``variant_cids``)."""
+        if self._ipfs is None:  # a local-only CID names nothing on IPFS
+            return
+        if update.name == MASTER_NAME:
             await self._mark_running(master_cid=update.playlist_cid)
+        else:
+            await self._mark_running(variant=update)
 
-    async def _mark_running(self, **fields: Any) -> None:
+    def _record_variant(self, update: VariantUpdate) -> dict[str, str] | None:
+        """Note a rung's newer playlist CID (under the lock); the CIDs to write, or None.
+
+        A rung publishes its playlists one after another, so a later update is a newer
+        playlist; an ended rung's final CID is never replaced by a late live one.
+        """
+        if update.name in self._variant_ended:
+            return None
+        self._variant_cids[update.name] = update.playlist_cid
+        if update.ended:
+            self._variant_ended.add(update.name)
+        return dict(self._variant_cids)
+
+    async def _mark_running(self, *, variant: VariantUpdate | None = None, **fields: Any) -> None:
         async with self._lock:
+            # the snapshot is taken under the lock: writes go out in the order they were made
+            if variant is not None and (cids := self._record_variant(variant)) is not None:
+                fields["variant_cids"] = cids
             if not self._running:
                 self._running = True
                 fields["status"] = RunStatus.RUNNING
@@ -411,6 +435,8 @@ class LiveRender:
             fields["playlist_cid"] = result.ipfs_playlist_cid
         if self._ladder is not None and self._ladder.master_cid:
             fields["master_cid"] = self._ladder.master_cid
+        if self._variant_cids:
+            fields["variant_cids"] = dict(self._variant_cids)
         try:
             await retry_db(
                 lambda: record_render_provenance(

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
 import pytest_asyncio
 
+from cache.ipfs import IPFSStore
 from effects.frame import VideoFormat, YUVFrame
+from hls.ladder import MASTER_NAME, VariantUpdate
 from interpreter.canonical import canonical, recipe_id
 from interpreter.loader import load_recipe
 from interpreter.planner import plan_recipe
@@ -19,7 +22,7 @@ from streamer.content.stores import hls_dir
 from streamer.db import content as content_db
 from streamer.db import recipes as recipes_db
 from streamer.db import runs as runs_db
-from streamer.jobs.render import PacedSink, hls_options, render_run
+from streamer.jobs.render import LiveRender, PacedSink, hls_options, render_run
 from streamer.resources import RESOURCES_KEY, open_resources
 from streamer.runs.events import request_cancel
 from streamer.settings import HLSSettings, Settings
@@ -232,3 +235,38 @@ async def test_generated_audio_is_analysed_and_cached_by_the_plan_id(
         analysis = row["analysis"]["features"]
         assert analysis["analysis_id"] == aid and cached.is_file()
         assert 10 <= len(analysis["audio"]["beats"]) <= 12  # 120 bpm over 6 s
+
+
+async def test_variant_cids_keep_each_rungs_newest_playlist(ctx: dict[str, Any]) -> None:
+    """Concurrent rung updates all land; a late live playlist never replaces an ended one."""
+    db = ctx["db"]
+    run_id = await _new_run(db)
+    row = await runs_db.get_run(db, run_id)
+    assert row is not None
+    live = LiveRender(ctx[RESOURCES_KEY], row, "j1")
+    live._ipfs = cast(IPFSStore, object())  # as if publishing to IPFS (no store is called)
+    await asyncio.gather(
+        live.on_variant_update(VariantUpdate("playlist_180p.m3u8", "a1", False)),
+        live.on_variant_update(VariantUpdate("playlist_120p.m3u8", "b1", False)),
+        live.on_variant_update(VariantUpdate("playlist_180p.m3u8", "a2", False)),
+        live.on_variant_update(VariantUpdate(MASTER_NAME, "m1", False)),
+    )
+    row = await runs_db.get_run(db, run_id)
+    assert row is not None and row["status"] == "running"
+    assert row["variant_cids"] == {"playlist_180p.m3u8": "a2", "playlist_120p.m3u8": "b1"}
+    assert row["master_cid"] == "m1"
+    await live.on_variant_update(VariantUpdate("playlist_180p.m3u8", "a3", True))
+    await live.on_variant_update(VariantUpdate("playlist_180p.m3u8", "late", False))
+    row = await runs_db.get_run(db, run_id)
+    assert row is not None and row["variant_cids"]["playlist_180p.m3u8"] == "a3"
+
+
+async def test_variant_cids_stay_empty_without_ipfs(ctx: dict[str, Any]) -> None:
+    db = ctx["db"]
+    run_id = await _new_run(db)
+    row = await runs_db.get_run(db, run_id)
+    assert row is not None
+    live = LiveRender(ctx[RESOURCES_KEY], row, "j1")
+    await live.on_variant_update(VariantUpdate("playlist_180p.m3u8", "local", False))
+    row = await runs_db.get_run(db, run_id)
+    assert row is not None and row["variant_cids"] is None and row["status"] == "pending"

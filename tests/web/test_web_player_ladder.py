@@ -30,6 +30,9 @@ async def test_player_loads_the_multivariant_playlist_live(
         run = (await live.client.get(f"/api/run/{run_id}")).json()
         assert run["status"] == "running", run
         assert await page.get_attribute("video[data-hls-player]", "data-ladder") == "1"
+        # hls.js reports the rendition it plays (LEVEL_SWITCHED) once that level's first
+        # fragment is buffered: it may come after playback starts
+        await page.wait_for_selector("video[data-level-height]", timeout=15_000)
         height = await page.get_attribute("video[data-hls-player]", "data-level-height")
         assert height in ("240", "180", "120"), height
         assert any(u.endswith(f"/runs/{run_id}/master.m3u8") for u in requested)
