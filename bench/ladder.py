@@ -174,7 +174,9 @@ def ffmpeg_command(clip: Path, out: Path) -> list[str]:
     cmd += ["-map", "0:a"] * 4
     cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf:v:0", "23"]
     for i, (_, _, rate) in enumerate(LOWER, 1):
-        cmd += [f"-b:v:{i}", rate]
+        # capped CRF, as ours: the top's CRF under a VBV cap of the rung's rate
+        bufsize = f"{2 * int(rate.rstrip('kK'))}k"
+        cmd += [f"-crf:v:{i}", "23", f"-maxrate:v:{i}", rate, f"-bufsize:v:{i}", bufsize]
     cmd += ["-c:a", "aac", "-b:a", "128k", "-force_key_frames", "expr:gte(t,n_forced*2)"]
     cmd += [
         "-f",

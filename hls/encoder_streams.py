@@ -74,6 +74,10 @@ def add_segment_video_stream(
         codec_opts["rc-lookahead"] = str(options.rc_lookahead)
     if options.video_bitrate is None:
         codec_opts["crf"] = str(options.crf)
+        if options.video_maxrate is not None:
+            # capped CRF (VBV): quality where it is cheap, never over the rung's rate
+            codec_opts["maxrate"] = str(options.video_maxrate)
+            codec_opts["bufsize"] = str(2 * options.video_maxrate)
     stream = add_h264_stream(container, video, codec_opts)
     ctx = stream.codec_context
     ctx.gop_size = max_frames + 1

@@ -201,8 +201,11 @@ class LadderOutput:
         options = replace(
             self.top.options,
             playlist_name=rung_playlist_name(spec),
-            video_bitrate=spec.video_bitrate,
-            crf=spec.crf,
+            # a rate is a cap on the top's CRF (capped CRF), not a target: a rung never
+            # spends more bits than the picture needs, so it stays below the rungs above it
+            video_bitrate=None,
+            video_maxrate=spec.video_bitrate,
+            crf=self.top.options.crf if spec.video_bitrate is not None else spec.crf,
             # Low-Latency HLS parts are the top rung's alone: the origin answers blocking
             # reloads on playlist.m3u8 only, and the lower rungs' playlists are standard HLS
             part_duration=0.0,

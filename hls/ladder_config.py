@@ -32,7 +32,8 @@ class RungSpec:
 
     Attributes:
         height: Rung height in pixels (the width follows the aspect).
-        video_bitrate: Target video bits/s, or ``None`` for constant quality.
+        video_bitrate: The rung's cap in video bits/s (capped CRF: the top's CRF under an
+            x264 VBV cap, see ``HLSOptions.video_maxrate``), or ``None`` for ``crf`` alone.
         crf: x264 CRF when ``video_bitrate`` is ``None``.
     """
 

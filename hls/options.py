@@ -37,6 +37,9 @@ class HLSOptions:
         preset: libx264 preset.
         crf: Constant rate factor when ``video_bitrate`` is unset.
         video_bitrate: Target bits/s for video (overrides ``crf``).
+        video_maxrate: Capped CRF: ``crf`` with an x264 VBV cap of this many bits/s
+            (buffer: 2 s at the cap), so simple pictures cost less than the cap and
+            busy ones never more. Ignored when ``video_bitrate`` is set.
         audio_bitrate: AAC bits/s (average: the encoder adapts its quantiser
             frame by frame, a state with no bound).
         audio_quality: Constant-quality AAC instead (FFmpeg's ``-q:a``: the
@@ -62,6 +65,7 @@ class HLSOptions:
     preset: str = "veryfast"
     crf: int = 23
     video_bitrate: int | None = None
+    video_maxrate: int | None = None
     audio_bitrate: int = 128_000
     audio_quality: float | None = None
     tune: str | None = None

@@ -276,3 +276,30 @@ def test_bad_options_name_the_field(field: str, value: float) -> None:
     kwargs: dict[str, Any] = {field: value}
     with pytest.raises(HLSError, match=f"HLSOptions.{field}"):
         HLSOptions(**kwargs)
+
+
+def _video_bits_per_second(video: VideoFormat, frames: list[YUVFrame], **opts: Any) -> float:
+    enc = SegmentEncoder(video, None, HLSOptions(first_segment_duration=None, **opts))
+    segs: list[EncodedSegment] = []
+    for f in frames:
+        segs += enc.write(f, None)
+    segs += enc.flush()
+    return 8 * sum(len(s.data) for s in segs) / sum(s.duration for s in segs)
+
+
+def test_capped_crf_spends_what_the_picture_needs_up_to_the_cap() -> None:
+    video = VideoFormat(320, 240, 25, 1)
+    rng = np.random.default_rng(7)
+    noise = []
+    for _ in range(100):
+        f = YUVFrame.alloc(320, 240)
+        f.data[:] = rng.integers(0, 256, f.data.shape, dtype=np.uint8)
+        noise.append(f)
+    cap = 400_000
+    free = _video_bits_per_second(video, noise, crf=23)
+    capped = _video_bits_per_second(video, noise, crf=23, video_maxrate=cap)
+    assert free > 4 * cap  # noise at CRF 23 needs far more than the cap...
+    assert capped < 1.5 * cap  # ...and the VBV cap holds it near the cap (TS overhead on top)
+    # a cheap picture stays under the cap: CRF decides, not the cap
+    easy = make_frames(video, 100)
+    assert _video_bits_per_second(video, easy, crf=23, video_maxrate=cap) < 0.5 * cap
