@@ -181,24 +181,9 @@ def run_ffmpeg(clip: Path) -> dict[str, Any]:
 
 
 def _count_frames(clip: Path) -> int:
-    out = subprocess.run(
-        [
-            "ffprobe",
-            "-v",
-            "error",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=nb_frames",
-            "-of",
-            "csv=p=0",
-            str(clip),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return int(out.stdout.strip())
+    from bench.live import count_frames
+
+    return count_frames(clip)
 
 
 def _child(

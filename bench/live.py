@@ -221,7 +221,7 @@ def run_ffmpeg(clip: Path) -> dict[str, float]:
         cpu = cpu_seconds(resource.RUSAGE_CHILDREN) - c0
         stop.set()
         th.join()
-    frames = _count_frames(clip)
+    frames = count_frames(clip)
     return {
         "frames": frames,
         "wall": t1 - t0,
@@ -232,7 +232,8 @@ def run_ffmpeg(clip: Path) -> dict[str, float]:
     }
 
 
-def _count_frames(clip: Path) -> int:
+def count_frames(clip: Path) -> int:
+    """Video frames in ``clip`` (ffprobe's ``nb_frames``)."""
     out = subprocess.run(
         [
             "ffprobe",
