@@ -141,9 +141,12 @@ async def _start(
     if analysis is not None:
         await runs_db.update_run(db, run_id, analysis=analysis)
     kwargs: dict[str, Any] = {} if pace is None else {"pace": pace}
-    job = await arq.enqueue_job(
-        "render_run", run_id, _queue_name=queue, _job_id=RedisKeys.render_job_id(run_id), **kwargs
-    )
+    job_id = RedisKeys.render_job_id(run_id)
+    # the run's job on its row, as streamer.jobs.requeue.enqueue_run records it: the
+    # workers' owner sweep (resume_owners) finds a run by it when its owner chain died
+    record = {"function": "render_run", "job_id": job_id, "queue": queue, "kwargs": kwargs}
+    await runs_db.update_run(db, run_id, job=record)
+    job = await arq.enqueue_job("render_run", run_id, _queue_name=queue, _job_id=job_id, **kwargs)
     assert job is not None
     return run_id
 
