@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from litestar.testing import AsyncTestClient
@@ -13,7 +14,7 @@ from streamer.auth import tokens
 from streamer.entry.app import create_app
 from streamer.settings import Settings
 
-__all__ = ["api_error", "app_client"]
+__all__ = ["api_error", "app_client", "viewer_client"]
 
 
 def api_error(resp: Any, status: int) -> dict[str, Any]:
@@ -44,4 +45,24 @@ async def app_client(
     async with AsyncTestClient(app=app) as c:
         c.headers["Authorization"] = f"Bearer {token}"
         c.app_state = app.state  # type: ignore[attr-defined]
+        yield c
+
+
+@contextlib.asynccontextmanager
+async def viewer_client(
+    pg_dsn: str, redis_url: str, redis_prefix: str, data_dir: Path
+) -> AsyncIterator[Any]:
+    """A ``viewer`` client of the app with no worker and IPFS closed: runs stay pending, so a
+    test writes their HLS files itself."""
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": pg_dsn,
+            "REDIS_URL": redis_url,
+            "ARTDAG_DATA_DIR": str(data_dir),
+            "IPFS_API": "/ip4/127.0.0.1/tcp/1",
+        }
+    )
+    async with app_client(
+        settings, user="viewer", redis_prefix=redis_prefix, queue_name=f"{redis_prefix}no-worker"
+    ) as c:
         yield c

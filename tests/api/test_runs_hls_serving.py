@@ -20,8 +20,7 @@ from streamer.content.stores import hls_dir
 from streamer.present.deps import RESOURCES_STATE, provide_resources
 from streamer.present.session import SESSION_COOKIE
 from streamer.resources import Resources
-from streamer.settings import Settings
-from tests.api.helpers import api_error, app_client
+from tests.api.helpers import api_error, viewer_client
 from tests.api.live_media import live_recipe
 
 RECHECK = 0.15  # a little over LiveHlsFiles' default window (0.1 s)
@@ -31,17 +30,7 @@ RECHECK = 0.15  # a little over LiveHlsFiles' default window (0.1 s)
 async def client(
     pg_dsn: str, redis_url: str, redis_prefix: str, tmp_path: Path
 ) -> AsyncIterator[Any]:
-    settings = Settings.from_env(
-        {
-            "DATABASE_URL": pg_dsn,
-            "REDIS_URL": redis_url,
-            "ARTDAG_DATA_DIR": str(tmp_path / "data"),
-            "IPFS_API": "/ip4/127.0.0.1/tcp/1",
-        }
-    )
-    async with app_client(
-        settings, user="viewer", redis_prefix=redis_prefix, queue_name=f"{redis_prefix}no-worker"
-    ) as c:
+    async with viewer_client(pg_dsn, redis_url, redis_prefix, tmp_path / "data") as c:
         yield c
 
 
