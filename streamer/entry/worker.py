@@ -270,11 +270,26 @@ class MonitoredWorker(Worker):
         await self.pool.psetex(self.record_key, ttl_ms, json.dumps(self.health_record()).encode())
 
     async def close(self) -> None:
-        """Drop this worker's record so monitors stop listing it, then close as arq does."""
+        """Drop this worker's record so monitors stop listing it, then close as arq does.
+
+        arq cancels the running jobs and gathers them without ``return_exceptions``:
+        a job cancelled before its own ``try`` (still reading its record) ends
+        cancelled, and that CancelledError would abort the close half-way, leaving
+        the pool and resources open. So the jobs are cancelled and awaited here
+        first, whatever they end with, and arq's close finds none left.
+        """
         await self._stop_waker()
         if self._pool is not None:
             with contextlib.suppress(Exception):
                 await self._pool.delete(self.record_key)
+            running = [task for task in self.tasks.values() if not task.done()]
+            if running:
+                log.info("worker closing: cancelling %d running job(s)", len(running))
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+            for job_id in [job_id for job_id, task in self.tasks.items() if task.done()]:
+                del self.tasks[job_id]
         await super().close()
 
 

@@ -266,3 +266,27 @@ async def test_two_workers_on_one_queue_have_two_records(
         await a.close()
         body = await poll(live_server.client, params, lambda b: b["worker_count"] == 1)
         assert body["workers"][0]["worker_id"] == b.worker_id
+
+
+async def test_close_finishes_when_a_job_ends_cancelled(redis_url: str, redis_prefix: str) -> None:
+    """A job cancelled before arq's own ``try`` ends cancelled; close still finishes.
+
+    arq's close gathers its jobs without ``return_exceptions``, so such a job's
+    CancelledError used to abort it half-way (pool and record left open): CI met
+    this when a worker was closed while a chunk job was still reading its record.
+    """
+    import redis.asyncio as aioredis
+
+    queue = f"{redis_prefix}workers-close:{uuid.uuid4().hex[:8]}"
+    redis = aioredis.from_url(redis_url)
+    async with contextlib.aclosing(redis), gated_worker(redis_url, queue) as (worker, _):
+        for _ in range(100):
+            if worker._pool is not None and await redis.exists(worker.record_key):
+                break
+            await asyncio.sleep(0.05)
+        assert await redis.exists(worker.record_key)
+        # stands for arq's run_job cancelled while it awaits its first Redis round trip
+        worker.tasks["cancelled-early"] = asyncio.create_task(asyncio.sleep(60))
+        await asyncio.wait_for(worker.close(), 10)
+        assert worker._pool is None and worker.tasks == {}
+        assert not await redis.exists(worker.record_key)
