@@ -15,6 +15,7 @@ from av.container import OutputContainer
 from av.video.stream import VideoStream
 
 from effects.frame import VideoFormat, YUVFrame
+from hls.x264_cpu import x264_cpu_flags
 
 __all__ = ["add_h264_stream", "to_video_frame"]
 
@@ -27,6 +28,8 @@ def add_h264_stream(
     Non-square pixels (``video.sar`` other than 1) are signalled, not
     resampled: x264 writes the sample aspect ratio into the SPS (VUI), which
     every container carries, and the MP4 muxers add a ``pasp`` box from it.
+    x264 is kept off AVX-512 where it would use it (:mod:`hls.x264_cpu`: its
+    AVX-512 code made the bytes differ between identical encodes).
 
     Args:
         container: An ``av`` output container (before ``start_encoding``).
@@ -38,6 +41,10 @@ def add_h264_stream(
         The ``av`` video stream; callers tune its ``codec_context`` further.
     """
     fps = Fraction(video.fps_num, video.fps_den)
+    cpu = x264_cpu_flags()
+    if cpu is not None:
+        params = options.get("x264-params")
+        options = {**options, "x264-params": f"{params}:asm={cpu}" if params else f"asm={cpu}"}
     stream = container.add_stream("libx264", rate=fps, options=options)
     stream.width = video.width
     stream.height = video.height

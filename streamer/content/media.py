@@ -22,6 +22,8 @@ from typing import Any
 import av
 import numpy as np
 
+from hls.x264_cpu import x264_cpu_flags
+
 __all__ = [
     "HLS_MEDIA_TYPE",
     "MediaError",
@@ -346,7 +348,10 @@ def _remux(src: Path, dst: Path) -> None:
                     vs.width = vin.codec_context.width - vin.codec_context.width % 2
                     vs.height = vin.codec_context.height - vin.codec_context.height % 2
                     vs.pix_fmt = "yuv420p"
-                    vs.options = {"preset": "veryfast"}
+                    x264_options: dict[str, object] = {"preset": "veryfast"}
+                    if (cpu := x264_cpu_flags()) is not None:  # deterministic bytes
+                        x264_options["x264-params"] = f"asm={cpu}"
+                    vs.options = x264_options
                     plan[vin.index] = (vs, "video")
             if ain is not None:
                 if ain.codec_context.name in _COPY_AUDIO:
