@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from effects.frame import YUVFrame
-from effects.kernels.resize import axis_taps, resample_plane
+from effects.kernels.resize import axis_taps, resample_plane, row_taps
 
 __all__ = ["FrameScaler", "warm_scaler"]
 
@@ -33,11 +33,8 @@ class FrameScaler:
                 raise ValueError(f"frame size must be positive and even, got {w}x{h}")
         self.src_size = (src_width, src_height)
         self.size = (width, height)
-        self._luma = (*axis_taps(src_width, width), *axis_taps(src_height, height))
-        self._chroma = (
-            *axis_taps(src_width // 2, width // 2),
-            *axis_taps(src_height // 2, height // 2),
-        )
+        self._luma = _tables(src_width, src_height, width, height)
+        self._chroma = _tables(src_width // 2, src_height // 2, width // 2, height // 2)
 
     def scale(self, frame: YUVFrame, out: YUVFrame | None = None) -> YUVFrame:
         """``frame`` resampled into ``out`` (a new frame when ``None``); returns it."""
@@ -55,6 +52,16 @@ class FrameScaler:
         resample_plane(frame.u, dst.u, xs, xw, ys, yw)
         resample_plane(frame.v, dst.v, xs, xw, ys, yw)
         return dst
+
+
+def _tables(
+    src_width: int, src_height: int, width: int, height: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One plane's kernel tables: horizontal (tap-major), then vertical."""
+    return (
+        *row_taps(*axis_taps(src_width, width), src_width),
+        *axis_taps(src_height, height),
+    )
 
 
 def warm_scaler() -> float:

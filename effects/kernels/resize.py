@@ -9,8 +9,15 @@ skipped pixels); upscaling, they are the two bilinear taps.
 
 :func:`resample_plane` does the vertical pass row by row into one int32 row
 (a contiguous multiply-add numba vectorises), then the horizontal pass from
-that row, so the temporary is one row, not a plane. Tables are built once per
-geometry (:func:`axis_taps`, plain numpy) and reused for every frame.
+that row, so the temporary is one row, not a plane. The horizontal pass runs
+tap by tap over the whole output row (:func:`row_taps`: absolute source
+indices and weights, tap-major) rather than pixel by pixel over a variable
+number of taps: the inner loop is then one gather-multiply-add without
+branches, which measured 2-2.4x faster at 1080p -> 720p/480p/360p. The
+vertical sum is rounded to 7 fractional bits first so the horizontal sum
+stays in int32 (error under 1/256 of a level). Tables are built once per
+geometry (:func:`axis_taps`, :func:`row_taps`, plain numpy) and reused for
+every frame.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["WEIGHT_BITS", "axis_taps", "resample_plane"]
+__all__ = ["WEIGHT_BITS", "axis_taps", "resample_plane", "row_taps"]
 
 #: Fixed-point precision of the tap weights.
 WEIGHT_BITS = 14
@@ -63,27 +70,47 @@ def axis_taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
     return starts, weights
 
 
+#: Fractional bits the vertical sum keeps for the horizontal pass (int32 headroom).
+_ROW_BITS = 7
+
+
+def row_taps(starts: np.ndarray, weights: np.ndarray, n_in: int) -> tuple[np.ndarray, np.ndarray]:
+    """The horizontal pass's tables, tap-major, from :func:`axis_taps`'s.
+
+    Returns:
+        ``(index, weights)``: intp ``(taps, n_out)`` absolute source indices
+        (zero-weight taps clamped inside ``0..n_in-1``) and int32
+        ``(taps, n_out)`` weights.
+    """
+    taps = weights.shape[1]
+    index = np.minimum(starts[None, :].astype(np.intp) + np.arange(taps)[:, None], n_in - 1)
+    return np.ascontiguousarray(index), np.ascontiguousarray(weights.T, dtype=np.int32)
+
+
 @njit(nogil=True, cache=True)
 def resample_plane(
     src: np.ndarray,
     dst: np.ndarray,
-    x_starts: np.ndarray,
+    x_index: np.ndarray,
     x_weights: np.ndarray,
     y_starts: np.ndarray,
     y_weights: np.ndarray,
 ) -> None:  # pragma: no cover - compiled
     """Resample uint8 plane ``src`` into ``dst`` with the axis tap tables.
 
-    ``dst`` has shape ``(len(y_starts), len(x_starts))``; the tables come from
-    :func:`axis_taps` for ``src``'s and ``dst``'s sizes. Rounds to nearest.
+    ``dst`` has shape ``(len(y_starts), x_index.shape[1])``; the vertical tables
+    come from :func:`axis_taps`, the horizontal ones from :func:`row_taps`, for
+    ``src``'s and ``dst``'s sizes. Rounds to nearest.
     """
     h_in, w_in = src.shape
     h_out, w_out = dst.shape
     y_taps = y_weights.shape[1]
-    x_taps = x_weights.shape[1]
+    x_taps = x_index.shape[0]
     row = np.empty(w_in, np.int32)
-    shift = 2 * WEIGHT_BITS
-    half = np.int64(1) << (shift - 1)
+    acc = np.empty(w_out, np.int32)
+    row_half = np.int32(1 << (_ROW_BITS - 1))
+    shift = 2 * WEIGHT_BITS - _ROW_BITS
+    half = np.int32(1 << (shift - 1))
     for oy in range(h_out):
         row[:] = 0
         y0 = y_starts[oy]
@@ -94,12 +121,14 @@ def resample_plane(
             line = src[y0 + k]
             for x in range(w_in):
                 row[x] += wy * np.int32(line[x])
+        for x in range(w_in):
+            row[x] = (row[x] + row_half) >> _ROW_BITS
+        acc[:] = half
+        for k in range(x_taps):
+            index = x_index[k]
+            weight = x_weights[k]
+            for ox in range(w_out):
+                acc[ox] += weight[ox] * row[index[ox]]
         out = dst[oy]
         for ox in range(w_out):
-            x0 = x_starts[ox]
-            acc = np.int64(0)
-            for k in range(x_taps):
-                wx = x_weights[ox, k]
-                if wx != 0:
-                    acc += np.int64(wx) * np.int64(row[x0 + k])
-            out[ox] = np.uint8((acc + half) >> shift)
+            out[ox] = np.uint8(acc[ox] >> shift)

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from effects.kernels.resize import WEIGHT_BITS, axis_taps, resample_plane
+from effects.kernels.resize import WEIGHT_BITS, axis_taps, resample_plane, row_taps
 
 
 def _area_reference(src: np.ndarray, h_out: int, w_out: int) -> np.ndarray:
@@ -25,9 +25,9 @@ def _area_reference(src: np.ndarray, h_out: int, w_out: int) -> np.ndarray:
 
 def _resample(src: np.ndarray, h_out: int, w_out: int) -> np.ndarray:
     dst = np.zeros((h_out, w_out), np.uint8)
-    xs, xw = axis_taps(src.shape[1], w_out)
+    xi, xw = row_taps(*axis_taps(src.shape[1], w_out), src.shape[1])
     ys, yw = axis_taps(src.shape[0], h_out)
-    resample_plane(np.ascontiguousarray(src), dst, xs, xw, ys, yw)
+    resample_plane(np.ascontiguousarray(src), dst, xi, xw, ys, yw)
     return dst
 
 
@@ -66,9 +66,12 @@ def test_tap_weights_sum_to_one_and_stay_inside(n_in: int, n_out: int) -> None:
         assert starts[i] >= 0 and starts[i] + used.max() < n_in
 
 
-def test_flat_plane_stays_flat() -> None:
-    src = np.full((1080, 1920), 77, np.uint8)
-    assert (_resample(src, 480, 854) == 77).all()
+@pytest.mark.parametrize("level", [0, 77, 255])
+@pytest.mark.parametrize("shape_out", [(480, 854), (720, 1280), (1440, 2560)])
+def test_flat_plane_stays_flat(level: int, shape_out: tuple[int, int]) -> None:
+    # 255 is the int32 headroom check: the horizontal sum must not wrap
+    src = np.full((1080, 1920), level, np.uint8)
+    assert (_resample(src, *shape_out) == level).all()
 
 
 def test_bad_sizes_raise() -> None:

@@ -12,15 +12,17 @@ from typing import Any
 
 import aioipfs
 import m3u8
+import numpy as np
 import pytest
 
-from effects.frame import AudioFormat, VideoFormat
+from effects.frame import AudioFormat, VideoFormat, YUVFrame
 from hls.errors import HLSError
-from hls.ladder import MASTER_NAME, LadderOutput, VariantUpdate
+from hls.ladder import MASTER_NAME, LadderOutput, VariantUpdate, scale_sources
 from hls.ladder_config import AUTO_LADDER, parse_ladder
 from hls.local_output import LocalHLSOutput
 from hls.options import HLSOptions
 from hls.output import IPFSHLSOutput, sha256_cid
+from hls.scaler import FrameScaler
 from tests.hls.hls_media import make_frames, tone_for_frame
 from tests.hls.test_hls_ipfs import AioIPFSStore
 
@@ -184,17 +186,57 @@ async def test_small_output_gets_no_lower_rungs(tmp_path: Path, stereo: AudioFor
 async def test_rungs_encode_concurrently_with_the_top(tmp_path: Path, stereo: AudioFormat) -> None:
     ladder = local_ladder(tmp_path)
     await ladder.start(VIDEO, stereo, None)
-    seen: set[str] = set()
-    original = LadderOutput._write_rung
+    seen: set[tuple[str, str]] = set()
+    scale, encode = LadderOutput._scale, LadderOutput._encode_rung
 
-    def spy(rung: Any, frame: Any, audio: Any) -> None:
-        seen.add(threading.current_thread().name)
-        original(rung, frame, audio)
+    def scale_spy(rung: Any, source: Any) -> Any:
+        seen.add(("scale", threading.current_thread().name.rsplit("_", 1)[0]))
+        return scale(rung, source)
 
-    ladder._write_rung = spy  # type: ignore[method-assign]
+    def encode_spy(rung: Any, frame: Any, audio: Any) -> None:
+        seen.add(("encode", threading.current_thread().name.rsplit("_", 1)[0]))
+        encode(rung, frame, audio)
+
+    ladder._scale = scale_spy  # type: ignore[method-assign]
+    ladder._encode_rung = encode_spy  # type: ignore[method-assign,assignment]
     await pump(ladder, stereo, 0, 10)
     await ladder.finish()
-    assert {n.rsplit("_", 1)[0] for n in seen} == {"hls-rung-180p", "hls-rung-120p"}
+    threads = {"hls-rung-180p", "hls-rung-120p"}
+    assert seen == {(step, t) for step in ("scale", "encode") for t in threads}
+
+
+def test_scale_sources_cascade_from_a_rung_one_and_a_half_times_the_size() -> None:
+    # the default ladder at 1080p: 480p and 360p from the 720p frame
+    assert scale_sources((1920, 1080), [(1280, 720), (854, 480), (640, 360)]) == [0, 1, 1]
+    # 900p -> 720p is under 1.5x: 540p comes from the top, 360p from 540p (exactly 1.5x)
+    assert scale_sources((1600, 900), [(1280, 720), (960, 540), (640, 360)]) == [0, 0, 2]
+    assert scale_sources((640, 360), []) == []
+
+
+def _scene(width: int, height: int) -> YUVFrame:
+    """Smooth shading, a hard-edged box and fine stripes: what area scaling must keep."""
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float64)
+    luma = 128 + 60 * np.sin(xx / 37.0) * np.cos(yy / 23.0)
+    luma[height // 4 : height // 2, width // 3 : width // 2] = 235
+    luma[:, : width // 8] += 40 * ((xx[:, : width // 8] // 3) % 2)
+    frame = YUVFrame.alloc(width, height)
+    frame.y[:] = np.clip(luma, 0, 255).astype(np.uint8)
+    frame.u[:] = 100
+    frame.v[:] = 160
+    return frame
+
+
+@pytest.mark.parametrize(("width", "height"), [(854, 480), (640, 360)])
+def test_a_cascaded_rung_matches_scaling_from_the_top(width: int, height: int) -> None:
+    top = _scene(1920, 1080)
+    direct = FrameScaler(1920, 1080, width, height).scale(top)
+    via_720 = FrameScaler(1280, 720, width, height).scale(
+        FrameScaler(1920, 1080, 1280, 720).scale(top)
+    )
+    diff = direct.y.astype(np.float64) - via_720.y.astype(np.float64)
+    psnr = 10 * np.log10(255**2 / max(float((diff**2).mean()), 1e-9))
+    assert psnr > 38, psnr
+    assert (direct.u == via_720.u).all() and (direct.v == via_720.v).all()
 
 
 @pytest.mark.parametrize("container", ["mpegts", "fmp4"])
