@@ -17,9 +17,12 @@ def test_the_flags_never_include_avx512() -> None:
     path = _loaded_x264()
     assert path is not None, "PyAV's libx264 is mapped once av is imported"
     names = _cpu_names(ctypes.CDLL(path))
-    assert {"SSE2", "AVX2", "AVX512"} <= names.keys()
-    avx512 = names["AVX512"] & ~names["AVX2"]
+    assert names, "the table of CPU flag names was read"
     flags = x264_cpu_flags()
+    if "AVX512" not in names:  # not an x86 build of x264: nothing to take away
+        assert flags is None
+        return
+    avx512 = names["AVX512"] & ~names["AVX2"]
     assert flags is None or (flags & avx512 == 0 and flags & names["SSE2"] == names["SSE2"])
 
 
