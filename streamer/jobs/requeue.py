@@ -34,8 +34,14 @@ log = logging.getLogger(__name__)
 
 async def enqueue_run(
     res: Resources, run_id: str, function: str, job_id: str, **kwargs: Any
-) -> Job | None:
+) -> Job:
     """Record the run's job on its row, then queue it (``function(run_id, **kwargs)``).
+
+    Once the job is on the row, a worker's :func:`requeue_lost_runs` (at its
+    start-up, say) may queue it before this call does; arq then refuses the
+    second enqueue of the same job id. That job is this run's own, so it is
+    returned as queued: found by ``artdag serve --demo``, whose worker started
+    its sweep just as the demo run was recorded, and the demo failed to start.
 
     Args:
         res: The process's resources.
@@ -45,11 +51,15 @@ async def enqueue_run(
         kwargs: The job's keyword arguments (JSON values).
 
     Returns:
-        arq's job, or None when a job with ``job_id`` is already known.
+        arq's job: queued now, or already queued under ``job_id``.
     """
     job = {"function": function, "job_id": job_id, "queue": res.keys.queue, "kwargs": kwargs}
     await runs_db.update_run(res.db, run_id, job=job)
-    return await enqueue_job(res.arq, res.keys, function, run_id, _job_id=job_id, **kwargs)
+    queued = await enqueue_job(res.arq, res.keys, function, run_id, _job_id=job_id, **kwargs)
+    if queued is None:
+        log.info("run %s: its job %s was already queued (a worker's sweep)", run_id, job_id)
+        return Job(job_id, res.arq, _queue_name=res.keys.queue)
+    return queued
 
 
 async def redis_epoch(redis: Redis) -> str:

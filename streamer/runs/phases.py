@@ -29,6 +29,7 @@ from streamer.jobs.phases import plan as plan_job
 from streamer.jobs.requeue import enqueue_run
 from streamer.recipes.store import RecipeRef, request_recipe, store_recipe
 from streamer.resources import RESOURCES_KEY, Resources
+from streamer.runs.status import RunStatus
 
 __all__ = ["PlannedRecipe", "execute_plan", "plan_recipe_for", "run_pipeline"]
 
@@ -60,9 +61,14 @@ async def _recipe(
 
 
 async def _enqueue(res: Resources, run_id: str, **kwargs: Any) -> None:
-    job = await enqueue_run(res, run_id, "run_recipe", res.keys.run_recipe_job_id(run_id), **kwargs)
-    if job is None:
-        raise Unavailable("the run could not be queued")
+    try:
+        await enqueue_run(res, run_id, "run_recipe", res.keys.run_recipe_job_id(run_id), **kwargs)
+    except Exception as exc:  # Redis down: the row must not wait forever as "pending"
+        why = f"{type(exc).__name__}: {exc}"
+        await runs_db.update_run(
+            res.db, run_id, status=RunStatus.FAILED, error=f"could not queue: {why}"
+        )
+        raise Unavailable(f"the run could not be queued ({why})") from exc
 
 
 async def plan_recipe_for(

@@ -121,7 +121,7 @@ async def start_run(res: Resources, spec: RunSpec, *, owner: str | None = None) 
         fields["analysis"] = spec.analysis
     run = await runs_db.update_run(res.db, run["id"], **fields) or run
     try:
-        job = await enqueue_run(
+        await enqueue_run(
             res,
             run["id"],
             "render_run",
@@ -130,15 +130,11 @@ async def start_run(res: Resources, spec: RunSpec, *, owner: str | None = None) 
             duration=spec.duration,
         )
     except Exception as exc:  # Redis down: the row must not wait forever as "pending"
-        job = None
         why = f"{type(exc).__name__}: {exc}"
-    else:
-        why = "a job with this run's id is already queued"
-    if job is None:
         await runs_db.update_run(
             res.db, run["id"], status=RunStatus.FAILED, error=f"could not queue: {why}"
         )
-        raise Unavailable(f"the render job could not be queued ({why})")
+        raise Unavailable(f"the render job could not be queued ({why})") from exc
     return run
 
 
