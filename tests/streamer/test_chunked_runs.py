@@ -123,6 +123,16 @@ async def _pools(pg_dsn: str, redis_url: str) -> AsyncIterator[tuple[Any, ArqRed
         await db.close()
 
 
+async def _store_recipe(db: Any, text: str = RECIPE) -> str:
+    """Store the recipe ``text`` as the API would; returns its id."""
+    recipe = load_recipe(text)
+    rid = recipe_id(recipe)
+    await recipes_db.put_recipe(
+        db, recipe_id=rid, name=recipe.name, source=text, syntax="yaml", canonical=canonical(recipe)
+    )
+    return rid
+
+
 async def _start(
     db: Any,
     arq: ArqRedis,
@@ -132,11 +142,7 @@ async def _start(
     analysis: dict[str, Any] | None = None,
     pace: float | None = None,
 ) -> str:
-    recipe = load_recipe(text)
-    rid = recipe_id(recipe)
-    await recipes_db.put_recipe(
-        db, recipe_id=rid, name=recipe.name, source=text, syntax="yaml", canonical=canonical(recipe)
-    )
+    rid = await _store_recipe(db, text)
     run_id = str((await runs_db.create_run(db, recipe_id=rid, inputs=inputs or {}))["id"])
     if analysis is not None:
         await runs_db.update_run(db, run_id, analysis=analysis)
@@ -546,16 +552,7 @@ async def test_a_worker_starting_resumes_runs_whose_owner_chain_died(
     keys = RedisKeys(queue=queue)
     async with _pools(pg_dsn, redis_url) as (db, arq):
         res: Any = SimpleNamespace(db=db, redis=arq, arq=arq, keys=keys)
-        recipe = load_recipe(RECIPE)
-        rid = recipe_id(recipe)
-        await recipes_db.put_recipe(
-            db,
-            recipe_id=rid,
-            name=recipe.name,
-            source=RECIPE,
-            syntax="yaml",
-            canonical=canonical(recipe),
-        )
+        rid = await _store_recipe(db)
         job = {"function": "render_run", "job_id": "x", "queue": queue, "kwargs": {}}
         chunked, single = [
             str((await runs_db.create_run(db, recipe_id=rid, inputs={}))["id"]) for _ in range(2)
@@ -629,16 +626,7 @@ async def test_a_worker_sweep_replaces_an_owner_chain_that_died(
     keys = RedisKeys(queue=queue)
     settings = _settings(pg_dsn, redis_url, tmp_path, queue)
     async with _pools(pg_dsn, redis_url) as (db, arq):
-        recipe = load_recipe(RECIPE)
-        rid = recipe_id(recipe)
-        await recipes_db.put_recipe(
-            db,
-            recipe_id=rid,
-            name=recipe.name,
-            source=RECIPE,
-            syntax="yaml",
-            canonical=canonical(recipe),
-        )
+        rid = await _store_recipe(db)
         run_id = str((await runs_db.create_run(db, recipe_id=rid, inputs={}))["id"])
         job = {"function": "render_run", "job_id": "x", "queue": queue, "kwargs": {}}
         await runs_db.update_run(db, run_id, status="running", job=job)
