@@ -7,7 +7,14 @@ import json
 import re
 from typing import Any
 
-__all__ = ["INPUT_RECIPE", "ffprobe_json", "live_recipe", "make_clip_bytes", "parse_playlist"]
+__all__ = [
+    "INPUT_RECIPE",
+    "ffprobe_json",
+    "live_recipe",
+    "make_clip_bytes",
+    "parse_playlist",
+    "video_frames",
+]
 
 
 def live_recipe(duration: float = 4.0, fps: int = 25, name: str = "test-live") -> str:
@@ -73,6 +80,14 @@ async def ffprobe_json(ffprobe: str, url: str, *args: str, timeout: float = 60.0
     assert proc.returncode == 0, f"ffprobe {url} failed: {err.decode()[-2000:]}"
     doc: dict[str, Any] = json.loads(out)
     return doc
+
+
+async def video_frames(ffprobe: str, url: str) -> int:
+    """The frames ffprobe decodes from the first video stream at ``url``."""
+    probe = await ffprobe_json(
+        ffprobe, url, "-select_streams", "v:0", "-count_frames", "-show_streams"
+    )
+    return int(probe["streams"][0]["nb_read_frames"])
 
 
 def make_clip_bytes(

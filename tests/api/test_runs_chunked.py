@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.api.live_media import ffprobe_json, live_recipe
+from tests.api.live_media import live_recipe, video_frames
 
 CHUNKED = {"ARTDAG_CHUNK_SEGMENTS": "2", "HLS_SEGMENT_SECONDS": "0.5"}
 
@@ -25,15 +25,7 @@ async def test_a_chunked_run_is_served_like_any_live_run(live_factory: Any, ffpr
         assert run["segment_count"] == 6 and "waiting_for_worker" not in run
         text = (await live.client.get(f"/runs/{run_id}/playlist.m3u8")).text
         assert "#EXT-X-PLAYLIST-TYPE:EVENT" in text and text.rstrip().endswith("#EXT-X-ENDLIST")
-        probe = await ffprobe_json(
-            ffprobe,
-            f"{live.url}/runs/{run_id}/playlist.m3u8",
-            "-select_streams",
-            "v:0",
-            "-count_frames",
-            "-show_streams",
-        )
-        assert int(probe["streams"][0]["nb_read_frames"]) == 75
+        assert await video_frames(ffprobe, f"{live.url}/runs/{run_id}/playlist.m3u8") == 75
         workers = (await live.client.get("/api/workers")).json()
         assert workers["chunks"] == []  # nothing claimed once the run is over
 
@@ -57,12 +49,4 @@ async def test_a_chunked_fmp4_run_plays_over_http(live_factory: Any, ffprobe: st
         assert run["status"] == "completed", run
         text = (await live.client.get(f"/runs/{run_id}/playlist.m3u8")).text
         assert "#EXT-X-MAP:URI=" in text and text.count(".m4s") == 6
-        probe = await ffprobe_json(
-            ffprobe,
-            f"{live.url}/runs/{run_id}/playlist.m3u8",
-            "-select_streams",
-            "v:0",
-            "-count_frames",
-            "-show_streams",
-        )
-        assert int(probe["streams"][0]["nb_read_frames"]) == 75
+        assert await video_frames(ffprobe, f"{live.url}/runs/{run_id}/playlist.m3u8") == 75
