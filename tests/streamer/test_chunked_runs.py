@@ -30,10 +30,7 @@ from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 
 from cache.local import LocalStore
-from interpreter.canonical import canonical, recipe_id
-from interpreter.loader import load_recipe
 from streamer.content.stores import hls_dir
-from streamer.db import recipes as recipes_db
 from streamer.db import runs as runs_db
 from streamer.db.pool import apply_migrations
 from streamer.db.pool import create_pool as create_db_pool
@@ -43,6 +40,7 @@ from streamer.jobs.chunk_state import waiting_for_worker
 from streamer.keys import RedisKeys
 from streamer.settings import Settings
 from tests.interpreter.stream.stream_media import make_clip
+from tests.streamer.worker_harness import in_process_worker, store_recipe
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(300)]
 
@@ -123,16 +121,6 @@ async def _pools(pg_dsn: str, redis_url: str) -> AsyncIterator[tuple[Any, ArqRed
         await db.close()
 
 
-async def _store_recipe(db: Any, text: str = RECIPE) -> str:
-    """Store the recipe ``text`` as the API would; returns its id."""
-    recipe = load_recipe(text)
-    rid = recipe_id(recipe)
-    await recipes_db.put_recipe(
-        db, recipe_id=rid, name=recipe.name, source=text, syntax="yaml", canonical=canonical(recipe)
-    )
-    return rid
-
-
 async def _start(
     db: Any,
     arq: ArqRedis,
@@ -142,7 +130,7 @@ async def _start(
     analysis: dict[str, Any] | None = None,
     pace: float | None = None,
 ) -> str:
-    rid = await _store_recipe(db, text)
+    rid = await store_recipe(db, text)
     run_id = str((await runs_db.create_run(db, recipe_id=rid, inputs=inputs or {}))["id"])
     if analysis is not None:
         await runs_db.update_run(db, run_id, analysis=analysis)
@@ -389,40 +377,17 @@ async def test_a_cancelled_chunked_run_ends_its_playlist(
     queue = f"{redis_prefix}chunks:{uuid.uuid4().hex[:8]}"
     settings = _settings(pg_dsn, redis_url, tmp_path, queue)
     keys = RedisKeys(queue=queue)
-    async with _pools(pg_dsn, redis_url) as (db, arq):
-        worker = create_worker(settings, handle_signals=False, queue_name=queue, max_jobs=2)
-        task = asyncio.create_task(worker.main())
-        try:
-            run_id = await _start(db, arq, queue, LONG)
-            await _next_listing(settings, run_id, 0, timeout=60)
-            await request_cancel(arq, keys, run_id)
-            row = await _wait_done(db, run_id, timeout=60)
-            assert row["status"] == "cancelled", row
-            text, names = _listing(settings, run_id)
-            assert text.rstrip().endswith("#EXT-X-ENDLIST") and 0 < len(names) < 60
-            assert 0 < await arq.ttl(keys.chunks(run_id)) <= 24 * 3600  # the state expires
-            await asyncio.sleep(1.5)  # chunk jobs still running list nothing more
-            assert _listing(settings, run_id) == (text, names)
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(worker.close(), 30)
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
-
-
-@contextlib.asynccontextmanager
-async def _one_worker(settings: Settings, queue: str, max_jobs: int) -> AsyncIterator[None]:
-    worker = create_worker(settings, handle_signals=False, queue_name=queue, max_jobs=max_jobs)
-    task = asyncio.create_task(worker.main())
-    try:
-        yield
-    finally:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(worker.close(), 30)
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            await task
+    async with _pools(pg_dsn, redis_url) as (db, arq), in_process_worker(settings, queue, 2):
+        run_id = await _start(db, arq, queue, LONG)
+        await _next_listing(settings, run_id, 0, timeout=60)
+        await request_cancel(arq, keys, run_id)
+        row = await _wait_done(db, run_id, timeout=60)
+        assert row["status"] == "cancelled", row
+        text, names = _listing(settings, run_id)
+        assert text.rstrip().endswith("#EXT-X-ENDLIST") and 0 < len(names) < 60
+        assert 0 < await arq.ttl(keys.chunks(run_id)) <= 24 * 3600  # the state expires
+        await asyncio.sleep(1.5)  # chunk jobs still running list nothing more
+        assert _listing(settings, run_id) == (text, names)
 
 
 async def test_a_worker_with_one_slot_renders_a_chunked_run(
@@ -430,7 +395,7 @@ async def test_a_worker_with_one_slot_renders_a_chunked_run(
 ) -> None:
     queue = f"{redis_prefix}chunks:{uuid.uuid4().hex[:8]}"
     settings = _settings(pg_dsn, redis_url, tmp_path, queue)
-    async with _pools(pg_dsn, redis_url) as (db, arq), _one_worker(settings, queue, 1):
+    async with _pools(pg_dsn, redis_url) as (db, arq), in_process_worker(settings, queue, 1):
         run_id = await _start(db, arq, queue)
         row = await _wait_done(db, run_id, timeout=150)
         assert row["status"] == "completed", row
@@ -463,7 +428,7 @@ async def test_a_paced_chunked_run_lists_no_faster_than_real_time(
     settings = _settings(pg_dsn, redis_url, tmp_path, queue)
     pace = 2.0
     samples: list[tuple[float, float]] = []  # (monotonic time, seconds listed)
-    async with _pools(pg_dsn, redis_url) as (db, arq), _one_worker(settings, queue, 2):
+    async with _pools(pg_dsn, redis_url) as (db, arq), in_process_worker(settings, queue, 2):
         run_id = await _start(db, arq, queue, pace=pace)
         deadline = time.monotonic() + 120
         ended = False
@@ -552,7 +517,7 @@ async def test_a_worker_starting_resumes_runs_whose_owner_chain_died(
     keys = RedisKeys(queue=queue)
     async with _pools(pg_dsn, redis_url) as (db, arq):
         res: Any = SimpleNamespace(db=db, redis=arq, arq=arq, keys=keys)
-        rid = await _store_recipe(db)
+        rid = await store_recipe(db, RECIPE)
         job = {"function": "render_run", "job_id": "x", "queue": queue, "kwargs": {}}
         chunked, single = [
             str((await runs_db.create_run(db, recipe_id=rid, inputs={}))["id"]) for _ in range(2)
@@ -626,7 +591,7 @@ async def test_a_worker_sweep_replaces_an_owner_chain_that_died(
     keys = RedisKeys(queue=queue)
     settings = _settings(pg_dsn, redis_url, tmp_path, queue)
     async with _pools(pg_dsn, redis_url) as (db, arq):
-        rid = await _store_recipe(db)
+        rid = await store_recipe(db, RECIPE)
         run_id = str((await runs_db.create_run(db, recipe_id=rid, inputs={}))["id"])
         job = {"function": "render_run", "job_id": "x", "queue": queue, "kwargs": {}}
         await runs_db.update_run(db, run_id, status="running", job=job)
@@ -634,7 +599,7 @@ async def test_a_worker_sweep_replaces_an_owner_chain_that_died(
         await save_meta(arq, keys, run_id, meta)
         await arq.set(keys.chunk_owner(run_id), "dead/1", px=300)  # its last renewal
         try:
-            async with _one_worker(settings, queue, 1):
+            async with in_process_worker(settings, queue, 1):
                 deadline = time.monotonic() + 10
                 while (await arq.get(keys.chunk_owner(run_id))) in (None, b"dead/1"):
                     assert time.monotonic() < deadline, "no new owner chain"

@@ -40,7 +40,6 @@ from streamer.content.stores import hls_dir
 from streamer.db import content as content_db
 from streamer.db import runs as runs_db
 from streamer.embedded.stack import free_port
-from streamer.entry.worker import create_worker
 from streamer.jobs.chunk_state import parse_done
 from streamer.keys import RedisKeys
 from streamer.recipes.store import RecipeRef
@@ -48,6 +47,7 @@ from streamer.resources import Resources, open_resources, resources_of
 from streamer.runs.service import RunSpec, start_run
 from streamer.settings import Settings
 from tests.interpreter.stream.stream_media import make_clip
+from tests.streamer.worker_harness import in_process_worker, store_recipe
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.timeout(300)]
 
@@ -275,27 +275,12 @@ async def test_an_input_missing_here_with_ipfs_down_fails_the_run_clearly(
     settings = Settings.from_env(env)
     missing = cid_of_bytes(b"an input only another node had")
     async with open_resources(settings, db_max_size=3) as res:
-        from interpreter.canonical import canonical, recipe_id
-        from interpreter.loader import load_recipe
-        from streamer.db import recipes as recipes_db
-
         text = RECIPE.replace("features: [beats, energy]", "features: [energy]")
-        recipe = load_recipe(text)
-        rid = recipe_id(recipe)
-        await recipes_db.put_recipe(
-            res.db,
-            recipe_id=rid,
-            name=recipe.name,
-            source=text,
-            syntax="yaml",
-            canonical=canonical(recipe),
-        )
+        rid = await store_recipe(res.db, text)
         run_id = str(
             (await runs_db.create_run(res.db, recipe_id=rid, inputs={"video": missing}))["id"]
         )
-        worker = create_worker(settings, handle_signals=False, queue_name=queue, max_jobs=2)
-        task = asyncio.create_task(worker.main())
-        try:
+        async with in_process_worker(settings, queue, 2):
             job = await res.arq.enqueue_job(
                 "render_run", run_id, _queue_name=queue, _job_id=RedisKeys.render_job_id(run_id)
             )
@@ -303,12 +288,6 @@ async def test_an_input_missing_here_with_ipfs_down_fails_the_run_clearly(
             t0 = time.monotonic()
             row = await _wait_done(res, run_id, timeout=60)
             took = time.monotonic() - t0
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(worker.close(), 30)
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
     assert row["status"] == "failed", row
     error = str(row["error"])
     assert "input 'video'" in error and missing in error, error
@@ -335,18 +314,10 @@ async def test_a_live_run_uploaded_on_node_a_renders_on_node_b_with_an_empty_cac
     text = RECIPE.replace("duration: 6", "duration: 2").replace("[beats, energy]", "[energy]")
     async with open_resources(a, db_max_size=3) as res:
         cid = await _upload(res, clip)  # node A's server: its cache and IPFS
-        worker = create_worker(b, handle_signals=False, queue_name=queue, max_jobs=2)
-        task = asyncio.create_task(worker.main())
-        try:
+        async with in_process_worker(b, queue, 2) as worker:
             run = await start_run(res, RunSpec(RecipeRef(text=text), {"video": cid}))
             row = await _wait_done(res, str(run["id"]), timeout=120)
             fetched = resources_of(worker.ctx).stores.read_through.fetched
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(worker.close(), 30)
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
         aid = analysis_id(cid, resolve_features(["energy"]))
         analysis_cid = await content_db.get_step_cache(res.db, aid)
         plan_cid = await content_db.get_step_cache(res.db, str(row["plan_id"]))
